@@ -1,0 +1,5 @@
+"""``python -m flowyard`` is the CLI."""
+
+from flowyard.cli import main
+
+main()

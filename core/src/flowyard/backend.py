@@ -1,0 +1,328 @@
+"""The interface every backend implements, and the capability gate in front of it.
+
+A backend is a class (behaviour lives here, hooks only register it). It declares a closed set of
+:class:`Capability` values; anything it does not declare is "not supported". Features that change
+what a pipeline computes are refused when not declared; placement hints (image, resources) are
+dropped with one notice per run instead.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from flowyard.errors import FlowyardError, UnsupportedFeatureError
+from flowyard.ir import PipelineIR, S3StoreIR, StepIR, StepOutputSource
+
+
+class Capability(str, enum.Enum):
+    """What a backend can do. A new member is "not declared" for every existing backend."""
+
+    # kinds of step
+    CONTAINER_STEPS = "container-steps"
+    PYTHON_STEPS = "python-steps"
+    # data flow and control flow: refused when not declared
+    FAN_OUT = "fan-out"
+    FAN_OUT_OVER_OUTPUT = "fan-out-over-output"
+    FAN_OUT_OVER_FAN_OUT = "fan-out-over-fan-out"
+    FAN_IN_VALUES = "fan-in-values"
+    FAN_IN_FILES = "fan-in-files"
+    STEP_PARALLELISM = "step-parallelism"
+    PIPELINE_PARALLELISM = "pipeline-parallelism"
+    RETRIES = "retries"
+    TIMEOUTS = "timeouts"
+    CONDITIONS = "conditions"
+    EXIT_HANDLER = "exit-handler"
+    CONTINUE_ON_FAILURE = "continue-on-failure"
+    SECRETS = "secrets"
+    S3_STORE = "s3-store"
+    CACHING = "caching"
+    # placement hints: ignored with a notice when not declared
+    IMAGES = "images"
+    RESOURCES = "resources"
+    # operations: the optional methods
+    RUN = "run"
+    RESUME = "resume"
+    SUBMIT = "submit"
+    STATUS = "status"
+    LOGS = "logs"
+    SUMMARIZE = "summarize"
+
+
+PLACEMENT_HINTS = frozenset({Capability.IMAGES, Capability.RESOURCES})
+OPERATIONS = frozenset(
+    {
+        Capability.RUN,
+        Capability.RESUME,
+        Capability.SUBMIT,
+        Capability.STATUS,
+        Capability.LOGS,
+        Capability.SUMMARIZE,
+    }
+)
+
+
+@dataclass(frozen=True)
+class FeatureUse:
+    """A capability a pipeline needs, and where it needs it (for the refusal message)."""
+
+    capability: Capability
+    where: str
+
+    def __str__(self) -> str:
+        return f"{self.capability.value} ({self.where})"
+
+
+def _step_features(ir: PipelineIR, step: StepIR) -> list[FeatureUse]:
+    where = f"step {step.name!r}"
+    uses = [FeatureUse(Capability.CONTAINER_STEPS if step.kind == "container" else Capability.PYTHON_STEPS, where)]
+    if step.for_each is not None:
+        uses.append(FeatureUse(Capability.FAN_OUT, f"{where}, for_each"))
+        src = step.for_each.source
+        if isinstance(src, StepOutputSource):
+            cap = Capability.FAN_OUT_OVER_FAN_OUT if step.for_each.over_fanout else Capability.FAN_OUT_OVER_OUTPUT
+            uses.append(FeatureUse(cap, f"{where}, for_each over step {src.step!r}"))
+    if step.parallelism is not None:
+        uses.append(FeatureUse(Capability.STEP_PARALLELISM, f"{where}, parallelism {step.parallelism}"))
+    for inp in step.inputs:
+        if isinstance(inp.source, StepOutputSource) and inp.source.collect:
+            cap = Capability.FAN_IN_FILES if inp.type == "file" else Capability.FAN_IN_VALUES
+            uses.append(FeatureUse(cap, f"{where}, input {inp.name!r}"))
+    if step.retry.limit:
+        uses.append(FeatureUse(Capability.RETRIES, f"{where}, retries {step.retry.limit}"))
+    if step.timeout_seconds is not None:
+        uses.append(FeatureUse(Capability.TIMEOUTS, f"{where}, timeout {step.timeout_seconds:g}s"))
+    if step.when is not None:
+        uses.append(FeatureUse(Capability.CONDITIONS, f"{where}, when {step.when.text!r}"))
+    if step.failure_policy == "continue":
+        uses.append(FeatureUse(Capability.CONTINUE_ON_FAILURE, f"{where}, failure_policy continue"))
+    if step.secrets:
+        uses.append(FeatureUse(Capability.SECRETS, f"{where}, secrets"))
+    if step.cache:
+        uses.append(FeatureUse(Capability.CACHING, f"{where}, cache"))
+    if step.image:
+        uses.append(FeatureUse(Capability.IMAGES, f"{where}, image {step.image!r}"))
+    if not step.resources.is_empty:
+        uses.append(FeatureUse(Capability.RESOURCES, f"{where}, resources"))
+    return uses
+
+
+def required_features(ir: PipelineIR) -> list[FeatureUse]:
+    """Every capability the pipeline uses, in pipeline order, each with where it is used."""
+    uses: list[FeatureUse] = []
+    for step in ir.steps:
+        uses += _step_features(ir, step)
+    if ir.on_exit is not None:
+        uses.append(FeatureUse(Capability.EXIT_HANDLER, "on_exit"))
+        uses += _step_features(ir, ir.on_exit)
+    for out in ir.outputs:
+        if out.source.collect:
+            producer = ir.step(out.source.step)
+            cap = (
+                Capability.FAN_IN_FILES
+                if producer.output(out.source.output).type == "file"
+                else Capability.FAN_IN_VALUES
+            )
+            uses.append(FeatureUse(cap, f"pipeline output {out.name!r}"))
+    if ir.parallelism is not None:
+        uses.append(FeatureUse(Capability.PIPELINE_PARALLELISM, f"pipeline parallelism {ir.parallelism}"))
+    if ir.failure_policy == "continue" and not any(u.capability is Capability.CONTINUE_ON_FAILURE for u in uses):
+        uses.append(FeatureUse(Capability.CONTINUE_ON_FAILURE, "pipeline failure_policy continue"))
+    if isinstance(ir.store, S3StoreIR):
+        uses.append(FeatureUse(Capability.S3_STORE, f"store s3://{ir.store.bucket}"))
+        if ir.store.access_key or ir.store.secret_key:
+            uses.append(FeatureUse(Capability.SECRETS, "store credentials"))
+    return uses
+
+
+@dataclass(frozen=True)
+class SupportReport:
+    """What a backend would refuse and what it would ignore for one pipeline."""
+
+    backend: str
+    refused: tuple[FeatureUse, ...]
+    ignored: tuple[FeatureUse, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused
+
+    def refusal_lines(self) -> list[str]:
+        """One line per refused feature, listing every place that needs it."""
+        where: dict[str, list[str]] = {}
+        for u in self.refused:
+            where.setdefault(u.capability.value, []).append(u.where)
+        return [f"{cap} ({'; '.join(places)})" for cap, places in where.items()]
+
+    def notices(self) -> list[str]:
+        """One notice per ignored placement hint (not one per step)."""
+        caps = sorted({u.capability.value for u in self.ignored})
+        return [f"the {self.backend} backend ignores {c} (placement hints mean nothing here)" for c in caps]
+
+
+class BackendOptions(BaseModel):
+    """Per-backend options, set on the CLI with ``-O key=value``. Subclass and add fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class CompiledFile:
+    name: str
+    content: str
+    media_type: str = "application/yaml"
+
+
+@dataclass(frozen=True)
+class CompiledPipeline:
+    """What ``compile`` returns: the engine's documents, in memory. ``files[0]`` is the main one."""
+
+    backend: str
+    files: tuple[CompiledFile, ...]
+    notices: tuple[str, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def main(self) -> CompiledFile:
+        return self.files[0]
+
+    def write(self, path: Path) -> list[Path]:
+        """Write the main file to ``path`` and any others beside it; returns what was written."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.main.content, encoding="utf-8")
+        written = [path]
+        for extra in self.files[1:]:
+            target = path.parent / extra.name
+            target.write_text(extra.content, encoding="utf-8")
+            written.append(target)
+        return written
+
+
+class OperationNotSupportedError(FlowyardError):
+    def __init__(self, backend: str, capability: Capability) -> None:
+        super().__init__(f"the {backend} backend cannot {capability.value} (it does not declare that capability)")
+
+
+class Backend(abc.ABC):
+    """Base class of every backend. Subclasses set ``name``, ``capabilities`` and ``Options``."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    Options: ClassVar[type[BackendOptions]] = BackendOptions
+
+    def __init__(self, options: BackendOptions | Mapping[str, Any] | None = None) -> None:
+        if options is None or isinstance(options, Mapping):
+            try:
+                options = self.Options.model_validate(dict(options or {}))
+            except ValidationError as e:
+                raise FlowyardError(f"invalid option for the {self.name} backend: {_options_error(e)}") from None
+        self.options = options
+
+    # --- the gate ------------------------------------------------------------------------------
+
+    def support(self, ir: PipelineIR) -> SupportReport:
+        refused: list[FeatureUse] = []
+        ignored: list[FeatureUse] = []
+        seen: set[tuple[Capability, str]] = set()
+        for use in required_features(ir):
+            if use.capability in self.capabilities or (use.capability, use.where) in seen:
+                continue
+            seen.add((use.capability, use.where))
+            (ignored if use.capability in PLACEMENT_HINTS else refused).append(use)
+        refused += self.refusals(ir)
+        return SupportReport(self.name, tuple(refused), tuple(ignored))
+
+    def refusals(self, ir: PipelineIR) -> list[FeatureUse]:
+        """Backend-specific refusals beyond the capability set (e.g. a size limit). Default: none."""
+        return []
+
+    def check(self, ir: PipelineIR) -> SupportReport:
+        """Raise :class:`UnsupportedFeatureError` naming each refused feature; else return the report."""
+        report = self.support(ir)
+        if report.refused:
+            raise UnsupportedFeatureError(self.name, report.refusal_lines())
+        return report
+
+    def emulated(self, ir: PipelineIR) -> frozenset[Capability]:
+        """Capabilities this backend provides by a workaround rather than natively (for ``compare``)."""
+        return frozenset()
+
+    def require(self, capability: Capability) -> None:
+        if capability not in self.capabilities:
+            raise OperationNotSupportedError(self.name, capability)
+
+    # --- operations ----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def compile(self, ir: PipelineIR) -> CompiledPipeline:
+        """Translate the IR into the engine's documents. Pure: no I/O, no network."""
+
+    def run(self, ir: PipelineIR | None, request: Any) -> Any:
+        """Execute the pipeline here and now (capability ``run``); returns a :class:`flowyard.runs.RunStatus`.
+
+        ``ir`` is ``None`` when ``request.resume`` names a run to continue (its IR is in its folder)."""
+        raise OperationNotSupportedError(self.name, Capability.RUN)
+
+    def submit(self, ir: PipelineIR, request: Any) -> Any:
+        """Send the pipeline to a remote engine (capability ``submit``)."""
+        raise OperationNotSupportedError(self.name, Capability.SUBMIT)
+
+    def status(self, run_id: str, request: Any) -> Any:
+        """The status of a run, as a :class:`flowyard.runs.RunStatus` (capability ``status``)."""
+        raise OperationNotSupportedError(self.name, Capability.STATUS)
+
+    def logs(self, run_id: str, request: Any) -> Any:
+        """The logs of a run's tasks (capability ``logs``)."""
+        raise OperationNotSupportedError(self.name, Capability.LOGS)
+
+    def summarize(self, compiled: CompiledPipeline) -> Any:
+        """Parse this backend's own output back into a :class:`flowyard.summary.StructuralSummary`."""
+        raise OperationNotSupportedError(self.name, Capability.SUMMARIZE)
+
+
+def _options_error(e: ValidationError) -> str:
+    parts = []
+    for err in e.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = "unknown option" if err["type"] == "extra_forbidden" else err["msg"]
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)
+
+
+def parse_option_pairs(pairs: list[str]) -> dict[str, Any]:
+    """``-O key=value`` pairs; values are JSON where they parse as JSON, strings otherwise."""
+    import json
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise FlowyardError(f"expected -O KEY=VALUE, got {pair!r}")
+        try:
+            out[key.replace("-", "_")] = json.loads(text)
+        except ValueError:
+            out[key.replace("-", "_")] = text
+    return out
+
+
+__all__ = [
+    "OPERATIONS",
+    "PLACEMENT_HINTS",
+    "Backend",
+    "BackendOptions",
+    "Capability",
+    "CompiledFile",
+    "CompiledPipeline",
+    "FeatureUse",
+    "OperationNotSupportedError",
+    "SupportReport",
+    "parse_option_pairs",
+    "required_features",
+]

@@ -1,0 +1,530 @@
+"""The ``flowyard`` command line.
+
+Only click is imported at start-up; every command imports what it needs, and backends are loaded
+only when a command needs one, so ``flowyard --help`` never imports hera or kfp.
+
+Exit codes: 0 ok · 1 a task failed · 2 usage, validation or refused feature · 3 infrastructure.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from flowyard._version import __version__
+from flowyard.errors import EXIT_INFRASTRUCTURE, FlowyardError
+
+if TYPE_CHECKING:
+    from flowyard.backend import Backend
+    from flowyard.ir import PipelineIR
+    from flowyard.plugins import BackendRegistry
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_BACKEND = "local"
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def expected_errors(fn: F) -> F:
+    """Turn expected errors into a one-paragraph message and an exit code: never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except FlowyardError as e:
+            _fail(str(e), e.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except BrokenPipeError:
+            sys.exit(0)
+        except OSError as e:
+            _fail(f"{e.strerror or e}: {e.filename}" if e.filename else str(e), EXIT_INFRASTRUCTURE)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _registry() -> BackendRegistry:
+    from flowyard.plugins import backend_registry
+
+    return backend_registry()
+
+
+def _backend(name: str, options: tuple[str, ...] = ()) -> Backend:
+    from flowyard.backend import parse_option_pairs
+
+    return _registry().create(name, parse_option_pairs(list(options)))
+
+
+def _load(pipeline: str) -> PipelineIR:
+    from flowyard.loading import load_ir
+
+    return load_ir(pipeline)
+
+
+backend_option = click.option(
+    "--backend",
+    "-b",
+    "backend_name",
+    default=DEFAULT_BACKEND,
+    show_default=True,
+    metavar="NAME",
+    help="Engine to use (see `flowyard backends`).",
+)
+options_option = click.option(
+    "-O",
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A backend option (repeatable); see `flowyard backends --json` for each backend's options.",
+)
+param_options = [
+    click.option(
+        "--param",
+        "-p",
+        "params",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Set a parameter (JSON-parsed unless its type is string). Repeatable.",
+    ),
+    click.option("--params-file", type=click.Path(dir_okay=False), help="JSON or YAML mapping of parameter values."),
+]
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+def with_params(fn: F) -> F:
+    for opt in reversed(param_options):
+        fn = opt(fn)
+    return fn
+
+
+def _resolve_params(ir: PipelineIR, params: tuple[str, ...], params_file: str | None) -> dict[str, Any]:
+    from flowyard.params import read_params_file, resolve_params
+
+    values = read_params_file(params_file) if params_file else None
+    return resolve_params(ir, params, values)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="flowyard")
+def cli() -> None:
+    """Write a data pipeline once; run it on the engine of your choice.
+
+    Pipelines are YAML/JSON files (apiVersion: flowyard/v1) or FILE.py:ATTRIBUTE. Backends are
+    plugins: `local` runs here; `argo` and `kubeflow` compile for and submit to clusters.
+
+    Exit codes: 0 ok, 1 a task failed, 2 usage or invalid spec or refused feature, 3 infrastructure.
+    """
+
+
+@cli.command()
+@json_option
+@expected_errors
+def backends(as_json: bool) -> None:
+    """List installed backends: name, distribution, version, capabilities."""
+    infos = _registry().infos()
+    if as_json:
+        data = [
+            {
+                "name": i.name,
+                "distribution": i.distribution,
+                "version": i.version,
+                "plugin": i.plugin,
+                "description": i.backend_class.description,
+                "capabilities": i.capabilities,
+                "options": i.backend_class.Options.model_json_schema(),
+            }
+            for i in infos
+        ]
+        click.echo(json.dumps(data, indent=2))
+        return
+    if not infos:
+        click.echo("no backends installed")
+        return
+    width = max(len(i.name) for i in infos) + 2
+    for i in infos:
+        dist = f"{i.distribution} {i.version}" if i.distribution else f"(plugin {i.plugin})"
+        click.echo(f"{i.name:<{width}}{dist}")
+        caps = ", ".join(i.capabilities) or "none declared"
+        click.echo(f"{'':<{width}}{i.backend_class.description}")
+        click.echo(f"{'':<{width}}capabilities: {caps}")
+
+
+@cli.command()
+@click.argument("pipeline")
+@click.option(
+    "--backend",
+    "-b",
+    "backend_name",
+    default=None,
+    metavar="NAME",
+    help="Also report what this backend would refuse or ignore.",
+)
+@options_option
+@expected_errors
+def validate(pipeline: str, backend_name: str | None, options: tuple[str, ...]) -> None:
+    """Check a pipeline spec (and, with --backend, that the backend can run it)."""
+    ir = _load(pipeline)
+    click.echo(f"{pipeline}: valid ({len(ir.steps)} steps{', on_exit' if ir.on_exit else ''})")
+    if backend_name is None:
+        return
+    backend = _backend(backend_name, options)
+    report = backend.support(ir)
+    for notice in report.notices():
+        click.echo(f"notice: {notice}")
+    if report.refused:
+        from flowyard.errors import UnsupportedFeatureError
+
+        raise UnsupportedFeatureError(backend.name, report.refusal_lines())
+    click.echo(f"backend {backend.name}: supported")
+
+
+@cli.command(name="compile")
+@click.argument("pipeline")
+@click.option("--backend", "-b", "backend_name", required=True, metavar="NAME", help="Engine to compile for.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of standard output.")
+@options_option
+@expected_errors
+def compile_(pipeline: str, backend_name: str, output: str | None, options: tuple[str, ...]) -> None:
+    """Compile a pipeline into the engine's own documents."""
+    ir = _load(pipeline)
+    backend = _backend(backend_name, options)
+    report = backend.check(ir)
+    compiled = backend.compile(ir)
+    for notice in (*report.notices(), *compiled.notices):
+        click.echo(f"notice: {notice}", err=True)
+    if output:
+        for path in compiled.write(Path(output)):
+            click.echo(f"wrote {path}", err=True)
+    else:
+        click.echo(compiled.main.content, nl=not compiled.main.content.endswith("\n"))
+
+
+@cli.command()
+@click.argument("pipeline", required=False)
+@backend_option
+@with_params
+@options_option
+@click.option("--resume", metavar="RUN_ID", help="Continue a stopped or failed run; only unfinished tasks run.")
+@click.option("--no-cache", is_flag=True, help="Do not reuse results of earlier runs.")
+@click.option("--step", "only_step", metavar="NAME", help="Run this one step alone (with --input for its files).")
+@click.option("--input", "step_inputs", multiple=True, metavar="NAME=PATH", help="An input of --step: a file.")
+@json_option
+@expected_errors
+def run(
+    pipeline: str | None,
+    backend_name: str,
+    params: tuple[str, ...],
+    params_file: str | None,
+    options: tuple[str, ...],
+    resume: str | None,
+    no_cache: bool,
+    only_step: str | None,
+    step_inputs: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Run a pipeline here (local backend by default) and print its status tree."""
+    from flowyard.backend import Capability
+    from flowyard.runs import RunRequest, render_status_tree
+
+    if pipeline is None and resume is None:
+        raise click.UsageError("give a PIPELINE, or --resume RUN_ID")
+    ir = None
+    values: dict[str, Any] = {}
+    if resume is None:
+        assert pipeline is not None
+        ir = _load(pipeline)
+        values = _resolve_params(ir, params, params_file)
+    backend = _backend(backend_name, options)
+    backend.require(Capability.RUN)
+    if resume is not None:
+        backend.require(Capability.RESUME)
+    inputs = {}
+    for pair in step_inputs:
+        name, sep, path = pair.partition("=")
+        if not sep:
+            raise click.UsageError(f"expected --input NAME=PATH, got {pair!r}")
+        inputs[name] = Path(path)
+    if inputs and not only_step:
+        raise click.UsageError("--input goes with --step")
+    request = RunRequest(
+        params=values,
+        resume=resume,
+        use_cache=not no_cache,
+        only_step=only_step,
+        step_inputs=inputs,
+        progress=(not as_json) and sys.stderr.isatty(),
+        quiet=as_json,
+    )
+    if ir is not None:
+        report = backend.check(ir)
+        request = request.with_notices(report.notices())
+    status = backend.run(ir, request)
+    if as_json:
+        click.echo(json.dumps(status.summary_json(), indent=2))
+    else:
+        click.echo(render_status_tree(status))
+    sys.exit(status.exit_code)
+
+
+def _remote_options(fn: F) -> F:
+    opts = [
+        click.option("--server", metavar="URL", help="Engine API server (else the backend's env var, then config)."),
+        click.option("--namespace", "-n", metavar="NS", help="Kubernetes namespace."),
+        click.option("--token", metavar="TOKEN", help="Bearer token."),
+        click.option("--insecure", is_flag=True, default=None, help="Do not verify the server's TLS certificate."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+@cli.command()
+@click.argument("pipeline")
+@click.option("--backend", "-b", "backend_name", required=True, metavar="NAME")
+@with_params
+@options_option
+@_remote_options
+@click.option("--experiment", metavar="NAME", help="Experiment to file the run under (kubeflow).")
+@click.option("--watch", is_flag=True, help="Follow the run until it ends and print its status tree.")
+@json_option
+@expected_errors
+def submit(
+    pipeline: str,
+    backend_name: str,
+    params: tuple[str, ...],
+    params_file: str | None,
+    options: tuple[str, ...],
+    server: str | None,
+    namespace: str | None,
+    token: str | None,
+    insecure: bool | None,
+    experiment: str | None,
+    watch: bool,
+    as_json: bool,
+) -> None:
+    """Send a pipeline to a remote engine (and, with --watch, follow it)."""
+    from flowyard.backend import Capability
+    from flowyard.runs import SubmitRequest, render_status_tree
+
+    backend = _backend(backend_name, options)
+    backend.require(Capability.SUBMIT)
+    ir = _load(pipeline)
+    values = _resolve_params(ir, params, params_file)
+    backend.check(ir)
+    request = SubmitRequest(
+        params=values,
+        server=server,
+        namespace=namespace,
+        token=token,
+        insecure=insecure,
+        experiment=experiment,
+        watch=watch,
+    )
+    status = backend.submit(ir, request)
+    if as_json:
+        click.echo(json.dumps(status.summary_json(), indent=2))
+    else:
+        click.echo(render_status_tree(status))
+    sys.exit(status.exit_code if watch else 0)
+
+
+@cli.command()
+@click.argument("run_id")
+@click.option(
+    "--backend",
+    "-b",
+    "backend_name",
+    default=None,
+    metavar="NAME",
+    help="Ask this engine (a submitted run); default: a local run directory.",
+)
+@_remote_options
+@json_option
+@expected_errors
+def status(
+    run_id: str,
+    backend_name: str | None,
+    server: str | None,
+    namespace: str | None,
+    token: str | None,
+    insecure: bool | None,
+    as_json: bool,
+) -> None:
+    """Show a run's status tree."""
+    from flowyard.backend import Capability
+    from flowyard.runs import SubmitRequest, find_run, render_status_tree
+
+    if backend_name is None:
+        st = find_run(run_id).read_status()
+    else:
+        backend = _backend(backend_name)
+        backend.require(Capability.STATUS)
+        st = backend.status(run_id, SubmitRequest(server=server, namespace=namespace, token=token, insecure=insecure))
+    click.echo(json.dumps(st.summary_json(), indent=2) if as_json else render_status_tree(st))
+
+
+@cli.command()
+@click.argument("run_id")
+@click.argument("step", required=False)
+@click.option("--item", type=int, default=None, help="Only this fan-out item.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing until the run ends.")
+@click.option(
+    "--backend",
+    "-b",
+    "backend_name",
+    default=None,
+    metavar="NAME",
+    help="Ask this engine (a submitted run); default: a local run directory.",
+)
+@_remote_options
+@expected_errors
+def logs(
+    run_id: str,
+    step: str | None,
+    item: int | None,
+    follow: bool,
+    backend_name: str | None,
+    server: str | None,
+    namespace: str | None,
+    token: str | None,
+    insecure: bool | None,
+) -> None:
+    """Print the logs of a run's tasks."""
+    from flowyard.backend import Capability
+    from flowyard.logs import follow_run_logs, read_run_logs
+    from flowyard.runs import SubmitRequest, find_run
+
+    if backend_name is None:
+        run_dir = find_run(run_id)
+        lines = follow_run_logs(run_dir, step, item) if follow else read_run_logs(run_dir, step, item)
+        for line in lines:
+            click.echo(line)
+        return
+    backend = _backend(backend_name)
+    backend.require(Capability.LOGS)
+    request = SubmitRequest(
+        server=server, namespace=namespace, token=token, insecure=insecure, watch=follow, step=step, item=item
+    )
+    for line in backend.logs(run_id, request):
+        click.echo(line)
+
+
+@cli.command()
+@click.option("--prune", is_flag=True, help="Delete old runs (see --keep and --older-than).")
+@click.option("--keep", type=int, default=None, help="With --prune: keep this many newest runs.")
+@click.option(
+    "--older-than",
+    default=None,
+    metavar="DURATION",
+    help="With --prune: only runs older than this (e.g. 7d).",
+)
+@json_option
+@expected_errors
+def runs(prune: bool, keep: int | None, older_than: str | None, as_json: bool) -> None:
+    """List local runs, newest first (or prune old ones)."""
+    from flowyard.runs import list_runs, prune_runs, run_listing
+
+    if prune:
+        removed = prune_runs(keep=keep, older_than=older_than)
+        for r in removed:
+            click.echo(f"deleted {r}")
+        click.echo(f"{len(removed)} run(s) deleted")
+        return
+    if keep is not None or older_than is not None:
+        raise click.UsageError("--keep and --older-than go with --prune")
+    listing = run_listing(list_runs())
+    if as_json:
+        click.echo(json.dumps(listing, indent=2))
+        return
+    if not listing:
+        click.echo("no runs yet")
+        return
+    click.echo(f"{'RUN':<60}{'BACKEND':<10}{'STATUS':<11}DURATION")
+    for row in listing:
+        click.echo(f"{row['run_id']:<60}{row['backend']:<10}{row['status']:<11}{row['duration']}")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True))
+@json_option
+@expected_errors
+def provenance(path: str, as_json: bool) -> None:
+    """Print the chain of tasks that produced a file."""
+    from flowyard.provenance import format_chain, provenance_chain
+
+    chain = provenance_chain(Path(path))
+    if as_json:
+        click.echo(json.dumps([{"depth": d, **r.model_dump(mode="json")} for d, r in chain], indent=2))
+    else:
+        click.echo(format_chain(chain))
+
+
+@cli.command()
+@click.argument("pipeline")
+@click.option("--backends", "backend_names", default=None, metavar="A,B", help="Only these backends.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "html"]), default="table")
+@json_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here.")
+@expected_errors
+def compare(pipeline: str, backend_names: str | None, fmt: str, as_json: bool, output: str | None) -> None:
+    """Compare how each installed backend maps a pipeline."""
+    from flowyard.compare import compare_backends, render_report
+
+    ir = _load(pipeline)
+    registry = _registry()
+    names = [n.strip() for n in backend_names.split(",")] if backend_names else registry.names()
+    report = compare_backends(ir, registry, names)
+    text = render_report(report, "json" if as_json else fmt)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text)
+
+
+@cli.command()
+@click.option("--kind", type=click.Choice(["pipeline", "ir"]), default="pipeline", show_default=True)
+@expected_errors
+def schema(kind: str) -> None:
+    """Print the JSON Schema of pipeline files (for editor completion), or of the IR."""
+    if kind == "ir":
+        from flowyard.ir import PipelineIR
+
+        click.echo(json.dumps(PipelineIR.model_json_schema(), indent=2))
+        return
+    from flowyard.spec import pipeline_json_schema
+
+    click.echo(json.dumps(pipeline_json_schema(), indent=2))
+
+
+@cli.command()
+@click.argument("pipeline")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@expected_errors
+def graph(pipeline: str, fmt: str) -> None:
+    """Print the pipeline's graph as Mermaid or Graphviz dot."""
+    from flowyard.graph import to_dot, to_mermaid
+
+    ir = _load(pipeline)
+    click.echo(to_mermaid(ir) if fmt == "mermaid" else to_dot(ir), nl=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point. click exits 2 on usage errors, as flowyard's exit codes say."""
+    cli.main(args=argv, prog_name="flowyard")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Connection settings for remote engines: a flag, then an environment variable, then the config file.
+
+The config file is ``$FLOWYARD_CONFIG``, else ``$XDG_CONFIG_HOME/flowyard/config.yaml`` (default
+``~/.config/flowyard/config.yaml``), with one mapping per backend::
+
+    argo:
+      server: https://argo.example.com:2746
+      namespace: argo
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from flowyard.errors import FlowyardError
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    if env.get("FLOWYARD_CONFIG"):
+        return Path(env["FLOWYARD_CONFIG"])
+    base = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "flowyard" / "config.yaml"
+
+
+def read_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    path = config_path(environ)
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise FlowyardError(f"{path}: cannot read the flowyard config file: {e}") from None
+    if not isinstance(data, dict):
+        raise FlowyardError(f"{path}: expected a mapping of backend names to settings")
+    return data
+
+
+def resolve_setting(
+    backend: str,
+    key: str,
+    flag: Any,
+    env_vars: Sequence[str] = (),
+    *,
+    environ: Mapping[str, str] | None = None,
+    config: Mapping[str, Any] | None = None,
+) -> Any:
+    """The first of: the flag, the first set environment variable, ``config[backend][key]``."""
+    if flag is not None:
+        return flag
+    env = os.environ if environ is None else environ
+    for var in env_vars:
+        if env.get(var):
+            return env[var]
+    section = (read_config(environ) if config is None else config).get(backend) or {}
+    return section.get(key)

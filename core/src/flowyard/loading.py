@@ -1,0 +1,329 @@
+"""Reading pipelines from YAML, JSON or Python, with errors that name the file, line and field.
+
+This is the I/O edge of the spec: it resolves ``uses:`` (reusable step files) so that lowering stays a
+pure function, and it keeps a map from field paths to lines so lowering's problems carry a line too.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from flowyard.errors import Problem, SpecError
+from flowyard.ir import PipelineIR, SourceInfo
+from flowyard.lowering import Loc, lower
+from flowyard.spec import API_VERSION, Pipeline, Step, StepFile
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (PyYAML keeps the last one silently)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark
+            )
+        seen[key] = key_node.start_mark.line
+    loader.flatten_mapping(node)
+    return dict(loader.construct_pairs(node, deep=deep))
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+@dataclass(frozen=True)
+class Document:
+    """Parsed data plus where each part of it is in the file."""
+
+    data: Any
+    file: str
+    node: yaml.Node | None
+
+    def locate(self, loc: Loc) -> int | None:
+        """1-based line of the deepest node on ``loc`` that exists in the file."""
+        node = self.node
+        line = node.start_mark.line + 1 if node is not None else None
+        for part in loc:
+            if isinstance(node, yaml.MappingNode):
+                nxt = None
+                for k, v in node.value:
+                    if isinstance(k, yaml.ScalarNode) and k.value == str(part):
+                        nxt, line = v, k.start_mark.line + 1
+                        break
+                if nxt is None:
+                    continue  # a pydantic tag such as 'function-after[...]': skip it
+                node = nxt
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                node = node.value[part]
+                line = node.start_mark.line + 1
+            else:
+                continue
+        return line
+
+
+def read_document(path: Path) -> Document:
+    """Parse a YAML or JSON file (JSON through the YAML parser, so it gets line numbers too)."""
+    display = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError([Problem("", "no such file", file=display)]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError([Problem("", f"cannot read the file: {e}", file=display)]) from None
+    try:
+        loader = _StrictLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else None
+        raise SpecError([Problem("", f"not valid YAML/JSON: {e.problem or e}", file=display, line=line)]) from None
+    except yaml.YAMLError as e:
+        raise SpecError([Problem("", f"not valid YAML/JSON: {e}", file=display)]) from None
+    return Document(data=data, file=display, node=node)
+
+
+def _clean_loc(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    """Drop pydantic's union/validator tags from an error location, keeping real keys and indices."""
+    out: list[str | int] = []
+    cur = data
+    for part in loc:
+        if (isinstance(cur, Mapping) and part in cur) or (
+            isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur)
+        ):
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(cur, Mapping) and isinstance(part, str) and not _is_tag(part):
+            out.append(part)  # a missing or unknown key
+            cur = None
+    return tuple(out)
+
+
+def _is_tag(part: str) -> bool:
+    return "[" in part or part in {
+        "str",
+        "int",
+        "float",
+        "bool",
+        "list",
+        "dict",
+        "none",
+        "Retry",
+        "local",
+        "s3",
+    }
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def problems_from_validation(
+    error: ValidationError,
+    data: Any,
+    file: str | None,
+    locate: Callable[[Loc], int | None] | None,
+    prefix: Loc = (),
+) -> list[Problem]:
+    """Turn pydantic's errors into one problem per field, in words a spec author understands."""
+    by_loc: dict[tuple[str | int, ...], list[str]] = {}
+    for err in error.errors():
+        loc = _clean_loc(data, err["loc"])
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            msg = f"unknown field {loc[-1]!r}" if loc else "unknown field"
+            loc = (*loc[:-1], loc[-1]) if loc else loc
+        elif kind == "missing":
+            msg = "required field is missing"
+        elif kind == "literal_error":
+            msg = f"expected {err['ctx']['expected']}, got {_describe(err.get('input'))}"
+        elif kind == "union_tag_invalid":
+            msg = f"expected one of {err['ctx']['expected_tags']}, got {_describe(err.get('input'))}"
+        else:
+            text = err["msg"]
+            text = text[0].lower() + text[1:] if text else text
+            msg = f"{text}, got {_describe(err.get('input'))}" if "input" in err else text
+        by_loc.setdefault(loc, [])
+        if msg not in by_loc[loc]:
+            by_loc[loc].append(msg)
+    problems = []
+    for loc, msgs in by_loc.items():
+        full = (*prefix, *loc)
+        message = msgs[0] if len(msgs) == 1 else "expected one of: " + "; or ".join(msgs)
+        line = locate(full) if locate else None
+        problems.append(Problem(".".join(str(p) for p in full), message, file=file, line=line))
+    return problems
+
+
+def _check_header(doc: Document, kind: str) -> None:
+    data = doc.data
+    if not isinstance(data, dict):
+        raise SpecError(
+            [
+                Problem(
+                    "",
+                    f"expected a mapping with 'apiVersion: {API_VERSION}' and 'kind: {kind}'",
+                    file=doc.file,
+                    line=1,
+                )
+            ]
+        )
+    version = data.get("apiVersion")
+    if version != API_VERSION:
+        found = "missing" if version is None else f"got {version!r}"
+        raise SpecError(
+            [
+                Problem(
+                    "apiVersion",
+                    f"expected {API_VERSION!r} ({found})",
+                    file=doc.file,
+                    line=doc.locate(("apiVersion",)),
+                )
+            ]
+        )
+    if data.get("kind", "Pipeline" if kind == "Pipeline" else None) != kind:
+        raise SpecError(
+            [
+                Problem(
+                    "kind",
+                    f"expected {kind!r}, got {data.get('kind')!r}",
+                    file=doc.file,
+                    line=doc.locate(("kind",)),
+                )
+            ]
+        )
+
+
+def _load_step_file(path: Path, chain: tuple[Path, ...]) -> Step:
+    if path in chain:
+        raise SpecError(
+            [
+                Problem(
+                    "uses",
+                    "reusable steps use each other in a cycle: " + " -> ".join(str(p) for p in (*chain, path)),
+                    file=str(chain[-1]),
+                )
+            ]
+        )
+    doc = read_document(path)
+    _check_header(doc, "Step")
+    try:
+        step = StepFile.model_validate(doc.data)
+    except ValidationError as e:
+        raise SpecError(problems_from_validation(e, doc.data, doc.file, doc.locate)) from None
+    plain = Step.model_validate(step.model_dump(exclude_unset=True, exclude={"api_version", "kind"}))
+    if plain.uses:
+        base = _load_step_file((path.parent / plain.uses).resolve(), (*chain, path))
+        plain = plain.merged_over(base)
+    return plain
+
+
+def resolve_uses(pipeline: Pipeline, base_dir: Path, file: str | None = None) -> Pipeline:
+    """Replace every ``uses:`` by the reusable step it names, merged under the step's own fields."""
+    if not any(s.uses for s in pipeline.steps.values()) and not (pipeline.on_exit and pipeline.on_exit.uses):
+        return pipeline
+    steps = {}
+    for name, step in pipeline.steps.items():
+        if step.uses:
+            path = (base_dir / step.uses).resolve()
+            if not path.is_file():
+                raise SpecError(
+                    [
+                        Problem(
+                            f"steps.{name}.uses",
+                            f"no reusable step file {step.uses!r} (looked for {path})",
+                            file=file,
+                        )
+                    ]
+                )
+            step = step.merged_over(_load_step_file(path, (Path(file or "<pipeline>"),)))
+        steps[name] = step
+    on_exit = pipeline.on_exit
+    if on_exit is not None and on_exit.uses:
+        on_exit = on_exit.merged_over(_load_step_file((base_dir / on_exit.uses).resolve(), ()))
+    return pipeline.model_copy(update={"steps": steps, "on_exit": on_exit})
+
+
+@dataclass(frozen=True)
+class LoadedPipeline:
+    """A spec as loaded, with what is needed to point at its lines."""
+
+    spec: Pipeline
+    source: SourceInfo
+    document: Document | None = None
+
+    def lower(self) -> PipelineIR:
+        locate = self.document.locate if self.document else None
+        return lower(self.spec, locate=locate, source=self.source)
+
+
+def _load_python(ref: str) -> LoadedPipeline:
+    file, _, attr = ref.rpartition(":")
+    path = Path(file)
+    if not path.is_file():
+        raise SpecError([Problem("", "no such file", file=file)])
+    module_name = f"_flowyard_spec_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise SpecError([Problem("", "cannot import this file", file=file)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SpecError:
+        raise
+    except ValidationError as e:
+        raise SpecError(problems_from_validation(e, None, file, None)) from None
+    except Exception as e:  # the user's module failed: say where, without our traceback
+        raise SpecError([Problem("", f"importing it failed: {type(e).__name__}: {e}", file=file)]) from None
+    finally:
+        sys.modules.pop(module_name, None)
+    obj = getattr(module, attr, None)
+    if obj is None:
+        raise SpecError([Problem(attr, f"the module has no attribute {attr!r}", file=file)])
+    if callable(obj) and not isinstance(obj, Pipeline):
+        obj = obj()
+    if not isinstance(obj, Pipeline):
+        raise SpecError([Problem(attr, f"expected a flowyard Pipeline, got {type(obj).__name__}", file=file)])
+    directory = path.resolve().parent
+    pipeline = resolve_uses(obj, directory, file)
+    return LoadedPipeline(pipeline, SourceInfo(file=str(path), directory=str(directory)))
+
+
+def load_pipeline(ref: str | os.PathLike[str]) -> LoadedPipeline:
+    """Load ``pipeline.yaml``, ``pipeline.json`` or ``file.py:attribute`` (a Pipeline, or a function
+    returning one)."""
+    text = os.fspath(ref)
+    if ":" in text and text.rpartition(":")[0].endswith(".py"):
+        return _load_python(text)
+    path = Path(text)
+    doc = read_document(path)
+    _check_header(doc, "Pipeline")
+    try:
+        pipeline = Pipeline.model_validate(doc.data)
+    except ValidationError as e:
+        raise SpecError(problems_from_validation(e, doc.data, doc.file, doc.locate)) from None
+    directory = path.resolve().parent
+    pipeline = resolve_uses(pipeline, directory, doc.file)
+    return LoadedPipeline(pipeline, SourceInfo(file=str(path), directory=str(directory)), doc)
+
+
+def load_ir(ref: str | os.PathLike[str]) -> PipelineIR:
+    """Load and lower in one go: what every command that takes a PIPELINE does."""
+    return load_pipeline(ref).lower()

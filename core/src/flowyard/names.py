@@ -1,0 +1,20 @@
+"""Names as Kubernetes wants them, sanitised once in lowering so that no backend swaps characters twice."""
+
+from __future__ import annotations
+
+import re
+
+DNS1123_MAX = 63
+_INVALID = re.compile(r"[^a-z0-9-]+")
+_DASHES = re.compile(r"-{2,}")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def dns1123_label(name: str, max_length: int = DNS1123_MAX) -> str:
+    """``Activator_Step.v2`` -> ``activator-step-v2``: lower case, ``[a-z0-9-]``, alphanumeric at both ends."""
+    label = _INVALID.sub("-", name.lower())
+    label = _DASHES.sub("-", label).strip("-")
+    label = label[:max_length].rstrip("-")
+    if not label:
+        raise ValueError(f"{name!r} has no letters or digits to make a DNS-1123 name from")
+    return label

@@ -1,0 +1,428 @@
+"""The run model every backend reports in: task states, the status tree, and the run directory.
+
+Run directory layout (``.flowyard/runs/<run-id>/``)::
+
+    run.json        the RunStatus, rewritten at milestones
+    ir.json         the IR that ran (what ``--resume`` continues)
+    params.json     resolved parameter values
+    journal.jsonl   append-only task events
+    tasks/<step>[/<item:06d>]/   stdout.log, stderr.log, provenance.json, outputs/<output>/...
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import secrets
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from flowyard.errors import FlowyardError, RunNotFoundError
+
+RUNS_DIR = Path(".flowyard") / "runs"
+
+
+class TaskState(str, enum.Enum):
+    """Node phases as Argo names them, so a local run reads like a cluster run."""
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    ERROR = "Error"
+    SKIPPED = "Skipped"  # a condition was false
+    OMITTED = "Omitted"  # not run: an upstream failed, or the run stopped
+
+    @property
+    def done(self) -> bool:
+        return self not in (TaskState.PENDING, TaskState.RUNNING)
+
+    @property
+    def ok(self) -> bool:
+        return self in (TaskState.SUCCEEDED, TaskState.SKIPPED)
+
+
+SYMBOLS = {
+    TaskState.PENDING: "◷",
+    TaskState.RUNNING: "●",
+    TaskState.SUCCEEDED: "✔",
+    TaskState.FAILED: "✖",
+    TaskState.ERROR: "⚠",
+    TaskState.SKIPPED: "○",
+    TaskState.OMITTED: "○",
+}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TaskStatus(_Frozen):
+    step: str
+    item: int | None = None
+    state: TaskState = TaskState.PENDING
+    started_at: float | None = None  # epoch seconds
+    finished_at: float | None = None
+    attempts: int = 0
+    exit_code: int | None = None
+    message: str = ""
+    cached: bool = False
+
+    @property
+    def key(self) -> str:
+        return task_key(self.step, self.item)
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+class RunStatus(_Frozen):
+    run_id: str
+    pipeline: str
+    backend: str
+    state: TaskState
+    started_at: float | None = None
+    finished_at: float | None = None
+    tasks: tuple[TaskStatus, ...] = ()
+    message: str = ""
+    notices: tuple[str, ...] = ()
+    outputs: dict[str, Any] = {}
+    location: str | None = None  # run directory, or the engine's URL
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.state == TaskState.SUCCEEDED else 1
+
+    def summary_json(self) -> dict[str, Any]:
+        """The ``--json`` form: run id, status, per-task status and duration, outputs."""
+        return {
+            "run_id": self.run_id,
+            "pipeline": self.pipeline,
+            "backend": self.backend,
+            "status": self.state.value,
+            "duration_seconds": _round(self.duration),
+            "message": self.message,
+            "location": self.location,
+            "notices": list(self.notices),
+            "outputs": self.outputs,
+            "tasks": [
+                {
+                    "step": t.step,
+                    "item": t.item,
+                    "status": t.state.value,
+                    "duration_seconds": _round(t.duration),
+                    "attempts": t.attempts,
+                    "exit_code": t.exit_code,
+                    "cached": t.cached,
+                    "message": t.message,
+                }
+                for t in self.tasks
+            ],
+        }
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
+def task_key(step: str, item: int | None) -> str:
+    """``activator`` or ``activator[3]``: how a task is named in messages and journals."""
+    return step if item is None else f"{step}[{item}]"
+
+
+def task_dir_name(step: str, item: int | None) -> str:
+    """Relative folder of a task: ``tasks/<step>`` or ``tasks/<step>/<item:06d>``."""
+    return f"tasks/{step}" if item is None else f"tasks/{step}/{item:06d}"
+
+
+def aggregate_state(states: Iterable[TaskState]) -> TaskState:
+    """A fanned-out step's state from its items' states."""
+    s = set(states)
+    if not s:
+        return TaskState.PENDING
+    for state in (TaskState.RUNNING, TaskState.ERROR, TaskState.FAILED):
+        if state in s:
+            return state
+    if TaskState.PENDING in s:
+        return TaskState.RUNNING if (s - {TaskState.PENDING}) else TaskState.PENDING
+    if s == {TaskState.SKIPPED}:
+        return TaskState.SKIPPED
+    if s <= {TaskState.OMITTED}:
+        return TaskState.OMITTED
+    return TaskState.SUCCEEDED
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.2f}s" if seconds < 10 else f"{seconds:.1f}s"
+    minutes, sec = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{sec:02d}s" if hours else f"{minutes}m{sec:02d}s"
+
+
+def render_status_tree(run: RunStatus, *, max_items: int = 10) -> str:
+    """The status tree, laid out like ``argo get``. Wide fan-outs show failures and the first items."""
+    started = (
+        datetime.fromtimestamp(run.started_at, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        if run.started_at
+        else "-"
+    )
+    head = [
+        f"Name:        {run.run_id}",
+        f"Pipeline:    {run.pipeline}",
+        f"Backend:     {run.backend}",
+        f"Status:      {run.state.value}",
+    ]
+    if run.message:
+        head.append(f"Message:     {run.message}")
+    head += [f"Started:     {started}", f"Duration:    {format_duration(run.duration)}"]
+    if run.location:
+        head.append(f"Location:    {run.location}")
+    rows: list[tuple[str, str, str, str]] = []
+    by_step: dict[str, list[TaskStatus]] = {}
+    for t in run.tasks:
+        by_step.setdefault(t.step, []).append(t)
+    for step, tasks in by_step.items():
+        items = sorted((t for t in tasks if t.item is not None), key=lambda t: t.item or 0)
+        plain = [t for t in tasks if t.item is None]
+        if plain and not items:
+            t = plain[0]
+            msg = t.message + (" (cached)" if t.cached else "")
+            rows.append((f"{SYMBOLS[t.state]} {step}", t.state.value, format_duration(t.duration), msg))
+            continue
+        state = aggregate_state(t.state for t in items) if items else (plain[0].state if plain else TaskState.PENDING)
+        starts = [t.started_at for t in items if t.started_at]
+        ends = [t.finished_at for t in items if t.finished_at]
+        dur = (max(ends) - min(starts)) if starts and ends and state.done else None
+        counts: dict[str, int] = {}
+        for t in items:
+            counts[t.state.value] = counts.get(t.state.value, 0) + 1
+        summary = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
+        rows.append((f"{SYMBOLS[state]} {step}", state.value, format_duration(dur), f"{len(items)} items: {summary}"))
+        shown = [t for t in items if not t.state.ok][:max_items]
+        shown_ids = {t.item for t in shown}
+        shown += [t for t in items if t.item not in shown_ids][: max(0, max_items - len(shown))]
+        shown.sort(key=lambda t: t.item or 0)
+        for i, t in enumerate(shown):
+            last = i == len(shown) - 1 and len(shown) == len(items)
+            branch = "└─" if last else "├─"
+            msg = t.message + (" (cached)" if t.cached else "")
+            rows.append(
+                (
+                    f"{branch}{SYMBOLS[t.state]} {step}[{t.item}]",
+                    t.state.value,
+                    format_duration(t.duration),
+                    msg,
+                )
+            )
+        if len(shown) < len(items):
+            rows.append((f"└─… {len(items) - len(shown)} more", "", "", ""))
+    width = max([len("STEP"), *(len(r[0]) for r in rows)]) + 2
+    lines = [*head, "", f"{'STEP':<{width}}{'STATUS':<11}{'DURATION':<10}MESSAGE"]
+    for name, state_text, dur_text, msg in rows:
+        lines.append(f"{name:<{width}}{state_text:<11}{dur_text:<10}{msg}".rstrip())
+    if run.notices:
+        lines += ["", *(f"notice: {n}" for n in run.notices)]
+    return "\n".join(lines)
+
+
+# --- run directories ------------------------------------------------------------------------------
+
+
+def new_run_id(pipeline_dns: str) -> str:
+    """``<pipeline>-<yyyymmdd-hhmmss>-<random>``: sortable by time, unique, DNS-1123."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    return f"{pipeline_dns[:36]}-{stamp}-{secrets.token_hex(3)}"
+
+
+def runs_root(base: Path | None = None) -> Path:
+    """Where runs live: ``$FLOWYARD_HOME/runs``, else ``./.flowyard/runs``."""
+    if base is not None:
+        return base
+    home = os.environ.get("FLOWYARD_HOME")
+    return Path(home) / "runs" if home else RUNS_DIR
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write, fsync, rename: a reader (or a crash) never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class RunDirectory:
+    """Paths of one run's folder. Creating one writes nothing until asked."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    @property
+    def status_file(self) -> Path:
+        return self.path / "run.json"
+
+    @property
+    def ir_file(self) -> Path:
+        return self.path / "ir.json"
+
+    @property
+    def params_file(self) -> Path:
+        return self.path / "params.json"
+
+    @property
+    def journal_file(self) -> Path:
+        return self.path / "journal.jsonl"
+
+    def task_dir(self, step: str, item: int | None) -> Path:
+        return self.path / task_dir_name(step, item)
+
+    def log_file(self, step: str, item: int | None, stream: str = "stdout") -> Path:
+        return self.task_dir(step, item) / f"{stream}.log"
+
+    def write_status(self, status: RunStatus) -> None:
+        write_atomic(self.status_file, status.model_dump_json(indent=1).encode())
+
+    def read_status(self) -> RunStatus:
+        try:
+            return RunStatus.model_validate_json(self.status_file.read_bytes())
+        except FileNotFoundError:
+            raise RunNotFoundError(f"run {self.run_id!r} has no status yet ({self.status_file})") from None
+
+
+def find_run(run_id: str, root: Path | None = None) -> RunDirectory:
+    """A run by id, or by a unique prefix of it."""
+    base = runs_root(root)
+    exact = base / run_id
+    if exact.is_dir():
+        return RunDirectory(exact)
+    matches = sorted(p for p in base.glob(f"{run_id}*") if p.is_dir()) if base.is_dir() and run_id else []
+    if len(matches) == 1:
+        return RunDirectory(matches[0])
+    if len(matches) > 1:
+        raise RunNotFoundError(f"{run_id!r} matches {len(matches)} runs; give more of the id")
+    raise RunNotFoundError(f"no run {run_id!r} under {base}")
+
+
+def list_runs(root: Path | None = None) -> list[RunDirectory]:
+    """Runs, newest first."""
+    base = runs_root(root)
+    if not base.is_dir():
+        return []
+    dirs = [RunDirectory(p) for p in base.iterdir() if p.is_dir() and (p / "ir.json").exists()]
+    return sorted(dirs, key=lambda d: d.ir_file.stat().st_mtime, reverse=True)
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def redact(text: str, secret_values: Sequence[str]) -> str:
+    """Replace every secret value in ``text`` with ``***``: logs, messages and JSON never show one."""
+    for value in sorted((v for v in secret_values if v), key=len, reverse=True):
+        text = text.replace(value, "***")
+    return text
+
+
+# --- requests: what the CLI (or a library caller) asks a backend to do -----------------------------
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """How to run: parameter values, where runs live, resume/caching, a single step, output style."""
+
+    params: Mapping[str, Any] = field(default_factory=dict)
+    runs_root: Path | None = None
+    resume: str | None = None
+    use_cache: bool = True
+    only_step: str | None = None
+    step_inputs: Mapping[str, Path] = field(default_factory=dict)
+    progress: bool = False
+    quiet: bool = True
+    notices: tuple[str, ...] = ()
+    environ: Mapping[str, str] | None = None
+
+    def with_notices(self, notices: Iterable[str]) -> RunRequest:
+        return replace(self, notices=(*self.notices, *notices))
+
+
+@dataclass(frozen=True)
+class SubmitRequest:
+    """How to reach a remote engine, and what to send it. ``None`` settings fall back to env, then config."""
+
+    params: Mapping[str, Any] = field(default_factory=dict)
+    server: str | None = None
+    namespace: str | None = None
+    token: str | None = None
+    insecure: bool | None = None
+    experiment: str | None = None
+    watch: bool = False
+    step: str | None = None
+    item: int | None = None
+    runs_root: Path | None = None
+
+
+def run_listing(dirs: Iterable[RunDirectory]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for d in dirs:
+        try:
+            st = d.read_status()
+        except (RunNotFoundError, ValueError):
+            rows.append({"run_id": d.run_id, "pipeline": "?", "backend": "?", "status": "Unknown", "duration": "-"})
+            continue
+        rows.append(
+            {
+                "run_id": st.run_id,
+                "pipeline": st.pipeline,
+                "backend": st.backend,
+                "status": st.state.value,
+                "started_at": st.started_at,
+                "duration": format_duration(st.duration),
+            }
+        )
+    return rows
+
+
+def prune_runs(*, keep: int | None = None, older_than: str | None = None, root: Path | None = None) -> list[str]:
+    """Delete runs beyond the ``keep`` newest and/or older than ``older_than``; returns their ids."""
+    import shutil
+
+    from flowyard.spec import parse_duration
+
+    if keep is None and older_than is None:
+        keep = 10
+    runs = list_runs(root)
+    victims = runs[keep:] if keep is not None else runs
+    if older_than is not None:
+        try:
+            limit = time.time() - parse_duration(older_than)
+        except ValueError as e:
+            raise FlowyardError(f"--older-than: {e}") from None
+        victims = [d for d in victims if d.ir_file.stat().st_mtime < limit]
+    for d in victims:
+        shutil.rmtree(d.path)
+    return [d.run_id for d in victims]

@@ -1,0 +1,199 @@
+"""The step entrypoint: run one task from a task file, the same way on every backend.
+
+``python -m flowyard.step TASK.json`` runs a Python-function step (or a container step's command,
+where an engine cannot express its file contract natively), then writes the value outputs as JSON
+to ``result_file``. The local backend calls :func:`call_function` in-process for the same contract.
+
+Python functions receive, by parameter name: value inputs as Python values, file inputs as
+:class:`pathlib.Path`, file outputs as the ``Path`` to write, and ``workdir`` (the task's own
+working directory; never the process's). One value output is the return value; several are a dict.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from flowyard.errors import FlowyardError
+
+
+class TaskInput(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    type: str
+    value: Any = None
+    path: str | None = None  # files: where the file (or fan-in folder) is
+
+
+class TaskOutput(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    type: str
+    path: str | None = None  # where the step writes it, relative to workdir (or absolute)
+
+
+class TaskSpec(BaseModel):
+    """Everything one task needs, already rendered: no placeholders left."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["container", "python"]
+    workdir: str
+    argv: tuple[str, ...] = ()
+    function: str | None = None
+    env: dict[str, str] = {}
+    inputs: tuple[TaskInput, ...] = ()
+    outputs: tuple[TaskOutput, ...] = ()
+    result_file: str | None = None
+    python_path: tuple[str, ...] = ()
+
+
+class StepFunctionError(FlowyardError):
+    """The step's function could not be found or called as the spec says."""
+
+    exit_code = 1
+
+
+def import_function(ref: str, python_path: Sequence[str] = ()) -> Callable[..., Any]:
+    """``package.module:function`` -> the function; ``python_path`` folders are searched first."""
+    module_name, _, attr = ref.partition(":")
+    for folder in reversed(python_path):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise StepFunctionError(f"cannot import {module_name!r} for step function {ref!r}: {e}") from None
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        raise StepFunctionError(f"module {module_name!r} has no function {attr!r}")
+    return fn  # type: ignore[no-any-return]
+
+
+def output_path(workdir: Path, out: TaskOutput) -> Path:
+    return workdir / (out.path or f".flowyard-outputs/{out.name}")
+
+
+def function_kwargs(
+    fn: Callable[..., Any], inputs: Sequence[TaskInput], outputs: Sequence[TaskOutput], workdir: Path
+) -> dict[str, Any]:
+    available: dict[str, Any] = {"workdir": workdir}
+    for inp in inputs:
+        available[inp.name] = Path(inp.path) if inp.type == "file" and inp.path else inp.value
+    for out in outputs:
+        if out.type == "file":
+            path = output_path(workdir, out)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            available[out.name] = path
+    params = inspect.signature(fn).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return available
+    kwargs = {}
+    for name, p in params.items():
+        if name in available:
+            kwargs[name] = available[name]
+        elif p.default is inspect.Parameter.empty and p.kind not in (
+            inspect.Parameter.VAR_POSITIONAL,
+            inspect.Parameter.VAR_KEYWORD,
+        ):
+            raise StepFunctionError(
+                f"function {fn.__qualname__} needs argument {name!r}, which the step does not provide "
+                f"(it provides: {', '.join(sorted(available))})"
+            )
+    return kwargs
+
+
+def value_outputs_from_return(result: Any, outputs: Sequence[TaskOutput]) -> dict[str, Any]:
+    values = [o for o in outputs if o.type != "file"]
+    if not values:
+        return {}
+    if len(values) == 1:
+        return {values[0].name: result}
+    if not isinstance(result, Mapping) or set(result) != {o.name for o in values}:
+        raise StepFunctionError(
+            f"a step with several value outputs returns a dict with keys {sorted(o.name for o in values)}, "
+            f"got {type(result).__name__}"
+        )
+    return {o.name: result[o.name] for o in values}
+
+
+def call_function(
+    function: str,
+    inputs: Sequence[TaskInput],
+    outputs: Sequence[TaskOutput],
+    workdir: Path,
+    python_path: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Call a Python step and return its value outputs. File outputs are left where it wrote them."""
+    fn = import_function(function, python_path)
+    result = fn(**function_kwargs(fn, inputs, outputs, workdir))
+    return value_outputs_from_return(result, outputs)
+
+
+def read_value_outputs(outputs: Sequence[TaskOutput], workdir: Path) -> dict[str, Any]:
+    """A container step's value outputs: each is JSON in the file it declares."""
+    values = {}
+    for out in outputs:
+        if out.type == "file":
+            continue
+        path = output_path(workdir, out)
+        try:
+            values[out.name] = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise StepFunctionError(f"the step did not write its value output {out.name!r} to {out.path}") from None
+        except ValueError as e:
+            raise StepFunctionError(f"value output {out.name!r} in {out.path} is not JSON: {e}") from None
+    return values
+
+
+def run_task(task: TaskSpec) -> int:
+    """Run a task in its workdir; write value outputs to ``task.result_file``. Returns an exit code."""
+    workdir = Path(task.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    if task.kind == "python":
+        assert task.function is not None
+        prev = os.getcwd()
+        os.chdir(workdir)  # a subprocess of its own: changing cwd here is safe
+        try:
+            values = call_function(task.function, task.inputs, task.outputs, workdir, task.python_path)
+        finally:
+            os.chdir(prev)
+        code = 0
+    else:
+        env = {**os.environ, **task.env}
+        code = subprocess.call(list(task.argv), cwd=workdir, env=env)
+        values = read_value_outputs(task.outputs, workdir) if code == 0 else {}
+    if task.result_file and code == 0:
+        Path(task.result_file).write_text(json.dumps(values), encoding="utf-8")
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: python -m flowyard.step TASK.json", file=sys.stderr)
+        return 2
+    try:
+        task = TaskSpec.model_validate_json(Path(args[0]).read_bytes())
+        return run_task(task)
+    except FlowyardError as e:
+        print(f"flowyard.step: {e}", file=sys.stderr)
+        return 1
+    except FileNotFoundError as e:
+        print(f"flowyard.step: {e}", file=sys.stderr)
+        return 127
+
+
+if __name__ == "__main__":
+    sys.exit(main())

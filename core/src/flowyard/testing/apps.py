@@ -1,0 +1,34 @@
+"""The seed's two apps as a module, so the canonical seed pipelines run wherever flowyard is installed.
+
+``python -m flowyard.testing.apps activator MESSAGE`` prints the JSON message and writes
+``activator_event.json``; ``... processor`` reads it, prints it and writes ``processor_event.json``
+with ``"processed": true`` added. (The examples ship the same apps as standalone scripts for images
+without flowyard.)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["activator"] and len(argv) == 2:
+        event = json.loads(argv[1])
+        print(json.dumps(event, sort_keys=True))
+        with open("activator_event.json", "w", encoding="utf-8") as f:
+            json.dump(event, f, sort_keys=True)
+        return 0
+    if argv == ["processor"]:
+        with open("activator_event.json", encoding="utf-8") as f:
+            event = json.load(f)
+        print(json.dumps(event, sort_keys=True))
+        with open("processor_event.json", "w", encoding="utf-8") as f:
+            json.dump({**event, "processed": True}, f, sort_keys=True)
+        return 0
+    print("usage: python -m flowyard.testing.apps activator MESSAGE | processor", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

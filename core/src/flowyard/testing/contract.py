@@ -1,0 +1,97 @@
+"""``BackendContract``: the tests a backend inherits, gated by the capabilities it declares.
+
+Like SQLAlchemy's requirement flags, a test marked ``@requires(Capability.X)`` runs only for
+backends that declare X; a capability added to flowyard later is "not declared" by every existing
+backend, so old backends keep passing. Like fsspec's abstract tests, the implementer overrides one
+fixture, ``backend``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pytest
+
+from flowyard.backend import PLACEMENT_HINTS, Backend, Capability, CompiledPipeline
+from flowyard.errors import UnsupportedFeatureError
+from flowyard.ir import PipelineIR
+from flowyard.lowering import lower
+from flowyard.testing.pipelines import CANONICAL_PIPELINES
+
+T = TypeVar("T", bound=Callable[..., Any])
+
+
+def requires(*capabilities: Capability) -> Callable[[T], T]:
+    """Run the test only for backends that declare every one of ``capabilities``."""
+
+    def mark(fn: T) -> T:
+        fn.flowyard_requires = (*getattr(fn, "flowyard_requires", ()), *capabilities)  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def canonical_ir(name: str) -> PipelineIR:
+    return lower(CANONICAL_PIPELINES[name]())
+
+
+class BackendContract:
+    """Subclass it in your tests and override the ``backend`` fixture."""
+
+    @pytest.fixture
+    def backend(self) -> Backend:
+        raise NotImplementedError("override the `backend` fixture: return an instance of your Backend")
+
+    @pytest.fixture(autouse=True)
+    def _capability_gate(self, request: pytest.FixtureRequest) -> None:
+        needed = getattr(request.function, "flowyard_requires", ())
+        if needed:
+            backend: Backend = request.getfixturevalue("backend")
+            missing = [c.value for c in needed if c not in backend.capabilities]
+            if missing:
+                pytest.skip(f"backend {backend.name!r} does not declare {', '.join(missing)}")
+
+    @pytest.fixture(params=sorted(CANONICAL_PIPELINES))
+    def canonical(self, request: pytest.FixtureRequest) -> PipelineIR:
+        return canonical_ir(request.param)
+
+    # --- identity --------------------------------------------------------------------------------
+
+    def test_declares_a_dns_name_and_known_capabilities(self, backend: Backend) -> None:
+        assert backend.name and backend.name == backend.name.lower()
+        assert all(isinstance(c, Capability) for c in backend.capabilities)
+
+    # --- the gate --------------------------------------------------------------------------------
+
+    def test_refuses_each_undeclared_feature_by_name(self, backend: Backend, canonical: PipelineIR) -> None:
+        from flowyard.backend import required_features
+
+        undeclared = {
+            u.capability
+            for u in required_features(canonical)
+            if u.capability not in backend.capabilities and u.capability not in PLACEMENT_HINTS
+        }
+        report = backend.support(canonical)
+        assert {u.capability for u in report.refused} >= undeclared
+        if undeclared:
+            with pytest.raises(UnsupportedFeatureError) as exc:
+                backend.check(canonical)
+            for cap in undeclared:
+                assert cap.value in str(exc.value)
+
+    def test_compiles_every_pipeline_it_accepts(self, backend: Backend, canonical: PipelineIR) -> None:
+        if not backend.support(canonical).ok:
+            pytest.skip(f"{backend.name} refuses {canonical.name}")
+        compiled = backend.compile(canonical)
+        assert isinstance(compiled, CompiledPipeline)
+        assert compiled.backend == backend.name
+        assert compiled.main.content.strip()
+
+    @requires(Capability.SUMMARIZE)
+    def test_summary_of_its_output_matches_the_ir(self, backend: Backend, canonical: PipelineIR) -> None:
+        from flowyard.summary import summarize_ir
+
+        if not backend.support(canonical).ok:
+            pytest.skip(f"{backend.name} refuses {canonical.name}")
+        assert backend.summarize(backend.compile(canonical)) == summarize_ir(canonical)

@@ -1,0 +1,180 @@
+"""Canonical pipelines every backend is checked against, built with the Python API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flowyard.spec import Container, Input, Output, Parameter, Pipeline, PythonFunction, Step
+
+F = "flowyard.testing.functions"
+SEED_IMAGE = "nasa-hsi"
+APPS = ["python3", "-m", "flowyard.testing.apps"]
+DEFAULT_MESSAGES = [
+    {"id": "1", "event": {"msg": "activator run 1"}},
+    {"id": "2", "event": {"msg": "activator run 2"}},
+]
+
+
+def _py(function: str, **fields: object) -> Step:
+    return Step.model_validate({"python": PythonFunction(function=f"{F}:{function}"), **fields})
+
+
+def seed_sequential() -> Pipeline:
+    """Variant 1: activator then processor, the event file passed as an artifact."""
+    return Pipeline(
+        name="seed-sequential",
+        parameters={"message": Parameter(type="object", default={"msg": "activator run"})},
+        defaults={"image": SEED_IMAGE, "workdir": "/workdir"},
+        steps={
+            "activator": Step(
+                container=Container(command=[*APPS, "activator", "${{ params.message }}"]),
+                outputs={"event": Output(path="activator_event.json")},
+            ),
+            "processor": Step(
+                container=Container(command=[*APPS, "processor"]),
+                inputs={"event": Input(value="${{ steps.activator.outputs.event }}", path="activator_event.json")},
+                outputs={"event": Output(path="processor_event.json")},
+            ),
+        },
+        outputs={"event": "${{ steps.processor.outputs.event }}"},
+    )
+
+
+def seed_fanout(messages: list[dict[str, object]] | None = None) -> Pipeline:
+    """Variant 2: activator per message (at most 2 at once), processor per activator output."""
+    return Pipeline(
+        name="seed-fanout",
+        parameters={"messages": Parameter(type="list", default=messages or DEFAULT_MESSAGES)},
+        defaults={"image": SEED_IMAGE, "workdir": "/workdir"},
+        steps={
+            "activator": Step(
+                for_each="${{ params.messages }}",
+                parallelism=2,
+                container=Container(command=[*APPS, "activator", "${{ item.event }}"]),
+                outputs={"event": Output(path="activator_event.json")},
+            ),
+            "processor": Step(
+                for_each="${{ steps.activator.outputs.event }}",
+                container=Container(command=[*APPS, "processor"]),
+                inputs={"event": Input(value="${{ item }}", path="activator_event.json")},
+                outputs={"event": Output(path="processor_event.json")},
+            ),
+        },
+        outputs={"events": "${{ steps.processor.outputs.event }}"},
+    )
+
+
+def diamond() -> Pipeline:
+    """a -> (b, c) -> d, values only."""
+    return Pipeline(
+        name="diamond",
+        parameters={"x": Parameter(type="number", default=1)},
+        steps={
+            "a": _py("emit", inputs={"value": "${{ params.x }}"}, outputs={"out": Output(type="number")}),
+            "b": _py("double", inputs={"x": "${{ steps.a.outputs.out }}"}, outputs={"out": Output(type="number")}),
+            "c": _py("double", inputs={"x": "${{ steps.a.outputs.out }}"}, outputs={"out": Output(type="number")}),
+            "d": _py(
+                "emit",
+                inputs={"value": "${{ steps.b.outputs.out }}"},
+                after=["c"],
+                outputs={"out": Output(type="number")},
+            ),
+        },
+        outputs={"result": "${{ steps.d.outputs.out }}"},
+    )
+
+
+def fan_in_values() -> Pipeline:
+    """Fan out over a list parameter, then sum the values in one step."""
+    return Pipeline(
+        name="fan-in-values",
+        parameters={"xs": Parameter(type="list", default=[1, 2, 3])},
+        steps={
+            "double": _py(
+                "double",
+                for_each="${{ params.xs }}",
+                inputs={"x": "${{ item }}"},
+                outputs={"out": Output(type="number")},
+            ),
+            "total": _py(
+                "total",
+                inputs={"xs": "${{ steps.double.outputs.out }}"},
+                outputs={"out": Output(type="number")},
+            ),
+        },
+        outputs={"total": "${{ steps.total.outputs.out }}"},
+    )
+
+
+def fan_out_over_output() -> Pipeline:
+    """A step emits a list; the next fans out over it."""
+    return Pipeline(
+        name="fan-out-over-output",
+        steps={
+            "make": _py(
+                "emit",
+                inputs={"value": Input(value=[10, 20, 30], type="list")},
+                outputs={"xs": Output(type="list")},
+            ),
+            "double": _py(
+                "double",
+                for_each="${{ steps.make.outputs.xs }}",
+                inputs={"x": "${{ item }}"},
+                outputs={"out": Output(type="number")},
+            ),
+        },
+        outputs={"doubled": "${{ steps.double.outputs.out }}"},
+    )
+
+
+def fan_in_files() -> Pipeline:
+    """Each item writes a file; one step reads the folder of them in item order."""
+    return Pipeline(
+        name="fan-in-files",
+        parameters={"docs": Parameter(type="list", default=[{"n": 1}, {"n": 2}, {"n": 3}])},
+        steps={
+            "write": _py(
+                "write_json",
+                for_each="${{ params.docs }}",
+                parallelism=2,
+                inputs={"value": "${{ item }}"},
+                outputs={"out": Output()},
+            ),
+            "gather": _py(
+                "gather_json",
+                inputs={"folder": "${{ steps.write.outputs.out }}"},
+                outputs={"out": Output(), "count": Output(type="integer")},
+            ),
+        },
+        outputs={"all": "${{ steps.gather.outputs.out }}"},
+    )
+
+
+def sanitised_names() -> Pipeline:
+    """Step names that are not DNS-1123 and must be sanitised (without colliding)."""
+    return Pipeline(
+        name="Sanitised_Names",
+        steps={
+            "Load_Data": _py("emit", inputs={"value": "x"}, outputs={"out": Output(type="string")}),
+            "transform.v2": _py(
+                "emit",
+                inputs={"value": "${{ steps.Load_Data.outputs.out }}"},
+                outputs={"out": Output(type="string")},
+            ),
+        },
+    )
+
+
+CANONICAL_PIPELINES: dict[str, Callable[[], Pipeline]] = {
+    "seed-sequential": seed_sequential,
+    "seed-fanout": seed_fanout,
+    "diamond": diamond,
+    "fan-in-values": fan_in_values,
+    "fan-out-over-output": fan_out_over_output,
+    "fan-in-files": fan_in_files,
+    "sanitised-names": sanitised_names,
+}
+
+
+def canonical_pipeline(name: str) -> Pipeline:
+    return CANONICAL_PIPELINES[name]()

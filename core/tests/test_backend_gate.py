@@ -1,0 +1,71 @@
+"""The capability gate: refuse what changes results, notice what is only a placement hint."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+from flowyard.backend import Backend, Capability, CompiledFile, CompiledPipeline, required_features
+from flowyard.errors import FlowyardError, UnsupportedFeatureError
+from flowyard.loading import load_ir
+
+from .conftest import EXAMPLES
+
+
+class Basic(Backend):
+    name = "basic"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.CONTAINER_STEPS})
+
+    def compile(self, ir):
+        return CompiledPipeline(self.name, (CompiledFile("x", ""),))
+
+
+def test_required_features_of_variant_2() -> None:
+    caps = {u.capability for u in required_features(load_ir(EXAMPLES / "fanout.yaml"))}
+    assert caps == {
+        Capability.CONTAINER_STEPS,
+        Capability.FAN_OUT,
+        Capability.STEP_PARALLELISM,
+        Capability.FAN_OUT_OVER_FAN_OUT,
+        Capability.FAN_IN_FILES,
+        Capability.IMAGES,
+    }
+
+
+def test_minio_variant_needs_s3_and_secrets() -> None:
+    caps = {u.capability for u in required_features(load_ir(EXAMPLES / "fanout-minio.yaml"))}
+    assert {Capability.S3_STORE, Capability.SECRETS} <= caps
+
+
+def test_refusal_names_each_feature_and_place() -> None:
+    with pytest.raises(UnsupportedFeatureError) as exc:
+        Basic().check(load_ir(EXAMPLES / "fanout.yaml"))
+    msg = str(exc.value)
+    assert "fan-out (step 'activator', for_each; step 'processor', for_each)" in msg
+    assert "step-parallelism (step 'activator', parallelism 2)" in msg
+    assert "images" not in msg  # a placement hint is never a refusal
+
+
+def test_placement_hints_give_one_notice_per_run() -> None:
+    report = Basic().support(load_ir(EXAMPLES / "sequential.yaml"))
+    assert report.ok
+    assert report.notices() == ["the basic backend ignores images (placement hints mean nothing here)"]
+
+
+def test_options_are_validated() -> None:
+    from flowyard.backend import BackendOptions
+
+    class Opts(BackendOptions):
+        namespace: str = "default"
+
+    class WithOptions(Basic):
+        Options = Opts
+
+    assert WithOptions({"namespace": "argo"}).options.namespace == "argo"  # type: ignore[attr-defined]
+    with pytest.raises(FlowyardError, match="nmespace: unknown option"):
+        WithOptions({"nmespace": "argo"})
+
+
+def test_optional_operations_say_which_capability_is_missing() -> None:
+    with pytest.raises(FlowyardError, match="the basic backend cannot submit"):
+        Basic().submit(load_ir(EXAMPLES / "sequential.yaml"), None)
