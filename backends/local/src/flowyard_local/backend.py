@@ -1,24 +1,91 @@
-"""The local backend class: its "compiled" form is the IR itself, which its runner executes."""
+"""The local backend: runs a pipeline's IR here, with the cluster engines' semantics.
+
+Its compiled form is the IR itself (JSON): the runner executes exactly what every other backend
+compiles, which is what makes a local run say something about a cluster run.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import ClassVar
+import os
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
 
 from flowyard.backend import Backend, BackendOptions, Capability, CompiledFile, CompiledPipeline
-from flowyard.ir import PipelineIR
+from flowyard.errors import FlowyardError, InfrastructureError
+from flowyard.ir import LocalStoreIR, PipelineIR
+from flowyard.logs import read_run_logs
+from flowyard.runs import (
+    RunDirectory,
+    RunRequest,
+    RunStatus,
+    SubmitRequest,
+    find_run,
+    new_run_id,
+    read_json,
+    runs_root,
+    write_atomic,
+)
+from flowyard.store import ArtifactStore, open_store
 from flowyard.summary import StructuralSummary, summarize_ir
+from pydantic import Field
+
+from flowyard_local.cache import cache_for
+from flowyard_local.runner import Scheduler, default_workers, load_previous
 
 
 class LocalOptions(BackendOptions):
     """Options of the local backend (``-O key=value``)."""
 
+    workers: int | None = Field(
+        default=None, ge=1, description="Tasks at once when the pipeline sets no parallelism (default: max(4, CPUs))."
+    )
+    python_subprocess: bool = Field(
+        default=False, description="Run Python-function steps in a subprocess each (python -m flowyard.step)."
+    )
+    s3_endpoint: str | None = Field(default=None, description="Override the S3 store's endpoint URL.")
+
+
+class RunInterrupted(FlowyardError):
+    exit_code = 130
+
 
 class LocalBackend(Backend):
     name = "local"
     description = "runs here: an embedded DAG runner with the cluster engines' semantics"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.SUMMARIZE})
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.CONTAINER_STEPS,
+            Capability.PYTHON_STEPS,
+            Capability.FAN_OUT,
+            Capability.FAN_OUT_OVER_OUTPUT,
+            Capability.FAN_OUT_OVER_FAN_OUT,
+            Capability.FAN_IN_VALUES,
+            Capability.FAN_IN_FILES,
+            Capability.STEP_PARALLELISM,
+            Capability.PIPELINE_PARALLELISM,
+            Capability.RETRIES,
+            Capability.TIMEOUTS,
+            Capability.CONDITIONS,
+            Capability.EXIT_HANDLER,
+            Capability.CONTINUE_ON_FAILURE,
+            Capability.SECRETS,
+            Capability.S3_STORE,
+            Capability.CACHING,
+            Capability.RUN,
+            Capability.RESUME,
+            Capability.STATUS,
+            Capability.LOGS,
+            Capability.SUMMARIZE,
+        }
+    )
     Options = LocalOptions
+    options: LocalOptions
+
+    # --- compiling ---------------------------------------------------------------------------
 
     def compile(self, ir: PipelineIR) -> CompiledPipeline:
         text = ir.model_dump_json(indent=2)
@@ -30,3 +97,182 @@ class LocalBackend(Backend):
 
     def summarize(self, compiled: CompiledPipeline) -> StructuralSummary:
         return summarize_ir(PipelineIR.model_validate(json.loads(compiled.main.content)))
+
+    # --- running -----------------------------------------------------------------------------
+
+    def run(self, ir: PipelineIR | None, request: RunRequest) -> RunStatus:
+        root = runs_root(request.runs_root)
+        environ = dict(os.environ if request.environ is None else request.environ)
+        if request.resume is not None:
+            run_dir = find_run(request.resume, root)
+            ir = PipelineIR.model_validate_json(run_dir.ir_file.read_bytes())
+            params = read_json(run_dir.params_file)
+        else:
+            if ir is None:
+                raise FlowyardError("nothing to run: give a pipeline or a run to resume")
+            params = dict(request.params)
+            run_dir = RunDirectory(root / new_run_id(ir.dns_name))
+            run_dir.path.mkdir(parents=True, exist_ok=False)
+            write_atomic(run_dir.ir_file, ir.model_dump_json(indent=1).encode())
+            write_atomic(run_dir.params_file, json.dumps(params, indent=1).encode())
+        store, in_run_dir = self._store(ir, run_dir, environ)
+        store.check()
+        previous = load_previous(run_dir, store) if request.resume else {}
+        workers = self.options.workers or default_workers()
+        limit = min(ir.parallelism or workers, workers)
+        notices = [*request.notices]
+        if ir.parallelism is None or ir.parallelism > workers:
+            notices.append(
+                f"at most {limit} tasks run at once here (-O workers=N); the pipeline sets "
+                + ("no limit" if ir.parallelism is None else f"{ir.parallelism}")
+            )
+        external = self._external_inputs(ir, request) if request.only_step else None
+        if request.only_step and request.only_step not in {s.name for s in ir.steps}:
+            raise FlowyardError(f"no step named {request.only_step!r} (steps: {', '.join(s.name for s in ir.steps)})")
+        scheduler = Scheduler(
+            ir,
+            params,
+            run_dir,
+            store,
+            workers=workers,
+            environ=environ,
+            notices=tuple(notices),
+            python_subprocess=self.options.python_subprocess,
+            store_in_run_dir=in_run_dir,
+            previous=previous,
+            only_step=request.only_step,
+            external=external,
+            cache=cache_for(root, request.use_cache),
+        )
+        progress = _progress(request, scheduler)
+        writer = _StatusWriter(run_dir)
+        scheduler.on_event = _tee(progress, writer.maybe(scheduler.status))
+        writer.write(scheduler.status())
+        with _sigterm_as_interrupt():
+            try:
+                status = scheduler.execute()
+            finally:
+                if progress is not None:
+                    progress.close()
+        writer.write(status)
+        if scheduler.infrastructure:
+            raise InfrastructureError(
+                f"{scheduler.infrastructure}\nrun {run_dir.run_id} stopped; when the store is back: "
+                f"flowyard run --resume {run_dir.run_id}"
+            )
+        if scheduler.interrupted:
+            raise RunInterrupted(status.message)
+        return status
+
+    def _store(self, ir: PipelineIR, run_dir: RunDirectory, environ: Mapping[str, str]) -> tuple[ArtifactStore, bool]:
+        store = open_store(ir.store, local_root=run_dir.path, environ=environ, endpoint_url=self.options.s3_endpoint)
+        in_run_dir = isinstance(ir.store, LocalStoreIR) and ir.store.path is None
+        if not in_run_dir:  # a shared store: every run under its own prefix
+            store = ArtifactStore(store.fs, f"{store.root}/{run_dir.run_id}", protocol=store.protocol)
+        return store, in_run_dir
+
+    def _external_inputs(self, ir: PipelineIR, request: RunRequest) -> dict[str, Any]:
+        step = next((s for s in ir.steps if s.name == request.only_step), None)
+        if step is None:
+            return {}
+        known = {i.name: i for i in step.inputs}
+        out: dict[str, Any] = {}
+        for name, path in request.step_inputs.items():
+            if name == "for_each":
+                out[name] = _items_from(path)
+                continue
+            if name not in known:
+                raise FlowyardError(f"step {step.name!r} has no input {name!r} (inputs: {', '.join(known) or 'none'})")
+            out[name] = str(path) if known[name].type == "file" else _json_or_file(path)
+        return out
+
+    # --- looking at runs ---------------------------------------------------------------------
+
+    def status(self, run_id: str, request: SubmitRequest) -> RunStatus:
+        return find_run(run_id, request.runs_root).read_status()
+
+    def logs(self, run_id: str, request: SubmitRequest) -> Iterator[str]:
+        return read_run_logs(find_run(run_id, request.runs_root), request.step, request.item)
+
+
+def _items_from(path: Path) -> list[Any]:
+    """``--input for_each=...``: a folder in the fan-in layout (one file per item folder), or a JSON list."""
+    if path.is_dir():
+        items = []
+        for entry in sorted(path.iterdir()):
+            files = sorted(f for f in entry.rglob("*") if f.is_file()) if entry.is_dir() else [entry]
+            if len(files) != 1:
+                raise FlowyardError(f"--input for_each={path}: expected one file in {entry}, found {len(files)}")
+            items.append(str(files[0]))
+        return items
+    value = _json_or_file(path)
+    if not isinstance(value, list):
+        raise FlowyardError(f"--input for_each={path}: expected a JSON list or a folder of item folders")
+    return value
+
+
+def _json_or_file(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8") if path.is_file() else str(path)
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise FlowyardError(f"expected JSON (or a JSON file) for a value input, got {str(path)[:80]!r}") from None
+
+
+def _progress(request: RunRequest, scheduler: Scheduler) -> Any:
+    if request.quiet:
+        return None
+    from flowyard_local.progress import LiveProgress, PlainProgress
+
+    return LiveProgress(list(scheduler.steps.values())) if request.progress else PlainProgress()
+
+
+class _StatusWriter:
+    """Rewrites run.json at most once a second while the run goes on (for status and logs -f)."""
+
+    def __init__(self, run_dir: RunDirectory, every: float = 1.0) -> None:
+        self.run_dir = run_dir
+        self.every = every
+        self.last = 0.0
+
+    def write(self, status: RunStatus) -> None:
+        import time
+
+        self.run_dir.write_status(status)
+        self.last = time.monotonic()
+
+    def maybe(self, make: Any) -> Any:
+        import time
+
+        def on_event(kind: str, data: Any) -> None:
+            if kind == "step" and time.monotonic() - self.last >= self.every:
+                self.write(make())
+
+        return on_event
+
+
+def _tee(*callbacks: Any) -> Any:
+    active = [c for c in callbacks if c is not None]
+
+    def on_event(kind: str, data: Any) -> None:
+        for c in active:
+            c(kind, data)
+
+    return on_event
+
+
+class _sigterm_as_interrupt:
+    """SIGTERM stops a run the way Ctrl-C does: children killed, journal committed, resumable."""
+
+    def __enter__(self) -> None:
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, self._handle)
+
+    @staticmethod
+    def _handle(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt("SIGTERM")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)

@@ -156,7 +156,7 @@ def sanitised_names() -> Pipeline:
         name="Sanitised_Names",
         steps={
             "Load_Data": _py("emit", inputs={"value": "x"}, outputs={"out": Output(type="string")}),
-            "transform.v2": _py(
+            "Transform_V2": _py(
                 "emit",
                 inputs={"value": "${{ steps.Load_Data.outputs.out }}"},
                 outputs={"out": Output(type="string")},

@@ -1,0 +1,79 @@
+"""The run journal: an append-only JSON-lines file of task events, committed in groups.
+
+A task's artifacts are written (atomically) before its "done" line is appended, so nothing the
+journal records as done can be missing or half-written. Lines are flushed and fsynced in groups
+(every ``interval`` seconds or ``batch`` lines) to stay fast; a crash loses at most the last
+group, whose tasks simply run again on resume. A torn last line is ignored when reading.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+
+class Journal:
+    def __init__(self, path: Path, *, interval: float = 0.2, batch: int = 512) -> None:
+        self.path = path
+        self.interval = interval
+        self.batch = batch
+        self._pending: list[str] = []
+        self._last_commit = time.monotonic()
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        # A torn line left by a killed run must not glue itself to our first line.
+        if self._file.tell() > 0 and not _ends_with_newline(path):
+            self._file.write("\n")
+
+    def append(self, event: dict[str, Any]) -> None:
+        line = json.dumps(event, separators=(",", ":"), default=str)
+        with self._lock:
+            self._pending.append(line)
+            if len(self._pending) >= self.batch or time.monotonic() - self._last_commit >= self.interval:
+                self._commit_locked()
+
+    def commit(self) -> None:
+        with self._lock:
+            if self._pending:
+                self._commit_locked()
+
+    def _commit_locked(self) -> None:
+        if self._pending:
+            self._file.write("\n".join(self._pending) + "\n")
+            self._pending.clear()
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._last_commit = time.monotonic()
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._commit_locked()
+                self._file.close()
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
+
+
+def read_journal(path: Path) -> list[dict[str, Any]]:
+    """Every complete event; a line cut short by a crash is skipped."""
+    if not path.exists():
+        return []
+    events = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if not line.endswith("\n"):
+                break  # torn tail
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue
+    return events

@@ -1,0 +1,670 @@
+"""The DAG scheduler: one thread dispatches tasks, a fixed pool of worker threads runs them.
+
+Parallelism means what it means on a cluster: at no instant do more tasks run than the pipeline's
+limit, nor more items of a step than the step's limit (the dispatcher counts, the workers obey).
+A step starts when every step it depends on has finished all its items, as Argo and KFP do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flowyard.errors import FlowyardError
+from flowyard.ir import (
+    ConditionIR,
+    ItemSource,
+    LiteralSource,
+    ParamSource,
+    PipelineIR,
+    Source,
+    StepIR,
+    StepOutputSource,
+    TemplateSource,
+)
+from flowyard.runs import RunDirectory, RunStatus, TaskState, TaskStatus
+from flowyard.store import ArtifactStore
+
+from flowyard_local.journal import Journal, read_journal
+from flowyard_local.tasks import (
+    FileRef,
+    ResolvedInput,
+    RunContext,
+    Task,
+    TaskError,
+    TaskPlan,
+    TaskResult,
+    ThreadLocalStream,
+    dig,
+)
+
+_STOP = object()
+
+
+@dataclass
+class StepState:
+    """Where one step is: waiting, running its items, or done."""
+
+    ir: StepIR
+    phase: str = "waiting"  # waiting -> active -> done
+    items: list[Any] | None = None  # fan-out item values (None: one task)
+    count: int = 1
+    next: int = 0
+    running: int = 0
+    finished: int = 0
+    results: dict[int | None, TaskResult] = field(default_factory=dict)
+    omitted_items: dict[int, str] = field(default_factory=dict)
+    outcome: TaskState | None = None  # set when the whole step is skipped or omitted
+    message: str = ""
+
+    @property
+    def fanned_out(self) -> bool:
+        return self.ir.for_each is not None
+
+    def index(self, i: int) -> int | None:
+        return i if self.fanned_out else None
+
+    def failed(self) -> bool:
+        if self.outcome in (TaskState.OMITTED, TaskState.FAILED, TaskState.ERROR):
+            return True
+        return any(not r.state.ok for r in self.results.values()) or bool(self.omitted_items)
+
+    def ok_result(self, item: int | None) -> TaskResult | None:
+        r = self.results.get(item)
+        return r if r is not None and r.state == TaskState.SUCCEEDED else None
+
+
+class Scheduler:
+    def __init__(
+        self,
+        ir: PipelineIR,
+        params: Mapping[str, Any],
+        run_dir: RunDirectory,
+        store: ArtifactStore,
+        *,
+        workers: int,
+        environ: Mapping[str, str],
+        notices: tuple[str, ...] = (),
+        python_subprocess: bool = False,
+        store_in_run_dir: bool = True,
+        previous: Mapping[tuple[str, int | None], TaskResult] | None = None,
+        only_step: str | None = None,
+        external: Mapping[str, Any] | None = None,
+        on_event: Callable[[str, Any], None] | None = None,
+        cache: Any = None,
+    ) -> None:
+        self.ir = ir
+        self.params = params
+        self.run_dir = run_dir
+        self.workers = workers
+        self.limit = min(ir.parallelism or workers, workers)
+        self.steps = {s.name: StepState(s) for s in ir.steps}
+        self.order = [s.name for s in ir.steps]
+        self.previous = dict(previous or {})
+        self.only_step = only_step
+        self.external = dict(external or {})
+        self.on_event = on_event or (lambda kind, data: None)
+        self.stop = threading.Event()
+        self.ctx = RunContext(
+            run_id=run_dir.run_id,
+            run_dir=run_dir.path,
+            pipeline=ir.name,
+            store=store,
+            params=params,
+            environ=environ,
+            bin_dir=Path(ir.source.directory) / "bin" if ir.source.directory else None,
+            python_path=(ir.source.directory,) if ir.source.directory else (),
+            stop=self.stop,
+            python_subprocess=python_subprocess,
+            store_in_run_dir=store_in_run_dir,
+            notices=notices,
+            cache=cache,
+        )
+        self.journal = Journal(run_dir.journal_file)
+        self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.outbox: queue.SimpleQueue[TaskResult] = queue.SimpleQueue()
+        self.running = 0
+        self.stopping = False
+        self.infrastructure: str | None = None
+        self.interrupted: str | None = None
+        self.peak = 0
+        self.started_at = time.time()
+        self.on_exit_result: TaskResult | None = None
+
+    # --- the main loop -----------------------------------------------------------------------
+
+    def execute(self) -> RunStatus:
+        threads = [
+            threading.Thread(target=self._worker, name=f"flowyard-worker-{i}", daemon=True) for i in range(self.limit)
+        ]
+        saved = sys.stdout, sys.stderr
+        self.ctx.stdout, self.ctx.stderr = ThreadLocalStream(sys.stdout), ThreadLocalStream(sys.stderr)
+        sys.stdout, sys.stderr = self.ctx.stdout, self.ctx.stderr  # type: ignore[assignment]
+        for t in threads:
+            t.start()
+        self.journal.append(
+            {"t": "run", "run_id": self.run_dir.run_id, "at": time.time(), "resumed": bool(self.previous)}
+        )
+        try:
+            self._loop()
+            self._run_on_exit()
+        except KeyboardInterrupt:
+            self._interrupt("interrupted")
+        finally:
+            for _ in threads:
+                self.inbox.put(_STOP)
+            sys.stdout, sys.stderr = saved
+            self.journal.close()
+        return self.status()
+
+    def _loop(self) -> None:
+        self._activate_ready()
+        while True:
+            self._dispatch()
+            if self.running == 0 and (self.stopping or self._all_done()):
+                break
+            try:
+                result = self.outbox.get(timeout=self.journal.interval)
+            except queue.Empty:
+                self.journal.commit()  # idle: nothing recorded may wait longer than one interval
+                continue
+            self._record(result)
+            while True:  # drain whatever else finished, then dispatch once
+                try:
+                    self._record(self.outbox.get_nowait())
+                except queue.Empty:
+                    break
+        if self.stopping:
+            self._omit_the_rest()
+
+    def _worker(self) -> None:
+        while True:
+            job = self.inbox.get()
+            if job is _STOP:
+                return
+            try:
+                result = Task(self.ctx, job).run()
+            except Exception as e:  # a bug in the runner itself: report it on the task
+                result = TaskResult(
+                    job.step.name,
+                    job.item,
+                    TaskState.ERROR,
+                    message=f"{type(e).__name__}: {e}",
+                    started_at=time.time(),
+                    finished_at=time.time(),
+                )
+            self.outbox.put(result)
+
+    def _interrupt(self, why: str) -> None:
+        self.interrupted = why
+        self.stop.set()
+        self.stopping = True
+        self.ctx.kill_all()
+        deadline = time.time() + 5
+        while self.running and time.time() < deadline:
+            try:
+                self._record(self.outbox.get(timeout=0.1), interrupted=True)
+            except queue.Empty:
+                self.ctx.kill_all()
+        self._omit_the_rest()
+
+    # --- step activation ---------------------------------------------------------------------
+
+    def _all_done(self) -> bool:
+        return all(s.phase == "done" for s in self.steps.values())
+
+    def _activate_ready(self) -> None:
+        changed = True
+        while changed:
+            changed = False
+            for name in self.order:
+                st = self.steps[name]
+                if st.phase != "waiting" or self.stopping:
+                    continue
+                if self.only_step is not None and name != self.only_step:
+                    st.phase, st.outcome = "done", TaskState.SKIPPED
+                    st.message = "not selected (--step)"
+                    changed = True
+                    continue
+                if any(self.steps[d].phase != "done" for d in st.ir.depends_on if d in self.steps):
+                    continue
+                self._activate(st)
+                changed = True
+
+    def _activate(self, st: StepState) -> None:
+        reason = self._blocked_by_upstream(st)
+        if reason:
+            self._finish_step(st, TaskState.OMITTED, reason)
+            return
+        if st.ir.when is not None:
+            try:
+                go = self._condition(st.ir.when)
+            except TaskError as e:
+                self._finish_step(st, TaskState.ERROR, str(e))
+                return
+            if not go:
+                self._finish_step(st, TaskState.SKIPPED, f"when {st.ir.when.text!r} was false")
+                return
+        if st.ir.for_each is not None:
+            try:
+                st.items = self._items(st.ir)
+            except TaskError as e:
+                self._finish_step(st, TaskState.ERROR, str(e))
+                return
+            st.count = len(st.items)
+            if st.ir.for_each.over_fanout and not self._given_items(st.ir):
+                src = st.ir.for_each.source
+                assert isinstance(src, StepOutputSource)
+                up = self.steps[src.step]
+                for i in range(st.count):
+                    if up.ok_result(i) is None:
+                        st.omitted_items[i] = f"upstream {src.step}[{i}] did not succeed"
+        st.phase = "active"
+        self.on_event("step", st)
+        if st.count == 0:
+            self._maybe_finish(st)
+
+    def _blocked_by_upstream(self, st: StepState) -> str:
+        """Why the step cannot run at all, given how its upstream steps ended ('' if it can)."""
+        if self.only_step is not None:
+            return ""
+        collected = {s.step for s in self._sources(st.ir) if isinstance(s, StepOutputSource) and s.collect}
+        over = st.ir.for_each.source if st.ir.for_each is not None and st.ir.for_each.over_fanout else None
+        for dep in st.ir.depends_on:
+            up = self.steps[dep]
+            if isinstance(over, StepOutputSource) and over.step == dep:
+                continue  # per item: failed upstream items are omitted one by one
+            if dep in collected and up.outcome is None and up.fanned_out:
+                continue  # fan-in takes what succeeded; failed items are null/missing
+            if up.outcome == TaskState.SKIPPED and dep in st.ir.depends_on and not self._consumes(st.ir, dep):
+                continue  # ordering only: a skipped step counts as done, as in Argo
+            if up.failed() or up.outcome == TaskState.SKIPPED:
+                what = "was skipped" if up.outcome == TaskState.SKIPPED else "did not succeed"
+                return f"upstream step {dep!r} {what}"
+        return ""
+
+    def _consumes(self, step: StepIR, dep: str) -> bool:
+        return any(isinstance(s, StepOutputSource) and s.step == dep for s in self._sources(step))
+
+    @staticmethod
+    def _sources(step: StepIR) -> list[Source]:
+        sources: list[Source] = [i.source for i in step.inputs]
+        if step.for_each is not None:
+            sources.append(step.for_each.source)
+        if step.when is not None:
+            sources += [step.when.left, step.when.right]
+        return sources
+
+    def _given_items(self, step: StepIR) -> bool:
+        return self.only_step == step.name and "for_each" in self.external
+
+    def _items(self, step: StepIR) -> list[Any]:
+        assert step.for_each is not None
+        src = step.for_each.source
+        if self._given_items(step):
+            value = self.external["for_each"]
+        elif step.for_each.over_fanout:
+            assert isinstance(src, StepOutputSource)
+            return [None] * self.steps[src.step].count
+        else:
+            value = self._value_of(src, None, None)
+        if not isinstance(value, list):
+            raise TaskError(f"for_each needs a list, got {json.dumps(value)[:80]}")
+        return value
+
+    def _condition(self, cond: ConditionIR) -> bool:
+        left = self._value_of(cond.left, None, None)
+        right = self._value_of(cond.right, None, None)
+        ops: dict[str, Callable[[Any, Any], bool]] = {
+            "==": lambda a, b: a == b,
+            "!=": lambda a, b: a != b,
+            "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b,
+            ">": lambda a, b: a > b,
+            ">=": lambda a, b: a >= b,
+        }
+        try:
+            return bool(ops[cond.op](left, right))
+        except TypeError:
+            raise TaskError(f"cannot compare {left!r} {cond.op} {right!r} in when {cond.text!r}") from None
+
+    def _value_of(self, src: Source, step: StepIR | None, item: int | None) -> Any:
+        if isinstance(src, LiteralSource):
+            return src.value
+        if isinstance(src, ParamSource):
+            return self.params[src.name]
+        if isinstance(src, StepOutputSource):
+            up = self.steps[src.step]
+            if up.fanned_out:
+                return [r.values.get(src.output) if (r := up.ok_result(i)) else None for i in range(up.count)]
+            r = up.ok_result(None)
+            if r is None:
+                raise TaskError(f"step {src.step!r} has no result")
+            return r.values.get(src.output)
+        raise TaskError(f"cannot evaluate {src.kind} here")
+
+    # --- dispatching -------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        if self.stopping:
+            return
+        for name in self.order:
+            st = self.steps[name]
+            if st.phase != "active":
+                continue
+            step_limit = st.ir.parallelism or st.count
+            while st.next < st.count and self.running < self.limit and st.running < step_limit:
+                i = st.next
+                st.next += 1
+                item = st.index(i)
+                if i in st.omitted_items:
+                    self._record(TaskResult(name, item, TaskState.OMITTED, message=st.omitted_items[i]), count=False)
+                    continue
+                prev = self.previous.get((name, item))
+                if prev is not None:
+                    self._record(prev, count=False, replay=True)
+                    continue
+                try:
+                    plan = self._plan(st, i)
+                except TaskError as e:
+                    now = time.time()
+                    self._record(TaskResult(name, item, TaskState.ERROR, now, now, message=str(e)), count=False)
+                    continue
+                self.running += 1
+                st.running += 1
+                self.peak = max(self.peak, self.running)
+                self.inbox.put(plan)
+            if self.running >= self.limit:
+                return
+
+    def _plan(self, st: StepState, i: int) -> TaskPlan:
+        item = st.index(i)
+        item_value = st.items[i] if st.items is not None else None
+        inputs = {inp.name: self._resolve(st, inp.name, inp.type, inp.source, i) for inp in st.ir.inputs}
+        return TaskPlan(st.ir, item, item_value, inputs)
+
+    def _resolve(self, st: StepState, name: str, type_: str, src: Source, i: int) -> ResolvedInput:
+        step = st.ir
+        if self.only_step == step.name and isinstance(src, (StepOutputSource, ItemSource)) and name in self.external:
+            return self._external_input(name, type_, self.external[name])
+        if isinstance(src, LiteralSource):
+            return ResolvedInput(name, type_, value=src.value, source="literal")
+        if isinstance(src, ParamSource):
+            return ResolvedInput(name, type_, value=self.params[src.name], source=f"params.{src.name}")
+        if isinstance(src, TemplateSource):
+            task = Task(self.ctx, TaskPlan(step, st.index(i), st.items[i] if st.items else None, {}))
+            return ResolvedInput(name, type_, value=task.render(src.template), source="template")
+        if isinstance(src, ItemSource):
+            assert step.for_each is not None and st.items is not None
+            if self._given_items(step):
+                value = dig(st.items[i], src.fields)
+                if type_ == "file":
+                    return self._external_input(name, type_, value, f"item-{i:06d}")
+                return ResolvedInput(name, type_, value=value, source=f"item[{i}]")
+            if step.for_each.over_fanout:
+                up_src = step.for_each.source
+                assert isinstance(up_src, StepOutputSource)
+                return self._upstream_item(name, type_, up_src.step, up_src.output, i, src.fields)
+            return ResolvedInput(name, type_, value=dig(st.items[i], src.fields), source=f"item[{i}]")
+        assert isinstance(src, StepOutputSource)
+        up = self.steps[src.step]
+        if self.only_step == step.name:
+            raise TaskError(f"input {name!r} comes from step {src.step!r}: give it with --input {name}=...")
+        if not src.collect:
+            return self._upstream_item(name, type_, src.step, src.output, None, ())
+        where = f"steps.{src.step}.outputs.{src.output}[*]"
+        failed = tuple(j for j in range(up.count) if up.ok_result(j) is None)
+        if type_ == "file":
+            files = []
+            for j in range(up.count):
+                r = up.ok_result(j)
+                files.append((j, r.files.get(src.output) if r else None))
+            return ResolvedInput(name, "file", files=files, source=where, failed_items=failed)
+        values = [r.values.get(src.output) if (r := up.ok_result(j)) else None for j in range(up.count)]
+        return ResolvedInput(name, type_, value=values, source=where, failed_items=failed)
+
+    def _upstream_item(
+        self, name: str, type_: str, step: str, output: str, i: int | None, fields: tuple[str, ...]
+    ) -> ResolvedInput:
+        up = self.steps[step]
+        r = up.ok_result(i)
+        where = f"steps.{step}.outputs.{output}" + (f"[{i}]" if i is not None else "")
+        if r is None:
+            raise TaskError(f"{where} is not available")
+        if output in r.files:
+            return ResolvedInput(name, "file", file=r.files[output], source=where)
+        return ResolvedInput(name, type_, value=dig(r.values.get(output), fields, where), source=where)
+
+    def _external_input(self, name: str, type_: str, given: Any, tag: str = "given") -> ResolvedInput:
+        if type_ == "file":
+            path = Path(given)
+            if not path.exists():
+                raise TaskError(f"--input {name}={given}: no such file or folder")
+            key = self._import_external(f"{name}/{tag}", path)
+            if path.is_dir():
+                files = [(j, FileRef(k)) for j, k in enumerate(key)]
+                return ResolvedInput(name, "file", files=files, source=f"--input {name}")
+            return ResolvedInput(name, "file", file=FileRef(key[0]), source=f"--input {name}")
+        return ResolvedInput(name, type_, value=given, source=f"--input {name}")
+
+    def _import_external(self, name: str, path: Path) -> list[str]:
+        """Copy a user-given file (or a fan-in folder of item folders) into the run's store."""
+        files = (
+            [path]
+            if path.is_file()
+            else [f for d in sorted(path.iterdir()) for f in sorted(d.rglob("*")) if f.is_file()]
+        )
+        keys = []
+        for j, f in enumerate(files):
+            key = f"external/{name}/{j:06d}/{f.name}"  # name is "<input>/<tag>": unique per task
+            self.ctx.store.put_file(f, key)
+            keys.append(key)
+        return keys
+
+    # --- results -----------------------------------------------------------------------------
+
+    def _record(
+        self, result: TaskResult, *, count: bool = True, replay: bool = False, interrupted: bool = False
+    ) -> None:
+        st = self.steps.get(result.step)
+        if st is None:  # the on-exit step
+            self.on_exit_result = result
+            self.running -= 1
+            self._journal(result)
+            return
+        if count:
+            self.running -= 1
+            st.running -= 1
+        if interrupted and result.state != TaskState.SUCCEEDED:
+            result = TaskResult(
+                result.step,
+                result.item,
+                TaskState.FAILED,
+                result.started_at,
+                result.finished_at,
+                result.attempts,
+                result.exit_code,
+                f"stopped ({self.interrupted})",
+            )
+        st.results[result.item] = result
+        st.finished += 1
+        if not replay:
+            self._journal(result)
+        self.on_event("task", result)
+        if result.infrastructure:
+            self.infrastructure = self.infrastructure or result.message
+            self.stopping = True
+        elif not result.state.ok and st.ir.failure_policy == "stop" and not interrupted:
+            self.stopping = True
+        self._maybe_finish(st)
+
+    def _journal(self, result: TaskResult) -> None:
+        if result.state in (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.ERROR, TaskState.OMITTED):
+            self.journal.append(result.journal_event())
+
+    def _maybe_finish(self, st: StepState) -> None:
+        if st.phase == "active" and st.finished >= st.count:
+            st.phase = "done"
+            self.on_event("step", st)
+            self._activate_ready()
+
+    def _finish_step(self, st: StepState, outcome: TaskState, message: str) -> None:
+        st.phase, st.outcome, st.message = "done", outcome, message
+        self.on_event("step", st)
+        if outcome == TaskState.ERROR and st.ir.failure_policy == "stop":
+            self.stopping = True
+
+    def _omit_the_rest(self) -> None:
+        why = (self.infrastructure and "stopped: artifact store unavailable") or (
+            f"not run: the run was {self.interrupted}" if self.interrupted else "not run: an earlier task failed"
+        )
+        for st in self.steps.values():
+            if st.phase == "waiting":
+                st.phase, st.outcome, st.message = "done", TaskState.OMITTED, why
+            elif st.phase == "active":
+                for i in range(st.next, st.count):
+                    st.results[st.index(i)] = TaskResult(st.ir.name, st.index(i), TaskState.OMITTED, message=why)
+                st.next = st.count
+                st.finished = st.count
+                st.phase = "done"
+
+    # --- the on-exit step --------------------------------------------------------------------
+
+    def _run_on_exit(self) -> None:
+        step = self.ir.on_exit
+        if step is None or self.infrastructure or self.interrupted or self.only_step:
+            return
+        status = "Succeeded" if not any(s.failed() for s in self.steps.values()) else "Failed"
+        st = StepState(step)
+        inputs = {i.name: self._resolve(st, i.name, i.type, i.source, 0) for i in step.inputs}
+        self.stop.clear()
+        self.running += 1
+        self.inbox.put(TaskPlan(step, None, None, inputs, run_status=status))
+        while self.on_exit_result is None:
+            try:
+                self._record(self.outbox.get(timeout=0.25))
+            except queue.Empty:
+                continue
+
+    # --- reporting ---------------------------------------------------------------------------
+
+    def task_statuses(self) -> list[TaskStatus]:
+        tasks = []
+        for name in self.order:
+            st = self.steps[name]
+            if st.outcome is not None and not st.results:
+                tasks.append(TaskStatus(step=name, state=st.outcome, message=st.message))
+                continue
+            for key in sorted(st.results, key=lambda k: -1 if k is None else k):
+                r = st.results[key]
+                tasks.append(
+                    TaskStatus(
+                        step=name,
+                        item=r.item,
+                        state=r.state,
+                        started_at=r.started_at,
+                        finished_at=r.finished_at,
+                        attempts=r.attempts,
+                        exit_code=r.exit_code,
+                        message=r.message,
+                        cached=r.cached,
+                    )
+                )
+        if self.on_exit_result is not None:
+            r = self.on_exit_result
+            tasks.append(
+                TaskStatus(
+                    step=r.step,
+                    state=r.state,
+                    started_at=r.started_at,
+                    finished_at=r.finished_at,
+                    attempts=r.attempts,
+                    exit_code=r.exit_code,
+                    message=r.message,
+                )
+            )
+        return tasks
+
+    def outputs(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for po in self.ir.outputs:
+            up = self.steps[po.source.step]
+            if po.source.collect:
+                out[po.name] = [self._output_value(up.ok_result(i), po.source.output) for i in range(up.count)]
+            else:
+                out[po.name] = self._output_value(up.ok_result(None), po.source.output)
+        return out
+
+    def _output_value(self, r: TaskResult | None, output: str) -> Any:
+        if r is None:
+            return None
+        if output in r.files:
+            return self.ctx.store.uri(r.files[output].key)
+        return r.values.get(output)
+
+    def status(self) -> RunStatus:
+        tasks = self.task_statuses()
+        failed = any(not t.state.ok for t in tasks)
+        if self.interrupted or self.infrastructure:
+            state = TaskState.ERROR if self.infrastructure else TaskState.FAILED
+        elif self.running or any(s.phase != "done" for s in self.steps.values()):
+            state = TaskState.RUNNING
+        else:
+            state = TaskState.FAILED if failed else TaskState.SUCCEEDED
+        message = ""
+        if self.infrastructure:
+            message = self.infrastructure
+        elif self.interrupted:
+            message = f"{self.interrupted}; continue with: flowyard run --resume {self.run_dir.run_id}"
+        elif failed:
+            bad = [t for t in tasks if t.state in (TaskState.FAILED, TaskState.ERROR)]
+            if bad:
+                first = bad[0]
+                name = first.step if first.item is None else f"{first.step}[{first.item}]"
+                message = f"{len(bad)} task(s) failed; first: {name}: {first.message}"
+        return RunStatus(
+            run_id=self.run_dir.run_id,
+            pipeline=self.ir.name,
+            backend="local",
+            state=state,
+            started_at=self.started_at,
+            finished_at=None if state == TaskState.RUNNING else time.time(),
+            tasks=tuple(tasks),
+            message=message,
+            notices=self.ctx.notices,
+            outputs=self.outputs() if state != TaskState.RUNNING else {},
+            location=str(self.run_dir.path.resolve()),
+        )
+
+
+def load_previous(run_dir: RunDirectory, store: ArtifactStore) -> dict[tuple[str, int | None], TaskResult]:
+    """Tasks a killed or failed run finished, whose artifacts are all still in the store."""
+    done: dict[tuple[str, int | None], TaskResult] = {}
+    for event in read_journal(run_dir.journal_file):
+        if event.get("t") != "task":
+            continue
+        key = (event["step"], event.get("item"))
+        if event.get("state") != TaskState.SUCCEEDED.value:
+            done.pop(key, None)
+            continue
+        result = TaskResult.from_journal(event)
+        with contextlib.suppress(FlowyardError):
+            if all(store.exists(f.key) for f in result.files.values()):
+                done[key] = result
+    return done
+
+
+def default_workers() -> int:
+    return max(4, os.cpu_count() or 1)
+
+
+__all__ = ["Scheduler", "default_workers", "load_previous"]

@@ -1,0 +1,639 @@
+"""Running one task: stage its inputs, run its command or function, collect its outputs.
+
+Container steps run their argv as a subprocess (never through a shell) in a fresh working
+directory, in a process group of their own so a timeout or Ctrl-C kills everything they started.
+Python steps run in-process on a worker thread, or through ``python -m flowyard.step`` in a
+subprocess when they have a timeout (a thread cannot be killed) or when asked to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flowyard import __version__
+from flowyard.errors import InfrastructureError
+from flowyard.ir import (
+    InputRef,
+    ItemRef,
+    OutputPathRef,
+    ParamRef,
+    RunStatusRef,
+    StepIR,
+    Template,
+    Text,
+)
+from flowyard.lowering import value_matches
+from flowyard.provenance import PROVENANCE_FILE, DataDigest, ProvenanceRecord, sha256_file, sha256_tree
+from flowyard.runs import TaskState, redact, task_dir_name, write_atomic
+from flowyard.step import (
+    StepFunctionError,
+    TaskInput,
+    TaskOutput,
+    TaskSpec,
+    function_kwargs,
+    import_function,
+    read_value_outputs,
+    value_outputs_from_return,
+)
+from flowyard.store import ArtifactStore
+from flowyard.templates import render_value
+
+
+class TaskFailure(Exception):
+    """The task failed in a way retries may fix (non-zero exit, exception, missing output)."""
+
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class TaskError(Exception):
+    """The task cannot run as specified (a missing secret, an item without the field): no retry."""
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """An artifact in the store, with its digest."""
+
+    key: str
+    sha256: str | None = None
+    source: str = ""
+
+
+@dataclass
+class ResolvedInput:
+    name: str
+    type: str
+    value: Any = None
+    file: FileRef | None = None
+    files: list[tuple[int, FileRef | None]] | None = None  # fan-in of files, item order
+    source: str = ""
+    failed_items: tuple[int, ...] = ()
+
+
+@dataclass
+class TaskPlan:
+    step: StepIR
+    item: int | None
+    item_value: Any
+    inputs: dict[str, ResolvedInput]
+    run_status: str = "Succeeded"  # for ${{ run.status }} in the on-exit step
+
+
+@dataclass
+class TaskResult:
+    step: str
+    item: int | None
+    state: TaskState
+    started_at: float | None = None
+    finished_at: float | None = None
+    attempts: int = 0
+    exit_code: int | None = None
+    message: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, FileRef] = field(default_factory=dict)
+    cached: bool = False
+    infrastructure: bool = False
+    provenance: dict[str, Any] | None = None
+
+    def journal_event(self) -> dict[str, Any]:
+        event: dict[str, Any] = {
+            "t": "task",
+            "step": self.step,
+            "item": self.item,
+            "state": self.state.value,
+            "started": self.started_at,
+            "finished": self.finished_at,
+            "attempts": self.attempts,
+            "exit": self.exit_code,
+        }
+        if self.message:
+            event["msg"] = self.message
+        if self.values:
+            event["values"] = self.values
+        if self.files:
+            event["files"] = {k: [f.key, f.sha256] for k, f in self.files.items()}
+        if self.cached:
+            event["cached"] = True
+        if self.provenance is not None:
+            event["prov"] = self.provenance
+        return event
+
+    @classmethod
+    def from_journal(cls, event: Mapping[str, Any]) -> TaskResult:
+        return cls(
+            step=event["step"],
+            item=event.get("item"),
+            state=TaskState(event["state"]),
+            started_at=event.get("started"),
+            finished_at=event.get("finished"),
+            attempts=event.get("attempts", 0),
+            exit_code=event.get("exit"),
+            message=event.get("msg", ""),
+            values=event.get("values", {}),
+            files={k: FileRef(v[0], v[1]) for k, v in event.get("files", {}).items()},
+            cached=event.get("cached", False),
+        )
+
+
+class ThreadLocalStream(io.TextIOBase):
+    """Stands in for sys.stdout/sys.stderr: a worker thread's writes go to its task's buffer."""
+
+    def __init__(self, fallback: Any) -> None:
+        self._fallback = fallback
+        self._local = threading.local()
+
+    def capture(self) -> io.StringIO:
+        buf = io.StringIO()
+        self._local.buf = buf
+        return buf
+
+    def release(self) -> None:
+        self._local.buf = None
+
+    def write(self, text: str) -> int:
+        buf = getattr(self._local, "buf", None)
+        if buf is not None:
+            return buf.write(text)
+        return int(self._fallback.write(text))
+
+    def flush(self) -> None:
+        if getattr(self._local, "buf", None) is None:
+            self._fallback.flush()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._fallback, "encoding", "utf-8") or "utf-8"
+
+    def isatty(self) -> bool:
+        return False
+
+
+@dataclass
+class RunContext:
+    """What every task of a run shares. Read-only once the run starts, except the process registry."""
+
+    run_id: str
+    run_dir: Path
+    pipeline: str
+    store: ArtifactStore
+    params: Mapping[str, Any]
+    environ: Mapping[str, str]
+    bin_dir: Path | None
+    python_path: tuple[str, ...]
+    stop: threading.Event
+    python_subprocess: bool = False
+    store_in_run_dir: bool = True
+    notices: tuple[str, ...] = ()
+    processes: set[subprocess.Popen[bytes]] = field(default_factory=set)
+    process_lock: threading.Lock = field(default_factory=threading.Lock)
+    functions: dict[str, tuple[Callable[..., Any], frozenset[str], bool]] = field(default_factory=dict)
+    stdout: ThreadLocalStream | None = None
+    stderr: ThreadLocalStream | None = None
+    cache: Any = None
+
+    def base_env(self) -> dict[str, str]:
+        env = dict(self.environ)
+        if self.bin_dir is not None and self.bin_dir.is_dir():
+            env["PATH"] = f"{self.bin_dir}{os.pathsep}{env.get('PATH', os.defpath)}"
+        if self.python_path:
+            parts = [*self.python_path, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
+            env["PYTHONPATH"] = os.pathsep.join(parts)
+        return env
+
+    def kill_all(self) -> None:
+        with self.process_lock:
+            for proc in list(self.processes):
+                _kill_group(proc)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def dig(value: Any, fields: tuple[str, ...], what: str = "item") -> Any:
+    """``item.event.msg``: fields of a JSON object item (digits index lists)."""
+    for f in fields:
+        if isinstance(value, Mapping) and f in value:
+            value = value[f]
+        elif isinstance(value, list) and f.isdigit() and int(f) < len(value):
+            value = value[int(f)]
+        else:
+            raise TaskError(f"{what} has no field {f!r} (it is {render_value(value)[:80]})")
+    return value
+
+
+class Task:
+    """One attempt loop of one task. Created on the scheduler thread, run on a worker."""
+
+    def __init__(self, ctx: RunContext, plan: TaskPlan) -> None:
+        self.ctx = ctx
+        self.plan = plan
+        self.step = plan.step
+        self.dir = ctx.run_dir / task_dir_name(self.step.name, plan.item)
+        self.work = self.dir / "work"
+        self.secret_values: list[str] = []
+
+    # --- paths -------------------------------------------------------------------------------
+
+    def input_path(self, name: str) -> Path:
+        inp = self.plan.inputs[name]
+        spec = self.step.input(name)
+        if spec.path:
+            return self.work / spec.path
+        if inp.files is not None:
+            return self.dir / "in" / name
+        assert inp.file is not None
+        return self.dir / "in" / name / Path(inp.file.key).name
+
+    def output_path(self, name: str) -> Path:
+        out = self.step.output(name)
+        return self.work / out.path if out.path else self.dir / "out" / name
+
+    # --- rendering ---------------------------------------------------------------------------
+
+    def render(self, template: Template) -> str:
+        out = []
+        for part in template.parts:
+            if isinstance(part, Text):
+                out.append(part.text)
+            elif isinstance(part, ParamRef):
+                out.append(render_value(self.ctx.params[part.name]))
+            elif isinstance(part, ItemRef):
+                out.append(render_value(dig(self.plan.item_value, part.fields)))
+            elif isinstance(part, InputRef):
+                if part.path:
+                    out.append(str(self.input_path(part.name)))
+                else:
+                    out.append(render_value(self.plan.inputs[part.name].value))
+            elif isinstance(part, OutputPathRef):
+                out.append(str(self.output_path(part.name)))
+            elif isinstance(part, RunStatusRef):
+                out.append(self.plan.run_status)
+        return "".join(out)
+
+    def env(self) -> dict[str, str]:
+        env = self.ctx.base_env()
+        for key, tpl in self.step.env:
+            env[key] = self.render(tpl)
+        for s in self.step.secrets:
+            value = self.ctx.environ.get(s.env)
+            if value is None:
+                raise TaskError(
+                    f"secret {s.secret}/{s.key} is read from the environment variable {s.env} when running "
+                    "locally, and it is not set"
+                )
+            env[s.env] = value
+            self.secret_values.append(value)
+        env["FLOWYARD_RUN_ID"] = self.ctx.run_id
+        env["FLOWYARD_STEP"] = self.step.name
+        if self.plan.item is not None:
+            env["FLOWYARD_ITEM"] = str(self.plan.item)
+        return env
+
+    # --- staging -----------------------------------------------------------------------------
+
+    def stage_inputs(self) -> None:
+        for name, inp in self.plan.inputs.items():
+            if inp.type != "file":
+                continue
+            dest = self.input_path(name)
+            if inp.files is not None:
+                dest.mkdir(parents=True, exist_ok=True)
+                for idx, ref in inp.files:
+                    if ref is not None:
+                        self._fetch(ref.key, dest / f"{idx:06d}" / Path(ref.key).name)
+            elif inp.file is not None:
+                self._fetch(inp.file.key, dest)
+
+    def _fetch(self, key: str, dest: Path) -> None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if self.ctx.store.protocol == "file":
+            shutil.copyfile(self.ctx.store.path(key), dest)
+        else:
+            self.ctx.store.get_file(key, dest)
+
+    # --- running -----------------------------------------------------------------------------
+
+    def run(self) -> TaskResult:
+        """Every attempt, with backoff between them; never raises."""
+        result = TaskResult(self.step.name, self.plan.item, TaskState.RUNNING, started_at=time.time())
+        limit = self.step.retry.limit
+        attempt = 0
+        while True:
+            attempt += 1
+            result.attempts = attempt
+            try:
+                self._attempt(result, attempt)
+                result.state = TaskState.SUCCEEDED
+                result.exit_code = 0
+                break
+            except TaskFailure as e:
+                result.state, result.exit_code = TaskState.FAILED, e.exit_code
+                result.message = self._clean(str(e))
+            except TaskError as e:
+                result.state, result.message = TaskState.ERROR, self._clean(str(e))
+                break
+            except InfrastructureError as e:
+                result.state, result.infrastructure = TaskState.ERROR, True
+                result.message = self._clean(str(e))
+                break
+            except StepFunctionError as e:
+                result.state, result.message = TaskState.ERROR, self._clean(str(e))
+                break
+            if attempt > limit or self.ctx.stop.is_set():
+                break
+            b = self.step.retry.backoff
+            delay = b.duration_seconds * (b.factor ** (attempt - 1))
+            if b.max_duration_seconds is not None:
+                delay = min(delay, b.max_duration_seconds)
+            if self.ctx.stop.wait(delay):
+                break
+        if attempt > 1 and result.state == TaskState.FAILED:
+            result.message += f" (after {attempt} attempts)"
+        result.finished_at = time.time()
+        if result.state == TaskState.SUCCEEDED and self.ctx.cache is not None and self.step.cache:
+            self.ctx.cache.remember(self, result)
+        return result
+
+    def _clean(self, text: str) -> str:
+        return redact(text, self.secret_values)
+
+    def _needs_workdir(self) -> bool:
+        if self.step.kind == "container" or self.ctx.python_subprocess or self.step.timeout_seconds:
+            return True
+        if any(i.type == "file" for i in self.step.inputs) or any(o.type == "file" for o in self.step.outputs):
+            return True
+        _, accepted, var_kw = self._function()
+        return var_kw or "workdir" in accepted
+
+    def _function(self) -> tuple[Callable[..., Any], frozenset[str], bool]:
+        assert self.step.python is not None
+        ref = self.step.python.function
+        cached = self.ctx.functions.get(ref)
+        if cached is None:
+            import inspect
+
+            fn = import_function(ref, self.ctx.python_path)
+            params = inspect.signature(fn).parameters
+            var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+            cached = (fn, frozenset(params), var_kw)
+            self.ctx.functions[ref] = cached
+        return cached
+
+    def _attempt(self, result: TaskResult, attempt: int) -> None:
+        if self.ctx.cache is not None and self.step.cache and attempt == 1 and self.ctx.cache.restore(self, result):
+            return
+        if self._needs_workdir():
+            if self.work.exists() and attempt == 1:
+                shutil.rmtree(self.work)  # a resumed task starts from a fresh working directory
+            self.work.mkdir(parents=True, exist_ok=True)
+            if any(o.path is None and o.type == "file" for o in self.step.outputs):
+                (self.dir / "out").mkdir(exist_ok=True)
+            self.stage_inputs()
+        if self.step.kind == "container":
+            argv = [self.render(t) for t in self.step.container.command]  # type: ignore[union-attr]
+            self._run_process(argv, attempt)
+            values = self._read_values()
+        elif self.ctx.python_subprocess or self.step.timeout_seconds:
+            values = self._run_python_subprocess(attempt)
+        else:
+            values = self._run_python_inprocess(attempt)
+        self._check_values(values)
+        result.values = values
+        result.files = self._collect_files()
+        result.provenance = self._provenance(result, values)
+
+    def _log_files(self, attempt: int) -> tuple[Any, Any]:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        mode = "wb" if attempt == 1 else "ab"
+        out = open(self.dir / "stdout.log", mode)  # noqa: SIM115 - closed by the caller
+        err = open(self.dir / "stderr.log", mode)  # noqa: SIM115
+        if attempt > 1:
+            for f in (out, err):
+                f.write(f"--- attempt {attempt} ---\n".encode())
+                f.flush()
+        return out, err
+
+    def _run_process(self, argv: list[str], attempt: int) -> None:
+        env = self.env()
+        out, err = self._log_files(attempt)
+        try:
+            try:
+                proc = subprocess.Popen(
+                    argv,
+                    cwd=self.work,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    start_new_session=True,
+                )
+            except FileNotFoundError:
+                where = f"{self.ctx.bin_dir} or PATH" if self.ctx.bin_dir else "PATH"
+                raise TaskFailure(f"command not found: {argv[0]!r} (looked in {where})", 127) from None
+            except PermissionError:
+                raise TaskFailure(f"command not executable: {argv[0]!r}", 126) from None
+            with self.ctx.process_lock:
+                self.ctx.processes.add(proc)
+            try:
+                code = proc.wait(timeout=self.step.timeout_seconds)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                proc.wait()
+                raise TaskFailure(f"timed out after {self.step.timeout_seconds:g}s (process group killed)") from None
+            finally:
+                _kill_group(proc)  # whatever it left running in its group goes too
+                with self.ctx.process_lock:
+                    self.ctx.processes.discard(proc)
+        finally:
+            out.close()
+            err.close()
+            if self.secret_values:
+                self._redact_logs()
+        if self.ctx.stop.is_set() and code != 0:
+            raise TaskFailure("stopped", code)
+        if code != 0:
+            raise TaskFailure(f"exit code {code}" + self._stderr_tail(), code)
+
+    def _stderr_tail(self) -> str:
+        try:
+            data = (self.dir / "stderr.log").read_bytes()[-400:].decode("utf-8", errors="replace").strip()
+        except OSError:
+            return ""
+        last = data.splitlines()[-1] if data else ""
+        return f": {self._clean(last)[:200]}" if last else ""
+
+    def _redact_logs(self) -> None:
+        for name in ("stdout.log", "stderr.log"):
+            path = self.dir / name
+            text = path.read_text(encoding="utf-8", errors="replace")
+            clean = redact(text, self.secret_values)
+            if clean != text:
+                write_atomic(path, clean.encode())
+
+    def _task_io(self) -> tuple[list[TaskInput], list[TaskOutput]]:
+        inputs = []
+        for name, inp in self.plan.inputs.items():
+            if inp.type == "file":
+                inputs.append(TaskInput(name=name, type="file", path=str(self.input_path(name))))
+            else:
+                inputs.append(TaskInput(name=name, type=inp.type, value=inp.value))
+        outputs = [TaskOutput(name=o.name, type=o.type, path=str(self.output_path(o.name))) for o in self.step.outputs]
+        return inputs, outputs
+
+    def _run_python_inprocess(self, attempt: int) -> dict[str, Any]:
+        fn, _, _ = self._function()
+        inputs, outputs = self._task_io()
+        for o in outputs:
+            if o.type == "file":
+                Path(o.path or "").parent.mkdir(parents=True, exist_ok=True)
+        assert self.ctx.stdout is not None and self.ctx.stderr is not None
+        out_buf, err_buf = self.ctx.stdout.capture(), self.ctx.stderr.capture()
+        try:
+            kwargs = function_kwargs(fn, inputs, outputs, self.work)
+            result = fn(**kwargs)
+        except StepFunctionError:
+            raise
+        except Exception as e:
+            err_buf.write(traceback.format_exc())
+            raise TaskFailure(f"{type(e).__name__}: {e}") from None
+        finally:
+            self.ctx.stdout.release()
+            self.ctx.stderr.release()
+            self._write_captured(out_buf.getvalue(), err_buf.getvalue(), attempt)
+        return value_outputs_from_return(result, outputs)
+
+    def _write_captured(self, out: str, err: str, attempt: int) -> None:
+        if not (out or err) and attempt == 1:
+            return  # no log files for a silent task: 10,000 no-op items stay cheap
+        self.dir.mkdir(parents=True, exist_ok=True)
+        mode = "w" if attempt == 1 else "a"
+        for name, text in (("stdout.log", out), ("stderr.log", err)):
+            with open(self.dir / name, mode, encoding="utf-8") as f:
+                if attempt > 1:
+                    f.write(f"--- attempt {attempt} ---\n")
+                f.write(self._clean(text))
+
+    def _run_python_subprocess(self, attempt: int) -> dict[str, Any]:
+        assert self.step.python is not None
+        inputs, outputs = self._task_io()
+        result_file = self.dir / "result.json"
+        result_file.unlink(missing_ok=True)
+        spec = TaskSpec(
+            kind="python",
+            workdir=str(self.work),
+            function=self.step.python.function,
+            inputs=tuple(inputs),
+            outputs=tuple(outputs),
+            result_file=str(result_file),
+            python_path=self.ctx.python_path,
+        )
+        task_file = self.dir / "task.json"
+        write_atomic(task_file, spec.model_dump_json().encode())
+        self._run_process([sys.executable, "-m", "flowyard.step", str(task_file)], attempt)
+        return dict(json.loads(result_file.read_text(encoding="utf-8")))
+
+    def _read_values(self) -> dict[str, Any]:
+        _, outputs = self._task_io()
+        try:
+            return read_value_outputs(outputs, self.work)
+        except StepFunctionError as e:
+            raise TaskFailure(str(e)) from None
+
+    def _check_values(self, values: Mapping[str, Any]) -> None:
+        for out in self.step.outputs:
+            if out.type == "file":
+                continue
+            if not value_matches(out.type, values.get(out.name)):
+                got = render_value(values.get(out.name))[:80]
+                raise TaskFailure(f"output {out.name!r} should be of type {out.type}, got {got}")
+
+    def _collect_files(self) -> dict[str, FileRef]:
+        files = {}
+        base = task_dir_name(self.step.name, self.plan.item)
+        for out in self.step.outputs:
+            if out.type != "file":
+                continue
+            src = self.output_path(out.name)
+            if not src.is_file():
+                where = out.path or f"${{{{ outputs.{out.name}.path }}}} ({src})"
+                raise TaskFailure(f"the step did not write its output {out.name!r} at {where}")
+            key = f"{base}/outputs/{out.name}/{src.name}"
+            digest, _ = sha256_file(src)
+            if self.ctx.store.protocol == "file":
+                dest = Path(self.ctx.store.path(key))
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                tmp = dest.with_name(f".{dest.name}.tmp")
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                try:
+                    os.link(src, tmp)  # same disk: no copy
+                except OSError:
+                    shutil.copyfile(src, tmp)
+                os.replace(tmp, dest)
+            else:
+                self.ctx.store.put_file(src, key)
+            files[out.name] = FileRef(key, digest)
+        return files
+
+    def _provenance(self, result: TaskResult, values: Mapping[str, Any]) -> dict[str, Any] | None:
+        inputs = []
+        for name, inp in self.plan.inputs.items():
+            if inp.type == "file":
+                path = self.input_path(name)
+                digest = sha256_tree(path)[0] if path.exists() else None
+                inputs.append(DataDigest(name=name, type="file", uri=str(path), sha256=digest, source=inp.source))
+            else:
+                inputs.append(DataDigest(name=name, type=inp.type, value=inp.value, source=inp.source))
+        outputs = [
+            DataDigest(name=n, type="file", uri=self.ctx.store.uri(f.key), sha256=f.sha256)
+            for n, f in result.files.items()
+        ]
+        outputs += [DataDigest(name=n, type=self.step.output(n).type, value=v) for n, v in values.items()]
+        command = None
+        if self.step.kind == "container":
+            command = tuple(self.render(t) for t in self.step.container.command)  # type: ignore[union-attr]
+        record = ProvenanceRecord(
+            run_id=self.ctx.run_id,
+            pipeline=self.ctx.pipeline,
+            step=self.step.name,
+            item=self.plan.item,
+            attempt=result.attempts,
+            backend="local",
+            flowyard_version=__version__,
+            parameters={p: self.ctx.params[p] for p in self.step.params_used},
+            inputs=tuple(inputs),
+            outputs=tuple(outputs),
+            command=command,
+            function=self.step.python.function if self.step.python else None,
+            image=self.step.image or None,
+            image_honoured=False,
+            started_at=result.started_at,
+            finished_at=time.time(),
+            exit_code=0,
+            secrets=tuple(f"{s.secret}/{s.key} as {s.env}" for s in self.step.secrets),
+            notices=self.ctx.notices,
+        )
+        if not result.files:
+            return record.model_dump(mode="json", exclude_defaults=True)  # value-only: kept in the journal
+        data = record.model_dump_json(indent=1).encode()
+        write_atomic(self.dir / PROVENANCE_FILE, data)
+        if not self.ctx.store_in_run_dir:
+            self.ctx.store.put_bytes(data, f"{task_dir_name(self.step.name, self.plan.item)}/{PROVENANCE_FILE}")
+        return None

@@ -1,0 +1,188 @@
+"""Interruptions: SIGKILL mid-run then --resume, Ctrl-C and SIGTERM, caching."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import cli
+
+CHAIN = """
+name: durable
+parameters: {n: {type: integer, default: 0}}
+steps:
+  produce:
+    for_each: [0, 1, 2, 3, 4, 5, 6, 7]
+    parallelism: 2
+    container:
+      command: [python3, -c, "import sys, time; time.sleep(0.15); open('out.txt', 'w').write(sys.argv[1] * 3)", "${{ item }}"]
+    outputs: {o: out.txt}
+  gate:
+    python: {function: "steplib:wait_for"}
+    inputs: {path: "GATE", value: 1}
+    after: [produce]
+  consume:
+    for_each: ${{ steps.produce.outputs.o }}
+    container:
+      command: [python3, -c, "import sys; open('final.txt', 'w').write(open('in.txt').read() + '!')"]
+    inputs: {i: {value: "${{ item }}", path: in.txt}}
+    outputs: {o: final.txt}
+    after: [gate]
+outputs: {final: "${{ steps.consume.outputs.o }}"}
+"""
+
+
+def _start(spec_path: Path, cwd: Path, capture: bool = False) -> subprocess.Popen[str]:
+    pipe = subprocess.PIPE if capture else subprocess.DEVNULL
+    return subprocess.Popen(
+        [sys.executable, "-m", "flowyard.cli", "run", str(spec_path), "--json"],
+        cwd=cwd,
+        stdout=pipe,
+        stderr=pipe,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _journal_tasks(cwd: Path) -> list[dict]:
+    journals = list((cwd / ".flowyard" / "runs").glob("*/journal.jsonl"))
+    if not journals:
+        return []
+    lines = journals[0].read_text().splitlines()
+    return [json.loads(x) for x in lines if x.endswith("}") and '"t":"task"' in x]
+
+
+def _wait(cond, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while not cond():
+        assert time.time() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def _finals(status: dict) -> list[str]:
+    return [Path(p).read_text() for p in status["outputs"]["final"]]
+
+
+def test_resume_after_sigkill_matches_an_uninterrupted_run(spec, tmp_path: Path) -> None:
+    path = spec(CHAIN.replace("GATE", str(tmp_path / "gate")))
+    (tmp_path / "gate").write_text("")
+    (tmp_path / "ref").mkdir()
+    reference = json.loads(cli("run", str(path), "--json", cwd=tmp_path / "ref").stdout)
+    (tmp_path / "gate").unlink()
+
+    work = tmp_path / "killed"
+    work.mkdir()
+    proc = _start(path, work)
+    try:
+        _wait(
+            lambda: (
+                (work / ".flowyard" / "runs").exists()
+                and sum(1 for e in _journal_tasks(work) if e["step"] == "produce") >= 3
+            )
+        )
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # no chance to clean up
+        proc.wait()
+    done_before = {(e["step"], e["item"]) for e in _journal_tasks(work) if e["state"] == "Succeeded"}
+    assert ("consume", 0) not in done_before
+
+    (tmp_path / "gate").write_text("")
+    (run_dir,) = (work / ".flowyard" / "runs").iterdir()
+    resumed = cli("run", "--resume", run_dir.name, "--json", cwd=work)
+    assert resumed.returncode == 0, resumed.stderr
+    status = json.loads(resumed.stdout)
+    assert status["run_id"] == run_dir.name
+    assert _finals(status) == _finals(reference) == [str(i) * 3 + "!" for i in range(8)]
+    rerun = {(e["step"], e["item"]) for e in _journal_tasks(work)[len(done_before) :]}
+    assert not (done_before & {k for k in rerun if k[0] == "produce"}), "a task recorded as done ran again"
+    for p in (run_dir / "tasks").rglob("*"):
+        assert not p.name.endswith(".tmp"), f"half-written file left: {p}"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_stops_children_and_leaves_a_resumable_run(spec, tmp_path: Path, sig: signal.Signals) -> None:
+    pidfile = tmp_path / "child.pid"
+    path = spec(f"""
+        name: interrupted
+        steps:
+          slow:
+            container: {{command: [sh, -c, "sleep 60 & echo $! > {pidfile}; wait"]}}
+          after: {{python: {{function: "steplib:echo"}}, inputs: {{value: 1}}, after: [slow]}}
+    """)
+    proc = _start(path, tmp_path, capture=True)
+    try:
+        _wait(pidfile.exists)
+        time.sleep(0.2)
+        proc.send_signal(sig)
+        _out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 130
+    assert "flowyard run --resume" in err
+    assert "Traceback" not in err
+    child = int(pidfile.read_text())
+    time.sleep(0.2)
+    assert (
+        not Path(f"/proc/{child}").exists()
+        or Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    )
+    (run_dir,) = (tmp_path / ".flowyard" / "runs").iterdir()
+    status = json.loads((run_dir / "run.json").read_text())
+    assert status["state"] == "Failed"
+    assert "interrupted" in status["message"]
+
+
+def test_store_writes_leave_no_partial_files_on_failure(spec, run) -> None:
+    path = spec("""
+        name: partial
+        failure_policy: continue
+        steps:
+          s:
+            for_each: [0, 1]
+            container: {command: [python3, -c, "import sys; open('o', 'w').write('x'); sys.exit(int(sys.argv[1]))", "${{ item }}"]}
+            outputs: {o: o}
+    """)
+    status = run(path)
+    run_dir = Path(status.location or "")
+    assert (run_dir / "tasks/s/000000/outputs/o/o").read_text() == "x"
+    assert not (run_dir / "tasks/s/000001/outputs").exists()  # failed: nothing collected
+    assert (run_dir / "tasks/s/000001/work/o").exists()  # but its working files stay for debugging
+
+
+def test_caching_reuses_matching_tasks(spec, run, tmp_path: Path) -> None:
+    counter = tmp_path / "calls"
+    path = spec(f"""
+        name: cached
+        parameters: {{v: {{default: a}}}}
+        steps:
+          s:
+            cache: true
+            python: {{function: "steplib:count_calls"}}
+            inputs: {{counter: "{counter}", value: "${{{{ params.v }}}}"}}
+            outputs: {{v: {{type: string}}}}
+          f:
+            cache: true
+            container: {{command: [python3, -c, "import sys; open('o', 'w').write(sys.argv[1])", "${{{{ params.v }}}}"]}}
+            outputs: {{o: o}}
+        outputs: {{v: "${{{{ steps.s.outputs.v }}}}", o: "${{{{ steps.f.outputs.o }}}}"}}
+    """)
+    first = run(path)
+    second = run(path)
+    assert counter.read_text() == "1"
+    assert all(t.cached for t in second.tasks)
+    assert second.outputs["v"] == "a"
+    assert Path(second.outputs["o"]).read_text() == "a"
+    assert second.outputs["o"] != first.outputs["o"]  # copied into the new run
+    run(path, {"v": "b"})
+    assert counter.read_text() == "2"  # other inputs, other key
+    run(path, use_cache=False)
+    assert counter.read_text() == "3"

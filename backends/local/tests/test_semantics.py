@@ -1,0 +1,377 @@
+"""The cluster semantics, held exactly: parallelism, fan-in, failures, retries, timeouts, conditions."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from flowyard.runs import TaskState
+
+from .conftest import overlap
+
+
+def intervals(log: Path) -> list[tuple[float, float]]:
+    return [tuple(json.loads(line)[:2]) for line in log.read_text().splitlines()]  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("step_limit", "pipeline_limit", "expected"), [(2, None, 2), (3, 2, 2), (None, 3, 3)])
+def test_parallelism_limits_hold_at_every_instant(spec, run, tmp_path, step_limit, pipeline_limit, expected) -> None:
+    log = tmp_path / "times.jsonl"
+    path = spec(f"""
+        name: par
+        {f"parallelism: {pipeline_limit}" if pipeline_limit else ""}
+        steps:
+          work:
+            for_each: {list(range(12))}
+            {f"parallelism: {step_limit}" if step_limit else ""}
+            python: {{function: "steplib:record"}}
+            inputs: {{log: "{log}", x: "${{{{ item }}}}"}}
+    """)
+    status = run(path, options={"workers": 8})
+    assert status.state == TaskState.SUCCEEDED
+    assert overlap(intervals(log)) == expected
+
+
+def test_pipeline_limit_spans_steps(spec, run, tmp_path) -> None:
+    log = tmp_path / "times.jsonl"
+    path = spec(f"""
+        name: par2
+        parallelism: 3
+        steps:
+          a: {{for_each: [1, 2, 3, 4], python: {{function: "steplib:record"}}, inputs: {{log: "{log}"}}}}
+          b: {{for_each: [1, 2, 3, 4], python: {{function: "steplib:record"}}, inputs: {{log: "{log}"}}}}
+    """)
+    assert run(path, options={"workers": 8}).state == TaskState.SUCCEEDED
+    assert overlap(intervals(log)) == 3
+
+
+def test_container_steps_parallelism(spec, run, tmp_path) -> None:
+    log = tmp_path / "c.log"
+    path = spec(f"""
+        name: cpar
+        steps:
+          s:
+            for_each: [1, 2, 3, 4, 5, 6]
+            parallelism: 2
+            container:
+              command: [python3, -c, "import json,sys,time; s=time.time(); time.sleep(0.1); print(json.dumps([s, time.time()]), file=open(sys.argv[1], 'a'))", "{log}"]
+    """)
+    assert run(path, options={"workers": 6}).state == TaskState.SUCCEEDED
+    assert overlap([tuple(json.loads(x)) for x in log.read_text().splitlines()]) == 2  # type: ignore[misc]
+
+
+FAN_IN = """
+    name: fanin
+    failure_policy: continue
+    steps:
+      produce:
+        for_each: [0, 1, 2, 3]
+        python: {function: "steplib:fail_on"}
+        inputs: {x: "${{ item }}", bad: {value: [2]}}
+        outputs: {v: {type: integer}}
+      files:
+        for_each: [0, 1, 2, 3]
+        python: {function: "steplib:write_item"}
+        inputs: {x: "${{ item }}"}
+        outputs: {out: item.json}
+      gather:
+        python: {function: "steplib:echo"}
+        inputs: {value: "${{ steps.produce.outputs.v }}"}
+        outputs: {all: {type: list}}
+      folder:
+        python: {function: "steplib:list_folder"}
+        inputs: {folder: "${{ steps.files.outputs.out }}"}
+        outputs: {names: {type: list}}
+    outputs:
+      all: ${{ steps.gather.outputs.all }}
+      names: ${{ steps.folder.outputs.names }}
+"""
+
+
+def test_fan_in_in_item_order_with_failed_items(spec, run) -> None:
+    status = run(spec(FAN_IN))
+    assert status.state == TaskState.FAILED  # an item failed
+    assert status.outputs["all"] == [0, 10, None, 30]
+    assert status.outputs["names"] == ["000000/item.json", "000001/item.json", "000002/item.json", "000003/item.json"]
+    produce = {t.item: t.state for t in status.tasks if t.step == "produce"}
+    assert produce == {0: TaskState.SUCCEEDED, 1: TaskState.SUCCEEDED, 2: TaskState.FAILED, 3: TaskState.SUCCEEDED}
+    assert "item 2 fails on purpose" in status.message
+
+
+def test_fan_in_of_files_misses_failed_items(spec, run) -> None:
+    path = spec("""
+        name: fanin-files
+        failure_policy: continue
+        steps:
+          files:
+            for_each: [0, 1, 2]
+            container:
+              command: [python3, -c, "import sys; x=int(sys.argv[1]); assert x != 1; open('o.txt','w').write(str(x))", "${{ item }}"]
+            outputs: {o: o.txt}
+          folder:
+            python: {function: "steplib:list_folder"}
+            inputs: {folder: "${{ steps.files.outputs.o }}"}
+            outputs: {names: {type: list}}
+        outputs: {names: "${{ steps.folder.outputs.names }}"}
+    """)
+    status = run(path)
+    assert status.outputs["names"] == ["000000/o.txt", "000002/o.txt"]
+
+
+def test_fan_out_over_fan_out_waits_and_omits_failed_items(spec, run, tmp_path) -> None:
+    log = tmp_path / "t.jsonl"
+    path = spec(f"""
+        name: ff
+        failure_policy: continue
+        steps:
+          first:
+            for_each: [0, 1, 2, 3]
+            python: {{function: "steplib:fail_on"}}
+            inputs: {{x: "${{{{ item }}}}", bad: {{value: [1]}}}}
+            outputs: {{v: {{type: integer}}}}
+          second:
+            for_each: ${{{{ steps.first.outputs.v }}}}
+            python: {{function: "steplib:record"}}
+            inputs: {{log: "{log}", x: "${{{{ item }}}}", pause: 0}}
+            outputs: {{r: {{type: any}}}}
+        outputs: {{r: "${{{{ steps.second.outputs.r }}}}"}}
+    """)
+    status = run(path)
+    second = {t.item: t.state for t in status.tasks if t.step == "second"}
+    assert second == {0: TaskState.SUCCEEDED, 1: TaskState.OMITTED, 2: TaskState.SUCCEEDED, 3: TaskState.SUCCEEDED}
+    assert status.outputs["r"] == [0, None, 20, 30]
+    first_end = max(t.finished_at for t in status.tasks if t.step == "first")
+    assert min(s for s, _ in intervals(log)) >= first_end  # waited for the whole first fan-out
+
+
+def test_stop_policy_omits_what_had_not_started(spec, run) -> None:
+    path = spec("""
+        name: stop
+        steps:
+          a:
+            for_each: [0, 1, 2, 3, 4, 5]
+            parallelism: 1
+            python: {function: "steplib:fail_on"}
+            inputs: {x: "${{ item }}", bad: {value: [1]}}
+          b: {python: {function: "steplib:echo"}, inputs: {value: 1}, after: [a]}
+    """)
+    status = run(path)
+    states = {(t.step, t.item): t.state for t in status.tasks}
+    assert states[("a", 0)] == TaskState.SUCCEEDED
+    assert states[("a", 1)] == TaskState.FAILED
+    assert all(states[("a", i)] == TaskState.OMITTED for i in range(2, 6))
+    assert states[("b", None)] == TaskState.OMITTED
+    assert status.exit_code == 1
+
+
+def test_continue_policy_lets_other_branches_finish(spec, run) -> None:
+    path = spec("""
+        name: cont
+        failure_policy: continue
+        steps:
+          bad: {python: {function: "steplib:fail_on"}, inputs: {x: 1, bad: {value: [1]}}, outputs: {v: {type: integer}}}
+          after_bad: {python: {function: "steplib:echo"}, inputs: {value: "${{ steps.bad.outputs.v }}"}}
+          other: {python: {function: "steplib:echo"}, inputs: {value: 2}, outputs: {v: {type: integer}}}
+          after_other: {python: {function: "steplib:echo"}, inputs: {value: "${{ steps.other.outputs.v }}"}}
+    """)
+    status = run(path)
+    states = {t.step: t.state for t in status.tasks}
+    assert states == {
+        "bad": TaskState.FAILED,
+        "after_bad": TaskState.OMITTED,
+        "other": TaskState.SUCCEEDED,
+        "after_other": TaskState.SUCCEEDED,
+    }
+    assert status.state == TaskState.FAILED
+
+
+def test_condition_skips_and_ordering_continues(spec, run) -> None:
+    path = spec("""
+        name: cond
+        parameters: {mode: {default: slow}}
+        steps:
+          fast: {python: {function: "steplib:echo"}, inputs: {value: 1}, when: "${{ params.mode }} == 'fast'"}
+          always: {python: {function: "steplib:echo"}, inputs: {value: 1}, after: [fast]}
+    """)
+    status = run(path)
+    states = {t.step: t.state for t in status.tasks}
+    assert states == {"fast": TaskState.SKIPPED, "always": TaskState.SUCCEEDED}
+    assert status.state == TaskState.SUCCEEDED
+    status = run(path, {"mode": "fast"})
+    assert {t.step: t.state for t in status.tasks}["fast"] == TaskState.SUCCEEDED
+
+
+def test_condition_on_an_upstream_value(spec, run) -> None:
+    path = spec("""
+        name: cond2
+        steps:
+          n: {python: {function: "steplib:echo"}, inputs: {value: 5}, outputs: {v: {type: integer}}}
+          big: {python: {function: "steplib:echo"}, inputs: {value: 1}, when: "${{ steps.n.outputs.v }} > 3"}
+          small: {python: {function: "steplib:echo"}, inputs: {value: 1}, when: "${{ steps.n.outputs.v }} <= 3"}
+    """)
+    states = {t.step: t.state for t in run(path).tasks}
+    assert (states["big"], states["small"]) == (TaskState.SUCCEEDED, TaskState.SKIPPED)
+
+
+def test_on_exit_runs_after_failure_and_sees_the_status(spec, run, tmp_path) -> None:
+    marker = tmp_path / "exit.txt"
+    path = spec(f"""
+        name: onexit
+        steps:
+          bad: {{container: {{command: [python3, -c, "raise SystemExit(3)"]}}}}
+        on_exit:
+          container: {{command: [python3, -c, "import sys; open(sys.argv[1], 'w').write(sys.argv[2])", "{marker}", "${{{{ run.status }}}}"]}}
+    """)
+    status = run(path)
+    assert marker.read_text() == "Failed"
+    assert [t.step for t in status.tasks][-1] == "on_exit"
+    assert status.tasks[0].exit_code == 3
+    assert status.state == TaskState.FAILED
+
+
+def test_retries_count_re_tries_with_backoff(spec, run, tmp_path) -> None:
+    counter = tmp_path / "n"
+    path = spec(f"""
+        name: retry
+        steps:
+          flaky:
+            python: {{function: "steplib:flaky"}}
+            inputs: {{counter: "{counter}", succeed_on: 3}}
+            retries: {{limit: 2, backoff: {{duration: 0.05, factor: 2}}}}
+            outputs: {{n: {{type: integer}}}}
+    """)
+    t0 = time.time()
+    status = run(path)
+    assert status.state == TaskState.SUCCEEDED
+    assert status.tasks[0].attempts == 3
+    assert time.time() - t0 >= 0.15  # 0.05 + 0.10 of backoff
+    counter.unlink()
+    path = spec(path.read_text().split("\n", 1)[1].replace("limit: 2", "limit: 1"), "p2.yaml")
+    status = run(path)
+    assert status.state == TaskState.FAILED
+    assert status.tasks[0].attempts == 2
+    assert "after 2 attempts" in status.tasks[0].message
+
+
+def test_timeout_kills_the_whole_process_group(spec, run, tmp_path) -> None:
+    pidfile = tmp_path / "child.pid"
+    path = spec(f"""
+        name: timeout
+        steps:
+          slow:
+            timeout: 0.5
+            container:
+              command: [sh, -c, "sleep 30 & echo $! > {pidfile}; wait"]
+    """)
+    t0 = time.time()
+    status = run(path)
+    assert time.time() - t0 < 10
+    assert status.tasks[0].state == TaskState.FAILED
+    assert "timed out after 0.5s" in status.tasks[0].message
+    child = int(pidfile.read_text())
+    time.sleep(0.2)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_python_step_with_timeout_runs_in_a_subprocess(spec, run) -> None:
+    path = spec("""
+        name: pytimeout
+        steps:
+          slow:
+            timeout: 0.5
+            python: {function: "steplib:wait_for"}
+            inputs: {path: /nonexistent/never}
+    """)
+    t0 = time.time()
+    status = run(path)
+    assert time.time() - t0 < 10
+    assert "timed out" in status.tasks[0].message
+
+
+def test_fan_out_over_an_upstream_list_and_item_fields(spec, run) -> None:
+    path = spec("""
+        name: items
+        steps:
+          make: {python: {function: "steplib:echo"}, inputs: {value: {value: [{"a": {"b": 1}}, {"a": {"b": 2}}]}}, outputs: {xs: {type: list}}}
+          use:
+            for_each: ${{ steps.make.outputs.xs }}
+            python: {function: "steplib:echo"}
+            inputs: {value: "${{ item.a.b }}"}
+            outputs: {v: {type: integer}}
+        outputs: {v: "${{ steps.use.outputs.v }}"}
+    """)
+    assert run(path).outputs["v"] == [1, 2]
+
+
+def test_missing_item_field_is_a_clear_task_error(spec, run) -> None:
+    path = spec("""
+        name: nofield
+        steps:
+          s: {for_each: [{"a": 1}], container: {command: [echo, "${{ item.b }}"]}}
+    """)
+    status = run(path)
+    assert status.tasks[0].state == TaskState.ERROR
+    assert "item has no field 'b'" in status.tasks[0].message
+
+
+def test_missing_output_file_fails_the_task(spec, run) -> None:
+    path = spec("""
+        name: noout
+        steps:
+          s: {container: {command: ["true"]}, outputs: {o: o.txt}}
+    """)
+    status = run(path)
+    assert status.tasks[0].state == TaskState.FAILED
+    assert "did not write its output 'o' at o.txt" in status.tasks[0].message
+
+
+def test_command_not_found_names_where_it_looked(spec, run) -> None:
+    status = run(spec("name: nf\nsteps:\n  s: {container: {command: [no-such-command-xyz]}}\n"))
+    assert "command not found: 'no-such-command-xyz'" in status.tasks[0].message
+    assert status.tasks[0].exit_code == 127
+
+
+def test_placeholder_paths_for_inputs_and_outputs(spec, run) -> None:
+    path = spec("""
+        name: ph
+        steps:
+          a:
+            container: {command: [python3, -c, "import sys; open(sys.argv[1], 'w').write('hi')", "${{ outputs.o.path }}"]}
+            outputs: {o: {}}
+          b:
+            container: {command: [python3, -c, "import sys; open(sys.argv[2], 'w').write(open(sys.argv[1]).read() + '!')", "${{ inputs.i.path }}", "${{ outputs.o.path }}"]}
+            inputs: {i: "${{ steps.a.outputs.o }}"}
+            outputs: {o: {}}
+        outputs: {o: "${{ steps.b.outputs.o }}"}
+    """)
+    status = run(path)
+    assert Path(status.outputs["o"]).read_text() == "hi!"
+
+
+def test_value_outputs_of_container_steps_are_json_files(spec, run) -> None:
+    path = spec("""
+        name: vals
+        steps:
+          a:
+            container: {command: [python3, -c, "import json; json.dump({'k': [1, 2]}, open('v.json', 'w'))"]}
+            outputs: {v: {type: object, path: v.json}}
+          b:
+            container: {command: [python3, -c, "import json; json.dump(3, open('v.json', 'w'))"]}
+            outputs: {v: {type: string, path: v.json}}
+        outputs: {a: "${{ steps.a.outputs.v }}"}
+    """)
+    status = run(path)
+    assert status.outputs["a"] == {"k": [1, 2]}
+    b = next(t for t in status.tasks if t.step == "b")
+    assert "should be of type string" in b.message

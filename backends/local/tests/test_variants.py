@@ -1,0 +1,81 @@
+"""The seed's two variants, run as users run them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flowyard.runs import TaskState
+
+from .conftest import EXAMPLES, cli
+
+
+def test_variant_1_passes_the_event_file(run) -> None:
+    status = run(EXAMPLES / "sequential.yaml")
+    assert status.state == TaskState.SUCCEEDED
+    out = json.loads(Path(status.outputs["event"]).read_text())
+    assert out == {"msg": "activator run", "processed": True}
+
+
+def test_variant_2_with_200_messages_keeps_item_order(run) -> None:
+    messages = [{"id": str(i), "event": {"msg": f"run {i}", "n": i}} for i in range(200)]
+    status = run(EXAMPLES / "fanout.yaml", {"messages": messages})
+    assert status.state == TaskState.SUCCEEDED
+    events = status.outputs["events"]
+    assert len(events) == 200
+    docs = [json.loads(Path(p).read_text()) for p in events]
+    assert [d["n"] for d in docs] == list(range(200))
+    assert all(d["processed"] for d in docs)
+    assert sum(1 for t in status.tasks if t.step == "processor") == 200
+
+
+def test_python_and_yaml_variants_agree(run) -> None:
+    a = run(EXAMPLES / "fanout.yaml")
+    b = run(f"{EXAMPLES / 'fanout.py'}:pipeline")
+    load = lambda s: [json.loads(Path(p).read_text()) for p in s.outputs["events"]]  # noqa: E731
+    assert load(a) == load(b)
+
+
+def test_readme_command_runs_variant_2(tmp_path: Path) -> None:
+    proc = cli("run", str(EXAMPLES / "fanout.yaml"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Status:      Succeeded" in proc.stdout
+    assert (tmp_path / ".flowyard" / "runs").is_dir()
+
+
+def test_json_summary(tmp_path: Path) -> None:
+    proc = cli("run", str(EXAMPLES / "sequential.yaml"), "--json", cwd=tmp_path)
+    data = json.loads(proc.stdout)
+    assert data["status"] == "Succeeded"
+    assert {t["step"] for t in data["tasks"]} == {"activator", "processor"}
+    assert data["outputs"]["event"].endswith("processor_event.json")
+    assert proc.stderr == ""  # --json is quiet
+
+
+def test_compile_local_writes_the_ir(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    proc = cli("compile", str(EXAMPLES / "sequential.yaml"), "--backend", "local", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out.read_text())["ir_version"] == "1"
+
+
+def test_runs_status_logs_provenance_commands(tmp_path: Path) -> None:
+    assert cli("run", str(EXAMPLES / "fanout.yaml"), cwd=tmp_path).returncode == 0
+    listing = cli("runs", "--json", cwd=tmp_path)
+    (row,) = json.loads(listing.stdout)
+    run_id = row["run_id"]
+    assert row["status"] == "Succeeded"
+    status = cli("status", run_id, cwd=tmp_path)
+    assert "processor[1]" in status.stdout
+    logs = cli("logs", run_id, "activator", "--item", "1", cwd=tmp_path)
+    assert logs.stdout.strip() == 'activator[1]: {"msg": "activator run 2"}'
+    out = next(
+        (tmp_path / ".flowyard" / "runs" / run_id / "tasks" / "processor" / "000001").rglob("processor_event.json")
+    )
+    prov = cli("provenance", str(out), "--json", cwd=tmp_path)
+    chain = json.loads(prov.stdout)
+    assert [(c["depth"], c["step"], c["item"]) for c in chain] == [(0, "processor", 1), (1, "activator", 1)]
+    assert chain[1]["command"] == ["activator", '{"msg":"activator run 2"}']
+    assert chain[0]["inputs"][0]["sha256"] == chain[1]["outputs"][0]["sha256"]
+    pruned = cli("runs", "--prune", "--keep", "0", cwd=tmp_path)
+    assert "1 run(s) deleted" in pruned.stdout
