@@ -79,3 +79,31 @@ def test_runs_status_logs_provenance_commands(tmp_path: Path) -> None:
     assert chain[0]["inputs"][0]["sha256"] == chain[1]["outputs"][0]["sha256"]
     pruned = cli("runs", "--prune", "--keep", "0", cwd=tmp_path)
     assert "1 run(s) deleted" in pruned.stdout
+
+
+def test_provenance_chain_goes_through_value_only_tasks(spec, run) -> None:
+    from flowyard.provenance import provenance_chain
+
+    path = spec("""
+        name: valchain
+        parameters: {xs: {type: list, default: [1, 2]}}
+        steps:
+          square:
+            for_each: ${{ params.xs }}
+            python: {function: "steplib:fail_on"}
+            inputs: {x: "${{ item }}", bad: {value: []}}
+            outputs: {v: {type: integer}}
+          write:
+            python: {function: "steplib:write_item"}
+            inputs: {x: "${{ steps.square.outputs.v }}"}
+            outputs: {out: all.json}
+        outputs: {out: "${{ steps.write.outputs.out }}"}
+    """)
+    status = run(path)
+    chain = provenance_chain(Path(status.outputs["out"]))
+    assert [(d, r.step, r.item) for d, r in chain] == [(0, "write", None), (1, "square", 0), (1, "square", 1)]
+    assert [r.outputs[0].value for _, r in chain[1:]] == [10, 20]
+    first = chain[1][1]
+    assert (first.inputs[0].name, first.inputs[0].value, first.inputs[0].source) == ("x", 1, "item[0]")
+    assert first.function == "steplib:fail_on"
+    assert first.flowyard_version == chain[0][1].flowyard_version

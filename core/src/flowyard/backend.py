@@ -169,7 +169,7 @@ class SupportReport:
 class BackendOptions(BaseModel):
     """Per-backend options, set on the CLI with ``-O key=value``. Subclass and add fields."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 @dataclass(frozen=True)

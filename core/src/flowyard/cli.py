@@ -29,6 +29,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_BACKEND = "local"
 
 
+def _json_text(data: Any) -> str:
+    """Indented JSON, fast for large runs (10,000 tasks) where the stdlib's indenting encoder is slow."""
+    import pydantic_core
+
+    return pydantic_core.to_json(data, indent=2).decode()
+
+
 def _fail(message: str, code: int) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
@@ -272,7 +279,7 @@ def run(
         request = request.with_notices(report.notices())
     status = backend.run(ir, request)
     if as_json:
-        click.echo(json.dumps(status.summary_json(), indent=2))
+        click.echo(_json_text(status.summary_json()))
     else:
         click.echo(render_status_tree(status))
     sys.exit(status.exit_code)
@@ -334,7 +341,7 @@ def submit(
     )
     status = backend.submit(ir, request)
     if as_json:
-        click.echo(json.dumps(status.summary_json(), indent=2))
+        click.echo(_json_text(status.summary_json()))
     else:
         click.echo(render_status_tree(status))
     sys.exit(status.exit_code if watch else 0)
@@ -372,7 +379,7 @@ def status(
         backend = _backend(backend_name)
         backend.require(Capability.STATUS)
         st = backend.status(run_id, SubmitRequest(server=server, namespace=namespace, token=token, insecure=insecure))
-    click.echo(json.dumps(st.summary_json(), indent=2) if as_json else render_status_tree(st))
+    click.echo(_json_text(st.summary_json()) if as_json else render_status_tree(st))
 
 
 @cli.command()

@@ -19,7 +19,7 @@ FailurePolicy = Literal["stop", "continue"]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 # --- references and templates -------------------------------------------------------------------

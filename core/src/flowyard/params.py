@@ -30,10 +30,14 @@ def read_params_file(path: str | Path) -> dict[str, Any]:
     """A JSON or YAML mapping of parameter names to values."""
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        text = p.read_text(encoding="utf-8")
+        if p.suffix == ".json":
+            data = json.loads(text)
+        else:
+            data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
     except FileNotFoundError:
         raise ParameterError(f"{p}: no such params file") from None
-    except (OSError, yaml.YAMLError) as e:
+    except (OSError, ValueError, yaml.YAMLError) as e:
         raise ParameterError(f"{p}: cannot read the params file: {e}") from None
     if not isinstance(data, dict):
         raise ParameterError(f"{p}: expected a mapping of parameter names to values")

@@ -21,7 +21,7 @@ PROVENANCE_FILE = "provenance.json"
 class DataDigest(BaseModel):
     """One input or output: its name, type, where it is, and its digest (files only)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str
     type: str
@@ -33,7 +33,7 @@ class DataDigest(BaseModel):
 
 
 class ProvenanceRecord(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     schema_version: Literal["flowyard.provenance/v1"] = PROVENANCE_SCHEMA
     run_id: str
@@ -96,7 +96,7 @@ def find_record(path: Path) -> tuple[Path, ProvenanceRecord]:
 
 def provenance_chain(path: Path) -> list[tuple[int, ProvenanceRecord]]:
     """The record of ``path``'s task, then the records of the tasks that produced its inputs, depth-first."""
-    from flowyard.runs import task_dir_name
+    from flowyard.runs import read_journal, task_dir_name
 
     task_dir, record = find_record(path)
     run_dir = task_dir
@@ -105,6 +105,26 @@ def provenance_chain(path: Path) -> list[tuple[int, ProvenanceRecord]]:
     chain: list[tuple[int, ProvenanceRecord]] = []
     seen: set[tuple[str, int | None]] = set()
 
+    journal: dict[tuple[str, int | None], dict[str, Any]] | None = None
+
+    def load(step: str, item: int | None) -> list[ProvenanceRecord]:
+        """Records of a task: its provenance.json, or rebuilt from the journal for value-only tasks."""
+        nonlocal journal
+        f = run_dir / task_dir_name(step, item) / PROVENANCE_FILE
+        if f.is_file():
+            return [ProvenanceRecord.model_validate_json(f.read_bytes())]
+        if journal is None:
+            journal = {
+                (e["step"], e.get("item")): e
+                for e in read_journal(run_dir / "journal.jsonl")
+                if e.get("t") == "task" and e.get("state") == "Succeeded"
+            }
+        if item is None and (step, None) not in journal:
+            items = sorted({k[1] for k in journal if k[0] == step and k[1] is not None} | _item_dirs(run_dir, step))
+            return [r for i in items for r in load(step, i)]
+        event = journal.get((step, item))
+        return [record_from_journal(run_dir, event)] if event else []
+
     def visit(rec: ProvenanceRecord, depth: int) -> None:
         chain.append((depth, rec))
         for inp in rec.inputs:
@@ -112,20 +132,75 @@ def provenance_chain(path: Path) -> list[tuple[int, ProvenanceRecord]]:
                 if (step, item) in seen:
                     continue
                 seen.add((step, item))
-                f = run_dir / task_dir_name(step, item) / PROVENANCE_FILE
-                if f.is_file():
-                    visit(ProvenanceRecord.model_validate_json(f.read_bytes()), depth + 1)
-                elif item is None and (run_dir / task_dir_name(step, None)).is_dir():
-                    for sub in sorted((run_dir / task_dir_name(step, None)).iterdir()):
-                        if sub.name.isdigit() and (sub / PROVENANCE_FILE).is_file():
-                            seen.add((step, int(sub.name)))
-                            visit(
-                                ProvenanceRecord.model_validate_json((sub / PROVENANCE_FILE).read_bytes()),
-                                depth + 1,
-                            )
+                for found in load(step, item):
+                    seen.add((found.step, found.item))
+                    visit(found, depth + 1)
 
     visit(record, 0)
     return chain
+
+
+def _item_dirs(run_dir: Path, step: str) -> set[int]:
+    folder = run_dir / "tasks" / step
+    return {int(p.name) for p in folder.iterdir() if p.name.isdigit()} if folder.is_dir() else set()
+
+
+def record_from_journal(run_dir: Path, event: dict[str, Any]) -> ProvenanceRecord:
+    """A value-only task's record, rebuilt from its journal line and the run's ir.json and params.json."""
+    from flowyard.ir import ItemSource, LiteralSource, ParamSource, PipelineIR, StepOutputSource
+    from flowyard.runs import read_json
+
+    ir = PipelineIR.model_validate_json((run_dir / "ir.json").read_bytes())
+    params = read_json(run_dir / "params.json")
+    status = read_json(run_dir / "run.json") if (run_dir / "run.json").exists() else {}
+    step = ir.step(event["step"])
+    item = event.get("item")
+    fe = step.for_each
+    inputs = []
+    for inp in step.inputs:
+        src = inp.source
+        if isinstance(src, StepOutputSource):
+            where = f"steps.{src.step}.outputs.{src.output}" + ("[*]" if src.collect else "")
+            inputs.append(DataDigest(name=inp.name, type=inp.type, source=where))
+        elif isinstance(src, ItemSource) and fe is not None and isinstance(fe.source, StepOutputSource):
+            up = fe.source
+            where = f"steps.{up.step}.outputs.{up.output}[{item}]"
+            inputs.append(DataDigest(name=inp.name, type=inp.type, source=where))
+        elif isinstance(src, ParamSource):
+            value = params.get(src.name)
+            inputs.append(DataDigest(name=inp.name, type=inp.type, value=value, source=f"params.{src.name}"))
+        elif isinstance(src, ItemSource) and fe is not None and item is not None:
+            listing = (
+                params.get(fe.source.name) if isinstance(fe.source, ParamSource) else getattr(fe.source, "value", None)
+            )
+            value = listing[item] if isinstance(listing, list) and item < len(listing) else None
+            for field in src.fields:
+                value = value.get(field) if isinstance(value, dict) else None
+            inputs.append(DataDigest(name=inp.name, type=inp.type, value=value, source=f"item[{item}]"))
+        elif isinstance(src, LiteralSource):
+            inputs.append(DataDigest(name=inp.name, type=inp.type, value=src.value, source="literal"))
+        else:
+            inputs.append(DataDigest(name=inp.name, type=inp.type, source=src.kind))
+    skip = fe.source.name if fe is not None and isinstance(fe.source, ParamSource) else None
+    outputs = tuple(DataDigest(name=n, type=step.output(n).type, value=v) for n, v in event.get("values", {}).items())
+    return ProvenanceRecord(
+        run_id=run_dir.name,
+        pipeline=ir.name,
+        step=step.name,
+        item=item,
+        attempt=event.get("attempts", 1),
+        backend=status.get("backend", "local"),
+        flowyard_version=status.get("flowyard_version", "unknown"),
+        parameters={p: params.get(p) for p in step.params_used if p != skip},
+        inputs=tuple(inputs),
+        outputs=outputs,
+        function=step.python.function if step.python else None,
+        image=step.image or None,
+        image_honoured=False,
+        started_at=event.get("started"),
+        finished_at=event.get("finished"),
+        exit_code=event.get("exit"),
+    )
 
 
 def _producers(source: str | None) -> list[tuple[str, int | None]]:

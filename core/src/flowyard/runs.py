@@ -61,7 +61,7 @@ SYMBOLS = {
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class TaskStatus(_Frozen):
@@ -98,6 +98,7 @@ class RunStatus(_Frozen):
     notices: tuple[str, ...] = ()
     outputs: dict[str, Any] = {}
     location: str | None = None  # run directory, or the engine's URL
+    flowyard_version: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -335,6 +336,26 @@ def list_runs(root: Path | None = None) -> list[RunDirectory]:
         return []
     dirs = [RunDirectory(p) for p in base.iterdir() if p.is_dir() and (p / "ir.json").exists()]
     return sorted(dirs, key=lambda d: d.ir_file.stat().st_mtime, reverse=True)
+
+
+def read_journal(path: Path) -> list[dict[str, Any]]:
+    """Every complete event of a run's ``journal.jsonl``; a line cut short by a crash is skipped.
+
+    Task events look like ``{"t": "task", "step", "item", "state", "started", "finished",
+    "attempts", "exit", "values"?, "files"?: {output: [key, sha256]}, "msg"?, "cached"?}``.
+    """
+    if not path.exists():
+        return []
+    events = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if not line.endswith("\n"):
+                break  # torn tail
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue
+    return events
 
 
 def read_json(path: Path) -> Any:

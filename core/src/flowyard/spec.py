@@ -52,7 +52,7 @@ Duration = Annotated[float, Field(description="Seconds, or a string such as '30s
 
 
 class SpecModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class Parameter(SpecModel):

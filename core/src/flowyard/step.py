@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,7 +28,7 @@ from flowyard.errors import FlowyardError
 
 
 class TaskInput(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str
     type: str
@@ -36,7 +37,7 @@ class TaskInput(BaseModel):
 
 
 class TaskOutput(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str
     type: str
@@ -46,7 +47,7 @@ class TaskOutput(BaseModel):
 class TaskSpec(BaseModel):
     """Everything one task needs, already rendered: no placeholders left."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     kind: Literal["container", "python"]
     workdir: str
@@ -85,6 +86,43 @@ def output_path(workdir: Path, out: TaskOutput) -> Path:
     return workdir / (out.path or f".flowyard-outputs/{out.name}")
 
 
+@dataclass(frozen=True)
+class FunctionSignature:
+    """What a step function accepts, worked out once per function rather than once per task."""
+
+    qualname: str
+    names: frozenset[str]
+    required: tuple[str, ...]
+    var_keyword: bool
+
+    def accepts(self, name: str) -> bool:
+        return self.var_keyword or name in self.names
+
+    def select(self, available: Mapping[str, Any]) -> dict[str, Any]:
+        """The keyword arguments to call it with; a required one we cannot give is an error."""
+        missing = [n for n in self.required if n not in available]
+        if missing:
+            raise StepFunctionError(
+                f"function {self.qualname} needs argument {missing[0]!r}, which the step does not provide "
+                f"(it provides: {', '.join(sorted(available))})"
+            )
+        if self.var_keyword:
+            return dict(available)
+        return {k: v for k, v in available.items() if k in self.names}
+
+
+def signature_of(fn: Callable[..., Any]) -> FunctionSignature:
+    params = inspect.signature(fn).parameters
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    plain = [p for p in params.values() if p.kind not in variadic]
+    return FunctionSignature(
+        qualname=getattr(fn, "__qualname__", repr(fn)),
+        names=frozenset(p.name for p in plain),
+        required=tuple(p.name for p in plain if p.default is inspect.Parameter.empty),
+        var_keyword=any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()),
+    )
+
+
 def function_kwargs(
     fn: Callable[..., Any], inputs: Sequence[TaskInput], outputs: Sequence[TaskOutput], workdir: Path
 ) -> dict[str, Any]:
@@ -96,25 +134,11 @@ def function_kwargs(
             path = output_path(workdir, out)
             path.parent.mkdir(parents=True, exist_ok=True)
             available[out.name] = path
-    params = inspect.signature(fn).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return available
-    kwargs = {}
-    for name, p in params.items():
-        if name in available:
-            kwargs[name] = available[name]
-        elif p.default is inspect.Parameter.empty and p.kind not in (
-            inspect.Parameter.VAR_POSITIONAL,
-            inspect.Parameter.VAR_KEYWORD,
-        ):
-            raise StepFunctionError(
-                f"function {fn.__qualname__} needs argument {name!r}, which the step does not provide "
-                f"(it provides: {', '.join(sorted(available))})"
-            )
-    return kwargs
+    return signature_of(fn).select(available)
 
 
-def value_outputs_from_return(result: Any, outputs: Sequence[TaskOutput]) -> dict[str, Any]:
+def value_outputs_from_return(result: Any, outputs: Sequence[Any]) -> dict[str, Any]:
+    """Map a function's return value to its value outputs (anything with ``name`` and ``type``)."""
     values = [o for o in outputs if o.type != "file"]
     if not values:
         return {}

@@ -2,17 +2,18 @@
 
 Keys are ``/``-separated paths under the store's root. Local writes are atomic (write, fsync,
 rename). Any failure to reach the store is an :class:`InfrastructureError` (exit code 3).
+A local store works on the disk directly (fsspec is imported only for remote stores, keeping
+start-up fast); both kinds behave the same through this interface.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import fsspec
 
 from flowyard.errors import InfrastructureError
 from flowyard.ir import LocalStoreIR, S3StoreIR, SecretRefIR, StoreIR
@@ -55,9 +56,13 @@ class ArtifactStore:
                 f"artifact store unavailable: could not {action} {where}: {type(e).__name__}: {e}"
             ) from e
 
+    @property
+    def is_local(self) -> bool:
+        return self.protocol == "file"
+
     def put_file(self, local: Path, key: str) -> str:
         with self._guard("write", key):
-            if self.protocol == "file":
+            if self.is_local:
                 write_atomic(Path(self.path(key)), local.read_bytes())
             else:
                 self.fs.put_file(str(local), self.path(key))
@@ -65,7 +70,7 @@ class ArtifactStore:
 
     def put_bytes(self, data: bytes, key: str) -> str:
         with self._guard("write", key):
-            if self.protocol == "file":
+            if self.is_local:
                 write_atomic(Path(self.path(key)), data)
             else:
                 self.fs.pipe_file(self.path(key), data)
@@ -74,36 +79,42 @@ class ArtifactStore:
     def get_file(self, key: str, local: Path) -> None:
         local.parent.mkdir(parents=True, exist_ok=True)
         with self._guard("read", key):
-            self.fs.get_file(self.path(key), str(local))
+            if self.is_local:
+                shutil.copyfile(self.path(key), local)
+            else:
+                self.fs.get_file(self.path(key), str(local))
 
     def read_bytes(self, key: str) -> bytes:
         with self._guard("read", key):
+            if self.is_local:
+                return Path(self.path(key)).read_bytes()
             data: bytes = self.fs.cat_file(self.path(key))
             return data
 
     def exists(self, key: str) -> bool:
         with self._guard("look up", key):
+            if self.is_local:
+                return Path(self.path(key)).exists()
             return bool(self.fs.exists(self.path(key)))
 
     def list_files(self, prefix: str) -> list[str]:
         """Keys of every file under ``prefix``, sorted."""
         base = self.path(prefix)
+        if self.is_local:
+            top = Path(self.root)
+            return sorted(p.relative_to(top).as_posix() for p in Path(base).rglob("*") if p.is_file())
         with self._guard("list", prefix):
             try:
                 found = self.fs.find(base)
             except FileNotFoundError:
                 return []
-        root = self.root.lstrip("/") if self.protocol != "file" else self.root
-        keys = []
-        for p in found:
-            p = p if self.protocol == "file" else p.lstrip("/")
-            keys.append(p[len(root) :].lstrip("/"))
-        return sorted(keys)
+        root = self.root.lstrip("/")
+        return sorted(p.lstrip("/")[len(root) :].lstrip("/") for p in found)
 
     def check(self) -> None:
         """Fail early (exit code 3) when the store cannot be reached."""
         with self._guard("reach", ""):
-            if self.protocol == "file":
+            if self.is_local:
                 Path(self.root).mkdir(parents=True, exist_ok=True)
             else:
                 self.fs.ls(self.root.split("/")[0])
@@ -128,7 +139,7 @@ def open_store(
     env = os.environ if environ is None else environ
     if isinstance(store, LocalStoreIR):
         local = Path(store.path).resolve() if store.path else local_root.resolve()
-        return ArtifactStore(fsspec.filesystem("file"), str(local), protocol="file")
+        return ArtifactStore(None, str(local), protocol="file")
     assert isinstance(store, S3StoreIR)
     try:
         import s3fs  # noqa: F401
@@ -145,6 +156,8 @@ def open_store(
     if store.region:
         client_kwargs["region_name"] = store.region
     key, secret = secret_value(store.access_key, env), secret_value(store.secret_key, env)
+    import fsspec
+
     fs = fsspec.filesystem(
         "s3",
         key=key,

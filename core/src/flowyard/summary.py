@@ -12,7 +12,7 @@ from flowyard.ir import ItemSource, LiteralSource, ParamSource, PipelineIR, Step
 
 
 class FanOutSummary(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     step: str
     source: str  # "literal:<n>", "param:<name>", "step:<step>.<output>"
@@ -21,7 +21,7 @@ class FanOutSummary(BaseModel):
 
 
 class ArtifactWire(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     producer: str
     output: str
@@ -33,7 +33,7 @@ class ArtifactWire(BaseModel):
 class StructuralSummary(BaseModel):
     """Steps by DNS name; edges, fan-outs and file wiring sorted, so equality is structural."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     steps: tuple[str, ...]
     edges: tuple[tuple[str, str], ...]

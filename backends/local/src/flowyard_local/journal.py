@@ -1,4 +1,4 @@
-"""The run journal: an append-only JSON-lines file of task events, committed in groups.
+"""The run journal's writer: an append-only JSON-lines file of task events, committed in groups.
 
 A task's artifacts are written (atomically) before its "done" line is appended, so nothing the
 journal records as done can be missing or half-written. Lines are flushed and fsynced in groups
@@ -17,7 +17,7 @@ from typing import Any
 
 
 class Journal:
-    def __init__(self, path: Path, *, interval: float = 0.2, batch: int = 512) -> None:
+    def __init__(self, path: Path, *, interval: float = 0.25, batch: int = 8192) -> None:
         self.path = path
         self.interval = interval
         self.batch = batch
@@ -31,10 +31,10 @@ class Journal:
             self._file.write("\n")
 
     def append(self, event: dict[str, Any]) -> None:
-        line = json.dumps(event, separators=(",", ":"), default=str)
-        with self._lock:
-            self._pending.append(line)
-            if len(self._pending) >= self.batch or time.monotonic() - self._last_commit >= self.interval:
+        """Queue an event; commit when the group is full or old enough. Called from one thread."""
+        self._pending.append(_encode(event))
+        if len(self._pending) >= self.batch or time.monotonic() - self._last_commit >= self.interval:
+            with self._lock:
                 self._commit_locked()
 
     def commit(self) -> None:
@@ -57,23 +57,10 @@ class Journal:
                 self._file.close()
 
 
+_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
 def _ends_with_newline(path: Path) -> bool:
     with open(path, "rb") as f:
         f.seek(-1, os.SEEK_END)
         return f.read(1) == b"\n"
-
-
-def read_journal(path: Path) -> list[dict[str, Any]]:
-    """Every complete event; a line cut short by a crash is skipped."""
-    if not path.exists():
-        return []
-    events = []
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if not line.endswith("\n"):
-                break  # torn tail
-            try:
-                events.append(json.loads(line))
-            except ValueError:
-                continue
-    return events

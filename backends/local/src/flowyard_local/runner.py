@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flowyard import __version__
 from flowyard.errors import FlowyardError
 from flowyard.ir import (
     ConditionIR,
@@ -31,10 +32,10 @@ from flowyard.ir import (
     StepOutputSource,
     TemplateSource,
 )
-from flowyard.runs import RunDirectory, RunStatus, TaskState, TaskStatus
+from flowyard.runs import RunDirectory, RunStatus, TaskState, TaskStatus, read_journal
 from flowyard.store import ArtifactStore
 
-from flowyard_local.journal import Journal, read_journal
+from flowyard_local.journal import Journal
 from flowyard_local.tasks import (
     FileRef,
     ResolvedInput,
@@ -643,6 +644,7 @@ class Scheduler:
             notices=self.ctx.notices,
             outputs=self.outputs() if state != TaskState.RUNNING else {},
             location=str(self.run_dir.path.resolve()),
+            flowyard_version=__version__,
         )
 
 

@@ -9,6 +9,7 @@ subprocess when they have a timeout (a thread cannot be killed) or when asked to
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -31,22 +32,24 @@ from flowyard.ir import (
     ItemRef,
     OutputPathRef,
     ParamRef,
+    ParamSource,
     RunStatusRef,
     StepIR,
     Template,
     Text,
 )
 from flowyard.lowering import value_matches
-from flowyard.provenance import PROVENANCE_FILE, DataDigest, ProvenanceRecord, sha256_file, sha256_tree
+from flowyard.provenance import PROVENANCE_FILE, ProvenanceRecord, sha256_file, sha256_tree
 from flowyard.runs import TaskState, redact, task_dir_name, write_atomic
 from flowyard.step import (
+    FunctionSignature,
     StepFunctionError,
     TaskInput,
     TaskOutput,
     TaskSpec,
-    function_kwargs,
     import_function,
     read_value_outputs,
+    signature_of,
     value_outputs_from_return,
 )
 from flowyard.store import ArtifactStore
@@ -108,7 +111,6 @@ class TaskResult:
     files: dict[str, FileRef] = field(default_factory=dict)
     cached: bool = False
     infrastructure: bool = False
-    provenance: dict[str, Any] | None = None
 
     def journal_event(self) -> dict[str, Any]:
         event: dict[str, Any] = {
@@ -129,8 +131,6 @@ class TaskResult:
             event["files"] = {k: [f.key, f.sha256] for k, f in self.files.items()}
         if self.cached:
             event["cached"] = True
-        if self.provenance is not None:
-            event["prov"] = self.provenance
         return event
 
     @classmethod
@@ -201,7 +201,8 @@ class RunContext:
     notices: tuple[str, ...] = ()
     processes: set[subprocess.Popen[bytes]] = field(default_factory=set)
     process_lock: threading.Lock = field(default_factory=threading.Lock)
-    functions: dict[str, tuple[Callable[..., Any], frozenset[str], bool]] = field(default_factory=dict)
+    functions: dict[str, tuple[Callable[..., Any], FunctionSignature]] = field(default_factory=dict)
+    needs_workdir: dict[str, bool] = field(default_factory=dict)
     stdout: ThreadLocalStream | None = None
     stderr: ThreadLocalStream | None = None
     cache: Any = None
@@ -245,9 +246,15 @@ class Task:
         self.ctx = ctx
         self.plan = plan
         self.step = plan.step
-        self.dir = ctx.run_dir / task_dir_name(self.step.name, plan.item)
-        self.work = self.dir / "work"
         self.secret_values: list[str] = []
+
+    @functools.cached_property
+    def dir(self) -> Path:
+        return self.ctx.run_dir / task_dir_name(self.step.name, self.plan.item)
+
+    @functools.cached_property
+    def work(self) -> Path:
+        return self.dir / "work"
 
     # --- paths -------------------------------------------------------------------------------
 
@@ -375,25 +382,27 @@ class Task:
         return redact(text, self.secret_values)
 
     def _needs_workdir(self) -> bool:
-        if self.step.kind == "container" or self.ctx.python_subprocess or self.step.timeout_seconds:
-            return True
-        if any(i.type == "file" for i in self.step.inputs) or any(o.type == "file" for o in self.step.outputs):
-            return True
-        _, accepted, var_kw = self._function()
-        return var_kw or "workdir" in accepted
+        needs = self.ctx.needs_workdir.get(self.step.name)
+        if needs is None:
+            step = self.step
+            needs = (
+                step.kind == "container"
+                or self.ctx.python_subprocess
+                or bool(step.timeout_seconds)
+                or any(i.type == "file" for i in step.inputs)
+                or any(o.type == "file" for o in step.outputs)
+                or self._function()[1].accepts("workdir")
+            )
+            self.ctx.needs_workdir[self.step.name] = needs
+        return needs
 
-    def _function(self) -> tuple[Callable[..., Any], frozenset[str], bool]:
+    def _function(self) -> tuple[Callable[..., Any], FunctionSignature]:
         assert self.step.python is not None
         ref = self.step.python.function
         cached = self.ctx.functions.get(ref)
         if cached is None:
-            import inspect
-
             fn = import_function(ref, self.ctx.python_path)
-            params = inspect.signature(fn).parameters
-            var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-            cached = (fn, frozenset(params), var_kw)
-            self.ctx.functions[ref] = cached
+            cached = self.ctx.functions[ref] = (fn, signature_of(fn))
         return cached
 
     def _attempt(self, result: TaskResult, attempt: int) -> None:
@@ -417,7 +426,7 @@ class Task:
         self._check_values(values)
         result.values = values
         result.files = self._collect_files()
-        result.provenance = self._provenance(result, values)
+        self._provenance(result, values)
 
     def _log_files(self, attempt: int) -> tuple[Any, Any]:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -498,18 +507,20 @@ class Task:
         return inputs, outputs
 
     def _run_python_inprocess(self, attempt: int) -> dict[str, Any]:
-        fn, _, _ = self._function()
-        inputs, outputs = self._task_io()
-        for o in outputs:
-            if o.type == "file":
-                Path(o.path or "").parent.mkdir(parents=True, exist_ok=True)
+        fn, signature = self._function()
+        available: dict[str, Any] = {"workdir": self.work}
+        for name, inp in self.plan.inputs.items():
+            available[name] = self.input_path(name) if inp.type == "file" else inp.value
+        for out in self.step.outputs:
+            if out.type == "file":
+                path = self.output_path(out.name)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                available[out.name] = path
+        kwargs = signature.select(available)
         assert self.ctx.stdout is not None and self.ctx.stderr is not None
         out_buf, err_buf = self.ctx.stdout.capture(), self.ctx.stderr.capture()
         try:
-            kwargs = function_kwargs(fn, inputs, outputs, self.work)
             result = fn(**kwargs)
-        except StepFunctionError:
-            raise
         except Exception as e:
             err_buf.write(traceback.format_exc())
             raise TaskFailure(f"{type(e).__name__}: {e}") from None
@@ -517,7 +528,7 @@ class Task:
             self.ctx.stdout.release()
             self.ctx.stderr.release()
             self._write_captured(out_buf.getvalue(), err_buf.getvalue(), attempt)
-        return value_outputs_from_return(result, outputs)
+        return value_outputs_from_return(result, self.step.outputs)
 
     def _write_captured(self, out: str, err: str, attempt: int) -> None:
         if not (out or err) and attempt == 1:
@@ -592,48 +603,61 @@ class Task:
             files[out.name] = FileRef(key, digest)
         return files
 
-    def _provenance(self, result: TaskResult, values: Mapping[str, Any]) -> dict[str, Any] | None:
-        inputs = []
+    def _provenance_params(self) -> tuple[str, ...]:
+        """Parameters the task read; a fanned-out task records its item, not the whole list it came from."""
+        fe = self.step.for_each
+        skip = fe.source.name if fe is not None and isinstance(fe.source, ParamSource) else None
+        return tuple(p for p in self.step.params_used if p != skip)
+
+    def _provenance(self, result: TaskResult, values: Mapping[str, Any]) -> None:
+        """Write the task's provenance record beside its file artifacts.
+
+        A value-only task writes none: its journal line (step, item, values, times, attempts) with
+        the run's ``ir.json`` and ``params.json`` determine its record, and
+        :func:`flowyard.provenance.record_from_journal` rebuilds it; 10,000 tiny tasks then cost
+        no extra file or serialisation each.
+        """
+        if not result.files:
+            return
+        inputs: list[dict[str, Any]] = []
         for name, inp in self.plan.inputs.items():
             if inp.type == "file":
                 path = self.input_path(name)
                 digest = sha256_tree(path)[0] if path.exists() else None
-                inputs.append(DataDigest(name=name, type="file", uri=str(path), sha256=digest, source=inp.source))
+                inputs.append({"name": name, "type": "file", "uri": str(path), "sha256": digest, "source": inp.source})
             else:
-                inputs.append(DataDigest(name=name, type=inp.type, value=inp.value, source=inp.source))
-        outputs = [
-            DataDigest(name=n, type="file", uri=self.ctx.store.uri(f.key), sha256=f.sha256)
+                inputs.append({"name": name, "type": inp.type, "value": inp.value, "source": inp.source})
+        outputs: list[dict[str, Any]] = [
+            {"name": n, "type": "file", "uri": self.ctx.store.uri(f.key), "sha256": f.sha256}
             for n, f in result.files.items()
         ]
-        outputs += [DataDigest(name=n, type=self.step.output(n).type, value=v) for n, v in values.items()]
-        command = None
+        outputs += [{"name": n, "type": self.step.output(n).type, "value": v} for n, v in values.items()]
+        record: dict[str, Any] = {
+            "run_id": self.ctx.run_id,
+            "pipeline": self.ctx.pipeline,
+            "step": self.step.name,
+            "item": self.plan.item,
+            "attempt": result.attempts,
+            "backend": "local",
+            "flowyard_version": __version__,
+            "parameters": {p: self.ctx.params[p] for p in self._provenance_params()},
+            "inputs": inputs,
+            "outputs": outputs,
+            "image": self.step.image or None,
+            "image_honoured": False,
+            "started_at": result.started_at,
+            "finished_at": time.time(),
+            "exit_code": 0,
+        }
         if self.step.kind == "container":
-            command = tuple(self.render(t) for t in self.step.container.command)  # type: ignore[union-attr]
-        record = ProvenanceRecord(
-            run_id=self.ctx.run_id,
-            pipeline=self.ctx.pipeline,
-            step=self.step.name,
-            item=self.plan.item,
-            attempt=result.attempts,
-            backend="local",
-            flowyard_version=__version__,
-            parameters={p: self.ctx.params[p] for p in self.step.params_used},
-            inputs=tuple(inputs),
-            outputs=tuple(outputs),
-            command=command,
-            function=self.step.python.function if self.step.python else None,
-            image=self.step.image or None,
-            image_honoured=False,
-            started_at=result.started_at,
-            finished_at=time.time(),
-            exit_code=0,
-            secrets=tuple(f"{s.secret}/{s.key} as {s.env}" for s in self.step.secrets),
-            notices=self.ctx.notices,
-        )
-        if not result.files:
-            return record.model_dump(mode="json", exclude_defaults=True)  # value-only: kept in the journal
-        data = record.model_dump_json(indent=1).encode()
+            record["command"] = [self.render(t) for t in self.step.container.command]  # type: ignore[union-attr]
+        else:
+            record["function"] = self.step.python.function  # type: ignore[union-attr]
+        if self.step.secrets:
+            record["secrets"] = [f"{s.secret}/{s.key} as {s.env}" for s in self.step.secrets]
+        if self.ctx.notices:
+            record["notices"] = list(self.ctx.notices)
+        data = ProvenanceRecord.model_validate(record).model_dump_json(indent=1).encode()
         write_atomic(self.dir / PROVENANCE_FILE, data)
         if not self.ctx.store_in_run_dir:
             self.ctx.store.put_bytes(data, f"{task_dir_name(self.step.name, self.plan.item)}/{PROVENANCE_FILE}")
-        return None
