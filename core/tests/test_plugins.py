@@ -105,3 +105,18 @@ def test_help_does_not_even_import_pydantic() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("P False")
+
+
+def test_hook_flowyard_register_backends() -> None:
+    """The hook: each implementation's register() calls become registry entries, named by plugin."""
+    seen = []
+
+    class Recorder:
+        @hookimpl
+        def flowyard_register_backends(self, register):
+            seen.append(register)
+            register(_Toy)
+
+    reg = backend_registry(load_entrypoints=False, plugins=[Recorder()])
+    assert len(seen) == 1 and callable(seen[0])
+    assert reg.names() == ["toy"]

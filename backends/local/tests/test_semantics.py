@@ -375,3 +375,27 @@ def test_value_outputs_of_container_steps_are_json_files(spec, run) -> None:
     assert status.outputs["a"] == {"k": [1, 2]}
     b = next(t for t in status.tasks if t.step == "b")
     assert "should be of type string" in b.message
+
+
+def test_fan_in_provenance_lists_the_failed_items(spec, run) -> None:
+    path = spec("""
+        name: fanin-prov
+        failure_policy: continue
+        steps:
+          files:
+            for_each: [0, 1, 2]
+            container:
+              command: [python3, -c, "import sys; x=int(sys.argv[1]); assert x != 1; open('o.txt','w').write(str(x))", "${{ item }}"]
+            outputs: {o: o.txt}
+          gather:
+            container: {command: [python3, -c, "import os; open('n.txt', 'w').write(str(len(os.listdir('in'))))"]}
+            inputs: {folder: {value: "${{ steps.files.outputs.o }}", path: in}}
+            outputs: {n: n.txt}
+        outputs: {n: "${{ steps.gather.outputs.n }}"}
+    """)
+    status = run(path)
+    assert Path(status.outputs["n"]).read_text() == "2"
+    record = json.loads((Path(status.location or "") / "tasks/gather/provenance.json").read_text())
+    (folder,) = record["inputs"]
+    assert folder["missing_items"] == [1]
+    assert folder["source"] == "steps.files.outputs.o[*]"

@@ -5,8 +5,6 @@ resolved: references point at things that exist, names are unique and DNS-1123, 
 topological order, defaults are applied. Bump :data:`IR_VERSION` on any change a backend could notice.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field

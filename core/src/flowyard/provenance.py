@@ -30,6 +30,7 @@ class DataDigest(BaseModel):
     size: int | None = None
     value: Any = None  # values only
     source: str | None = None  # inputs: "steps.activator.outputs.event[3]", "params.messages", ...
+    missing_items: tuple[int, ...] = ()  # fan-in inputs: items that failed (null / missing)
 
 
 class ProvenanceRecord(BaseModel):
@@ -71,13 +72,21 @@ def sha256_tree(path: Path) -> tuple[str, int]:
     """Digest of a file, or of a folder as the sorted list of (relative path, file digest)."""
     if path.is_file():
         return sha256_file(path)
-    h = hashlib.sha256()
+    entries = []
     total = 0
     for f in sorted(p for p in path.rglob("*") if p.is_file()):
         digest, size = sha256_file(f)
         total += size
-        h.update(f"{f.relative_to(path).as_posix()}\0{digest}\n".encode())
-    return h.hexdigest(), total
+        entries.append((f.relative_to(path).as_posix(), digest))
+    return tree_digest(entries), total
+
+
+def tree_digest(entries: list[tuple[str, str]]) -> str:
+    """A folder's digest from its (relative path, file digest) pairs, sorted by path."""
+    h = hashlib.sha256()
+    for rel, digest in sorted(entries):
+        h.update(f"{rel}\0{digest}\n".encode())
+    return h.hexdigest()
 
 
 def find_record(path: Path) -> tuple[Path, ProvenanceRecord]:

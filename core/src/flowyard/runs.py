@@ -262,14 +262,19 @@ def runs_root(base: Path | None = None) -> Path:
     return Path(home) / "runs" if home else RUNS_DIR
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write, fsync, rename: a reader (or a crash) never sees half a file."""
+def write_atomic(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """Write, fsync, rename: a reader (or a crash) never sees half a file.
+
+    ``sync=False`` skips the per-file fsync for callers that make a group of files durable at once
+    (the local runner calls ``os.sync()`` before each journal commit that records them).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     with open(tmp, "wb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+        if sync:
+            f.flush()
+            os.fsync(f.fileno())
     os.replace(tmp, path)
 
 

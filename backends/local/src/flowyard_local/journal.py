@@ -1,9 +1,10 @@
 """The run journal's writer: an append-only JSON-lines file of task events, committed in groups.
 
-A task's artifacts are written (atomically) before its "done" line is appended, so nothing the
-journal records as done can be missing or half-written. Lines are flushed and fsynced in groups
-(every ``interval`` seconds or ``batch`` lines) to stay fast; a crash loses at most the last
-group, whose tasks simply run again on resume. A torn last line is ignored when reading.
+A task's artifacts are written atomically (write, rename) before its "done" line is queued, and
+each group commit first syncs them (``os.sync()``), then writes and fsyncs its lines: nothing the
+journal records as done can be missing or half-written, even after a power loss. Groups commit
+every ``interval`` seconds or ``batch`` lines, and when the run is idle; a crash loses at most the
+last group, whose tasks simply run again on resume. A torn last line is ignored when reading.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class Journal:
 
     def _commit_locked(self) -> None:
         if self._pending:
+            # The artifacts these lines record were renamed into place unsynced: make them durable
+            # first, so the journal never records as done a file a power loss could take back.
+            os.sync()
             self._file.write("\n".join(self._pending) + "\n")
             self._pending.clear()
         self._file.flush()

@@ -49,8 +49,9 @@ class LiveProgress:
         from rich.live import Live
 
         self.steps = steps
-        self.console = Console(stderr=True)
-        self.live = Live(self._render(), console=self.console, refresh_per_second=8, transient=False)
+        self.console = Console(file=sys.stderr)  # the real stderr: during a run sys.stderr captures task output
+        # rich redraws from get_renderable at its own pace: events cost nothing, even 10,000 of them
+        self.live = Live(get_renderable=self._render, console=self.console, refresh_per_second=8, transient=False)
         self.live.start()
 
     def _render(self) -> Any:
@@ -72,10 +73,10 @@ class LiveProgress:
         return table
 
     def __call__(self, kind: str, data: Any) -> None:
-        self.live.update(self._render())
+        pass
 
     def close(self) -> None:
-        self.live.update(self._render())
+        self.live.refresh()
         self.live.stop()
 
 

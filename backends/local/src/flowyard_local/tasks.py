@@ -39,7 +39,7 @@ from flowyard.ir import (
     Text,
 )
 from flowyard.lowering import value_matches
-from flowyard.provenance import PROVENANCE_FILE, ProvenanceRecord, sha256_file, sha256_tree
+from flowyard.provenance import PROVENANCE_FILE, ProvenanceRecord, sha256_file, sha256_tree, tree_digest
 from flowyard.runs import TaskState, redact, task_dir_name, write_atomic
 from flowyard.step import (
     FunctionSignature,
@@ -203,6 +203,7 @@ class RunContext:
     process_lock: threading.Lock = field(default_factory=threading.Lock)
     functions: dict[str, tuple[Callable[..., Any], FunctionSignature]] = field(default_factory=dict)
     needs_workdir: dict[str, bool] = field(default_factory=dict)
+    made_dirs: set[Path] = field(default_factory=set)
     stdout: ThreadLocalStream | None = None
     stderr: ThreadLocalStream | None = None
     cache: Any = None
@@ -409,9 +410,10 @@ class Task:
         if self.ctx.cache is not None and self.step.cache and attempt == 1 and self.ctx.cache.restore(self, result):
             return
         if self._needs_workdir():
-            if self.work.exists() and attempt == 1:
+            if attempt == 1 and self.work.exists():
                 shutil.rmtree(self.work)  # a resumed task starts from a fresh working directory
-            self.work.mkdir(parents=True, exist_ok=True)
+            self._ensure_dir()
+            self.work.mkdir(exist_ok=True)
             if any(o.path is None and o.type == "file" for o in self.step.outputs):
                 (self.dir / "out").mkdir(exist_ok=True)
             self.stage_inputs()
@@ -428,8 +430,17 @@ class Task:
         result.files = self._collect_files()
         self._provenance(result, values)
 
+    def _ensure_dir(self) -> None:
+        """The task's folder; its step's folder is made once per run, not once per task."""
+        step_dir = self.ctx.run_dir / "tasks" / self.step.name
+        if step_dir not in self.ctx.made_dirs:
+            step_dir.mkdir(parents=True, exist_ok=True)
+            self.ctx.made_dirs.add(step_dir)
+        if self.plan.item is not None:
+            self.dir.mkdir(exist_ok=True)
+
     def _log_files(self, attempt: int) -> tuple[Any, Any]:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self._ensure_dir()
         mode = "wb" if attempt == 1 else "ab"
         out = open(self.dir / "stdout.log", mode)  # noqa: SIM115 - closed by the caller
         err = open(self.dir / "stderr.log", mode)  # noqa: SIM115
@@ -533,9 +544,11 @@ class Task:
     def _write_captured(self, out: str, err: str, attempt: int) -> None:
         if not (out or err) and attempt == 1:
             return  # no log files for a silent task: 10,000 no-op items stay cheap
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self._ensure_dir()
         mode = "w" if attempt == 1 else "a"
         for name, text in (("stdout.log", out), ("stderr.log", err)):
+            if not text and attempt == 1:
+                continue
             with open(self.dir / name, mode, encoding="utf-8") as f:
                 if attempt > 1:
                     f.write(f"--- attempt {attempt} ---\n")
@@ -603,6 +616,15 @@ class Task:
             files[out.name] = FileRef(key, digest)
         return files
 
+    @staticmethod
+    def _input_digest(inp: ResolvedInput, path: Path) -> str | None:
+        """The upstream task already hashed what it produced; hash only what came from elsewhere."""
+        if inp.file is not None and inp.file.sha256:
+            return inp.file.sha256
+        if inp.files is not None and all(r is None or r.sha256 for _, r in inp.files):
+            return tree_digest([(f"{i:06d}/{Path(r.key).name}", r.sha256 or "") for i, r in inp.files if r])
+        return sha256_tree(path)[0] if path.exists() else None
+
     def _provenance_params(self) -> tuple[str, ...]:
         """Parameters the task read; a fanned-out task records its item, not the whole list it came from."""
         fe = self.step.for_each
@@ -623,10 +645,12 @@ class Task:
         for name, inp in self.plan.inputs.items():
             if inp.type == "file":
                 path = self.input_path(name)
-                digest = sha256_tree(path)[0] if path.exists() else None
+                digest = self._input_digest(inp, path)
                 inputs.append({"name": name, "type": "file", "uri": str(path), "sha256": digest, "source": inp.source})
             else:
                 inputs.append({"name": name, "type": inp.type, "value": inp.value, "source": inp.source})
+            if inp.failed_items:
+                inputs[-1]["missing_items"] = list(inp.failed_items)
         outputs: list[dict[str, Any]] = [
             {"name": n, "type": "file", "uri": self.ctx.store.uri(f.key), "sha256": f.sha256}
             for n, f in result.files.items()
@@ -658,6 +682,6 @@ class Task:
         if self.ctx.notices:
             record["notices"] = list(self.ctx.notices)
         data = ProvenanceRecord.model_validate(record).model_dump_json(indent=1).encode()
-        write_atomic(self.dir / PROVENANCE_FILE, data)
+        write_atomic(self.dir / PROVENANCE_FILE, data, sync=False)  # synced with the journal group
         if not self.ctx.store_in_run_dir:
             self.ctx.store.put_bytes(data, f"{task_dir_name(self.step.name, self.plan.item)}/{PROVENANCE_FILE}")

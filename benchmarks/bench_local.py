@@ -1,0 +1,180 @@
+"""Local backend benchmarks: whole-process medians of interleaved repeats, ours against a bare pool.
+
+    uv run python benchmarks/bench_local.py            # full sizes (a few minutes)
+    uv run python benchmarks/bench_local.py --smoke    # small sizes, one repeat (CI)
+
+Each figure runs ours and its baseline alternately (this machine is noisy), as separate processes
+with bytecode already compiled, and prints the median, the spread (min-max) and the ratio to the
+baseline, against the target in docs/performance.md. Peak RSS comes from os.wait4 on each child.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+EXAMPLES = REPO / "examples" / "activator_processor"
+PY = sys.executable
+ENV = {**os.environ, "PATH": f"{Path(PY).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+@dataclass
+class Sample:
+    seconds: float
+    max_rss_kb: int
+
+
+def run_process(argv: list[str], cwd: Path) -> Sample:
+    """Run one whole process; wall time and its own peak RSS."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark command failed ({proc.returncode}): {' '.join(argv)}\n{err[-2000:]}")
+    return Sample(elapsed, usage.ru_maxrss)
+
+
+def spread(xs: list[float]) -> str:
+    return f"{min(xs):.3f}-{max(xs):.3f}"
+
+
+@dataclass
+class Figure:
+    name: str
+    ours: list[Sample]
+    base: list[Sample] | None
+    target: str
+    limit: float  # ratio (or seconds/MB when base is None)
+    unit: str = "ratio"
+
+    def line(self) -> str:
+        ours = [s.seconds for s in self.ours]
+        m = statistics.median(ours)
+        if self.base is None:
+            ok = m <= self.limit
+            return (
+                f"{self.name:<44} ours {m:7.3f}s ({spread(ours)})"
+                f"{'':>34} target {self.target:<12} {'MET' if ok else 'MISSED'}"
+            )
+        base = [s.seconds for s in self.base]
+        b = statistics.median(base)
+        ratio = m / b
+        ok = ratio <= self.limit
+        return (
+            f"{self.name:<44} ours {m:7.3f}s ({spread(ours)})  base {b:7.3f}s ({spread(base)})"
+            f"  x{ratio:5.2f}  target {self.target:<12} {'MET' if ok else 'MISSED'}"
+        )
+
+
+def interleave(
+    ours_argv: list[str], base_argv: list[str] | None, repeats: int, cwd: Path
+) -> tuple[list[Sample], list[Sample] | None]:
+    run_process(ours_argv, cwd)  # warm-up: bytecode compiled, caches filled
+    if base_argv:
+        run_process(base_argv, cwd)
+    ours, base = [], []
+    for _ in range(repeats):
+        ours.append(run_process(ours_argv, cwd))
+        if base_argv:
+            base.append(run_process(base_argv, cwd))
+    return ours, (base if base_argv else None)
+
+
+def compile_bytecode() -> None:
+    """Compile every module the runs import (this machine sets PYTHONDONTWRITEBYTECODE)."""
+    import sysconfig
+
+    paths = [sysconfig.get_paths()["purelib"], str(REPO / "core" / "src"), *map(str, REPO.glob("backends/*/src"))]
+    subprocess.run([PY, "-m", "compileall", "-q", "-j", "0", *paths], check=False, stdout=subprocess.DEVNULL)
+
+
+def write_params(path: Path, key: str, value: object) -> Path:
+    path.write_text(json.dumps({key: value}))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="small sizes, one repeat")
+    parser.add_argument("--repeats", type=int, default=None)
+    args = parser.parse_args()
+    smoke = args.smoke
+    repeats = args.repeats or (1 if smoke else 5)
+    n_noop, n_functions, n_containers = (200, 50, 10) if smoke else (10_000, 1_000, 200)
+
+    compile_bytecode()
+    work = Path(tempfile.mkdtemp(prefix="flowyard-bench-"))
+    flowyard = [PY, "-m", "flowyard.cli"]
+    bench = HERE / "local"
+    messages = [
+        {"id": str(i), "event": {"msg": f"activator run {i}", "n": i}} for i in range(max(n_functions, n_containers))
+    ]
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"{platform.platform()}; mode: {'smoke' if smoke else 'full'}, {repeats} repeat(s)"
+    )
+
+    figures = []
+    p = write_params(work / "noop.json", "xs", list(range(n_noop)))
+    ours, base = interleave(
+        [*flowyard, "run", str(bench / "noop.yaml"), "--params-file", str(p), "--json"],
+        [PY, str(bench / "baselines.py"), "noop", str(n_noop)],
+        repeats,
+        work,
+    )
+    figures.append(Figure(f"{n_noop:,} no-op Python items, parallelism 2", ours, base, "<= 2.0x", 2.0))
+    baseline_rss = run_process([PY, "-c", "pass"], work).max_rss_kb
+    peak = statistics.median(s.max_rss_kb for s in ours)
+    rss_over = (peak - baseline_rss) / 1024
+
+    p = write_params(work / "msgs.json", "messages", messages[:n_functions])
+    ours, base = interleave(
+        [*flowyard, "run", str(bench / "fanout_functions.yaml"), "--params-file", str(p), "--json"],
+        [PY, str(bench / "baselines.py"), "functions", str(n_functions)],
+        repeats,
+        work,
+    )
+    figures.append(Figure(f"variant 2, {n_functions:,} messages, Python functions", ours, base, "<= 2.0x", 2.0))
+
+    p = write_params(work / "msgs2.json", "messages", messages[:n_containers])
+    ours, base = interleave(
+        [*flowyard, "run", str(EXAMPLES / "fanout.yaml"), "--params-file", str(p), "-O", "workers=2", "--json"],
+        [PY, str(bench / "baselines.py"), "containers", str(n_containers), str(EXAMPLES / "bin")],
+        repeats,
+        work,
+    )
+    figures.append(Figure(f"variant 2, {n_containers} messages, container steps", ours, base, "<= 1.2x", 1.2))
+
+    ours, _ = interleave([*flowyard, "--help"], None, max(repeats, 3), work)
+    figures.append(Figure("flowyard --help", ours, None, "< 0.250s", 0.25))
+    ours, _ = interleave([*flowyard, "run", str(EXAMPLES / "sequential.yaml"), "--json"], None, max(repeats, 3), work)
+    figures.append(Figure("variant 1 end to end", ours, None, "< 0.500s", 0.5))
+
+    print()
+    for f in figures:
+        print(f.line())
+    ok = rss_over <= 150
+    print(
+        f"{'peak RSS, ' + format(n_noop, ',') + ' items, over interpreter':<44} {rss_over:7.1f} MB"
+        f"{'':>53} target <= 150 MB     {'MET' if ok else 'MISSED'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
