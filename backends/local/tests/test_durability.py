@@ -186,3 +186,28 @@ def test_caching_reuses_matching_tasks(spec, run, tmp_path: Path) -> None:
     assert counter.read_text() == "2"  # other inputs, other key
     run(path, use_cache=False)
     assert counter.read_text() == "3"
+
+
+def test_logs_follow_streams_until_the_run_ends(spec, tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    path = spec(f"""
+        name: follow
+        steps:
+          first: {{container: {{command: [python3, -c, "print('hello from first', flush=True)"]}}}}
+          wait: {{python: {{function: "steplib:wait_for"}}, inputs: {{path: "{gate}"}}, after: [first]}}
+          last: {{container: {{command: [python3, -c, "print('hello from last')"]}}, after: [wait]}}
+    """)
+    proc = _start(path, tmp_path)
+    try:
+        _wait(lambda: bool(list((tmp_path / ".flowyard" / "runs").glob("*/run.json"))))
+        run_id = next((tmp_path / ".flowyard" / "runs").iterdir()).name
+        follower = subprocess.Popen([sys.executable, "-m", "flowyard.cli", "logs", run_id, "--follow"], cwd=tmp_path,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        gate.write_text("")
+        out, err = follower.communicate(timeout=30)
+    finally:
+        proc.wait(timeout=30)
+    assert follower.returncode == 0, err
+    assert "first: hello from first" in out
+    assert "last: hello from last" in out

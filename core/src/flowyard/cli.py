@@ -285,6 +285,19 @@ def run(
     sys.exit(status.exit_code)
 
 
+def _remote_run_options(fn: F) -> F:
+    """``--backend`` plus the connection flags, for commands that look at an existing run."""
+    fn = _remote_options(fn)
+    return click.option(
+        "--backend",
+        "-b",
+        "backend_name",
+        default=None,
+        metavar="NAME",
+        help="Ask this engine (a submitted run); default: a local run directory.",
+    )(fn)
+
+
 def _remote_options(fn: F) -> F:
     opts = [
         click.option("--server", metavar="URL", help="Engine API server (else the backend's env var, then config)."),
@@ -349,15 +362,7 @@ def submit(
 
 @cli.command()
 @click.argument("run_id")
-@click.option(
-    "--backend",
-    "-b",
-    "backend_name",
-    default=None,
-    metavar="NAME",
-    help="Ask this engine (a submitted run); default: a local run directory.",
-)
-@_remote_options
+@_remote_run_options
 @json_option
 @expected_errors
 def status(
@@ -387,15 +392,7 @@ def status(
 @click.argument("step", required=False)
 @click.option("--item", type=int, default=None, help="Only this fan-out item.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing until the run ends.")
-@click.option(
-    "--backend",
-    "-b",
-    "backend_name",
-    default=None,
-    metavar="NAME",
-    help="Ask this engine (a submitted run); default: a local run directory.",
-)
-@_remote_options
+@_remote_run_options
 @expected_errors
 def logs(
     run_id: str,

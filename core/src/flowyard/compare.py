@@ -42,7 +42,7 @@ def compare_backends(ir: PipelineIR, registry: BackendRegistry, names: list[str]
         row = BackendComparison(
             backend=name,
             compiles=False,
-            refused=[str(u) for u in report.refused],
+            refused=report.refusal_lines(),
             ignored=sorted({u.capability.value for u in report.ignored}),
         )
         emulated = {c.value for c in backend.emulated(ir)}

@@ -161,7 +161,24 @@ def _shorthand_outputs(v: Any) -> Any:
     return v
 
 
-class Step(SpecModel):
+class RunSettings(SpecModel):
+    """How a step runs; shared by steps and pipeline-wide ``defaults``."""
+
+    retries: int | Retry | None = None
+    timeout: float | str | None = None
+
+    @field_validator("retries", mode="before")
+    @classmethod
+    def _retries(cls, v: Any) -> Any:
+        return _retries_shorthand(v)
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, v: Any) -> Any:
+        return None if v is None else parse_duration(v)
+
+
+class Step(RunSettings):
     """One step: a container command or a Python function, its data, and how it runs.
 
     ``uses`` names a reusable step file (``kind: Step``); the fields given here override it and
@@ -196,16 +213,6 @@ class Step(SpecModel):
     def _outputs(cls, v: Any) -> Any:
         return _shorthand_outputs(v)
 
-    @field_validator("retries", mode="before")
-    @classmethod
-    def _retries(cls, v: Any) -> Any:
-        return _retries_shorthand(v)
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, v: Any) -> Any:
-        return None if v is None else parse_duration(v)
-
     def merged_over(self, base: Step) -> Step:
         """This step's explicit fields laid over ``base`` (a reusable step); inputs merge by name."""
         data = base.model_dump(exclude_unset=True, by_alias=True)
@@ -231,26 +238,14 @@ class StepFile(Step):
     kind: Literal["Step"]
 
 
-class Defaults(SpecModel):
+class Defaults(RunSettings):
     """Values every step gets unless it sets its own."""
 
     image: str | None = None
     workdir: str | None = None
-    retries: int | Retry | None = None
-    timeout: float | str | None = None
     resources: Resources | None = None
     env: dict[str, str] = Field(default_factory=dict)
     cache: bool | None = None
-
-    @field_validator("retries", mode="before")
-    @classmethod
-    def _retries(cls, v: Any) -> Any:
-        return _retries_shorthand(v)
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, v: Any) -> Any:
-        return None if v is None else parse_duration(v)
 
 
 class LocalStore(SpecModel):

@@ -565,34 +565,9 @@ class Scheduler:
             if st.outcome is not None and not st.results:
                 tasks.append(TaskStatus(step=name, state=st.outcome, message=st.message))
                 continue
-            for key in sorted(st.results, key=lambda k: -1 if k is None else k):
-                r = st.results[key]
-                tasks.append(
-                    TaskStatus(
-                        step=name,
-                        item=r.item,
-                        state=r.state,
-                        started_at=r.started_at,
-                        finished_at=r.finished_at,
-                        attempts=r.attempts,
-                        exit_code=r.exit_code,
-                        message=r.message,
-                        cached=r.cached,
-                    )
-                )
+            tasks += [st.results[key].to_status() for key in sorted(st.results, key=lambda k: -1 if k is None else k)]
         if self.on_exit_result is not None:
-            r = self.on_exit_result
-            tasks.append(
-                TaskStatus(
-                    step=r.step,
-                    state=r.state,
-                    started_at=r.started_at,
-                    finished_at=r.finished_at,
-                    attempts=r.attempts,
-                    exit_code=r.exit_code,
-                    message=r.message,
-                )
-            )
+            tasks.append(self.on_exit_result.to_status())
         return tasks
 
     def outputs(self) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from flowyard.ir import (
 )
 from flowyard.lowering import value_matches
 from flowyard.provenance import PROVENANCE_FILE, ProvenanceRecord, sha256_file, sha256_tree, tree_digest
-from flowyard.runs import TaskState, redact, task_dir_name, write_atomic
+from flowyard.runs import TaskState, TaskStatus, redact, task_dir_name, write_atomic
 from flowyard.step import (
     FunctionSignature,
     StepFunctionError,
@@ -132,6 +132,19 @@ class TaskResult:
         if self.cached:
             event["cached"] = True
         return event
+
+    def to_status(self) -> TaskStatus:
+        return TaskStatus(
+            step=self.step,
+            item=self.item,
+            state=self.state,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            attempts=self.attempts,
+            exit_code=self.exit_code,
+            message=self.message,
+            cached=self.cached,
+        )
 
     @classmethod
     def from_journal(cls, event: Mapping[str, Any]) -> TaskResult:
