@@ -201,8 +201,13 @@ def test_logs_follow_streams_until_the_run_ends(spec, tmp_path: Path) -> None:
     try:
         _wait(lambda: bool(list((tmp_path / ".flowyard" / "runs").glob("*/run.json"))))
         run_id = next((tmp_path / ".flowyard" / "runs").iterdir()).name
-        follower = subprocess.Popen([sys.executable, "-m", "flowyard.cli", "logs", run_id, "--follow"], cwd=tmp_path,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        follower = subprocess.Popen(
+            [sys.executable, "-m", "flowyard.cli", "logs", run_id, "--follow"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(1.0)
         gate.write_text("")
         out, err = follower.communicate(timeout=30)
