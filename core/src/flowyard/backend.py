@@ -250,6 +250,10 @@ class Backend(abc.ABC):
             raise UnsupportedFeatureError(self.name, report.refusal_lines())
         return report
 
+    def describe(self, ir: PipelineIR) -> dict[str, str]:
+        """This backend's effective semantics for ``ir`` (parallelism, retries, ...), for ``compare``."""
+        return {}
+
     def emulated(self, ir: PipelineIR) -> frozenset[Capability]:
         """Capabilities this backend provides by a workaround rather than natively (for ``compare``)."""
         return frozenset()

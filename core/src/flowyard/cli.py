@@ -478,18 +478,30 @@ def provenance(path: str, as_json: bool) -> None:
 @cli.command()
 @click.argument("pipeline")
 @click.option("--backends", "backend_names", default=None, metavar="A,B", help="Only these backends.")
+@click.option("--run", "run_too", is_flag=True, help="Also run it on the backends that can run here.")
+@with_params
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "html"]), default="table")
 @json_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here.")
 @expected_errors
-def compare(pipeline: str, backend_names: str | None, fmt: str, as_json: bool, output: str | None) -> None:
-    """Compare how each installed backend maps a pipeline."""
+def compare(
+    pipeline: str,
+    backend_names: str | None,
+    run_too: bool,
+    params: tuple[str, ...],
+    params_file: str | None,
+    fmt: str,
+    as_json: bool,
+    output: str | None,
+) -> None:
+    """Compare how each installed backend maps (and, with --run, runs) a pipeline."""
     from flowyard.compare import compare_backends, render_report
 
     ir = _load(pipeline)
+    values = _resolve_params(ir, params, params_file)
     registry = _registry()
     names = [n.strip() for n in backend_names.split(",")] if backend_names else registry.names()
-    report = compare_backends(ir, registry, names)
+    report = compare_backends(ir, registry, names, run=run_too, params=values)
     text = render_report(report, "json" if as_json else fmt)
     if output:
         Path(output).write_text(text, encoding="utf-8")

@@ -343,6 +343,24 @@ def list_runs(root: Path | None = None) -> list[RunDirectory]:
     return sorted(dirs, key=lambda d: d.ir_file.stat().st_mtime, reverse=True)
 
 
+def output_documents(ir: Any, outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's pipeline outputs with every file read back as parsed JSON, to compare runs across engines."""
+
+    def read(value: Any) -> Any:
+        if value is None:
+            return None
+        path = Path(str(value).removeprefix("file://"))
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    docs: dict[str, Any] = {}
+    for out in ir.outputs:
+        value = outputs.get(out.name)
+        if ir.step(out.source.step).output(out.source.output).type == "file":
+            value = [read(v) for v in value] if isinstance(value, list) else read(value)
+        docs[out.name] = value
+    return docs
+
+
 def read_journal(path: Path) -> list[dict[str, Any]]:
     """Every complete event of a run's ``journal.jsonl``; a line cut short by a crash is skipped.
 

@@ -95,6 +95,15 @@ class LocalBackend(Backend):
             metadata={"objects": {"tasks": len(ir.all_steps)}},
         )
 
+    def describe(self, ir: PipelineIR) -> dict[str, str]:
+        workers = self.options.workers or default_workers()
+        limit = min(ir.parallelism or workers, workers)
+        return {
+            "parallelism": f"at most {limit} tasks at once here; every step limit held exactly",
+            "retries": "limit = re-tries after the first attempt; waits duration x factor^n, capped",
+            "timeouts": "per attempt; the task's process group is killed",
+        }
+
     def summarize(self, compiled: CompiledPipeline) -> StructuralSummary:
         return summarize_ir(PipelineIR.model_validate(json.loads(compiled.main.content)))
 

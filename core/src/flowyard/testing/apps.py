@@ -2,8 +2,9 @@
 
 ``python -m flowyard.testing.apps activator MESSAGE`` prints the JSON message and writes
 ``activator_event.json``; ``... processor`` reads it, prints it and writes ``processor_event.json``
-with ``"processed": true`` added. (The examples ship the same apps as standalone scripts for images
-without flowyard.)
+with ``"processed": true`` added; ``echo TEXT`` writes ``{"text": TEXT}`` to ``echo.json`` (to check
+that arguments arrive byte for byte). The examples ship the seed's apps as standalone scripts for
+images without flowyard.
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ def main(argv: list[str]) -> int:
         with open("processor_event.json", "w", encoding="utf-8") as f:
             json.dump({**event, "processed": True}, f, sort_keys=True)
         return 0
-    print("usage: python -m flowyard.testing.apps activator MESSAGE | processor", file=sys.stderr)
+    if argv[:1] == ["echo"] and len(argv) == 2:
+        with open("echo.json", "w", encoding="utf-8") as f:
+            json.dump({"text": argv[1]}, f, ensure_ascii=False)
+        return 0
+    print("usage: python -m flowyard.testing.apps activator MESSAGE | processor | echo TEXT", file=sys.stderr)
     return 2
 
 

@@ -17,7 +17,8 @@ from flowyard.backend import PLACEMENT_HINTS, Backend, Capability, CompiledPipel
 from flowyard.errors import UnsupportedFeatureError
 from flowyard.ir import PipelineIR
 from flowyard.lowering import lower
-from flowyard.testing.pipelines import CANONICAL_PIPELINES
+from flowyard.runs import output_documents
+from flowyard.testing.pipelines import CANONICAL_PIPELINES, EXPECTED_OUTPUTS, EXPECTED_STATUS
 
 T = TypeVar("T", bound=Callable[..., Any])
 
@@ -34,6 +35,9 @@ def requires(*capabilities: Capability) -> Callable[[T], T]:
 
 def canonical_ir(name: str) -> PipelineIR:
     return lower(CANONICAL_PIPELINES[name]())
+
+
+RUNNABLE = sorted(name for name, expected in EXPECTED_OUTPUTS.items() if expected is not None)
 
 
 class BackendContract:
@@ -87,6 +91,28 @@ class BackendContract:
         assert isinstance(compiled, CompiledPipeline)
         assert compiled.backend == backend.name
         assert compiled.main.content.strip()
+
+    def test_names_that_collide_never_reach_a_backend(self) -> None:
+        from flowyard.errors import SpecError
+        from flowyard.spec import Container, Pipeline, Step
+
+        step = Step(container=Container(command=["true"]))
+        with pytest.raises(SpecError, match="'Load_Data' and 'load-data' both become 'load-data'"):
+            lower(Pipeline(name="collide", steps={"Load_Data": step, "load-data": step}))
+
+    @requires(Capability.RUN)
+    @pytest.mark.parametrize("name", RUNNABLE)
+    def test_runs_produce_the_expected_documents(self, backend: Backend, name: str, tmp_path: Any) -> None:
+        """Every backend that can run here produces the same output documents for the same inputs."""
+        from flowyard.params import resolve_params
+        from flowyard.runs import RunRequest
+
+        ir = canonical_ir(name)
+        if not backend.support(ir).ok:
+            pytest.skip(f"{backend.name} refuses {name}")
+        status = backend.run(ir, RunRequest(params=resolve_params(ir), runs_root=tmp_path / "runs"))
+        assert status.state.value == EXPECTED_STATUS.get(name, "Succeeded"), status.message
+        assert output_documents(ir, status.outputs) == EXPECTED_OUTPUTS[name]
 
     @requires(Capability.SUMMARIZE)
     def test_summary_of_its_output_matches_the_ir(self, backend: Backend, canonical: PipelineIR) -> None:

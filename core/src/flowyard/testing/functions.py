@@ -36,6 +36,10 @@ def gather_json(folder: Path, out: Path) -> int:
     return len(docs)
 
 
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def fail_on(value: Any, bad: Any) -> Any:
     if value == bad:
         raise RuntimeError(f"failing on purpose for {value!r}")

@@ -165,6 +165,123 @@ def sanitised_names() -> Pipeline:
     )
 
 
+def parallel_limits() -> Pipeline:
+    """A pipeline-wide limit over two fanned-out steps, one with a tighter limit of its own."""
+    return Pipeline(
+        name="parallel-limits",
+        parallelism=2,
+        steps={
+            "a": _py(
+                "double",
+                for_each=[1, 2, 3, 4],
+                parallelism=1,
+                inputs={"x": "${{ item }}"},
+                outputs={"out": Output(type="number")},
+            ),
+            "b": _py("double", for_each=[5, 6, 7], inputs={"x": "${{ item }}"}, outputs={"out": Output(type="number")}),
+        },
+        outputs={"a": "${{ steps.a.outputs.out }}", "b": "${{ steps.b.outputs.out }}"},
+    )
+
+
+def retries() -> Pipeline:
+    """Retries with backoff and a timeout on a step that succeeds."""
+    return Pipeline(
+        name="retries",
+        steps={
+            "s": _py(
+                "emit",
+                inputs={"value": "ok"},
+                outputs={"out": Output(type="string")},
+                retries={"limit": 2, "backoff": {"duration": "1s", "factor": 2, "max_duration": "10s"}},
+                timeout="5m",
+            ),
+        },
+        outputs={"out": "${{ steps.s.outputs.out }}"},
+    )
+
+
+def _failing_item(policy: str) -> Pipeline:
+    return Pipeline(
+        name=f"failing-item-{policy}",
+        failure_policy=policy,
+        steps={
+            "items": _py(
+                "fail_on",
+                for_each=[0, 1, 2],
+                parallelism=1,
+                inputs={"value": "${{ item }}", "bad": 1},
+                outputs={"out": Output(type="integer")},
+            ),
+            "after": _py(
+                "emit", inputs={"value": "${{ steps.items.outputs.out }}"}, outputs={"out": Output(type="list")}
+            ),
+        },
+        outputs={"all": "${{ steps.after.outputs.out }}"},
+    )
+
+
+def failing_item_stop() -> Pipeline:
+    """Item 1 fails: nothing new starts, so item 2 and the fan-in step never run."""
+    return _failing_item("stop")
+
+
+def failing_item_continue() -> Pipeline:
+    """Item 1 fails: the other items finish, and the fan-in step gets null in its place."""
+    return _failing_item("continue")
+
+
+def condition_and_exit() -> Pipeline:
+    """A false condition skips a step; the on-exit step runs last and sees the run's status."""
+    return Pipeline(
+        name="condition-and-exit",
+        parameters={"mode": Parameter(default="slow")},
+        defaults={"image": SEED_IMAGE},
+        steps={
+            "fast": _py("emit", inputs={"value": 1}, when="${{ params.mode }} == 'fast'"),
+            "always": _py("emit", inputs={"value": 2}, after=["fast"], outputs={"out": Output(type="integer")}),
+        },
+        on_exit=Step(container=Container(command=[*APPS, "echo", "${{ run.status }}"])),
+        outputs={"always": "${{ steps.always.outputs.out }}"},
+    )
+
+
+def wide_fanout(n: int = 1000) -> Pipeline:
+    """A 1,000-item fan-out: compiled everywhere, run where it is cheap."""
+    return Pipeline(
+        name="wide-fanout",
+        parameters={"xs": Parameter(type="list", default=list(range(n)))},
+        steps={
+            "double": _py(
+                "double",
+                for_each="${{ params.xs }}",
+                inputs={"x": "${{ item }}"},
+                outputs={"out": Output(type="number")},
+            )
+        },
+        outputs={"out": "${{ steps.double.outputs.out }}"},
+    )
+
+
+TRICKY = 'it\'s "quoted" — ünïcödé 🚀\nsecond line $(not a shell) `nor this` ${HOME}'
+
+
+def tricky_params() -> Pipeline:
+    """A parameter with quotes, a newline, non-ASCII and shell syntax reaches the command byte for byte."""
+    return Pipeline(
+        name="tricky-params",
+        parameters={"text": Parameter(default=TRICKY)},
+        defaults={"image": SEED_IMAGE},
+        steps={
+            "echo": Step(
+                container=Container(command=[*APPS, "echo", "${{ params.text }}"]),
+                outputs={"doc": Output(path="echo.json")},
+            ),
+        },
+        outputs={"doc": "${{ steps.echo.outputs.doc }}"},
+    )
+
+
 CANONICAL_PIPELINES: dict[str, Callable[[], Pipeline]] = {
     "seed-sequential": seed_sequential,
     "seed-fanout": seed_fanout,
@@ -173,7 +290,36 @@ CANONICAL_PIPELINES: dict[str, Callable[[], Pipeline]] = {
     "fan-out-over-output": fan_out_over_output,
     "fan-in-files": fan_in_files,
     "sanitised-names": sanitised_names,
+    "parallel-limits": parallel_limits,
+    "retries": retries,
+    "failing-item-stop": failing_item_stop,
+    "failing-item-continue": failing_item_continue,
+    "condition-and-exit": condition_and_exit,
+    "wide-fanout": wide_fanout,
+    "tricky-params": tricky_params,
 }
+
+# What a correct run produces: pipeline outputs, files read back as parsed JSON (see
+# ``BackendContract.test_runs_produce_the_expected_documents``). None: compile-only here.
+EXPECTED_OUTPUTS: dict[str, dict[str, object] | None] = {
+    "seed-sequential": {"event": {"msg": "activator run", "processed": True}},
+    "seed-fanout": {
+        "events": [{"msg": "activator run 1", "processed": True}, {"msg": "activator run 2", "processed": True}]
+    },
+    "diamond": {"result": 2},
+    "fan-in-values": {"total": 12.0},
+    "fan-out-over-output": {"doubled": [20, 40, 60]},
+    "fan-in-files": {"all": [{"n": 1}, {"n": 2}, {"n": 3}]},
+    "sanitised-names": {},
+    "parallel-limits": {"a": [2, 4, 6, 8], "b": [10, 12, 14]},
+    "retries": {"out": "ok"},
+    "failing-item-stop": {"all": None},
+    "failing-item-continue": {"all": [0, None, 2]},
+    "condition-and-exit": {"always": 2},
+    "wide-fanout": None,
+    "tricky-params": {"doc": {"text": TRICKY}},
+}
+EXPECTED_STATUS: dict[str, str] = {"failing-item-stop": "Failed", "failing-item-continue": "Failed"}
 
 
 def canonical_pipeline(name: str) -> Pipeline:
