@@ -98,9 +98,16 @@ def test_fan_in_in_item_order_with_failed_items(spec, run) -> None:
     produce = {t.item: t.state for t in status.tasks if t.step == "produce"}
     assert produce == {0: TaskState.SUCCEEDED, 1: TaskState.SUCCEEDED, 2: TaskState.FAILED, 3: TaskState.SUCCEEDED}
     assert "item 2 fails on purpose" in status.message
+    from flowyard.provenance import record_from_journal
+    from flowyard.runs import read_journal
+
+    run_dir = Path(status.location or "")
+    (event,) = [e for e in read_journal(run_dir / "journal.jsonl") if e.get("step") == "gather"]
+    (inp,) = record_from_journal(run_dir, event).inputs
+    assert (inp.name, inp.missing_items) == ("value", (2,))  # a value-only task's rebuilt record lists them too
 
 
-def test_fan_in_of_files_misses_failed_items(spec, run) -> None:
+def test_fan_in_of_files_misses_failed_items_and_lists_them(spec, run) -> None:
     path = spec("""
         name: fanin-files
         failure_policy: continue
@@ -110,14 +117,17 @@ def test_fan_in_of_files_misses_failed_items(spec, run) -> None:
             container:
               command: [python3, -c, "import sys; x=int(sys.argv[1]); assert x != 1; open('o.txt','w').write(str(x))", "${{ item }}"]
             outputs: {o: o.txt}
-          folder:
-            python: {function: "steplib:list_folder"}
-            inputs: {folder: "${{ steps.files.outputs.o }}"}
-            outputs: {names: {type: list}}
-        outputs: {names: "${{ steps.folder.outputs.names }}"}
+          gather:
+            container: {command: [python3, -c, "import os; open('n.txt', 'w').write(' '.join(sorted(os.listdir('in'))))"]}
+            inputs: {folder: {value: "${{ steps.files.outputs.o }}", path: in}}
+            outputs: {n: n.txt}
+        outputs: {n: "${{ steps.gather.outputs.n }}"}
     """)
     status = run(path)
-    assert status.outputs["names"] == ["000000/o.txt", "000002/o.txt"]
+    assert Path(status.outputs["n"]).read_text() == "000000 000002"
+    record = json.loads((Path(status.location or "") / "tasks/gather/provenance.json").read_text())
+    (folder,) = record["inputs"]
+    assert (folder["source"], folder["missing_items"]) == ("steps.files.outputs.o[*]", [1])
 
 
 def test_fan_out_over_fan_out_waits_and_omits_failed_items(spec, run, tmp_path) -> None:
@@ -375,27 +385,3 @@ def test_value_outputs_of_container_steps_are_json_files(spec, run) -> None:
     assert status.outputs["a"] == {"k": [1, 2]}
     b = next(t for t in status.tasks if t.step == "b")
     assert "should be of type string" in b.message
-
-
-def test_fan_in_provenance_lists_the_failed_items(spec, run) -> None:
-    path = spec("""
-        name: fanin-prov
-        failure_policy: continue
-        steps:
-          files:
-            for_each: [0, 1, 2]
-            container:
-              command: [python3, -c, "import sys; x=int(sys.argv[1]); assert x != 1; open('o.txt','w').write(str(x))", "${{ item }}"]
-            outputs: {o: o.txt}
-          gather:
-            container: {command: [python3, -c, "import os; open('n.txt', 'w').write(str(len(os.listdir('in'))))"]}
-            inputs: {folder: {value: "${{ steps.files.outputs.o }}", path: in}}
-            outputs: {n: n.txt}
-        outputs: {n: "${{ steps.gather.outputs.n }}"}
-    """)
-    status = run(path)
-    assert Path(status.outputs["n"]).read_text() == "2"
-    record = json.loads((Path(status.location or "") / "tasks/gather/provenance.json").read_text())
-    (folder,) = record["inputs"]
-    assert folder["missing_items"] == [1]
-    assert folder["source"] == "steps.files.outputs.o[*]"

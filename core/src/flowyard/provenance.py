@@ -170,7 +170,8 @@ def record_from_journal(run_dir: Path, event: dict[str, Any]) -> ProvenanceRecor
         src = inp.source
         if isinstance(src, StepOutputSource):
             where = f"steps.{src.step}.outputs.{src.output}" + ("[*]" if src.collect else "")
-            inputs.append(DataDigest(name=inp.name, type=inp.type, source=where))
+            missing = tuple(event.get("missing", {}).get(inp.name, ()))
+            inputs.append(DataDigest(name=inp.name, type=inp.type, source=where, missing_items=missing))
         elif isinstance(src, ItemSource) and fe is not None and isinstance(fe.source, StepOutputSource):
             up = fe.source
             where = f"steps.{up.step}.outputs.{up.output}[{item}]"

@@ -111,6 +111,7 @@ class TaskResult:
     files: dict[str, FileRef] = field(default_factory=dict)
     cached: bool = False
     infrastructure: bool = False
+    missing: dict[str, list[int]] = field(default_factory=dict)  # fan-in inputs: items that failed
 
     def journal_event(self) -> dict[str, Any]:
         event: dict[str, Any] = {
@@ -131,6 +132,8 @@ class TaskResult:
             event["files"] = {k: [f.key, f.sha256] for k, f in self.files.items()}
         if self.cached:
             event["cached"] = True
+        if self.missing:
+            event["missing"] = self.missing
         return event
 
     def to_status(self) -> TaskStatus:
@@ -354,6 +357,7 @@ class Task:
     def run(self) -> TaskResult:
         """Every attempt, with backoff between them; never raises."""
         result = TaskResult(self.step.name, self.plan.item, TaskState.RUNNING, started_at=time.time())
+        result.missing = {n: list(i.failed_items) for n, i in self.plan.inputs.items() if i.failed_items}
         limit = self.step.retry.limit
         attempt = 0
         while True:
@@ -662,8 +666,8 @@ class Task:
                 inputs.append({"name": name, "type": "file", "uri": str(path), "sha256": digest, "source": inp.source})
             else:
                 inputs.append({"name": name, "type": inp.type, "value": inp.value, "source": inp.source})
-            if inp.failed_items:
-                inputs[-1]["missing_items"] = list(inp.failed_items)
+            if name in result.missing:
+                inputs[-1]["missing_items"] = result.missing[name]
         outputs: list[dict[str, Any]] = [
             {"name": n, "type": "file", "uri": self.ctx.store.uri(f.key), "sha256": f.sha256}
             for n, f in result.files.items()
