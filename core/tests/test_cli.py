@@ -104,4 +104,4 @@ def test_graph_formats() -> None:
 
 def test_param_errors_exit_2(tmp_path: Path) -> None:
     r = invoke("run", str(EXAMPLES / "fanout.yaml"), "-p", "messages=notjson")
-    assert r.exit_code == 2 and "expected JSON for a list parameter" in r.output
+    assert r.exit_code == 2 and "expected JSON for a parameter of type list" in r.output

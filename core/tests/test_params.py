@@ -43,7 +43,7 @@ def test_strings_are_taken_verbatim(ir) -> None:
     [
         (["req=1", "ghost=1"], "unknown parameter 'ghost'"),
         ([], "missing required parameter(s): req"),
-        (["req=x"], "expected JSON for a integer parameter"),
+        (["req=x"], "expected JSON for a parameter of type integer"),
         (["req=1.5"], "parameter 'req' is of type integer"),
         (["req"], "expected --param NAME=VALUE"),
         (["req=1", "o=[1]"], "parameter 'o' is of type object"),

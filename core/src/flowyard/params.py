@@ -23,7 +23,7 @@ def parse_param_text(type_: str, text: str) -> Any:
     except ValueError:
         if type_ == "any":
             return text
-        raise ParameterError(f"expected JSON for a {type_} parameter, got {text!r}") from None
+        raise ParameterError(f"expected JSON for a parameter of type {type_}, got {text!r}") from None
 
 
 def read_params_file(path: str | Path) -> dict[str, Any]:
