@@ -56,7 +56,7 @@ def test_container_steps_parallelism(spec, run, tmp_path) -> None:
             for_each: [1, 2, 3, 4, 5, 6]
             parallelism: 2
             container:
-              command: [python3, -c, "import json,sys,time; s=time.time(); time.sleep(0.1); print(json.dumps([s, time.time()]), file=open(sys.argv[1], 'a'))", "{log}"]
+              command: [python3, -c, "import json,sys,time; s=time.time(); time.sleep(0.25); print(json.dumps([s, time.time()]), file=open(sys.argv[1], 'a'))", "{log}"]
     """)
     assert run(path, options={"workers": 6}).state == TaskState.SUCCEEDED
     assert overlap([tuple(json.loads(x)) for x in log.read_text().splitlines()]) == 2  # type: ignore[misc]

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 
-def record(log: str, x: object = None, pause: float = 0.05) -> object:
+def record(log: str, x: object = None, pause: float = 0.1) -> object:
     """Append (start, end) to ``log`` around a short sleep: the tests compute the overlap."""
     start = time.time()
     time.sleep(pause)
