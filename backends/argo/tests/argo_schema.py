@@ -1,0 +1,108 @@
+"""Checking Argo manifests offline: Argo's official JSON Schema, made strict, plus a semantic pass.
+
+No cluster exists here, so compiled manifests are checked against Argo's own schema (v4.1.2, in
+``data/``). As published it accepts misspelt keys and rejects integers the controller accepts, so
+the validator closes every object definition (``additionalProperties: false``) and widens
+``IntOrString``/``Quantity``. The schema cannot see cross-references; :func:`semantic_errors` checks
+that every referenced template, task, parameter and artifact exists.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+DATA = Path(__file__).parent / "data"
+SCHEMA_FILE = DATA / "argo-workflows-v4.1.2.schema.json"
+SWAGGER_FILE = DATA / "argo-server-v4.1.2.swagger.json"
+KINDS = {
+    "Workflow": "io.argoproj.workflow.v1alpha1.Workflow",
+    "WorkflowTemplate": "io.argoproj.workflow.v1alpha1.WorkflowTemplate",
+    "CronWorkflow": "io.argoproj.workflow.v1alpha1.CronWorkflow",
+}
+
+
+@functools.cache
+def strict_validator(kind: str) -> Draft202012Validator:
+    schema = json.loads(SCHEMA_FILE.read_text())
+    defs = copy.deepcopy(schema["definitions"])
+    defs["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]["type"] = ["string", "integer"]
+    defs["io.k8s.apimachinery.pkg.api.resource.Quantity"]["type"] = ["string", "number"]
+    for d in defs.values():
+        if "properties" in d and "additionalProperties" not in d:
+            d["additionalProperties"] = False
+    return Draft202012Validator(
+        {"$schema": schema["$schema"], "$ref": f"#/definitions/{KINDS[kind]}", "definitions": defs}
+    )
+
+
+def schema_errors(doc: dict[str, Any]) -> list[str]:
+    """``$.json.path: message`` for every way ``doc`` breaks the strict schema of its kind."""
+    kind = doc.get("kind")
+    if kind not in KINDS:
+        return [f"$.kind: expected one of {sorted(KINDS)}, got {kind!r}"]
+    errors = sorted(strict_validator(kind).iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
+    return [f"{e.json_path}: {e.message}" for e in errors]
+
+
+_TASK_REF = re.compile(r"\{\{\s*tasks\.([A-Za-z0-9-]+)\.")
+_DEPENDS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
+
+
+def semantic_errors(doc: dict[str, Any]) -> list[str]:
+    """Cross-references the schema cannot check: templates, DAG tasks, inputs a task passes."""
+    spec = doc.get("spec", {})
+    if doc.get("kind") == "CronWorkflow":
+        spec = spec.get("workflowSpec", {})
+    templates = {t["name"]: t for t in spec.get("templates", [])}
+    errors = []
+    for field in ("entrypoint", "onExit"):
+        if spec.get(field) and spec[field] not in templates:
+            errors.append(f"spec.{field}: no template named {spec[field]!r}")
+    for tname, t in templates.items():
+        tasks = {task["name"]: task for task in (t.get("dag") or {}).get("tasks", [])}
+        for name, task in tasks.items():
+            where = f"templates[{tname}].dag.tasks[{name}]"
+            target = templates.get(task.get("template", ""))
+            if target is None:
+                errors.append(f"{where}.template: no template named {task.get('template')!r}")
+                continue
+            for dep in _DEPENDS_NAME.findall(
+                re.sub(
+                    r"\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned|AnySucceeded|AllFailed)",
+                    "",
+                    task.get("depends", ""),
+                )
+            ):
+                if dep not in tasks:
+                    errors.append(f"{where}.depends: no task named {dep!r}")
+            text = json.dumps(task)
+            for ref in _TASK_REF.findall(text):
+                if ref not in tasks:
+                    errors.append(f"{where}: refers to task {ref!r}, which is not in this DAG")
+            wanted = {
+                p["name"]
+                for p in (target.get("inputs") or {}).get("parameters", [])
+                if "value" not in p and "default" not in p
+            }
+            given = {p["name"] for p in (task.get("arguments") or {}).get("parameters", [])}
+            errors += [
+                f"{where}.arguments: missing parameter {p!r} of template {target['name']!r}"
+                for p in sorted(wanted - given)
+            ]
+            wanted_art = {a["name"] for a in (target.get("inputs") or {}).get("artifacts", []) if not a.get("optional")}
+            wanted_art -= {
+                a["name"] for a in (target.get("inputs") or {}).get("artifacts", []) if a.get("s3") or a.get("raw")
+            }
+            given_art = {a["name"] for a in (task.get("arguments") or {}).get("artifacts", [])}
+            errors += [
+                f"{where}.arguments: missing artifact {a!r} of template {target['name']!r}"
+                for a in sorted(wanted_art - given_art)
+            ]
+    return errors
