@@ -218,7 +218,10 @@ class _Lowering:
         *,
         in_input: bool,
         step: Step | None = None,
+        input_types: dict[str, str] | None = None,
     ) -> bool:
+        """Check every reference in a template; ``input_types`` (name -> lowered type) lets
+        ``${{ inputs.X }}`` be checked against what X is: a file needs ``.path``, a value must not."""
         ok = True
         for ref in tpl.refs:
             text = ref_text(ref)
@@ -246,8 +249,15 @@ class _Lowering:
                 ok = False
             elif isinstance(ref, InputRef):
                 inp = step.inputs.get(ref.name)
+                is_file = (input_types or {}).get(ref.name) == "file"
                 if inp is None:
                     self.problem(loc, f"no input named {ref.name!r} in ${{{{ {text} }}}}")
+                    ok = False
+                elif is_file and not ref.path:
+                    self.problem(loc, f"input {ref.name!r} is a file: use ${{{{ inputs.{ref.name}.path }}}}")
+                    ok = False
+                elif ref.path and not is_file:
+                    self.problem(loc, f"input {ref.name!r} is a value, not a file: use ${{{{ inputs.{ref.name} }}}}")
                     ok = False
             elif isinstance(ref, OutputPathRef) and ref.name not in step.outputs:
                 self.problem(loc, f"no output named {ref.name!r} in ${{{{ {text} }}}}")
@@ -437,6 +447,7 @@ class _Lowering:
                     f"a Python step's inputs and outputs share its arguments: {c!r} is both",
                 )
 
+        input_types: dict[str, str] = {i.name: i.type for i in inputs}
         command: tuple[Template, ...] = ()
         if step.container is not None:
             templates = []
@@ -449,21 +460,9 @@ class _Lowering:
                 except TemplateSyntaxError as e:
                     self.problem(aloc, str(e))
                     continue
-                self.check_template(aloc, tpl, name, fanned_out, on_exit, in_input=False, step=step)
-                for ref in tpl.refs:
-                    if isinstance(ref, InputRef) and ref.name in step.inputs:
-                        is_file = (
-                            next(x.type for x in inputs if x.name == ref.name) == "file"
-                            if any(x.name == ref.name for x in inputs)
-                            else False
-                        )
-                        if is_file and not ref.path:
-                            self.problem(aloc, f"input {ref.name!r} is a file: use ${{{{ inputs.{ref.name}.path }}}}")
-                        if ref.path and not is_file:
-                            self.problem(
-                                aloc,
-                                f"input {ref.name!r} is a value, not a file: use ${{{{ inputs.{ref.name} }}}}",
-                            )
+                self.check_template(
+                    aloc, tpl, name, fanned_out, on_exit, in_input=False, step=step, input_types=input_types
+                )
                 templates.append(tpl)
             command = tuple(templates)
 
@@ -478,7 +477,9 @@ class _Lowering:
             except TemplateSyntaxError as e:
                 self.problem(eloc, str(e))
                 continue
-            self.check_template(eloc, tpl, name, fanned_out, on_exit, in_input=False, step=step)
+            self.check_template(
+                eloc, tpl, name, fanned_out, on_exit, in_input=False, step=step, input_types=input_types
+            )
             env.append((key, tpl))
         secret_envs = [s.env for s in step.secrets]
         for dup in sorted(
