@@ -224,7 +224,9 @@ class RunContext:
     stderr: ThreadLocalStream | None = None
     cache: Any = None
 
+    @functools.cached_property
     def base_env(self) -> dict[str, str]:
+        """The environment every task starts from: constant for a run, so built once."""
         env = dict(self.environ)
         if self.bin_dir is not None and self.bin_dir.is_dir():
             env["PATH"] = f"{self.bin_dir}{os.pathsep}{env.get('PATH', os.defpath)}"
@@ -312,7 +314,7 @@ class Task:
         return "".join(out)
 
     def env(self) -> dict[str, str]:
-        env = self.ctx.base_env()
+        env = dict(self.ctx.base_env)
         for key, tpl in self.step.env:
             env[key] = self.render(tpl)
         for s in self.step.secrets:
