@@ -137,7 +137,6 @@ class Scheduler:
         self.stopping = False
         self.infrastructure: str | None = None
         self.interrupted: str | None = None
-        self.peak = 0
         self.started_at = time.time()
         self.on_exit_result: TaskResult | None = None
 
@@ -382,7 +381,6 @@ class Scheduler:
                     continue
                 self.running += 1
                 st.running += 1
-                self.peak = max(self.peak, self.running)
                 self.inbox.put(plan)
             if self.running >= self.limit:
                 return
