@@ -314,13 +314,17 @@ steps:
 
 
 def test_input_kinds_are_checked_in_env_too(write_spec) -> None:
-    found = problems(write_spec, HEAD + """
+    found = problems(
+        write_spec,
+        HEAD
+        + """
 steps:
   a: {container: {command: [echo]}, outputs: {o: x}}
   b:
     container: {command: [cat]}
     inputs: {i: "${{ steps.a.outputs.o }}", v: 3}
     env: {F: "${{ inputs.i }}", V: "${{ inputs.v.path }}"}
-""")
+""",
+    )
     assert any("steps.b.env.F: input 'i' is a file: use ${{ inputs.i.path }}" in p for p in found), found
     assert any("steps.b.env.V: input 'v' is a value, not a file" in p for p in found), found
