@@ -99,3 +99,53 @@ def test_step_entrypoint_reports_a_missing_value_output(tmp_path: Path, capsys) 
     (tmp_path / "task.json").write_text(task.model_dump_json())
     assert main([str(tmp_path / "task.json")]) == 1
     assert "did not write its value output 'v'" in capsys.readouterr().err
+
+
+# --- the cluster form of the step entrypoint (python -m flowyard.step exec) -----------------------
+
+
+@pytest.mark.parametrize(
+    ("type_", "encoding", "text", "value"),
+    [
+        ("string", "rendered", '{"not": "parsed"}', '{"not": "parsed"}'),
+        ("object", "rendered", '{"a":1}', {"a": 1}),
+        ("number", "rendered", "2.5", 2.5),
+        ("any", "rendered", "plain words", "plain words"),
+        ("any", "rendered", "[1,2]", [1, 2]),
+        ("string", "json", '"quoted"', "quoted"),
+    ],
+)
+def test_decode_value_by_declared_type_and_encoding(type_, encoding, text, value) -> None:
+    from flowyard.step import decode_value
+
+    assert decode_value(type_, encoding, text) == value
+
+
+def test_decode_value_errors_name_what_was_expected() -> None:
+    from flowyard.step import StepFunctionError, decode_value
+
+    with pytest.raises(StepFunctionError, match="expected a number as JSON, got 'abc'"):
+        decode_value("number", "rendered", "abc")
+
+
+def test_collected_envelopes_come_back_in_item_order_with_gaps() -> None:
+    from flowyard.step import decode_collected, encode_envelope
+
+    texts = [encode_envelope(2, {"x": 1}), encode_envelope(0, "a")]  # unordered, item 1 missing
+    assert decode_collected(json.dumps(texts), 3) == ["a", None, {"x": 1}]
+    assert decode_collected("", 2) == [None, None]
+
+
+def test_exec_runs_a_function_and_writes_values_for_the_engine(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "flowyard.step", "exec", "--kind", "python"]
+    argv += ["--function", "flowyard.testing.functions:double", "--workdir", str(tmp_path / "w")]
+    argv += ["--value", "x", "number", "rendered", "21", "--output", "out", "number", str(tmp_path / "v" / "out")]
+    argv += ["--values-dir", str(tmp_path / "v"), "--index", "000004"]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "v" / "out").read_text()) == {"index": 4, "value": 42}
+    bad = subprocess.run([*argv[:-4], "--value", "y", "number", "rendered", "x"], capture_output=True, text=True)
+    assert bad.returncode == 1 and "flowyard.step: expected a number" in bad.stderr and "Traceback" not in bad.stderr

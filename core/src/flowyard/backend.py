@@ -70,13 +70,20 @@ OPERATIONS = frozenset(
 
 @dataclass(frozen=True)
 class FeatureUse:
-    """A capability a pipeline needs, and where it needs it (for the refusal message)."""
+    """A capability a pipeline needs, and where it needs it (for the refusal message).
 
-    capability: Capability
+    A backend's own refusals (:meth:`Backend.refusals`) may name a narrower feature as a string,
+    e.g. ``"argument-size"``, where no capability says it."""
+
+    capability: Capability | str
     where: str
 
+    @property
+    def feature(self) -> str:
+        return self.capability.value if isinstance(self.capability, Capability) else self.capability
+
     def __str__(self) -> str:
-        return f"{self.capability.value} ({self.where})"
+        return f"{self.feature} ({self.where})"
 
 
 def _step_features(ir: PipelineIR, step: StepIR) -> list[FeatureUse]:
@@ -157,12 +164,12 @@ class SupportReport:
         """One line per refused feature, listing every place that needs it."""
         where: dict[str, list[str]] = {}
         for u in self.refused:
-            where.setdefault(u.capability.value, []).append(u.where)
+            where.setdefault(u.feature, []).append(u.where)
         return [f"{cap} ({'; '.join(places)})" for cap, places in where.items()]
 
     def notices(self) -> list[str]:
         """One notice per ignored placement hint (not one per step)."""
-        caps = sorted({u.capability.value for u in self.ignored})
+        caps = sorted({u.feature for u in self.ignored})
         return [f"the {self.backend} backend ignores {c} (placement hints mean nothing here)" for c in caps]
 
 
@@ -230,7 +237,7 @@ class Backend(abc.ABC):
     def support(self, ir: PipelineIR) -> SupportReport:
         refused: list[FeatureUse] = []
         ignored: list[FeatureUse] = []
-        seen: set[tuple[Capability, str]] = set()
+        seen: set[tuple[Capability | str, str]] = set()
         for use in required_features(ir):
             if use.capability in self.capabilities or (use.capability, use.where) in seen:
                 continue

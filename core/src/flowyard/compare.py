@@ -68,7 +68,7 @@ def compare_backends(
 ) -> ComparisonReport:
     from flowyard.graph import to_svg
 
-    needed = sorted({u.capability.value for u in required_features(ir)})
+    needed = sorted({u.feature for u in required_features(ir)})
     rows = [_compare_one(ir, registry, name, needed, run, params or {}) for name in names]
     ran = [r.run.outputs for r in rows if r.run is not None and r.run.outputs is not None]
     agree = all(o == ran[0] for o in ran) if len(ran) >= 2 else None
@@ -81,13 +81,13 @@ def _compare_one(
     backend = registry.create(name)
     report = backend.support(ir)
     emulated = {c.value for c in backend.emulated(ir)}
-    refused = {u.capability.value for u in report.refused}
+    refused = {u.feature for u in report.refused}
     row = BackendComparison(
         backend=name,
         compiles=False,
         refused=report.refusal_lines(),
-        ignored=sorted({u.capability.value for u in report.ignored}),
-        native=[f for f in needed if f not in refused | emulated | {u.capability.value for u in report.ignored}],
+        ignored=sorted({u.feature for u in report.ignored}),
+        native=[f for f in needed if f not in refused | emulated | {u.feature for u in report.ignored}],
         emulated=sorted(emulated & set(needed)),
         semantics=backend.describe(ir),
     )

@@ -5,6 +5,7 @@ resolved: references point at things that exist, names are unique and DNS-1123, 
 topological order, defaults are applied. Bump :data:`IR_VERSION` on any change a backend could notice.
 """
 
+import functools
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -307,13 +308,12 @@ class PipelineIR(_Frozen):
     store: StoreIR = LocalStoreIR()
     source: SourceInfo = SourceInfo()
 
+    @functools.cached_property
+    def _steps_by_name(self) -> dict[str, StepIR]:
+        return {s.name: s for s in self.all_steps}
+
     def step(self, name: str) -> StepIR:
-        for s in self.steps:
-            if s.name == name:
-                return s
-        if self.on_exit is not None and self.on_exit.name == name:
-            return self.on_exit
-        raise KeyError(name)
+        return self._steps_by_name[name]  # KeyError for an unknown name
 
     def parameter(self, name: str) -> ParameterIR:
         return next(p for p in self.parameters if p.name == name)

@@ -203,10 +203,121 @@ def run_task(task: TaskSpec) -> int:
     return code
 
 
+# --- cluster form: one task described on the command line ----------------------------------------
+#
+# A cluster engine substitutes its own placeholders into argv elements (never through a shell), so
+# every value travels as one whole argv element and is decoded here by its declared type.
+
+INDEX_WIDTH = 6  # fan-out items are numbered 000000, 000001, ... in keys and fan-in folders
+
+
+def decode_value(type_: str, encoding: str, text: str) -> Any:
+    """Turn an engine-substituted text back into the value it stands for.
+
+    ``json``: the text is JSON (a literal, or a file a container step wrote). ``rendered``: the text
+    is what :func:`flowyard.templates.render_value` makes of the value (strings bare, the rest JSON).
+    """
+    if encoding == "json":
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise StepFunctionError(f"expected JSON for a {type_}, got {text[:80]!r}") from None
+    if encoding != "rendered":
+        raise StepFunctionError(f"unknown value encoding {encoding!r}")
+    if type_ == "string":
+        return text
+    if type_ == "any":
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise StepFunctionError(f"expected a {type_} as JSON, got {text[:80]!r}") from None
+
+
+def encode_envelope(index: int, value: Any) -> str:
+    """A fanned-out item's value output, carrying its index: engines that aggregate outputs drop
+    failed items and do not promise an order (argo-workflows 11221), so the consumer re-orders."""
+    return json.dumps({"index": index, "value": value}, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode_collected(text: str, count: int) -> list[Any]:
+    """An engine's aggregate of :func:`encode_envelope` texts -> values in item order, ``None`` for
+    the items that produced nothing (failed or omitted)."""
+    values: list[Any] = [None] * count
+    for entry in json.loads(text or "[]"):
+        envelope = json.loads(entry) if isinstance(entry, str) else entry
+        index = int(envelope["index"])
+        if 0 <= index < count:
+            values[index] = envelope["value"]
+    return values
+
+
+def _exec_parser() -> Any:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m flowyard.step exec", description="Run one task of a cluster run.")
+    p.add_argument("--kind", choices=("python", "container"), required=True)
+    p.add_argument("--function")
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--value", nargs=4, action="append", default=[], metavar=("NAME", "TYPE", "ENCODING", "TEXT"))
+    p.add_argument("--collected", nargs=4, action="append", default=[], metavar=("NAME", "TYPE", "COUNT", "TEXT"))
+    p.add_argument("--file", nargs=2, action="append", default=[], metavar=("NAME", "PATH"))
+    p.add_argument("--output", nargs=3, action="append", default=[], metavar=("NAME", "TYPE", "PATH"))
+    p.add_argument("--values-dir", help="write each value output here, one file per output")
+    p.add_argument("--index", help="this task's fan-out item index: value outputs carry it")
+    p.add_argument("argv", nargs="*", help="container kind: the command, after --")
+    return p
+
+
+def exec_task(args: Sequence[str]) -> int:
+    """``python -m flowyard.step exec ...``: decode the inputs, run the task, write value outputs.
+
+    Value outputs go to ``--values-dir/<name>``: as rendered text, or as an index envelope when
+    ``--index`` is given (so the engine's aggregate can be put back in item order)."""
+    ns = _exec_parser().parse_args(list(args))
+    inputs = [TaskInput(name=n, type=t, value=decode_value(t, enc, text)) for n, t, enc, text in ns.value]
+    for name, _type, count, text in ns.collected:
+        inputs.append(TaskInput(name=name, type="list", value=decode_collected(text, int(count))))
+    inputs += [TaskInput(name=n, type="file", path=path) for n, path in ns.file]
+    outputs = [TaskOutput(name=n, type=t, path=path) for n, t, path in ns.output]
+    values_dir = Path(ns.values_dir) if ns.values_dir else None
+    result_file = None
+    if values_dir is not None:
+        values_dir.mkdir(parents=True, exist_ok=True)
+        result_file = str(values_dir / ".flowyard-result.json")
+    task = TaskSpec(
+        kind=ns.kind,
+        workdir=ns.workdir,
+        argv=tuple(ns.argv),
+        function=ns.function,
+        inputs=tuple(inputs),
+        outputs=tuple(outputs),
+        result_file=result_file,
+    )
+    code = run_task(task)
+    if code == 0 and values_dir is not None and result_file is not None:
+        from flowyard.templates import render_value
+
+        values = json.loads(Path(result_file).read_text(encoding="utf-8"))
+        for name, value in values.items():
+            text = encode_envelope(int(ns.index), value) if ns.index is not None else render_value(value)
+            (values_dir / name).write_text(text, encoding="utf-8")
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["exec"]:
+        try:
+            return exec_task(args[1:])
+        except FlowyardError as e:
+            print(f"flowyard.step: {e}", file=sys.stderr)
+            return 1
     if len(args) != 1:
-        print("usage: python -m flowyard.step TASK.json", file=sys.stderr)
+        print("usage: python -m flowyard.step TASK.json | exec ...", file=sys.stderr)
         return 2
     try:
         task = TaskSpec.model_validate_json(Path(args[0]).read_bytes())

@@ -74,7 +74,9 @@ class BackendContract:
         undeclared = {
             u.capability
             for u in required_features(canonical)
-            if u.capability not in backend.capabilities and u.capability not in PLACEMENT_HINTS
+            if isinstance(u.capability, Capability)
+            and u.capability not in backend.capabilities
+            and u.capability not in PLACEMENT_HINTS
         }
         report = backend.support(canonical)
         assert {u.capability for u in report.refused} >= undeclared
