@@ -357,7 +357,20 @@ def submit(
         click.echo(_json_text(status.summary_json()))
     else:
         click.echo(render_status_tree(status))
+        if watch and status.exit_code and Capability.LOGS in backend.capabilities:
+            _print_failed_logs(backend, status, request)
     sys.exit(status.exit_code if watch else 0)
+
+
+def _print_failed_logs(backend: Any, status: Any, request: Any) -> None:
+    """After a watched run fails: the logs of the tasks that failed, as `argo logs` would show them."""
+    import dataclasses
+
+    failed = sorted({t.step for t in status.tasks if t.state.value in ("Failed", "Error")})
+    for step in failed:
+        click.echo(f"\n--- logs of {step} ---")
+        for line in backend.logs(status.run_id, dataclasses.replace(request, step=step, watch=False)):
+            click.echo(line)
 
 
 @cli.command()
