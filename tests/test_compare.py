@@ -43,6 +43,17 @@ def test_json_report_with_run(tmp_path: Path) -> None:
     assert "container-steps" in rows["local"]["native"]
 
 
+def test_argo_shows_what_it_maps_natively_and_what_it_emulates(tmp_path: Path) -> None:
+    proc = flowyard("compare", str(EXAMPLES / "fanout.yaml"), "--backends", "argo", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    (argo,) = json.loads(proc.stdout)["backends"]
+    assert argo["compiles"] and not argo["refused"]
+    assert {"fan-in-files", "fan-out-over-fan-out"} <= set(argo["emulated"])  # key prefix, numbered items
+    assert {"fan-out", "step-parallelism"} <= set(argo["native"])
+    assert argo["objects"]["templates"] == 5  # main, the activator's wrapper, 2 steps, the numbering helper
+    assert "activator: at most 2 (its own DAG template)" in argo["semantics"]["parallelism"]
+
+
 def test_markdown_report(tmp_path: Path) -> None:
     proc = flowyard("compare", str(EXAMPLES / "fanout.yaml"), "--format", "markdown", cwd=tmp_path)
     assert proc.stdout.startswith("## `activator-processor-fanout` across engines")

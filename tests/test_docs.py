@@ -65,3 +65,20 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     assert "```sh\nuv run pytest\n```" in readme
     assert "\nuv run pytest\n" in ci
     assert "python3 -m pip install uv && uv run flowyard run examples/activator_processor/fanout.yaml" in readme
+
+
+@pytest.mark.parametrize("backend", ["argo"])
+def test_every_mapping_row_names_a_test_and_every_mapping_test_has_a_row(backend: str) -> None:
+    """docs/backends/<backend>.md's mapping table and the backend's test_mapping.py stay in step."""
+    import ast
+    import re
+
+    doc = (DOCS / "backends" / f"{backend}.md").read_text(encoding="utf-8")
+    table = doc.split("## The mapping", 1)[1].split("\n### ", 1)[0]
+    named = set(re.findall(r"\|\s*`(test_\w+)`\s*\|", table))
+    module = REPO / "backends" / backend / "tests" / "test_mapping.py"
+    tree = ast.parse(module.read_text(encoding="utf-8"))
+    mapping_tests = {n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")}
+    assert named, "no mapping rows found"
+    assert named <= mapping_tests, f"rows naming no test: {sorted(named - mapping_tests)}"
+    assert mapping_tests <= named, f"mapping tests without a row: {sorted(mapping_tests - named)}"

@@ -53,6 +53,10 @@ def schema_errors(doc: dict[str, Any]) -> list[str]:
 
 _TASK_REF = re.compile(r"\{\{\s*tasks\.([A-Za-z0-9-]+)\.")
 _DEPENDS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
+_TASK_OUTPUT_REF = re.compile(r"\{\{\s*tasks\.([A-Za-z0-9-]+)\.outputs\.(parameters|artifacts)\.([-\w]+)\s*\}\}")
+_ITEM_KEY = re.compile(r"\{\{\s*item\.([-\w]+)\s*\}\}")
+_WORKFLOW_PARAM = re.compile(r"\{\{\s*workflow\.parameters\.([-\w]+)\s*\}\}")
+_INPUT_REF = re.compile(r"\{\{\s*inputs\.(parameters|artifacts)\.([-\w]+)\s*\}\}")
 
 
 def semantic_errors(doc: dict[str, Any]) -> list[str]:
@@ -96,6 +100,20 @@ def semantic_errors(doc: dict[str, Any]) -> list[str]:
                 f"{where}.arguments: missing parameter {p!r} of template {target['name']!r}"
                 for p in sorted(wanted - given)
             ]
+            for ref_task, kind, out in _TASK_OUTPUT_REF.findall(text):
+                produced = templates.get(tasks.get(ref_task, {}).get("template", ""), {})
+                names = {o["name"] for o in (produced.get("outputs") or {}).get(kind, [])}
+                if ref_task in tasks and out not in names:
+                    errors.append(f"{where}: task {ref_task!r} has no output {kind[:-1]} {out!r}")
+            looped = "withItems" in task or "withParam" in task
+            args_text = json.dumps({k: v for k, v in task.items() if k not in ("withItems", "withParam")})
+            if "{{item" in args_text and not looped:
+                errors.append(f"{where}: uses {{{{item}}}} but has no withItems/withParam")
+            for row in task.get("withItems") or []:
+                for key in _ITEM_KEY.findall(args_text):
+                    if not isinstance(row, dict) or key not in row:
+                        errors.append(f"{where}: withItems row {row!r} has no key {key!r}")
+                        break
             wanted_art = {a["name"] for a in (target.get("inputs") or {}).get("artifacts", []) if not a.get("optional")}
             wanted_art -= {
                 a["name"] for a in (target.get("inputs") or {}).get("artifacts", []) if a.get("s3") or a.get("raw")
@@ -105,4 +123,14 @@ def semantic_errors(doc: dict[str, Any]) -> list[str]:
                 f"{where}.arguments: missing artifact {a!r} of template {target['name']!r}"
                 for a in sorted(wanted_art - given_art)
             ]
+    declared = {p["name"] for p in (spec.get("arguments") or {}).get("parameters", [])}
+    for ref in sorted(set(_WORKFLOW_PARAM.findall(json.dumps(spec)))):
+        if ref not in declared:
+            errors.append(f"spec: {{{{workflow.parameters.{ref}}}}} is not in spec.arguments.parameters")
+    for tname, t in templates.items():
+        inputs = t.get("inputs") or {}
+        text = json.dumps(t)
+        for kind, ref in _INPUT_REF.findall(text):
+            if ref not in {i["name"] for i in inputs.get(kind, [])}:
+                errors.append(f"templates[{tname}]: {{{{inputs.{kind}.{ref}}}}} is not an input of the template")
     return errors

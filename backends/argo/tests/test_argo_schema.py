@@ -110,6 +110,22 @@ def test_integers_the_controller_accepts_are_accepted() -> None:
         ("spec.entrypoint", "mian", "spec.entrypoint: no template named 'mian'"),
         ("spec.templates.0.dag.tasks.0.arguments", {}, "missing parameter 'message'"),
         ("spec.templates.0.dag.tasks.1.arguments", {}, "missing artifact 'event'"),
+        (
+            "spec.templates.0.dag.tasks.1.arguments",
+            {"artifacts": [{"name": "event", "from": "{{tasks.activator.outputs.artifacts.evnt}}"}]},
+            "task 'activator' has no output artifact 'evnt'",
+        ),
+        (
+            "spec.templates.0.dag.tasks.0.arguments",
+            {"parameters": [{"name": "message", "value": "{{workflow.parameters.mesage}}"}]},
+            "{{workflow.parameters.mesage}} is not in spec.arguments.parameters",
+        ),
+        (
+            "spec.templates.0.dag.tasks.0.arguments",
+            {"parameters": [{"name": "message", "value": "{{item}}"}]},
+            "uses {{item}} but has no withItems/withParam",
+        ),
+        ("spec.templates.1.container.args", ["{{inputs.parameters.mesage}}"], "is not an input of the template"),
     ],
 )
 def test_semantic_pass_catches_dangling_references(path, value, expected) -> None:
@@ -124,3 +140,9 @@ def test_the_schema_files_are_the_pinned_upstream_copies() -> None:
         "argo-workflows-v4.1.2.schema.json": "3f84c5722c48a5aa815fe69119a9375fc3635114f8046da20ede55a8596529f5",
         "argo-server-v4.1.2.swagger.json": "c75ea5e10cbca5a251019c0f5dafef98449551562403e9e903a53db985d5e6b8",
     }
+
+
+def test_with_items_rows_must_have_every_key_the_task_reads() -> None:
+    doc = mutate("spec.templates.0.dag.tasks.0.withItems", [{"f0": "a"}, {"other": "b"}])
+    doc["spec"]["templates"][0]["dag"]["tasks"][0]["arguments"]["parameters"][0]["value"] = "{{item.f0}}"
+    assert any("has no key 'f0'" in e for e in semantic_errors(doc)), semantic_errors(doc)

@@ -1,18 +1,228 @@
-"""The argo backend class. Not built yet: it declares no capabilities."""
+"""The argo backend: Argo Workflow manifests built with hera, submitted to an Argo Server.
+
+hera is imported only when a pipeline is compiled or submitted, so listing backends stays fast.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from flowyard.backend import Backend, Capability, CompiledPipeline
-from flowyard.errors import BackendNotReadyError
-from flowyard.ir import PipelineIR
+from flowyard.backend import Backend, Capability, CompiledFile, CompiledPipeline, FeatureUse
+from flowyard.errors import FlowyardError
+from flowyard.ir import PipelineIR, StepOutputSource
+from flowyard.templates import render_value
+
+from flowyard_argo.options import ArgoOptions
+
+SUPPORTED_ARGO = "v3.5 and later (manifests checked against Argo v4.1.2's schema)"
 
 
 class ArgoBackend(Backend):
     name = "argo"
-    description = "Argo Workflows (not built yet)"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    description = "Argo Workflows: a Workflow manifest built with hera, submitted to an Argo Server"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.CONTAINER_STEPS,
+            Capability.PYTHON_STEPS,
+            Capability.FAN_OUT,
+            Capability.FAN_OUT_OVER_OUTPUT,
+            Capability.FAN_OUT_OVER_FAN_OUT,
+            Capability.FAN_IN_VALUES,
+            Capability.FAN_IN_FILES,
+            Capability.STEP_PARALLELISM,
+            Capability.PIPELINE_PARALLELISM,
+            Capability.RETRIES,
+            Capability.TIMEOUTS,
+            Capability.CONDITIONS,
+            Capability.EXIT_HANDLER,
+            Capability.CONTINUE_ON_FAILURE,
+            Capability.SECRETS,
+            Capability.S3_STORE,
+            Capability.IMAGES,
+            Capability.RESOURCES,
+            Capability.SUBMIT,
+            Capability.STATUS,
+            Capability.LOGS,
+            Capability.SUMMARIZE,
+        }
+    )
+    Options: ClassVar[type[ArgoOptions]] = ArgoOptions
+    options: ArgoOptions
+
+    # --- the gate ------------------------------------------------------------------------------
+
+    def refusals(self, ir: PipelineIR) -> list[FeatureUse]:
+        """What Argo (or this mapping of it) cannot express, beyond the capability set."""
+        from flowyard_argo.compiler import ARGUMENT_LIMIT, reserved_names
+
+        out: list[FeatureUse] = []
+        reserved = reserved_names(ir)
+        for s in ir.all_steps:
+            where = f"step {s.name!r}"
+            if not s.image and not self.options.default_image:
+                out.append(FeatureUse("step-image", f"{where} names no image: set one, or -O default_image=IMAGE"))
+            if s.dns_name in reserved:
+                out.append(FeatureUse("argo-reserved-name", f"{where} is named like {reserved[s.dns_name]}"))
+            if s.retry.limit and s.retry.backoff.factor != int(s.retry.backoff.factor):
+                out.append(FeatureUse("retry-backoff-factor", f"{where}: Argo's factor is an integer"))
+            for inp in s.inputs:
+                src = inp.source
+                if not isinstance(src, StepOutputSource) or inp.type == "file":
+                    continue
+                producer = ir.step(src.step)
+                if src.collect and s.kind == "container":
+                    out.append(
+                        FeatureUse(
+                            "fan-in-values-into-container",
+                            f"{where}, input {inp.name!r}: on Argo a list of values is gathered by flowyard's "
+                            "step entrypoint; make the consumer a Python-function step",
+                        )
+                    )
+                if producer.kind == "container" and producer.output(src.output).type in ("string", "any"):
+                    out.append(
+                        FeatureUse(
+                            "container-string-value-output",
+                            f"step {producer.name!r}, output {src.output!r}: Argo passes the file's JSON text, "
+                            "quotes included; declare a non-string type or write a file output",
+                        )
+                    )
+                if src.collect and producer.kind == "container":
+                    out.append(
+                        FeatureUse(
+                            "fan-in-of-container-values",
+                            f"step {producer.name!r}, output {src.output!r}: the index Argo needs to order "
+                            "gathered values is added by flowyard's step entrypoint (Python-function steps)",
+                        )
+                    )
+            if s.for_each is not None and s.for_each.over_fanout:
+                src = s.for_each.source
+                assert isinstance(src, StepOutputSource)
+                producer = ir.step(src.step)
+                if producer.kind == "container" and producer.output(src.output).type != "file":
+                    out.append(FeatureUse("fan-in-of-container-values", f"{where}, for_each over {src.step!r}"))
+        for p in ir.parameters:
+            if not p.required and len(render_value(p.default).encode()) > ARGUMENT_LIMIT:
+                out.append(
+                    FeatureUse(
+                        "argument-size",
+                        f"parameter {p.name!r}: its default is over Argo's 128 KiB limit on a parameter value",
+                    )
+                )
+        return out
+
+    # --- compiling -----------------------------------------------------------------------------
 
     def compile(self, ir: PipelineIR) -> CompiledPipeline:
-        raise BackendNotReadyError("the argo backend is not built yet")
+        from flowyard_argo.compiler import CompileError, compile_manifest
+
+        report = self.check(ir)
+        try:
+            document, text = compile_manifest(ir, self.options)
+        except CompileError as e:
+            raise FlowyardError(f"cannot compile for Argo: {e}") from None
+        spec = document["spec"].get("workflowSpec", document["spec"])  # a CronWorkflow nests it
+        return CompiledPipeline(
+            backend=self.name,
+            files=(CompiledFile(name=f"{ir.dns_name}.yaml", content=text),),
+            notices=tuple(report.notices()),
+            metadata={
+                "kind": document["kind"],
+                "objects": {
+                    "templates": len(spec["templates"]),
+                    "DAG tasks": sum(len(t.get("dag", {}).get("tasks", [])) for t in spec["templates"]),
+                },
+            },
+        )
+
+    # --- the cluster ---------------------------------------------------------------------------
+
+    def submit(self, ir: PipelineIR, request: Any) -> Any:
+        """Create the workflow on an Argo Server; with ``request.watch``, follow it to the end and
+        write its node status as provenance records in a local run directory."""
+        from flowyard.runs import RunStatus, TaskState
+
+        from flowyard_argo import service
+        from flowyard_argo.compiler import CompileError, build_workflow
+
+        if self.options.kind != "Workflow":
+            raise FlowyardError(f"submit sends a Workflow; kind={self.options.kind} is for `flowyard compile`")
+        self.check(ir)
+        conn = service.Connection.resolve(request, self.options.namespace)
+        try:
+            workflow = build_workflow(ir, self.options, request.params)
+        except CompileError as e:
+            raise FlowyardError(f"cannot compile for Argo: {e}") from None
+        created = service.create(conn, workflow)
+        name = created["metadata"]["name"]
+        link = service.workflow_link(conn, name)
+        if not request.watch:
+            return RunStatus(
+                run_id=name,
+                pipeline=ir.name,
+                backend=self.name,
+                state=TaskState.PENDING,
+                message=f"submitted; follow it with: flowyard status {name} --backend argo",
+                location=link,
+            )
+        final = service.watch(conn, name, self.options.poll_seconds, self.options.watch_timeout)
+        status = service.run_status(final, ir.name, _step_names(ir), link)
+        from flowyard_argo.provenance import write_run_record
+
+        write_run_record(ir, final, status, request)
+        return status
+
+    def status(self, run_id: str, request: Any) -> Any:
+        from flowyard_argo import service
+
+        conn = service.Connection.resolve(request, self.options.namespace)
+        wf = service.get(conn, run_id)
+        pipeline = (wf.get("metadata", {}).get("labels") or {}).get("workflows.flowyard.dev/pipeline", run_id)
+        return service.run_status(wf, pipeline, _step_names(None, wf), service.workflow_link(conn, run_id))
+
+    def logs(self, run_id: str, request: Any) -> Any:
+        """Lines ``step[item]: text``; ``request.step``/``request.item`` narrow them to one task."""
+        from flowyard_argo import service
+
+        conn = service.Connection.resolve(request, self.options.namespace)
+        wf = service.get(conn, run_id)
+        pods: list[tuple[str, int | None, dict[str, Any]]] = service.task_nodes(wf, _step_names(None, wf))
+        for entry in service.stream_logs(conn, run_id, follow=bool(request.watch)):
+            pod = str(entry.get("podName", ""))
+            owner = next(((st, it) for st, it, node in pods if service.pod_matches(pod, run_id, node)), None)
+            if owner is None:  # flowyard's own helper pods
+                continue
+            step, item = owner
+            if request.step is not None and step != request.step:
+                continue
+            if request.item is not None and item != request.item:
+                continue
+            label = step if item is None else f"{step}[{item}]"
+            yield f"{label}: {entry.get('content', '')}"
+
+    def summarize(self, compiled: CompiledPipeline) -> Any:
+        from flowyard_argo.summary import summarize_manifest
+
+        return summarize_manifest(compiled.main.content)
+
+    def emulated(self, ir: PipelineIR) -> frozenset[Capability]:
+        return frozenset({Capability.FAN_IN_FILES, Capability.FAN_IN_VALUES, Capability.FAN_OUT_OVER_FAN_OUT})
+
+    def describe(self, ir: PipelineIR) -> dict[str, str]:
+        limits = [f"{s.name}: at most {s.parallelism} (its own DAG template)" for s in ir.steps if s.parallelism]
+        return {
+            "parallelism": (f"pipeline: spec.parallelism {ir.parallelism}" if ir.parallelism else "pipeline: unlimited")
+            + ("; " + "; ".join(limits) if limits else ""),
+            "retries": "retryStrategy (limit counts re-tries, policy Always, backoff)",
+            "fan-in": "files under zero-padded key prefixes; values from aggregated parameters carrying the index",
+            "engine": f"Argo Workflows {SUPPORTED_ARGO}",
+        }
+
+
+def _step_names(ir: PipelineIR | None, wf: Any = None) -> dict[str, str]:
+    """Argo task/template name -> the step's name in the spec (DNS names when no IR is at hand)."""
+    from flowyard_argo.compiler import HELPER
+
+    if ir is not None:
+        return {s.dns_name: s.name for s in ir.all_steps}
+    templates = ((wf or {}).get("spec") or {}).get("templates") or []
+    return {t["name"]: t["name"] for t in templates if "container" in t and t["name"] != HELPER}

@@ -1,0 +1,713 @@
+"""IR -> an Argo Workflow (or WorkflowTemplate, CronWorkflow), built from hera's typed models.
+
+Nothing here writes a dict by hand: every object is a hera class or a model from
+``hera.workflows.models``, and serialisation happens once, at the edge (:func:`compile_manifest`).
+The mapping is documented row by row in ``docs/backends/argo.md``. In short: one container template
+per step, one DAG (``main``) wiring them; a fanned-out step with its own parallelism is wrapped in a
+DAG template carrying it (Argo only honours the limit on the template that contains the loop); fan-out
+items are numbered (:mod:`flowyard_argo.helper`) so that their files land under zero-padded keys and
+their values carry their index.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from flowyard.ir import (
+    ConditionIR,
+    InputIR,
+    InputRef,
+    ItemRef,
+    ItemSource,
+    LiteralSource,
+    OutputIR,
+    OutputPathRef,
+    ParamRef,
+    ParamSource,
+    PipelineIR,
+    RunStatusRef,
+    S3StoreIR,
+    StepIR,
+    StepOutputSource,
+    Template,
+    TemplateSource,
+    Text,
+)
+from flowyard.step import INDEX_WIDTH
+from flowyard.templates import render_value
+from hera.workflows import (
+    DAG,
+    Artifact,
+    Container,
+    CronWorkflow,
+    Env,
+    NoneArchiveStrategy,
+    Parameter,
+    RetryStrategy,
+    S3Artifact,
+    SecretEnv,
+    Task,
+    Workflow,
+    WorkflowTemplate,
+)
+from hera.workflows import models as m
+
+from flowyard_argo.helper import COUNT_PATH, ITEMS_PATH, SCRIPT
+from flowyard_argo.options import ArgoOptions
+
+ENTRY = "main"
+HELPER = "flowyard-items"
+INPUTS_ROOT = "/flowyard/inputs"
+OUTPUTS_ROOT = "/flowyard/outputs"
+VALUES_DIR = "/flowyard/values"
+DEFAULT_WORKDIR = "/flowyard/work"
+P_INDEX = "flowyard-index"
+P_ITEM = "flowyard-item"
+P_ITEMS = "flowyard-items"
+ARGUMENT_LIMIT = 128 * 1024  # Argo refuses larger parameter values
+MANIFEST_LIMIT = 1024 * 1024  # etcd's object limit is ~1.5 MB; Argo's docs advise staying under 1 MB
+IR_ANNOTATION = "workflows.flowyard.dev/ir-version"
+PIPELINE_LABEL = "workflows.flowyard.dev/pipeline"
+
+
+def loop_template(dns: str) -> str:
+    return f"{dns}-loop"
+
+
+def items_task(dns: str) -> str:
+    return f"{dns}-items"
+
+
+def field_param(k: int) -> str:
+    return f"flowyard-f{k}"
+
+
+def basename(out: OutputIR) -> str:
+    return PurePosixPath(out.path).name if out.path else out.name
+
+
+def reserved_names(ir: PipelineIR) -> dict[str, str]:
+    """Template and task names the compiler adds, each with what it is for."""
+    names = {ENTRY: "the entry DAG", HELPER: "the item-numbering template"}
+    for s in ir.steps:
+        if s.for_each is not None:
+            names[items_task(s.dns_name)] = f"the item list of step {s.name!r}"
+            if s.parallelism is not None:
+                names[loop_template(s.dns_name)] = f"the parallelism wrapper of step {s.name!r}"
+    return names
+
+
+def dig(value: Any, fields: tuple[str, ...]) -> Any:
+    for f in fields:
+        if not isinstance(value, dict) or f not in value:
+            raise KeyError(".".join(fields))
+        value = value[f]
+    return value
+
+
+# --- how a step's items arrive ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Items:
+    """Where a fanned-out step's numbered items come from, and how many there are."""
+
+    with_items: tuple[dict[str, str], ...] | None = None
+    with_param: str | None = None
+    count: str = "0"
+    helper_args: dict[str, str] | None = None  # this step's own helper task, if it needs one
+    helper_depends: tuple[str, ...] = ()
+    fields: tuple[tuple[str, ...], ...] = ()
+
+
+def item_fields(step: StepIR) -> tuple[tuple[str, ...], ...]:
+    """Every ``item.a.b`` field path the step uses, in a fixed order (``flowyard-f0``, ...)."""
+    found: set[tuple[str, ...]] = set()
+
+    def scan(tpl: Template) -> None:
+        for part in tpl.parts:
+            if isinstance(part, ItemRef) and part.fields:
+                found.add(part.fields)
+
+    if step.container is not None:
+        for t in step.container.command:
+            scan(t)
+    for _, t in step.env:
+        scan(t)
+    for inp in step.inputs:
+        if isinstance(inp.source, ItemSource) and inp.source.fields:
+            found.add(inp.source.fields)
+        elif isinstance(inp.source, TemplateSource):
+            scan(inp.source.template)
+    if step.when is not None:
+        for side in (step.when.left, step.when.right):
+            if isinstance(side, ItemSource) and side.fields:
+                found.add(side.fields)
+    return tuple(sorted(found))
+
+
+def literal_rows(values: list[Any], fields: tuple[tuple[str, ...], ...], step: str) -> tuple[dict[str, str], ...]:
+    rows = []
+    for i, item in enumerate(values):
+        row = {"index": f"{i:0{INDEX_WIDTH}d}", "item": render_value(item)}
+        for k, path in enumerate(fields):
+            try:
+                row[f"f{k}"] = render_value(dig(item, path))
+            except KeyError:
+                raise CompileError(f"step {step!r}: for_each item {i} has no field {'.'.join(path)!r}") from None
+        rows.append(row)
+    return tuple(rows)
+
+
+class CompileError(Exception):
+    """The IR asks for something this compiler cannot write (the gate should have refused it)."""
+
+
+# --- the compiler ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _StepTemplate:
+    """What one step needs from the DAG that calls it: argument values keyed by input name."""
+
+    parameters: dict[str, str] = field(default_factory=dict)
+    artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class ArgoCompiler:
+    """Builds one Workflow from one IR. Holds only what it derives from them; use once."""
+
+    def __init__(self, ir: PipelineIR, options: ArgoOptions, values: Mapping[str, Any] | None = None) -> None:
+        self.ir = ir
+        self.options = options
+        self.values = dict(values or {})  # parameter values to send (submit); else the defaults
+        self.items: dict[str, Items] = {}
+        self.needs_helper = False
+        self.steps = {s.name: s for s in ir.all_steps}  # ir.step() is a linear scan
+
+    # --- names and references ----------------------------------------------------------------
+
+    def dns(self, step: str) -> str:
+        return self.steps[step].dns_name
+
+    def output_ref(self, step: str, output: str) -> str:
+        """The expression, in the entry DAG, for an upstream step's value output (aggregated if fanned out)."""
+        return f"{{{{tasks.{self.dns(step)}.outputs.parameters.{output}}}}}"
+
+    def key(self, step: StepIR, out: OutputIR, *, indexed: str | None) -> str:
+        """The artifact key of an output: a folder per step and output, a sub-folder per item."""
+        store = self.ir.store
+        prefix = store.prefix.strip("/") + "/" if isinstance(store, S3StoreIR) and store.prefix.strip("/") else ""
+        base = f"{prefix}{{{{workflow.name}}}}/{step.dns_name}/{out.name}"
+        if indexed is None:
+            return base
+        return f"{base}/{indexed}/{basename(out)}"
+
+    def workdir(self, step: StepIR) -> str:
+        if step.container is not None and step.container.workdir:
+            return step.container.workdir
+        return DEFAULT_WORKDIR
+
+    def output_path(self, step: StepIR, out: OutputIR) -> str:
+        if out.path is None:
+            return f"{OUTPUTS_ROOT}/{out.name}"
+        return str(PurePosixPath(self.workdir(step)) / out.path)
+
+    def input_path(self, step: StepIR, inp: InputIR) -> str:
+        if inp.path is not None:
+            return str(PurePosixPath(self.workdir(step)) / inp.path)
+        src = inp.source
+        if isinstance(src, StepOutputSource) and not src.collect:
+            return f"{INPUTS_ROOT}/{inp.name}/{basename(self.steps[src.step].output(src.output))}"
+        if isinstance(src, ItemSource) and step.for_each is not None:
+            up = step.for_each.source
+            assert isinstance(up, StepOutputSource)
+            return f"{INPUTS_ROOT}/{inp.name}/{basename(self.steps[up.step].output(up.output))}"
+        return f"{INPUTS_ROOT}/{inp.name}"
+
+    # --- items -------------------------------------------------------------------------------
+
+    def plan_items(self, step: StepIR) -> Items:
+        assert step.for_each is not None
+        fields = item_fields(step)
+        src = step.for_each.source
+        fields_json = json.dumps([list(f) for f in fields])
+        if isinstance(src, LiteralSource):
+            rows = literal_rows(list(src.value), fields, step.name)
+            return Items(with_items=rows, count=str(len(rows)), fields=fields)
+        own = items_task(step.dns_name)
+        with_param = f"{{{{tasks.{own}.outputs.parameters.items}}}}"
+        count = f"{{{{tasks.{own}.outputs.parameters.count}}}}"
+        if isinstance(src, ParamSource):
+            args = {"mode": "enumerate", "data": f"{{{{workflow.parameters.{src.name}}}}}", "count": "-"}
+            return Items(with_param=with_param, count=count, helper_args={**args, "fields": fields_json}, fields=fields)
+        assert isinstance(src, StepOutputSource)
+        up = self.steps[src.step]
+        if not step.for_each.over_fanout:
+            args = {"mode": "enumerate", "data": self.output_ref(src.step, src.output), "count": "-"}
+            return Items(
+                with_param=with_param,
+                count=count,
+                helper_args={**args, "fields": fields_json},
+                helper_depends=(up.dns_name,),
+                fields=fields,
+            )
+        upstream = self.items[src.step]
+        if up.output(src.output).type == "file":
+            # item i reads upstream item i's file from its indexed key: same numbering as upstream
+            return Items(with_items=upstream.with_items, with_param=upstream.with_param, count=upstream.count)
+        args = {"mode": "gather", "data": self.output_ref(src.step, src.output), "count": upstream.count}
+        return Items(
+            with_param=with_param,
+            count=upstream.count,
+            helper_args={**args, "fields": fields_json},
+            helper_depends=(up.dns_name,),
+            fields=fields,
+        )
+
+    # --- rendering into Argo's template syntax ----------------------------------------------
+
+    def _literal_text(self, text: str, where: str) -> str:
+        if "{{" in text:
+            raise CompileError(f"{where}: Argo would read '{{{{' in {text[:60]!r} as its own placeholder")
+        return text
+
+    def render(self, step: StepIR, tpl: Template, calls: _StepTemplate, where: str) -> str:
+        out = []
+        for part in tpl.parts:
+            if isinstance(part, Text):
+                out.append(self._literal_text(part.text, where))
+            elif isinstance(part, ParamRef):
+                out.append(f"{{{{workflow.parameters.{part.name}}}}}")
+            elif isinstance(part, ItemRef):
+                out.append(self.item_param(step, part.fields, calls))
+            elif isinstance(part, InputRef):
+                inp = step.input(part.name)
+                if part.path:
+                    out.append(self.input_path(step, inp))
+                else:
+                    out.append(self.value_text(step, inp, calls, where)[1])
+            elif isinstance(part, OutputPathRef):
+                out.append(self.output_path(step, step.output(part.name)))
+            elif isinstance(part, RunStatusRef):
+                out.append("{{workflow.status}}")
+            else:  # pragma: no cover - lowering allows no other reference in a template
+                raise CompileError(f"{where}: unexpected reference {part!r}")
+        return "".join(out)
+
+    def item_param(self, step: StepIR, fields: tuple[str, ...], calls: _StepTemplate) -> str:
+        if not fields:
+            calls.parameters[P_ITEM] = "{{item.item}}"
+            return f"{{{{inputs.parameters.{P_ITEM}}}}}"
+        k = self.items[step.name].fields.index(fields)
+        calls.parameters[field_param(k)] = f"{{{{item.f{k}}}}}"
+        return f"{{{{inputs.parameters.{field_param(k)}}}}}"
+
+    def value_text(self, step: StepIR, inp: InputIR, calls: _StepTemplate, where: str) -> tuple[str, str]:
+        """(encoding, text) of a value input inside the step's template."""
+        src = inp.source
+        if isinstance(src, LiteralSource):
+            if isinstance(src.value, str):
+                return "rendered", self._literal_text(src.value, where)
+            return "json", self._literal_text(json.dumps(src.value, ensure_ascii=False), where)
+        if isinstance(src, TemplateSource):
+            return "rendered", self.render(step, src.template, calls, where)
+        if isinstance(src, ParamSource):
+            return "rendered", f"{{{{workflow.parameters.{src.name}}}}}"
+        if isinstance(src, ItemSource):
+            return "rendered", self.item_param(step, src.fields, calls)
+        assert isinstance(src, StepOutputSource)
+        calls.parameters[inp.name] = self.output_ref(src.step, src.output)
+        producer = self.steps[src.step]
+        encoding = "rendered" if producer.kind == "python" else "json"
+        return encoding, f"{{{{inputs.parameters.{inp.name}}}}}"
+
+    def condition(self, step: StepIR, cond: ConditionIR) -> str:
+        def side(src: Any) -> str:
+            if isinstance(src, LiteralSource):
+                if isinstance(src.value, str):
+                    if "'" in src.value:
+                        raise CompileError(f"step {step.name!r}: a quote in the condition literal {src.value!r}")
+                    return f"'{src.value}'"
+                return render_value(src.value)
+            if isinstance(src, ParamSource):
+                text, quoted = f"{{{{workflow.parameters.{src.name}}}}}", self.ir.parameter(src.name).type == "string"
+            elif isinstance(src, ItemSource):
+                fields = self.items[step.name].fields
+                text = "{{item.item}}" if not src.fields else f"{{{{item.f{fields.index(src.fields)}}}}}"
+                quoted = True
+            elif isinstance(src, StepOutputSource):
+                text = self.output_ref(src.step, src.output)
+                quoted = self.steps[src.step].output(src.output).type == "string"
+            else:
+                raise CompileError(f"step {step.name!r}: condition side {src!r}")
+            return f"'{text}'" if quoted else text
+
+        return f"{side(cond.left)} {cond.op} {side(cond.right)}"
+
+    # --- one step ----------------------------------------------------------------------------
+
+    def s3(self) -> dict[str, Any]:
+        """The S3 location fields every artifact of a pipeline with an S3 store carries."""
+        store = self.ir.store
+        if not isinstance(store, S3StoreIR):
+            return {}
+        fields: dict[str, Any] = {"bucket": store.bucket}
+        if store.endpoint:
+            fields["endpoint"] = store.endpoint
+        if store.insecure:
+            fields["insecure"] = True
+        if store.region:
+            fields["region"] = store.region
+        if store.access_key:
+            fields["access_key_secret"] = m.SecretKeySelector(name=store.access_key.secret, key=store.access_key.key)
+        if store.secret_key:
+            fields["secret_key_secret"] = m.SecretKeySelector(name=store.secret_key.secret, key=store.secret_key.key)
+        return fields
+
+    def keyed(self) -> bool:
+        return isinstance(self.ir.store, S3StoreIR)
+
+    def output_artifact(self, step: StepIR, out: OutputIR) -> Artifact:
+        path = self.output_path(step, out)
+        archive = NoneArchiveStrategy()
+        if step.for_each is not None:
+            key = self.key(step, out, indexed=f"{{{{inputs.parameters.{P_INDEX}}}}}")
+            return S3Artifact(name=out.name, path=path, key=key, archive=archive, **self.s3())
+        if self.keyed():
+            key = self.key(step, out, indexed=None)
+            return S3Artifact(name=out.name, path=path, key=key, archive=archive, **self.s3())
+        return Artifact(name=out.name, path=path, archive=archive)
+
+    def input_artifact(self, step: StepIR, inp: InputIR, calls: _StepTemplate) -> Artifact:
+        path = self.input_path(step, inp)
+        src = inp.source
+        if isinstance(src, ItemSource):  # fan-out over a fanned-out step's files: item i reads file i
+            assert step.for_each is not None and isinstance(step.for_each.source, StepOutputSource)
+            up = self.steps[step.for_each.source.step]
+            out = up.output(step.for_each.source.output)
+            key = self.key(up, out, indexed=f"{{{{inputs.parameters.{P_INDEX}}}}}")
+            return S3Artifact(name=inp.name, path=path, key=key, **self.s3())
+        assert isinstance(src, StepOutputSource)
+        up = self.steps[src.step]
+        out = up.output(src.output)
+        if src.collect:  # fan-in: the whole key prefix arrives as a folder, one sub-folder per item
+            return S3Artifact(name=inp.name, path=path, key=self.key(up, out, indexed=None), **self.s3())
+        if self.keyed():
+            return S3Artifact(name=inp.name, path=path, key=self.key(up, out, indexed=None), **self.s3())
+        calls.artifacts[inp.name] = {"from_": f"{{{{tasks.{up.dns_name}.outputs.artifacts.{out.name}}}}}"}
+        return Artifact(name=inp.name, path=path)
+
+    def step_template(self, step: StepIR) -> tuple[Container, _StepTemplate]:
+        calls = _StepTemplate()
+        where = f"step {step.name!r}"
+        artifacts_in = [self.input_artifact(step, i, calls) for i in step.inputs if i.type == "file"]
+        artifacts_out = [self.output_artifact(step, o) for o in step.outputs if o.type == "file"]
+        params_out = []
+        for out in step.outputs:
+            if out.type == "file":
+                continue
+            path = f"{VALUES_DIR}/{out.name}" if step.kind == "python" else self.output_path(step, out)
+            params_out.append(Parameter(name=out.name, value_from=m.ValueFrom(path=path)))
+        if step.kind == "python":
+            assert step.python is not None
+            command = self.python_command(step, calls, where)
+            workdir = None
+        else:
+            assert step.container is not None
+            command = [self.render(step, t, calls, where) for t in step.container.command]
+            workdir = self.workdir(step)
+        env: list[Any] = [Env(name=k, value=self.render(step, t, calls, f"{where}, env {k}")) for k, t in step.env]
+        env += [SecretEnv(name=s.env, secret_name=s.secret, secret_key=s.key) for s in step.secrets]
+        if step.for_each is not None:
+            calls.parameters[P_INDEX] = "{{item.index}}"
+        params_in = [Parameter(name=n) for n in calls.parameters]
+        artifacts_from_calls = set(calls.artifacts)
+        container = Container(
+            name=step.dns_name,
+            image=step.image or self.options.default_image,
+            image_pull_policy=self.options.image_pull_policy,
+            command=command,
+            working_dir=workdir,
+            env=env or None,
+            inputs=params_in + [a for a in artifacts_in] or None,
+            outputs=params_out + artifacts_out or None,
+            retry_strategy=self.retry(step),
+            active_deadline_seconds=math.ceil(step.timeout_seconds) if step.timeout_seconds is not None else None,
+            resources=self.resources(step),
+        )
+        assert artifacts_from_calls <= {a.name for a in artifacts_in}
+        return container, calls
+
+    def python_command(self, step: StepIR, calls: _StepTemplate, where: str) -> list[str]:
+        assert step.python is not None
+        argv = [self.options.python, "-m", "flowyard.step", "exec", "--kind", "python"]
+        argv += ["--function", step.python.function, "--workdir", DEFAULT_WORKDIR]
+        for inp in step.inputs:
+            if inp.type == "file":
+                argv += ["--file", inp.name, self.input_path(step, inp)]
+            elif isinstance(inp.source, StepOutputSource) and inp.source.collect:
+                count_param = f"flowyard-count-{inp.name}"
+                calls.parameters[inp.name] = self.output_ref(inp.source.step, inp.source.output)
+                calls.parameters[count_param] = self.items[inp.source.step].count
+                item_type = self.steps[inp.source.step].output(inp.source.output).type
+                argv += ["--collected", inp.name, item_type]
+                argv += [f"{{{{inputs.parameters.{count_param}}}}}", f"{{{{inputs.parameters.{inp.name}}}}}"]
+            else:
+                encoding, text = self.value_text(step, inp, calls, f"{where}, input {inp.name!r}")
+                argv += ["--value", inp.name, inp.type, encoding, text]
+        for out in step.outputs:
+            path = self.output_path(step, out) if out.type == "file" else f"{VALUES_DIR}/{out.name}"
+            argv += ["--output", out.name, out.type, path]
+        argv += ["--values-dir", VALUES_DIR]
+        if step.for_each is not None:
+            argv += ["--index", f"{{{{inputs.parameters.{P_INDEX}}}}}"]
+        return argv
+
+    def retry(self, step: StepIR) -> RetryStrategy | None:
+        if not step.retry.limit:
+            return None
+        b = step.retry.backoff
+        backoff = m.Backoff(
+            duration=f"{b.duration_seconds:g}s",
+            factor=m.IntOrString(int(b.factor)),
+            max_duration=f"{b.max_duration_seconds:g}s" if b.max_duration_seconds is not None else None,
+        )
+        return RetryStrategy(limit=step.retry.limit, retry_policy="Always", backoff=backoff)
+
+    def resources(self, step: StepIR) -> m.ResourceRequirements | None:
+        r = step.resources
+        if r.is_empty:
+            return None
+        amounts: dict[str, m.Quantity] = {}
+        if r.cpu is not None:
+            amounts["cpu"] = m.Quantity(r.cpu)
+        if r.memory is not None:
+            amounts["memory"] = m.Quantity(r.memory)
+        limits = dict(amounts)
+        if r.gpu:
+            limits["nvidia.com/gpu"] = m.Quantity(str(r.gpu))
+        return m.ResourceRequirements(requests=amounts or None, limits=limits or None)
+
+    # --- tasks -------------------------------------------------------------------------------
+
+    def depends(self, step: StepIR, items: Items | None) -> str | None:
+        names = [self.dns(d) for d in step.depends_on]
+        if items is not None and items.helper_args is not None:
+            names.append(items_task(step.dns_name))
+        return " && ".join(names) or None
+
+    def step_tasks(self, step: StepIR, calls: _StepTemplate) -> tuple[list[Task], list[Any]]:
+        """The entry DAG's tasks for a step, and any extra templates (its parallelism wrapper)."""
+        items = self.items.get(step.name)
+        continue_on = m.ContinueOn(failed=True) if step.failure_policy == "continue" else None
+        when = self.condition(step, step.when) if step.when is not None else None
+        tasks: list[Task] = []
+        if items is not None and items.helper_args is not None:
+            self.needs_helper = True
+            tasks.append(
+                Task(
+                    name=items_task(step.dns_name),
+                    template=HELPER,
+                    arguments=[Parameter(name=k, value=v) for k, v in items.helper_args.items()],
+                    depends=" && ".join(items.helper_depends) or None,
+                )
+            )
+        arguments: list[Any] = [Parameter(name=k, value=v) for k, v in calls.parameters.items()]
+        arguments += [Artifact(name=k, **v) for k, v in calls.artifacts.items()]
+        loop = {}
+        if items is not None:
+            loop = (
+                {"with_items": [dict(r) for r in items.with_items]}
+                if items.with_items is not None
+                else {"with_param": items.with_param}
+            )
+        if items is None or step.parallelism is None:
+            tasks.append(
+                Task(
+                    name=step.dns_name,
+                    template=step.dns_name,
+                    arguments=arguments or None,
+                    depends=self.depends(step, items),
+                    when=when,
+                    continue_on=continue_on,
+                    **loop,
+                )
+            )
+            return tasks, []
+        # per-step parallelism: Argo honours it only on the template that contains the loop
+        outer_params: dict[str, str] = {}
+        inner_args: list[Any] = []
+        for k, v in calls.parameters.items():
+            if "{{tasks." in v:
+                outer_params[k] = v
+                inner_args.append(Parameter(name=k, value=f"{{{{inputs.parameters.{k}}}}}"))
+            else:
+                inner_args.append(Parameter(name=k, value=v))
+        outer_artifacts = dict(calls.artifacts)
+        inner_args += [Artifact(name=k, from_=f"{{{{inputs.artifacts.{k}}}}}") for k in outer_artifacts]
+        if "with_param" in loop:
+            outer_params[P_ITEMS] = loop["with_param"]
+            loop = {"with_param": f"{{{{inputs.parameters.{P_ITEMS}}}}}"}
+        item_when = when is not None and "{{item" in when
+        inner = Task(
+            name=step.dns_name,
+            template=step.dns_name,
+            arguments=inner_args or None,
+            when=when if item_when else None,
+            continue_on=continue_on,
+            **loop,
+        )
+        value_outputs = [o for o in step.outputs if o.type != "file"]
+        wrapper = DAG(
+            name=loop_template(step.dns_name),
+            parallelism=step.parallelism,
+            fail_fast=False if step.failure_policy == "continue" else None,
+            inputs=[Parameter(name=k) for k in outer_params] + [Artifact(name=k) for k in outer_artifacts] or None,
+            outputs=[
+                Parameter(
+                    name=o.name,
+                    value_from=m.ValueFrom(parameter=f"{{{{tasks.{step.dns_name}.outputs.parameters.{o.name}}}}}"),
+                )
+                for o in value_outputs
+            ]
+            or None,
+            tasks=[inner],
+        )
+        outer_args: list[Any] = [Parameter(name=k, value=v) for k, v in outer_params.items()]
+        outer_args += [Artifact(name=k, **v) for k, v in outer_artifacts.items()]
+        tasks.append(
+            Task(
+                name=step.dns_name,
+                template=loop_template(step.dns_name),
+                arguments=outer_args or None,
+                depends=self.depends(step, items),
+                when=None if item_when else when,
+                continue_on=continue_on,
+            )
+        )
+        return tasks, [wrapper]
+
+    def helper_template(self) -> Container:
+        return Container(
+            name=HELPER,
+            image=self.options.helper_image,
+            image_pull_policy=self.options.image_pull_policy,
+            command=["python3", "-c", SCRIPT, "{{inputs.parameters.mode}}"],
+            args=["{{inputs.parameters.data}}", "{{inputs.parameters.count}}", "{{inputs.parameters.fields}}"],
+            inputs=[Parameter(name=n) for n in ("mode", "data", "count", "fields")],
+            outputs=[
+                Parameter(name="items", value_from=m.ValueFrom(path=ITEMS_PATH)),
+                Parameter(name="count", value_from=m.ValueFrom(path=COUNT_PATH)),
+            ],
+        )
+
+    # --- the workflow ------------------------------------------------------------------------
+
+    def arguments(self) -> list[Parameter]:
+        params = []
+        for p in self.ir.parameters:
+            kwargs: dict[str, Any] = {"name": p.name}
+            if p.name in self.values:
+                kwargs["value"] = render_value(self.values[p.name])
+            elif not p.required:
+                kwargs["value"] = render_value(p.default)
+            if p.description:
+                kwargs["description"] = p.description
+            params.append(Parameter(**kwargs))
+        return params
+
+    def build(self) -> Workflow:
+        templates: list[Any] = []
+        tasks: list[Task] = []
+        extra: list[Any] = []
+        for step in self.ir.steps:
+            if step.for_each is not None:
+                self.items[step.name] = self.plan_items(step)
+            container, calls = self.step_template(step)
+            templates.append(container)
+            step_tasks, wrappers = self.step_tasks(step, calls)
+            tasks += step_tasks
+            extra += wrappers
+        fail_fast = False if any(s.failure_policy == "continue" for s in self.ir.steps) else None
+        entry = DAG(name=ENTRY, tasks=tasks, fail_fast=fail_fast)
+        all_templates: list[Any] = [entry, *extra, *templates]
+        on_exit = None
+        if self.ir.on_exit is not None:
+            exit_template, _ = self.step_template(self.ir.on_exit)
+            all_templates.append(exit_template)
+            on_exit = self.ir.on_exit.dns_name
+        if self.needs_helper:
+            all_templates.append(self.helper_template())
+        return self.workflow(all_templates, on_exit)
+
+    def workflow(self, templates: list[Any], on_exit: str | None) -> Workflow:
+        o = self.options
+        labels = {PIPELINE_LABEL: self.ir.dns_name, **o.labels}
+        common: dict[str, Any] = {
+            "namespace": o.namespace,
+            "labels": labels,
+            "annotations": {IR_ANNOTATION: self.ir.ir_version},
+            "entrypoint": ENTRY,
+            "arguments": self.arguments() or None,
+            "templates": templates,
+            "parallelism": self.ir.parallelism,
+            "on_exit": on_exit,
+            "service_account_name": o.service_account,
+            "artifact_repository_ref": self.artifact_repository_ref(),
+        }
+        if o.kind == "Workflow":
+            return Workflow(generate_name=f"{self.ir.dns_name}-", **common)
+        if o.kind == "WorkflowTemplate":
+            return WorkflowTemplate(name=self.ir.dns_name, **common)
+        if not o.schedule:
+            raise CompileError("kind=CronWorkflow needs a schedule: -O schedule='0 * * * *'")
+        return CronWorkflow(name=self.ir.dns_name, schedules=[o.schedule], **common)
+
+    def artifact_repository_ref(self) -> m.ArtifactRepositoryRef | None:
+        ref = self.options.artifact_repository_ref
+        if not ref:
+            return None
+        config_map, _, key = ref.partition("/")
+        return m.ArtifactRepositoryRef(config_map=config_map, key=key or None)
+
+
+def build_workflow(ir: PipelineIR, options: ArgoOptions, values: Mapping[str, Any] | None = None) -> Workflow:
+    """The hera object for ``ir`` (not yet serialised), with ``values`` for its parameters if given."""
+    return ArgoCompiler(ir, options, values).build()
+
+
+def compile_manifest(ir: PipelineIR, options: ArgoOptions) -> tuple[dict[str, Any], str]:
+    """The manifest as a dict and as YAML text: the one place the typed models are serialised."""
+    import yaml
+
+    document = build_workflow(ir, options).to_dict()
+    text = yaml.dump(document, sort_keys=False, allow_unicode=True, width=120, Dumper=_dumper())
+    if len(text.encode()) > MANIFEST_LIMIT:
+        raise CompileError(
+            f"the manifest is {len(text.encode()) / 1024:.0f} KiB, over the ~1 MiB Kubernetes allows an object "
+            "(etcd); a long literal for_each list is the usual cause: make it a list parameter with its value "
+            "given at submit time, or produce it from an upstream step's output"
+        )
+    return document, text
+
+
+def _dumper() -> Any:
+    import yaml
+
+    base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+    class Dumper(base):  # type: ignore[valid-type,misc]
+        pass
+
+    def str_presenter(dumper: Any, data: str) -> Any:
+        style = "|" if "\n" in data else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+    Dumper.add_representer(str, str_presenter)
+    return Dumper

@@ -1,0 +1,59 @@
+"""The item-list helper: Argo has no loop index, so a small generator task numbers the items.
+
+Argo's own answer to "fan out over a list computed at run time" is a generator step whose output
+feeds ``withParam`` (``examples/loops-param-result.yaml``), and its map-reduce example numbers the
+parts the same way. flowyard needs the index for two things: the zero-padded key prefix each item
+writes its files under (so a later step can take them all as one folder, argo-workflows 934), and
+the index carried with each aggregated value (argo-workflows 11221). The helper runs this stdlib
+script in ``helper_image``; it reads its arguments, never a shell.
+
+Modes (argv after the script):
+
+- ``enumerate LIST - FIELDS``: ``LIST`` is a JSON list (a parameter or an upstream output).
+- ``gather AGGREGATE COUNT FIELDS``: ``AGGREGATE`` is Argo's aggregate of a fanned-out step's
+  value output (index envelopes, in any order, failed items missing); items that produced nothing
+  are left out, as the local runner omits them.
+
+Each writes ``/tmp/flowyard/items`` (a JSON list of string maps: ``index`` zero-padded, ``item``
+rendered, ``f0``, ``f1``, ... the fields the consumer uses) and ``/tmp/flowyard/count``.
+"""
+
+from __future__ import annotations
+
+# Inside the helper's own short-lived container, not on any shared host.
+ITEMS_PATH = "/tmp/flowyard/items"  # noqa: S108
+COUNT_PATH = "/tmp/flowyard/count"  # noqa: S108
+
+SCRIPT = """\
+import json, os, sys
+def render(v):
+    return v if isinstance(v, str) else json.dumps(v, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+def dig(v, path):
+    for f in path:
+        if not isinstance(v, dict) or f not in v:
+            sys.exit("item %s has no field %s" % (render(v)[:80], ".".join(path)))
+        v = v[f]
+    return v
+mode, data, count, fields = sys.argv[1:5]
+if mode == "enumerate":
+    items = json.loads(data)
+    if not isinstance(items, list):
+        sys.exit("for_each needs a JSON list, got: %s" % data[:80])
+    pairs, count = list(enumerate(items)), len(items)
+else:
+    count, found = int(count), {}
+    for text in json.loads(data or "[]"):
+        env = json.loads(text) if isinstance(text, str) else text
+        found[int(env["index"])] = env["value"]
+    pairs = sorted(found.items())
+fields = json.loads(fields)
+out = []
+for i, item in pairs:
+    row = {"index": "%06d" % i, "item": render(item)}
+    for k, path in enumerate(fields):
+        row["f%d" % k] = render(dig(item, path))
+    out.append(row)
+os.makedirs("/tmp/flowyard", exist_ok=True)
+open("/tmp/flowyard/items", "w").write(json.dumps(out, separators=(",", ":"), ensure_ascii=False))
+open("/tmp/flowyard/count", "w").write(str(count))
+"""

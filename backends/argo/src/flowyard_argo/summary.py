@@ -1,0 +1,99 @@
+"""Read a compiled Argo manifest back into the core's structural summary (for the contract suite).
+
+It parses what Argo would read (DAG tasks, ``depends``, ``withItems``/``withParam``, the item
+helper's arguments, artifact ``from`` and keys), not anything flowyard wrote for itself.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from flowyard.summary import ArtifactWire, FanOutSummary, StructuralSummary
+
+from flowyard_argo.compiler import ENTRY, HELPER
+
+_TASK_OUTPUT = re.compile(r"\{\{tasks\.([-a-z0-9]+)\.outputs\.(?:parameters|artifacts)\.([-\w]+)\}\}")
+_WF_PARAM = re.compile(r"\{\{workflow\.parameters\.([-\w]+)\}\}")
+_KEY = re.compile(r"\{\{workflow\.name\}\}/([-a-z0-9]+)/([-\w]+)(/\{\{inputs\.parameters\.flowyard-index\}\}/.*)?$")
+
+
+def _args(task: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {a["name"]: a for a in task.get("arguments", {}).get(kind, [])}
+
+
+def summarize_manifest(text: str) -> StructuralSummary:
+    doc = yaml.safe_load(text)
+    spec = doc["spec"].get("workflowSpec", doc["spec"])  # a CronWorkflow nests it
+    templates = {t["name"]: t for t in spec["templates"]}
+    tasks = templates[ENTRY]["dag"]["tasks"]
+    helpers = {t["name"]: t for t in tasks if t["template"] == HELPER}
+    steps = [t for t in tasks if t["template"] != HELPER]
+    names = {t["name"] for t in steps}
+
+    edges = []
+    fan_outs = []
+    wires = []
+    for task in steps:
+        for dep in re.findall(r"[-a-z0-9]+", task.get("depends") or ""):
+            if dep in names:
+                edges.append((dep, task["name"]))
+        template = templates[task["template"]]
+        parallelism = None
+        loop_task = task
+        if "dag" in template:  # a parallelism wrapper: the loop is inside
+            parallelism = template.get("parallelism")
+            loop_task = template["dag"]["tasks"][0]
+            template = templates[loop_task["template"]]
+        wires += _wires(task, template, loop_task)
+        if "withItems" in loop_task or "withParam" in loop_task:
+            source, over = _fan_out_source(task, loop_task, helpers, template)
+            fan_outs.append(FanOutSummary(step=task["name"], source=source, over_fanout=over, parallelism=parallelism))
+    return StructuralSummary(
+        steps=tuple(sorted(names)),
+        edges=tuple(sorted(edges)),
+        fan_outs=tuple(sorted(fan_outs, key=lambda f: f.step)),
+        parallelism=spec.get("parallelism"),
+        artifacts=tuple(sorted(wires, key=lambda w: (w.consumer, w.input))),
+        on_exit=spec.get("onExit"),
+    )
+
+
+def _fan_out_source(
+    task: dict[str, Any], loop_task: dict[str, Any], helpers: dict[str, Any], template: dict[str, Any]
+) -> tuple[str, bool]:
+    # over a fanned-out step's files: each item reads the upstream item's indexed key
+    for art in template.get("inputs", {}).get("artifacts", []):
+        key = art.get("s3", {}).get("key", "")
+        m = _KEY.search(key)
+        if m and m.group(3):
+            return f"step:{m.group(1)}.{m.group(2)}", True
+    if "withItems" in loop_task:
+        return f"literal:{len(loop_task['withItems'])}", False
+    helper = helpers[f"{task['name']}-items"]
+    args = {k: v.get("value", "") for k, v in _args(helper, "parameters").items()}
+    if (p := _WF_PARAM.fullmatch(args["data"])) is not None:
+        return f"param:{p.group(1)}", False
+    up = _TASK_OUTPUT.fullmatch(args["data"])
+    assert up is not None, args["data"]
+    return f"step:{up.group(1)}.{up.group(2)}", args["mode"] == "gather"
+
+
+def _wires(task: dict[str, Any], template: dict[str, Any], loop_task: dict[str, Any]) -> list[ArtifactWire]:
+    consumer = task["name"]
+    wires = []
+    passed = {**_args(loop_task, "artifacts"), **_args(task, "artifacts")}  # a wrapper's outer task names the producer
+    for art in template.get("inputs", {}).get("artifacts", []):
+        name = art["name"]
+        if "s3" in art:
+            m = _KEY.search(art["s3"]["key"])
+            assert m is not None, art["s3"]["key"]
+            wire = ArtifactWire(producer=m.group(1), output=m.group(2), consumer=consumer, input=name)
+            wires.append(wire.model_copy(update={"collect": not m.group(3)}))
+            continue
+        frm = passed.get(name, {}).get("from", "")
+        up = _TASK_OUTPUT.fullmatch(frm)
+        assert up is not None, frm
+        wires.append(ArtifactWire(producer=up.group(1), output=up.group(2), consumer=consumer, input=name))
+    return wires

@@ -1,0 +1,39 @@
+"""Shared helpers: compile a pipeline for Argo and load the manifest back as a dict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from flowyard.ir import PipelineIR
+from flowyard.lowering import lower
+from flowyard.spec import Pipeline
+from flowyard_argo import ArgoBackend
+
+from .argo_schema import schema_errors, semantic_errors
+
+STEP_IMAGE = "registry.example/flowyard-step:0.1"
+
+
+def manifest(pipeline: Pipeline | PipelineIR, **options: Any) -> dict[str, Any]:
+    """Compile and check strictly: every manifest a test looks at is also schema-valid."""
+    ir = pipeline if isinstance(pipeline, PipelineIR) else lower(pipeline)
+    backend = ArgoBackend({"default_image": STEP_IMAGE, **options})
+    doc = yaml.safe_load(backend.compile(ir).main.content)
+    problems = schema_errors(doc) + semantic_errors(doc)
+    assert not problems, problems
+    return doc
+
+
+def template(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(t for t in doc["spec"]["templates"] if t["name"] == name)
+
+
+def task(doc: dict[str, Any], name: str, dag: str = "main") -> dict[str, Any]:
+    return next(t for t in template(doc, dag)["dag"]["tasks"] if t["name"] == name)
+
+
+@pytest.fixture
+def compile_argo():
+    return manifest

@@ -1,0 +1,346 @@
+"""One test per row of docs/backends/argo.md's mapping table (each manifest is also strictly valid)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from flowyard.spec import Container, Input, Output, Parameter, Pipeline, PythonFunction, S3Store, SecretRef, Step
+from flowyard.testing.contract import canonical_ir
+from flowyard_argo import ArgoBackend
+
+from .argo_schema import schema_errors, semantic_errors
+from .conftest import STEP_IMAGE, manifest, task, template
+
+F = "flowyard.testing.functions"
+
+
+def py(function: str, **fields) -> Step:
+    return Step.model_validate({"python": PythonFunction(function=f"{F}:{function}"), **fields})
+
+
+def box(*command: str, **fields) -> Step:
+    return Step(container=Container(command=list(command), image="alpine:3"), **fields)
+
+
+def test_parameters_become_workflow_arguments_rendered_as_commands_see_them() -> None:
+    doc = manifest(
+        Pipeline(
+            name="p",
+            parameters={
+                "text": Parameter(default="plain", description="a string"),
+                "obj": Parameter(type="object", default={"b": 1, "a": "é"}),
+                "need": Parameter(type="integer"),
+            },
+            steps={"s": box("echo", "${{ params.text }}", "${{ params.obj }}", "${{ params.need }}")},
+        )
+    )
+    args = {p["name"]: p for p in doc["spec"]["arguments"]["parameters"]}
+    assert args["text"] == {"name": "text", "value": "plain", "description": "a string"}
+    assert args["obj"]["value"] == '{"a":"é","b":1}'  # compact, sorted: what the local runner passes
+    assert "value" not in args["need"]  # required: given at submit time
+    assert template(doc, "s")["container"]["command"] == [
+        "echo",
+        "{{workflow.parameters.text}}",
+        "{{workflow.parameters.obj}}",
+        "{{workflow.parameters.need}}",
+    ]
+
+
+def test_container_steps_get_their_workdir_and_absolute_output_paths() -> None:
+    doc = manifest(canonical_ir("seed-sequential"))
+    act = template(doc, "activator")
+    assert act["container"]["workingDir"] == "/workdir"
+    assert act["container"]["image"] == "nasa-hsi"
+    assert act["outputs"]["artifacts"][0]["path"] == "/workdir/activator_event.json"
+    proc = template(doc, "processor")
+    assert proc["inputs"]["artifacts"][0]["path"] == "/workdir/activator_event.json"
+    assert task(doc, "processor")["arguments"]["artifacts"] == [
+        {"name": "event", "from": "{{tasks.activator.outputs.artifacts.event}}"}
+    ]
+
+
+def test_container_steps_without_workdir_run_in_flowyards_own() -> None:
+    doc = manifest(Pipeline(name="p", steps={"s": box("touch", "out.txt", outputs={"o": Output(path="out.txt")})}))
+    s = template(doc, "s")
+    assert s["container"]["workingDir"] == "/flowyard/work"
+    assert s["outputs"]["artifacts"][0]["path"] == "/flowyard/work/out.txt"
+
+
+def test_python_steps_run_flowyards_step_entrypoint_in_their_image() -> None:
+    doc = manifest(canonical_ir("diamond"))
+    c = template(doc, "b")["container"]
+    assert c["image"] == STEP_IMAGE
+    assert c["command"][:6] == ["python3", "-m", "flowyard.step", "exec", "--kind", "python"]
+    assert "flowyard.testing.functions:double" in c["command"]
+    i = c["command"].index("--value")
+    assert c["command"][i : i + 5] == ["--value", "x", "number", "rendered", "{{inputs.parameters.x}}"]
+    assert task(doc, "b")["arguments"]["parameters"] == [{"name": "x", "value": "{{tasks.a.outputs.parameters.out}}"}]
+    assert template(doc, "b")["outputs"]["parameters"] == [
+        {"name": "out", "valueFrom": {"path": "/flowyard/values/out"}}
+    ]
+
+
+def test_dependencies_become_dag_depends() -> None:
+    doc = manifest(canonical_ir("diamond"))
+    assert "depends" not in task(doc, "a")
+    assert task(doc, "b")["depends"] == "a"
+    assert task(doc, "d")["depends"] == "b && c"
+
+
+def test_fan_out_over_literals_is_with_items_numbered_at_compile_time() -> None:
+    doc = manifest(canonical_ir("parallel-limits"))
+    inner = task(doc, "b")
+    assert [r["index"] for r in inner["withItems"]] == ["000000", "000001", "000002"]
+    assert [r["item"] for r in inner["withItems"]] == ["5", "6", "7"]
+    assert {"name": "flowyard-index", "value": "{{item.index}}"} in inner["arguments"]["parameters"]
+
+
+def test_fan_out_over_a_parameter_is_with_param_over_the_numbered_list() -> None:
+    doc = manifest(canonical_ir("fan-in-values"))
+    helper = task(doc, "double-items")
+    args = {p["name"]: p["value"] for p in helper["arguments"]["parameters"]}
+    assert args["mode"] == "enumerate" and args["data"] == "{{workflow.parameters.xs}}"
+    assert task(doc, "double")["withParam"] == "{{tasks.double-items.outputs.parameters.items}}"
+    assert task(doc, "double")["depends"] == "double-items"
+
+
+def test_fan_out_over_an_upstream_output_waits_for_it() -> None:
+    doc = manifest(canonical_ir("fan-out-over-output"))
+    helper = task(doc, "double-items")
+    args = {p["name"]: p["value"] for p in helper["arguments"]["parameters"]}
+    assert args["data"] == "{{tasks.make.outputs.parameters.xs}}"
+    assert helper["depends"] == "make"
+    assert task(doc, "double")["depends"] == "make && double-items"
+
+
+def test_item_fields_are_flattened_for_argo_which_reads_one_level() -> None:
+    doc = manifest(canonical_ir("seed-fanout"))
+    helper = task(doc, "activator-items")
+    assert json.loads({p["name"]: p["value"] for p in helper["arguments"]["parameters"]}["fields"]) == [["event"]]
+    inner = task(doc, "activator", dag="activator-loop")
+    assert {"name": "flowyard-f0", "value": "{{item.f0}}"} in inner["arguments"]["parameters"]
+    assert template(doc, "activator")["container"]["command"][-2:] == ["activator", "{{inputs.parameters.flowyard-f0}}"]
+
+
+def test_pipeline_parallelism_is_spec_parallelism() -> None:
+    assert manifest(canonical_ir("parallel-limits"))["spec"]["parallelism"] == 2
+    assert "parallelism" not in manifest(canonical_ir("diamond"))["spec"]
+
+
+def test_step_parallelism_wraps_the_loop_in_a_dag_template_that_carries_it() -> None:
+    """The structure of Argo's examples/parallelism-template-limit.yaml: the limit sits on the
+    template whose (only) task holds the loop, not on the task and not on the looped template."""
+    doc = manifest(canonical_ir("parallel-limits"))
+    outer = task(doc, "a")
+    assert outer["template"] == "a-loop" and "withItems" not in outer
+    wrapper = template(doc, "a-loop")
+    assert wrapper["parallelism"] == 1
+    (inner,) = wrapper["dag"]["tasks"]
+    assert inner["template"] == "a" and len(inner["withItems"]) == 4
+    assert "parallelism" not in template(doc, "a")
+    # its aggregated value output is passed up, so downstream steps read it as from any task
+    assert wrapper["outputs"]["parameters"] == [
+        {"name": "out", "valueFrom": {"parameter": "{{tasks.a.outputs.parameters.out}}"}}
+    ]
+    # b has no limit of its own: no wrapper
+    assert task(doc, "b")["template"] == "b" and "withItems" in task(doc, "b")
+
+
+def test_wrapped_loop_receives_upstream_references_through_its_inputs() -> None:
+    doc = manifest(canonical_ir("seed-fanout"))
+    outer = task(doc, "activator")
+    assert outer["arguments"]["parameters"] == [
+        {"name": "flowyard-items", "value": "{{tasks.activator-items.outputs.parameters.items}}"}
+    ]
+    assert task(doc, "activator", dag="activator-loop")["withParam"] == "{{inputs.parameters.flowyard-items}}"
+
+
+def test_retries_become_a_retry_strategy_counting_retries() -> None:
+    rs = template(manifest(canonical_ir("retries")), "s")["retryStrategy"]
+    assert rs == {
+        "limit": 2,
+        "retryPolicy": "Always",
+        "backoff": {"duration": "1s", "factor": 2, "maxDuration": "10s"},
+    }
+
+
+def test_timeouts_become_active_deadline_seconds() -> None:
+    assert template(manifest(canonical_ir("retries")), "s")["activeDeadlineSeconds"] == 300
+
+
+def test_resources_become_requests_and_limits() -> None:
+    doc = manifest(Pipeline(name="p", steps={"s": box("true", resources={"cpu": "500m", "memory": "1Gi", "gpu": 1})}))
+    assert template(doc, "s")["container"]["resources"] == {
+        "requests": {"cpu": "500m", "memory": "1Gi"},
+        "limits": {"cpu": "500m", "memory": "1Gi", "nvidia.com/gpu": "1"},
+    }
+
+
+def test_secrets_become_secret_key_refs_never_values() -> None:
+    p = Pipeline(
+        name="p",
+        steps={"s": box("true", secrets=[SecretRef(secret="db", key="password", env="DB_PASSWORD")])},
+    )
+    doc = manifest(p)
+    assert template(doc, "s")["container"]["env"] == [
+        {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}
+    ]
+
+
+def test_env_values_are_rendered_like_commands() -> None:
+    doc = manifest(
+        Pipeline(
+            name="p", parameters={"x": Parameter(default="v")}, steps={"s": box("true", env={"X": "${{ params.x }}!"})}
+        )
+    )
+    assert template(doc, "s")["container"]["env"] == [{"name": "X", "value": "{{workflow.parameters.x}}!"}]
+
+
+def test_conditions_become_when_with_strings_quoted() -> None:
+    doc = manifest(canonical_ir("condition-and-exit"))
+    assert task(doc, "fast")["when"] == "'{{workflow.parameters.mode}}' == 'fast'"
+
+
+def test_the_on_exit_step_becomes_on_exit_and_sees_the_workflow_status() -> None:
+    doc = manifest(canonical_ir("condition-and-exit"))
+    assert doc["spec"]["onExit"] == "on-exit"
+    assert template(doc, "on-exit")["container"]["command"][-1] == "{{workflow.status}}"
+    assert "on-exit" not in {t["name"] for t in template(doc, "main")["dag"]["tasks"]}
+
+
+def test_continue_on_failure_keeps_the_dag_going() -> None:
+    doc = manifest(canonical_ir("failing-item-continue"))
+    assert template(doc, "main")["dag"]["failFast"] is False
+    assert task(doc, "items")["continueOn"] == {"failed": True}
+    stop = manifest(canonical_ir("failing-item-stop"))
+    assert "failFast" not in template(stop, "main")["dag"] and "continueOn" not in task(stop, "items")
+
+
+def test_the_s3_store_becomes_s3_artifacts_with_secret_credentials() -> None:
+    p = Pipeline(
+        name="p",
+        store=S3Store(
+            endpoint="minio:9000",
+            bucket="bkt",
+            prefix="runs/",
+            insecure=True,
+            access_key=SecretRef(secret="minio-creds", key="accesskey", env="AWS_ACCESS_KEY_ID"),
+            secret_key=SecretRef(secret="minio-creds", key="secretkey", env="AWS_SECRET_ACCESS_KEY"),
+        ),
+        steps={
+            "a": box("w", outputs={"o": Output(path="o.json")}),
+            "b": box("r", inputs={"i": Input(value="${{ steps.a.outputs.o }}", path="i.json")}),
+        },
+    )
+    doc = manifest(p)
+    out = template(doc, "a")["outputs"]["artifacts"][0]
+    assert out["s3"] == {
+        "bucket": "bkt",
+        "endpoint": "minio:9000",
+        "insecure": True,
+        "key": "runs/{{workflow.name}}/a/o",
+        "accessKeySecret": {"name": "minio-creds", "key": "accesskey"},
+        "secretKeySecret": {"name": "minio-creds", "key": "secretkey"},
+    }
+    assert out["archive"] == {"none": {}}
+    assert template(doc, "b")["inputs"]["artifacts"][0]["s3"]["key"] == "runs/{{workflow.name}}/a/o"
+    text = yaml.safe_dump(doc)
+    assert "AWS_SECRET_ACCESS_KEY" not in text  # the local-only variable names stay local
+
+
+def test_fan_in_of_files_reads_the_zero_padded_key_prefix_as_a_folder() -> None:
+    """The pattern of Argo's examples/map-reduce.yaml: each mapped item writes under one prefix with
+    its own part id; the reducer reads the prefix as a directory."""
+    doc = manifest(canonical_ir("fan-in-files"))
+    out = template(doc, "write")["outputs"]["artifacts"][0]
+    assert out["s3"] == {"key": "{{workflow.name}}/write/out/{{inputs.parameters.flowyard-index}}/out"}
+    assert out["archive"] == {"none": {}}
+    folder = template(doc, "gather")["inputs"]["artifacts"][0]
+    assert folder == {"name": "folder", "path": "/flowyard/inputs/folder", "s3": {"key": "{{workflow.name}}/write/out"}}
+    assert out["s3"]["key"].startswith(folder["s3"]["key"] + "/")
+
+
+def test_fan_in_of_values_takes_the_aggregate_and_the_item_count() -> None:
+    doc = manifest(canonical_ir("fan-in-values"))
+    args = {p["name"]: p["value"] for p in task(doc, "total")["arguments"]["parameters"]}
+    assert args == {
+        "xs": "{{tasks.double.outputs.parameters.out}}",
+        "flowyard-count-xs": "{{tasks.double-items.outputs.parameters.count}}",
+    }
+    cmd = template(doc, "double")["container"]["command"]
+    assert cmd[-2:] == ["--index", "{{inputs.parameters.flowyard-index}}"]  # values carry their index
+
+
+def test_fan_out_over_a_fan_out_reads_item_i_of_the_upstream() -> None:
+    """Variant 2, in the way of Argo's examples/parameter-aggregation-dag.yaml: the second loop
+    runs over the first loop's items once the whole first loop is done."""
+    doc = manifest(canonical_ir("seed-fanout"))
+    proc = task(doc, "processor")
+    assert proc["depends"] == "activator"
+    assert proc["withParam"] == "{{tasks.activator-items.outputs.parameters.items}}"
+    key = template(doc, "processor")["inputs"]["artifacts"][0]["s3"]["key"]
+    assert key == "{{workflow.name}}/activator/event/{{inputs.parameters.flowyard-index}}/activator_event.json"
+
+
+def test_fan_out_over_fanned_out_values_gathers_them_in_item_order_first() -> None:
+    p = Pipeline(
+        name="p",
+        parameters={"xs": Parameter(type="list", default=[1, 2])},
+        steps={
+            "a": py(
+                "double",
+                for_each="${{ params.xs }}",
+                inputs={"x": "${{ item }}"},
+                outputs={"out": Output(type="number")},
+            ),
+            "b": py(
+                "double",
+                for_each="${{ steps.a.outputs.out }}",
+                inputs={"x": "${{ item }}"},
+                outputs={"out": Output(type="number")},
+            ),
+        },
+    )
+    doc = manifest(p)
+    args = {p["name"]: p["value"] for p in task(doc, "b-items")["arguments"]["parameters"]}
+    assert args["mode"] == "gather"
+    assert args["data"] == "{{tasks.a.outputs.parameters.out}}"
+    assert args["count"] == "{{tasks.a-items.outputs.parameters.count}}"
+
+
+@pytest.mark.parametrize(
+    ("options", "path", "expected"),
+    [
+        ({"namespace": "argo"}, ("metadata", "namespace"), "argo"),
+        ({"service_account": "runner"}, ("spec", "serviceAccountName"), "runner"),
+        ({"labels": {"team": "hsi"}}, ("metadata", "labels", "team"), "hsi"),
+        (
+            {"artifact_repository_ref": "repos/minio"},
+            ("spec", "artifactRepositoryRef"),
+            {"configMap": "repos", "key": "minio"},
+        ),
+    ],
+)
+def test_options_reach_the_manifest(options, path, expected) -> None:
+    doc = manifest(canonical_ir("seed-sequential"), **options)
+    for part in path:
+        doc = doc[part]
+    assert doc == expected
+
+
+def test_image_pull_policy_reaches_every_container() -> None:
+    doc = manifest(canonical_ir("seed-fanout"), image_pull_policy="IfNotPresent")
+    containers = [t["container"] for t in doc["spec"]["templates"] if "container" in t]
+    assert containers and all(c["imagePullPolicy"] == "IfNotPresent" for c in containers)
+
+
+@pytest.mark.parametrize("kind", ["WorkflowTemplate", "CronWorkflow"])
+def test_other_kinds_validate_against_their_own_definition(kind) -> None:
+    backend = ArgoBackend({"kind": kind, "schedule": "0 * * * *"})
+    doc = yaml.safe_load(backend.compile(canonical_ir("seed-sequential")).main.content)
+    assert doc["kind"] == kind and doc["metadata"]["name"] == "seed-sequential"
+    assert not schema_errors(doc) + semantic_errors(doc)
+    if kind == "CronWorkflow":
+        assert doc["spec"]["schedules"] == ["0 * * * *"]
