@@ -1,0 +1,94 @@
+"""A watched Argo workflow, recorded like a local run: status, IR and one provenance record per node.
+
+The records come from what the controller reports (node inputs, times, exit codes) and from the
+manifest (image, command, secret references), so a cluster run is as traceable as a local one.
+Artifacts stay in the cluster's repository; each output is recorded by its key, not copied here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flowyard import __version__
+from flowyard.ir import ItemSource, ParamSource, PipelineIR, StepIR, StepOutputSource
+from flowyard.provenance import PROVENANCE_FILE, DataDigest, ProvenanceRecord
+from flowyard.runs import RunDirectory, RunStatus, SubmitRequest, runs_root, write_atomic
+
+from flowyard_argo import service
+
+
+def write_run_record(ir: PipelineIR, wf: dict[str, Any], status: RunStatus, request: SubmitRequest) -> RunDirectory:
+    run = RunDirectory(runs_root(request.runs_root) / status.run_id)
+    run.path.mkdir(parents=True, exist_ok=True)
+    write_atomic(run.ir_file, ir.model_dump_json().encode())
+    write_atomic(run.params_file, json.dumps(dict(request.params), ensure_ascii=False).encode())
+    templates = {t["name"]: t for t in (wf.get("spec") or {}).get("templates", [])}
+    by_name = {s.name: s for s in ir.all_steps}
+    for step_name, item, node in service.task_nodes(wf, {s.dns_name: s.name for s in ir.all_steps}):
+        step = by_name[step_name]
+        template = templates.get(node.get("templateName", ""), {})
+        container = template.get("container") or {}
+        node_inputs = node.get("inputs") or {}
+        given = {p["name"]: p.get("value") for p in node_inputs.get("parameters") or []}
+        given_files = {a["name"]: _artifact_uri(a) for a in node_inputs.get("artifacts") or []}
+        inputs = [
+            DataDigest(
+                name=inp.name,
+                type=inp.type,
+                value=given.get(inp.name) if inp.type != "file" else None,
+                uri=given_files.get(inp.name) if inp.type == "file" else None,
+                source=_source_text(step, inp.source, item),
+            )
+            for inp in step.inputs
+        ]
+        outputs = [
+            DataDigest(name=p["name"], type="value", value=p.get("value"))
+            for p in ((node.get("outputs") or {}).get("parameters") or [])
+        ]
+        outputs += [
+            DataDigest(name=a["name"], type="file", uri=_artifact_uri(a))
+            for a in ((node.get("outputs") or {}).get("artifacts") or [])
+        ]
+        code = (node.get("outputs") or {}).get("exitCode")
+        record = ProvenanceRecord(
+            run_id=status.run_id,
+            pipeline=ir.name,
+            step=step_name,
+            item=item,
+            backend="argo",
+            flowyard_version=__version__,
+            parameters={p: request.params[p] for p in step.params_used if p in request.params},
+            inputs=tuple(inputs),
+            outputs=tuple(outputs),
+            command=tuple(container.get("command", []) + container.get("args", [])) or None,
+            function=step.python.function if step.python else None,
+            image=container.get("image"),
+            started_at=service.epoch(node.get("startedAt")),
+            finished_at=service.epoch(node.get("finishedAt")),
+            exit_code=int(code) if code not in (None, "") else None,
+            secrets=tuple(f"{s.secret}/{s.key} as {s.env}" for s in step.secrets),
+        )
+        write_atomic(run.task_dir(step_name, item) / PROVENANCE_FILE, record.model_dump_json(indent=1).encode())
+    run.write_status(status)
+    return run
+
+
+def _source_text(step: StepIR, source: Any, item: int | None) -> str | None:
+    """Where an input came from, in the form provenance chains follow (``steps.a.outputs.x[3]``)."""
+    if isinstance(source, StepOutputSource):
+        return f"steps.{source.step}.outputs.{source.output}" + ("[*]" if source.collect else "")
+    if isinstance(source, ItemSource) and step.for_each is not None:
+        up = step.for_each.source
+        if isinstance(up, StepOutputSource) and step.for_each.over_fanout:
+            return f"steps.{up.step}.outputs.{up.output}[{item}]"
+    if isinstance(source, ParamSource):
+        return f"params.{source.name}"
+    return None
+
+
+def _artifact_uri(artifact: dict[str, Any]) -> str | None:
+    s3 = artifact.get("s3") or {}
+    if s3.get("key"):
+        return f"s3://{s3.get('bucket', '<default repository>')}/{s3['key']}"
+    return artifact.get("path")
