@@ -213,6 +213,27 @@ def record_from_journal(run_dir: Path, event: dict[str, Any]) -> ProvenanceRecor
     )
 
 
+def source_text(step: Any, source: Any, item: int | None) -> str | None:
+    """Where an input came from, as provenance chains follow it: ``steps.a.outputs.x[3]`` (one
+    item), ``...[*]`` (every item), ``params.p``, ``item[i]``; the local runner writes the same."""
+    from flowyard.ir import ItemSource, LiteralSource, ParamSource, StepOutputSource, TemplateSource
+
+    if isinstance(source, StepOutputSource):
+        return f"steps.{source.step}.outputs.{source.output}" + ("[*]" if source.collect else "")
+    if isinstance(source, ItemSource) and step.for_each is not None:
+        up = step.for_each.source
+        if isinstance(up, StepOutputSource) and step.for_each.over_fanout:
+            return f"steps.{up.step}.outputs.{up.output}[{item}]"
+        return f"item[{item}]"
+    if isinstance(source, ParamSource):
+        return f"params.{source.name}"
+    if isinstance(source, LiteralSource):
+        return "literal"
+    if isinstance(source, TemplateSource):
+        return "template"
+    return None
+
+
 def _producers(source: str | None) -> list[tuple[str, int | None]]:
     """``steps.a.outputs.x[3]`` -> [("a", 3)]; ``steps.a.outputs.x[*]`` -> [("a", None)] (every item)."""
     if not source or not source.startswith("steps."):

@@ -313,6 +313,22 @@ class RunDirectory:
     def write_status(self, status: RunStatus) -> None:
         write_atomic(self.status_file, status.model_dump_json(indent=1).encode())
 
+    def write_record(
+        self, ir: Any, params: Mapping[str, Any], status: RunStatus, provenance: Iterable[Any] = ()
+    ) -> None:
+        """A run that happened elsewhere (a cluster), written so the local commands read it like a
+        local run: its IR, parameters, one provenance record per task, then its status."""
+        from flowyard.provenance import PROVENANCE_FILE
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.ir_file, ir.model_dump_json().encode())
+        write_atomic(self.params_file, json.dumps(dict(params), ensure_ascii=False, default=str).encode())
+        for record in provenance:
+            write_atomic(
+                self.task_dir(record.step, record.item) / PROVENANCE_FILE, record.model_dump_json(indent=1).encode()
+            )
+        self.write_status(status)
+
     def read_status(self) -> RunStatus:
         try:
             return RunStatus.model_validate_json(self.status_file.read_bytes())

@@ -7,22 +7,19 @@ Artifacts stay in the cluster's repository; each output is recorded by its key, 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flowyard import __version__
-from flowyard.ir import ItemSource, ParamSource, PipelineIR, StepIR, StepOutputSource
-from flowyard.provenance import PROVENANCE_FILE, DataDigest, ProvenanceRecord
-from flowyard.runs import RunDirectory, RunStatus, SubmitRequest, runs_root, write_atomic
+from flowyard.ir import PipelineIR
+from flowyard.provenance import DataDigest, ProvenanceRecord, source_text
+from flowyard.runs import RunDirectory, RunStatus, SubmitRequest, runs_root
 
 from flowyard_argo import service
 
 
 def write_run_record(ir: PipelineIR, wf: dict[str, Any], status: RunStatus, request: SubmitRequest) -> RunDirectory:
     run = RunDirectory(runs_root(request.runs_root) / status.run_id)
-    run.path.mkdir(parents=True, exist_ok=True)
-    write_atomic(run.ir_file, ir.model_dump_json().encode())
-    write_atomic(run.params_file, json.dumps(dict(request.params), ensure_ascii=False).encode())
+    records = []
     templates = {t["name"]: t for t in (wf.get("spec") or {}).get("templates", [])}
     by_name = {s.name: s for s in ir.all_steps}
     for step_name, item, node in service.task_nodes(wf, {s.dns_name: s.name for s in ir.all_steps}):
@@ -38,7 +35,7 @@ def write_run_record(ir: PipelineIR, wf: dict[str, Any], status: RunStatus, requ
                 type=inp.type,
                 value=given.get(inp.name) if inp.type != "file" else None,
                 uri=given_files.get(inp.name) if inp.type == "file" else None,
-                source=_source_text(step, inp.source, item),
+                source=source_text(step, inp.source, item),
             )
             for inp in step.inputs
         ]
@@ -69,22 +66,9 @@ def write_run_record(ir: PipelineIR, wf: dict[str, Any], status: RunStatus, requ
             exit_code=int(code) if code not in (None, "") else None,
             secrets=tuple(f"{s.secret}/{s.key} as {s.env}" for s in step.secrets),
         )
-        write_atomic(run.task_dir(step_name, item) / PROVENANCE_FILE, record.model_dump_json(indent=1).encode())
-    run.write_status(status)
+        records.append(record)
+    run.write_record(ir, request.params, status, records)
     return run
-
-
-def _source_text(step: StepIR, source: Any, item: int | None) -> str | None:
-    """Where an input came from, in the form provenance chains follow (``steps.a.outputs.x[3]``)."""
-    if isinstance(source, StepOutputSource):
-        return f"steps.{source.step}.outputs.{source.output}" + ("[*]" if source.collect else "")
-    if isinstance(source, ItemSource) and step.for_each is not None:
-        up = step.for_each.source
-        if isinstance(up, StepOutputSource) and step.for_each.over_fanout:
-            return f"steps.{up.step}.outputs.{up.output}[{item}]"
-    if isinstance(source, ParamSource):
-        return f"params.{source.name}"
-    return None
 
 
 def _artifact_uri(artifact: dict[str, Any]) -> str | None:
