@@ -2,14 +2,16 @@
 
 ``python -m flowyard.testing.apps activator MESSAGE`` prints the JSON message and writes
 ``activator_event.json``; ``... processor`` reads it, prints it and writes ``processor_event.json``
-with ``"processed": true`` added; ``echo TEXT`` writes ``{"text": TEXT}`` to ``echo.json`` (to check
-that arguments arrive byte for byte). The examples ship the seed's apps as standalone scripts for
+with ``"processed": true`` added; ``echo TEXT`` prints TEXT and writes ``{"text": TEXT}`` to
+``echo.json`` (to check that arguments arrive byte for byte); ``env NAME...`` writes those variables
+to ``env.json`` (to check secrets and env reach the step). The examples ship the seed's apps as standalone scripts for
 images without flowyard.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 
@@ -28,10 +30,18 @@ def main(argv: list[str]) -> int:
             json.dump({**event, "processed": True}, f, sort_keys=True)
         return 0
     if argv[:1] == ["echo"] and len(argv) == 2:
+        print(argv[1])
         with open("echo.json", "w", encoding="utf-8") as f:
             json.dump({"text": argv[1]}, f, ensure_ascii=False)
         return 0
-    print("usage: python -m flowyard.testing.apps activator MESSAGE | processor | echo TEXT", file=sys.stderr)
+    if argv[:1] == ["env"] and len(argv) >= 2:
+        with open("env.json", "w", encoding="utf-8") as f:
+            json.dump({name: os.environ.get(name) for name in argv[1:]}, f)
+        return 0
+    print(
+        "usage: python -m flowyard.testing.apps activator MESSAGE | processor | echo TEXT | env NAME...",
+        file=sys.stderr,
+    )
     return 2
 
 

@@ -44,3 +44,11 @@ def fail_on(value: Any, bad: Any) -> Any:
     if value == bad:
         raise RuntimeError(f"failing on purpose for {value!r}")
     return value
+
+
+def sleep_then_emit(value: Any, seconds: float = 0.3) -> Any:
+    """Returns ``value`` after a pause: for checking that parallelism limits hold (intervals must not overlap)."""
+    import time
+
+    time.sleep(seconds)
+    return value
