@@ -67,7 +67,7 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     assert "python3 -m pip install uv && uv run flowyard run examples/activator_processor/fanout.yaml" in readme
 
 
-@pytest.mark.parametrize("backend", ["argo"])
+@pytest.mark.parametrize("backend", ["argo", "kubeflow"])
 def test_every_mapping_row_names_a_test_and_every_mapping_test_has_a_row(backend: str) -> None:
     """docs/backends/<backend>.md's mapping table and the backend's test_mapping.py stay in step."""
     import ast

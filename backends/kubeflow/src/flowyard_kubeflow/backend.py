@@ -1,18 +1,217 @@
-"""The kubeflow backend class. Not built yet: it declares no capabilities."""
+"""The kubeflow backend: KFP v2 pipeline packages built with the kfp SDK, run with kfp.local, submitted
+to a KFP API server. kfp is imported only when a pipeline is compiled, run or submitted."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from flowyard.backend import Backend, Capability, CompiledPipeline
-from flowyard.errors import BackendNotReadyError
-from flowyard.ir import PipelineIR
+from flowyard.backend import Backend, Capability, CompiledFile, CompiledPipeline, FeatureUse
+from flowyard.errors import FlowyardError
+from flowyard.ir import PipelineIR, StepOutputSource
+
+from flowyard_kubeflow.options import KubeflowOptions
+
+SUPPORTED_KFP = "Kubeflow Pipelines 2.5 and later (dsl.Collected); packages from kfp 2.17"
+KFP_LOCAL_PARALLELISM = 2  # kfp.local's SubprocessRunner runs at most two tasks at once
+
+
+def kfp_kubernetes_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("kfp.kubernetes") is not None
 
 
 class KubeflowBackend(Backend):
     name = "kubeflow"
-    description = "Kubeflow Pipelines (not built yet)"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    description = "Kubeflow Pipelines: a KFP v2 package built with the kfp SDK; runs here with kfp.local"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.CONTAINER_STEPS,
+            Capability.PYTHON_STEPS,
+            Capability.FAN_OUT,
+            Capability.FAN_OUT_OVER_OUTPUT,
+            Capability.FAN_OUT_OVER_FAN_OUT,
+            Capability.FAN_IN_VALUES,
+            Capability.FAN_IN_FILES,
+            Capability.STEP_PARALLELISM,
+            Capability.RETRIES,
+            Capability.CONDITIONS,
+            Capability.EXIT_HANDLER,
+            Capability.SECRETS,
+            Capability.CACHING,
+            Capability.IMAGES,
+            Capability.RESOURCES,
+            Capability.RUN,
+            Capability.SUBMIT,
+            Capability.STATUS,
+            Capability.SUMMARIZE,
+        }
+    )
+    Options: ClassVar[type[KubeflowOptions]] = KubeflowOptions
+    options: KubeflowOptions
+
+    # --- the gate ------------------------------------------------------------------------------
+
+    def refusals(self, ir: PipelineIR) -> list[FeatureUse]:
+        """What KFP (or this mapping of it) cannot express, beyond the capability set."""
+        out: list[FeatureUse] = []
+        for p in ir.parameters:
+            if p.type == "any":
+                out.append(FeatureUse("untyped-parameter", f"parameter {p.name!r}: KFP parameters need a type"))
+        for s in ir.all_steps:
+            where = f"step {s.name!r}"
+            if not s.image and not self.options.default_image:
+                out.append(FeatureUse("step-image", f"{where} names no image: set one, or -O default_image=IMAGE"))
+            if s.retry.limit and s.for_each is not None and not self.options.retries_in_fan_out:
+                out.append(
+                    FeatureUse(
+                        "retries-in-fan-out",
+                        f"{where}: KFP's server ignores set_retry inside ParallelFor (kubeflow/pipelines 12389); "
+                        "-O retries_in_fan_out=true to accept that",
+                    )
+                )
+            if s.secrets and not kfp_kubernetes_installed():
+                why = f"{where}: needs kfp-kubernetes (pip install 'flowyard-kubeflow[kubernetes]')"
+                out.append(FeatureUse("secrets", why))
+            for dep in s.depends_on:
+                if ir.step(dep).when is not None:
+                    out.append(
+                        FeatureUse(
+                            "after-a-conditional-step",
+                            f"{where} runs after {dep!r}, which has a condition: KFP lets no task outside a "
+                            "dsl.If depend on one inside it",
+                        )
+                    )
+            if s.when is not None and s.for_each is not None and s.name in _over_fanout_sources(ir):
+                out.append(FeatureUse("condition-on-gathered-fan-out", f"{where}: a condition on a sub-pipeline"))
+            for inp in s.inputs:
+                src = inp.source
+                if not isinstance(src, StepOutputSource) or inp.type == "file":
+                    continue
+                producer = ir.step(src.step)
+                if producer.kind == "container" and producer.output(src.output).type in ("string", "any"):
+                    out.append(
+                        FeatureUse(
+                            "container-string-value-output",
+                            f"step {producer.name!r}, output {src.output!r}: KFP passes the file's JSON text, "
+                            "quotes included; declare a non-string type or write a file output",
+                        )
+                    )
+            if s.kind == "container":
+                for inp in s.inputs:
+                    if inp.type == "file" and isinstance(inp.source, StepOutputSource) and inp.source.collect:
+                        out.append(
+                            FeatureUse(
+                                "fan-in-files-into-container",
+                                f"{where}, input {inp.name!r}: a container component cannot take a list of "
+                                "artifacts as paths; make the consumer a Python-function step",
+                            )
+                        )
+        return out
+
+    # --- compiling -----------------------------------------------------------------------------
 
     def compile(self, ir: PipelineIR) -> CompiledPipeline:
-        raise BackendNotReadyError("the kubeflow backend is not built yet")
+        """The cluster package: container steps as container components in their own images."""
+        from flowyard_kubeflow.compiler import CompileError, compile_package
+
+        report = self.check(ir)
+        try:
+            text = compile_package(ir, self.options, "cluster")
+        except CompileError as e:
+            raise FlowyardError(f"cannot compile for Kubeflow Pipelines: {e}") from None
+        return CompiledPipeline(
+            backend=self.name,
+            files=(CompiledFile(name=f"{ir.dns_name}.yaml", content=text),),
+            notices=tuple(report.notices()),
+            metadata={"objects": _count_objects(text)},
+        )
+
+    # --- running here: kfp.local ----------------------------------------------------------------
+
+    def run(self, ir: PipelineIR | None, request: Any) -> Any:
+        """Run the pipeline through kfp.local's SubprocessRunner (a real KFP executor, no cluster)."""
+        from flowyard.backend import OperationNotSupportedError
+
+        from flowyard_kubeflow.runner import run_local
+
+        if ir is None or request.resume:
+            raise OperationNotSupportedError(self.name, Capability.RESUME)
+        if request.only_step:
+            raise FlowyardError("the kubeflow backend runs whole pipelines; use the local backend for --step")
+        report = self.check(ir)
+        return run_local(ir, request.with_notices(report.notices()), self.options)
+
+    # --- a KFP API server ----------------------------------------------------------------------
+
+    def submit(self, ir: PipelineIR, request: Any) -> Any:
+        """Create a run from the cluster package on a KFP API server; with ``request.watch``, follow
+        it and record it in a local run directory."""
+        from flowyard.runs import RunDirectory, RunStatus, TaskState, new_run_id, runs_root
+
+        from flowyard_kubeflow import service
+        from flowyard_kubeflow.compiler import KfpCompiler
+
+        self.check(ir)
+        conn = service.Connection.resolve(request)
+        compiler = KfpCompiler(ir, self.options, "cluster")
+        arguments = {
+            compiler.param_names[k]: float(v) if ir.parameter(k).type == "number" else v
+            for k, v in request.params.items()
+        }
+        run_id = service.create_run(conn, compiler.package(), arguments, new_run_id(ir.dns_name))
+        link = conn.run_link(run_id)
+        if not request.watch:
+            return RunStatus(
+                run_id=run_id,
+                pipeline=ir.name,
+                backend=self.name,
+                state=TaskState.PENDING,
+                message=f"submitted; follow it with: flowyard status {run_id} --backend kubeflow",
+                location=link,
+            )
+        run = service.watch(conn, run_id, self.options.poll_seconds, self.options.watch_timeout)
+        status = service.run_status(run, ir.name, {s.dns_name: s.name for s in ir.all_steps}, link)
+        RunDirectory(runs_root(request.runs_root) / run_id).write_record(ir, request.params, status)
+        return status
+
+    def status(self, run_id: str, request: Any) -> Any:
+        from flowyard_kubeflow import service
+
+        conn = service.Connection.resolve(request)
+        run = service.get_run(conn, run_id)
+        return service.run_status(run, str(run.display_name or run_id), None, conn.run_link(run_id))
+
+    def summarize(self, compiled: CompiledPipeline) -> Any:
+        from flowyard_kubeflow.summary import summarize_package
+
+        return summarize_package(compiled.main.content)
+
+    def emulated(self, ir: PipelineIR) -> frozenset[Capability]:
+        return frozenset({Capability.FAN_OUT_OVER_FAN_OUT})
+
+    def describe(self, ir: PipelineIR) -> dict[str, str]:
+        limits = [f"{s.name}: ParallelFor parallelism {s.parallelism}" for s in ir.steps if s.parallelism]
+        return {
+            "parallelism": "pipeline-wide: not expressible (refused)"
+            + ("; " + "; ".join(limits) if limits else "")
+            + f"; kfp.local runs at most {KFP_LOCAL_PARALLELISM} tasks at once",
+            "retries": "set_retry (num_retries = re-tries, backoff); ignored by KFP's server inside ParallelFor",
+            "fan-in": "dsl.Collected, in item order",
+            "engine": SUPPORTED_KFP,
+        }
+
+
+def _over_fanout_sources(ir: PipelineIR) -> set[str]:
+    from flowyard_kubeflow.compiler import wrapped_steps
+
+    return wrapped_steps(ir)
+
+
+def _count_objects(text: str) -> dict[str, int]:
+    import yaml
+
+    doc = next(d for d in yaml.safe_load_all(text) if d)
+    components = doc.get("components", {})
+    executors = doc.get("deploymentSpec", {}).get("executors", {})
+    return {"components": len(components), "executors": len(executors)}
