@@ -14,15 +14,14 @@ interleaved repeats, in-process (both pay the same imports).
 from __future__ import annotations
 
 import argparse
-import gc
 import statistics
-import time
 from typing import Any
 
 import yaml
 from flowyard.lowering import lower
 from flowyard.spec import Container, Parameter, Pipeline, Step
 from flowyard_argo import ArgoBackend
+from timing import interleaved, timed
 
 TARGET = 1.3
 
@@ -60,13 +59,6 @@ def hera_alone(n: int) -> str:
     return yaml.dump(wf.to_dict(), Dumper=dumper, sort_keys=False, allow_unicode=True, width=120)
 
 
-def timed(fn: Any) -> float:
-    gc.collect()
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="small and quick, for CI")
@@ -80,13 +72,7 @@ def main() -> None:
     pipeline = spec(n)
     lowering = [timed(lambda: lower(pipeline)) for _ in range(max(1, repeats // 3))]
     ir = lower(pipeline)
-    # warm both paths once (first-use imports, pydantic schema builds)
-    backend.compile(ir)
-    hera_alone(n)
-    ours, base = [], []
-    for _ in range(repeats):  # interleaved: this machine is shared and noisy
-        ours.append(timed(lambda: backend.compile(ir)))
-        base.append(timed(lambda: hera_alone(n)))
+    ours, base = interleaved(lambda: backend.compile(ir), lambda: hera_alone(n), repeats)
     size = len(backend.compile(ir).main.content.encode())
     o, b = statistics.median(ours), statistics.median(base)
     ratio = o / b

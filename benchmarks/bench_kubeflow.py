@@ -14,17 +14,15 @@ No ``from __future__ import annotations`` here: kfp reads the component's annota
 """
 
 import argparse
-import gc
 import statistics
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
 from flowyard.lowering import lower
 from flowyard.spec import Container, Parameter, Pipeline, Step
 from flowyard.testing.pipelines import wide_fanout
 from flowyard_kubeflow import KubeflowBackend
+from timing import interleaved, timed
 
 
 def spec(n: int) -> Pipeline:
@@ -59,13 +57,6 @@ def kfp_alone(n: int) -> str:
         return path.read_text()
 
 
-def timed(fn: Any) -> float:
-    gc.collect()
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="small and quick, for CI")
@@ -77,12 +68,7 @@ def main() -> None:
 
     backend = KubeflowBackend()
     ir = lower(spec(n))
-    backend.compile(lower(spec(5)))  # warm both paths (imports, first-use caches)
-    kfp_alone(5)
-    ours, base = [], []
-    for _ in range(repeats):  # interleaved: this machine is shared and noisy
-        ours.append(timed(lambda: backend.compile(ir)))
-        base.append(timed(lambda: kfp_alone(n)))
+    ours, base = interleaved(lambda: backend.compile(ir), lambda: kfp_alone(n), repeats)
     size = len(backend.compile(ir).main.content.encode())
     base_size = len(kfp_alone(n).encode())
     fan = lower(wide_fanout(1000))

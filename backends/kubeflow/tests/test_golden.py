@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 from flowyard.loading import load_ir
+from flowyard.testing.contract import canonical_ir
+from flowyard.testing.pipelines import CANONICAL_PIPELINES
 from flowyard_kubeflow import KubeflowBackend
 
 from .kfp_checks import check_package
@@ -39,3 +41,12 @@ def test_seed_variant_matches_its_golden_package(name: str, tmp_path: Path) -> N
     assert normalised(text) == normalised(golden.read_text(encoding="utf-8")), (
         f"{name}.yaml compiles differently from {golden}; if intended, regenerate with FLOWYARD_REGENERATE=1"
     )
+
+
+@pytest.mark.parametrize("name", sorted(CANONICAL_PIPELINES))
+def test_every_canonical_package_parses_strictly_loads_and_cross_checks(name: str, tmp_path: Path) -> None:
+    backend = KubeflowBackend({"default_image": "registry.example/flowyard-step:0.1"})
+    ir = canonical_ir(name)
+    if not backend.support(ir).ok:
+        pytest.skip(f"kubeflow refuses {name}: {backend.support(ir).refusal_lines()}")
+    check_package(backend.compile(ir).main.content, tmp_path)

@@ -148,6 +148,30 @@ def required_features(ir: PipelineIR) -> list[FeatureUse]:
     return uses
 
 
+def cluster_refusals(ir: PipelineIR, engine: str, default_image: str | None) -> list[FeatureUse]:
+    """Refusals every cluster engine shares: a step with no image to run in, and a container step's
+    string value output, which the engine hands on as the file's JSON text (quotes included) where
+    a local run decodes it."""
+    out: list[FeatureUse] = []
+    for s in ir.all_steps:
+        if not s.image and not default_image:
+            out.append(FeatureUse("step-image", f"step {s.name!r} names no image: set one, or -O default_image=IMAGE"))
+        for inp in s.inputs:
+            src = inp.source
+            if not isinstance(src, StepOutputSource) or inp.type == "file":
+                continue
+            producer = ir.step(src.step)
+            if producer.kind == "container" and producer.output(src.output).type in ("string", "any"):
+                out.append(
+                    FeatureUse(
+                        "container-string-value-output",
+                        f"step {producer.name!r}, output {src.output!r}: {engine} passes the file's JSON text, "
+                        "quotes included; declare a non-string type or write a file output",
+                    )
+                )
+    return out
+
+
 @dataclass(frozen=True)
 class SupportReport:
     """What a backend would refuse and what it would ignore for one pipeline."""
@@ -334,6 +358,7 @@ __all__ = [
     "FeatureUse",
     "OperationNotSupportedError",
     "SupportReport",
+    "cluster_refusals",
     "parse_option_pairs",
     "required_features",
 ]

@@ -6,6 +6,8 @@ topological order, defaults are applied. Bump :data:`IR_VERSION` on any change a
 """
 
 import functools
+import operator
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -205,6 +207,15 @@ class ResourcesIR(_Frozen):
 
 
 ConditionOperator = Literal["==", "!=", "<", "<=", ">", ">="]
+# what each operator does: applied to values (the local runner) or to engine objects that overload them (kfp)
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
 class ConditionIR(_Frozen):

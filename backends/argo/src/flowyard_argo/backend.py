@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from flowyard.backend import Backend, Capability, CompiledFile, CompiledPipeline, FeatureUse
+from flowyard.backend import Backend, Capability, CompiledFile, CompiledPipeline, FeatureUse, cluster_refusals
 from flowyard.errors import FlowyardError
 from flowyard.ir import PipelineIR, StepOutputSource
 from flowyard.templates import render_value
@@ -55,12 +55,10 @@ class ArgoBackend(Backend):
         """What Argo (or this mapping of it) cannot express, beyond the capability set."""
         from flowyard_argo.compiler import ARGUMENT_LIMIT, reserved_names
 
-        out: list[FeatureUse] = []
+        out = cluster_refusals(ir, "Argo", self.options.default_image)
         reserved = reserved_names(ir)
         for s in ir.all_steps:
             where = f"step {s.name!r}"
-            if not s.image and not self.options.default_image:
-                out.append(FeatureUse("step-image", f"{where} names no image: set one, or -O default_image=IMAGE"))
             if s.dns_name in reserved:
                 out.append(FeatureUse("argo-reserved-name", f"{where} is named like {reserved[s.dns_name]}"))
             if s.retry.limit and s.retry.backoff.factor != int(s.retry.backoff.factor):
@@ -76,14 +74,6 @@ class ArgoBackend(Backend):
                             "fan-in-values-into-container",
                             f"{where}, input {inp.name!r}: on Argo a list of values is gathered by flowyard's "
                             "step entrypoint; make the consumer a Python-function step",
-                        )
-                    )
-                if producer.kind == "container" and producer.output(src.output).type in ("string", "any"):
-                    out.append(
-                        FeatureUse(
-                            "container-string-value-output",
-                            f"step {producer.name!r}, output {src.output!r}: Argo passes the file's JSON text, "
-                            "quotes included; declare a non-string type or write a file output",
                         )
                     )
                 if src.collect and producer.kind == "container":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from flowyard.backend import Backend, Capability, CompiledFile, CompiledPipeline, FeatureUse
+from flowyard.backend import Backend, Capability, CompiledFile, CompiledPipeline, FeatureUse, cluster_refusals
 from flowyard.errors import FlowyardError
 from flowyard.ir import PipelineIR, StepOutputSource
 
@@ -54,14 +54,12 @@ class KubeflowBackend(Backend):
 
     def refusals(self, ir: PipelineIR) -> list[FeatureUse]:
         """What KFP (or this mapping of it) cannot express, beyond the capability set."""
-        out: list[FeatureUse] = []
+        out = cluster_refusals(ir, "KFP", self.options.default_image)
         for p in ir.parameters:
             if p.type == "any":
                 out.append(FeatureUse("untyped-parameter", f"parameter {p.name!r}: KFP parameters need a type"))
         for s in ir.all_steps:
             where = f"step {s.name!r}"
-            if not s.image and not self.options.default_image:
-                out.append(FeatureUse("step-image", f"{where} names no image: set one, or -O default_image=IMAGE"))
             if s.retry.limit and s.for_each is not None and not self.options.retries_in_fan_out:
                 out.append(
                     FeatureUse(
@@ -84,19 +82,6 @@ class KubeflowBackend(Backend):
                     )
             if s.when is not None and s.for_each is not None and s.name in _over_fanout_sources(ir):
                 out.append(FeatureUse("condition-on-gathered-fan-out", f"{where}: a condition on a sub-pipeline"))
-            for inp in s.inputs:
-                src = inp.source
-                if not isinstance(src, StepOutputSource) or inp.type == "file":
-                    continue
-                producer = ir.step(src.step)
-                if producer.kind == "container" and producer.output(src.output).type in ("string", "any"):
-                    out.append(
-                        FeatureUse(
-                            "container-string-value-output",
-                            f"step {producer.name!r}, output {src.output!r}: KFP passes the file's JSON text, "
-                            "quotes included; declare a non-string type or write a file output",
-                        )
-                    )
             if s.kind == "container":
                 for inp in s.inputs:
                     if inp.type == "file" and isinstance(inp.source, StepOutputSource) and inp.source.collect:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from flowyard.ir import (
+    OPERATORS,
     ConditionIR,
     LiteralSource,
     ParamSource,
@@ -278,17 +279,9 @@ class _DagBuild:
                 return self.tasks[src.step].outputs[self.c.plans[src.step].outputs[src.output]]
             raise CompileError(f"a condition on {src!r}")
 
-        left, right = side(cond.left), side(cond.right)
-        # a literal on the left works too: Python falls back to the channel's reflected operator
-        ops = {
-            "==": lambda a, b: a == b,
-            "!=": lambda a, b: a != b,
-            "<": lambda a, b: a < b,
-            "<=": lambda a, b: a <= b,
-            ">": lambda a, b: a > b,
-            ">=": lambda a, b: a >= b,
-        }
-        return dsl.If(ops[cond.op](left, right))
+        # kfp's channels overload the comparisons; a literal on the left works too (Python falls back
+        # to the channel's reflected operator)
+        return dsl.If(OPERATORS[cond.op](side(cond.left), side(cond.right)))
 
     def add(self, step: StepIR) -> None:
         from kfp import dsl

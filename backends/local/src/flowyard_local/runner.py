@@ -22,6 +22,7 @@ from typing import Any
 from flowyard import __version__
 from flowyard.errors import FlowyardError
 from flowyard.ir import (
+    OPERATORS,
     ConditionIR,
     ItemSource,
     LiteralSource,
@@ -324,16 +325,8 @@ class Scheduler:
     def _condition(self, cond: ConditionIR) -> bool:
         left = self._value_of(cond.left, None, None)
         right = self._value_of(cond.right, None, None)
-        ops: dict[str, Callable[[Any, Any], bool]] = {
-            "==": lambda a, b: a == b,
-            "!=": lambda a, b: a != b,
-            "<": lambda a, b: a < b,
-            "<=": lambda a, b: a <= b,
-            ">": lambda a, b: a > b,
-            ">=": lambda a, b: a >= b,
-        }
         try:
-            return bool(ops[cond.op](left, right))
+            return bool(OPERATORS[cond.op](left, right))
         except TypeError:
             raise TaskError(f"cannot compare {left!r} {cond.op} {right!r} in when {cond.text!r}") from None
 
