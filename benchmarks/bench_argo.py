@@ -18,22 +18,11 @@ import statistics
 from typing import Any
 
 import yaml
+from compile_common import chain, interleaved, timed
 from flowyard.lowering import lower
-from flowyard.spec import Container, Parameter, Pipeline, Step
 from flowyard_argo import ArgoBackend
-from timing import interleaved, timed
 
 TARGET = 1.3
-
-
-def spec(n: int) -> Pipeline:
-    steps = {}
-    for i in range(n):
-        steps[f"step-{i}"] = Step(
-            container=Container(image="alpine:3", command=["echo", "${{ params.message }}", str(i)]),
-            after=[f"step-{i - 1}"] if i else [],
-        )
-    return Pipeline(name="wide", parameters={"message": Parameter(default="hello")}, steps=steps)
 
 
 def hera_alone(n: int) -> str:
@@ -69,7 +58,7 @@ def main() -> None:
     repeats = args.repeats or (1 if args.smoke else 9)
 
     backend = ArgoBackend()
-    pipeline = spec(n)
+    pipeline = chain(n)
     lowering = [timed(lambda: lower(pipeline)) for _ in range(max(1, repeats // 3))]
     ir = lower(pipeline)
     ours, base = interleaved(lambda: backend.compile(ir), lambda: hera_alone(n), repeats)

@@ -18,21 +18,10 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from compile_common import chain, interleaved, timed
 from flowyard.lowering import lower
-from flowyard.spec import Container, Parameter, Pipeline, Step
 from flowyard.testing.pipelines import wide_fanout
 from flowyard_kubeflow import KubeflowBackend
-from timing import interleaved, timed
-
-
-def spec(n: int) -> Pipeline:
-    steps = {}
-    for i in range(n):
-        steps[f"step-{i}"] = Step(
-            container=Container(image="alpine:3", command=["echo", "${{ params.message }}", str(i)]),
-            after=[f"step-{i - 1}"] if i else [],
-        )
-    return Pipeline(name="wide", parameters={"message": Parameter(default="hello")}, steps=steps)
 
 
 def kfp_alone(n: int) -> str:
@@ -67,7 +56,7 @@ def main() -> None:
     repeats = args.repeats or (1 if args.smoke else 3)
 
     backend = KubeflowBackend()
-    ir = lower(spec(n))
+    ir = lower(chain(n))
     ours, base = interleaved(lambda: backend.compile(ir), lambda: kfp_alone(n), repeats)
     size = len(backend.compile(ir).main.content.encode())
     base_size = len(kfp_alone(n).encode())
