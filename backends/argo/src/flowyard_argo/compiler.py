@@ -427,7 +427,6 @@ class ArgoCompiler:
         if step.for_each is not None:
             calls.parameters[P_INDEX] = "{{item.index}}"
         params_in = [Parameter(name=n) for n in calls.parameters]
-        artifacts_from_calls = set(calls.artifacts)
         container = Container(
             name=step.dns_name,
             image=step.image or self.options.default_image,
@@ -435,13 +434,12 @@ class ArgoCompiler:
             command=command,
             working_dir=workdir,
             env=env or None,
-            inputs=params_in + [a for a in artifacts_in] or None,
+            inputs=[*params_in, *artifacts_in] or None,
             outputs=params_out + artifacts_out or None,
             retry_strategy=self.retry(step),
             active_deadline_seconds=math.ceil(step.timeout_seconds) if step.timeout_seconds is not None else None,
             resources=self.resources(step),
         )
-        assert artifacts_from_calls <= {a.name for a in artifacts_in}
         return container, calls
 
     def python_command(self, step: StepIR, calls: _StepTemplate, where: str) -> list[str]:
