@@ -237,3 +237,12 @@ def test_node_status_maps_fan_out_children_to_items_and_hides_flowyards_own_node
     ]
     assert st.tasks[1].message == "exit 2" and st.tasks[0].duration == 2.0
     assert st.state.value == "Failed"
+
+
+def test_a_parameter_value_over_argos_limit_is_refused_before_anything_is_sent(tmp_path) -> None:
+    big = tmp_path / "params.json"
+    big.write_text(json.dumps({"message": {"msg": "x" * (130 * 1024)}}))
+    with argo_server() as (url, state):
+        r = CliRunner().invoke(cli, ["submit", SEQUENTIAL, "-b", "argo", "--server", url, "--params-file", str(big)])
+        assert r.exit_code != 0 and "over Argo's 128 KiB limit" in r.output, r.output
+        assert not state.requests

@@ -137,6 +137,15 @@ class ArgoBackend(Backend):
         if self.options.kind != "Workflow":
             raise FlowyardError(f"submit sends a Workflow; kind={self.options.kind} is for `flowyard compile`")
         self.check(ir)
+        from flowyard_argo.compiler import ARGUMENT_LIMIT
+
+        for name, value in request.params.items():
+            size = len(render_value(value).encode())
+            if size > ARGUMENT_LIMIT:
+                raise FlowyardError(
+                    f"parameter {name!r} is {size / 1024:.0f} KiB, over Argo's 128 KiB limit on a parameter value: "
+                    "pass a smaller list, or produce it from an upstream step's output"
+                )
         conn = service.Connection.resolve(request, self.options.namespace)
         try:
             workflow = build_workflow(ir, self.options, request.params)
