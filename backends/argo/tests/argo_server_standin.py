@@ -60,36 +60,48 @@ def _now() -> str:
 
 
 def _nodes(wf: dict[str, Any], phase: str) -> dict[str, Any]:
+    """Nodes as the controller reports them: the entry DAG, a Pod per task, and for a task looping
+    over ``withItems`` (directly or inside a wrapper DAG) a TaskGroup with one ``task(i:item)`` Pod
+    per item. (A ``withParam`` list exists only at run time: its task stays one node here.)"""
     spec = wf["spec"]
     templates = {t["name"]: t for t in spec.get("templates", [])}
     entry = templates.get(spec.get("entrypoint", ""), {})
     name = wf["metadata"]["name"]
-    nodes = {
-        name: {
-            "id": name,
-            "name": name,
-            "displayName": name,
-            "type": "DAG",
-            "phase": phase,
-            "templateName": entry.get("name", ""),
-            "startedAt": wf["status"]["startedAt"],
-        }
-    }
-    for task in (entry.get("dag") or {}).get("tasks", []):
-        node_id = f"{name}-{abs(hash(task['name'])) % 10**10}"
-        nodes[node_id] = {
+    started = wf["status"]["startedAt"]
+    nodes: dict[str, Any] = {}
+
+    def add(display: str, type_: str, template: str, arguments: Any = None) -> None:
+        node_id = f"{name}-{abs(hash(display)) % 10**10}"
+        node = {
             "id": node_id,
-            "name": f"{name}.{task['name']}",
-            "displayName": task["name"],
-            "type": "Pod",
-            "templateName": task.get("template", ""),
+            "name": f"{name}.{display}",
+            "displayName": display,
+            "type": type_,
+            "templateName": template,
             "phase": phase,
-            "startedAt": wf["status"]["startedAt"],
-            "inputs": copy.deepcopy(task.get("arguments", {})),
+            "startedAt": started,
         }
+        if arguments is not None:
+            node["inputs"] = copy.deepcopy(arguments)
         if phase in ("Succeeded", "Failed"):
-            nodes[node_id]["finishedAt"] = _now()
-            nodes[node_id]["outputs"] = {"exitCode": "1" if phase == "Failed" else "0"}
+            node["finishedAt"] = _now()
+            if type_ == "Pod":
+                node["outputs"] = {"exitCode": "1" if phase == "Failed" else "0"}
+        nodes[node_id] = node
+
+    add(name, "DAG", entry.get("name", ""))
+    for task in (entry.get("dag") or {}).get("tasks", []):
+        looped, target = task, templates.get(task.get("template", ""), {})
+        if "dag" in target and len(target["dag"].get("tasks", [])) == 1:  # a parallelism wrapper
+            add(task["name"], "DAG", target["name"])
+            looped = target["dag"]["tasks"][0]
+        items = looped.get("withItems")
+        if items is None:
+            add(task["name"], "Pod", looped.get("template", ""), task.get("arguments", {}))
+            continue
+        add(task["name"] if looped is task else f"{task['name']}-group", "TaskGroup", looped.get("template", ""))
+        for i, item in enumerate(items):
+            add(f"{looped['name']}({i}:{json.dumps(item, separators=(',', ':'))})", "Pod", looped["template"])
     return nodes
 
 

@@ -246,3 +246,26 @@ def test_a_parameter_value_over_argos_limit_is_refused_before_anything_is_sent(t
         r = CliRunner().invoke(cli, ["submit", SEQUENTIAL, "-b", "argo", "--server", url, "--params-file", str(big)])
         assert r.exit_code != 0 and "over Argo's 128 KiB limit" in r.output, r.output
         assert not state.requests
+
+
+def test_status_numbers_fan_out_items_from_the_controllers_node_names(tmp_path) -> None:
+    """parallel-limits: `a` loops inside its wrapper DAG, `b` directly; the stand-in reports a
+    `task(i:item)` Pod per item, as Argo does, and the tree shows them as items 0..n-1."""
+    from flowyard.runs import SubmitRequest
+    from flowyard.testing.contract import canonical_ir
+    from flowyard_argo import ArgoBackend
+
+    backend = ArgoBackend({"default_image": "img", "poll_seconds": 0.01})
+    with argo_server() as (url, _):
+        st = backend.submit(canonical_ir("parallel-limits"), SubmitRequest(server=url, watch=True, runs_root=tmp_path))
+    assert st.state.value == "Succeeded"
+    assert [(t.step, t.item) for t in st.tasks] == [
+        ("a", 0),
+        ("a", 1),
+        ("a", 2),
+        ("a", 3),
+        ("b", 0),
+        ("b", 1),
+        ("b", 2),
+    ]
+    assert all(t.exit_code == 0 for t in st.tasks)
