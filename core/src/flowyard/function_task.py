@@ -116,7 +116,13 @@ class _Run:
         self.task = task
         self.step = task.step
         self.by_role = {(r.kind, r.name): arguments[a] for a, r in task.args.items() if a in arguments}
-        self.work = Path(tempfile.mkdtemp(prefix=f"flowyard-{self.step.dns_name}-"))
+        # under the run's folder when flowyard drives the run (kept with it, pruned with it); else the
+        # container's own temporary space
+        records = os.environ.get(RECORDS_ENV)
+        root = Path(records).parent / "work" if records else None
+        if root is not None:
+            root.mkdir(parents=True, exist_ok=True)
+        self.work = Path(tempfile.mkdtemp(prefix=f"{self.step.dns_name}-", dir=root))
         self.values: dict[str, Any] = {}
         self.placed: dict[str, Path] = {}
         self.command: list[str] | None = None
