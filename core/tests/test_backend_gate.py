@@ -69,3 +69,30 @@ def test_options_are_validated() -> None:
 def test_optional_operations_say_which_capability_is_missing() -> None:
     with pytest.raises(FlowyardError, match="the basic backend cannot submit"):
         Basic().submit(load_ir(EXAMPLES / "sequential.yaml"), None)
+
+
+def test_cluster_engines_refuse_a_container_string_output_and_a_step_without_an_image() -> None:
+    """A container step's value file reaches the next step as its JSON text on a cluster engine
+    (quotes included) where a local run decodes it; and a cluster needs an image for every step."""
+    from flowyard.backend import cluster_refusals
+    from flowyard.lowering import lower
+    from flowyard.spec import Container, Output, Pipeline, PythonFunction, Step
+
+    p = lower(
+        Pipeline(
+            name="p",
+            steps={
+                "a": Step(
+                    container=Container(command=["w"], image="img"), outputs={"v": Output(type="string", path="v.json")}
+                ),
+                "b": Step(python=PythonFunction(function="m:f"), inputs={"value": "${{ steps.a.outputs.v }}"}),
+            },
+        )
+    )
+    found = [str(u) for u in cluster_refusals(p, "Engine", None)]
+    assert found == [
+        "step-image (step 'b' names no image: set one, or -O default_image=IMAGE)",
+        "container-string-value-output (step 'a', output 'v': Engine passes the file's JSON text, quotes included; "
+        "declare a non-string type or write a file output)",
+    ]
+    assert [u.feature for u in cluster_refusals(p, "Engine", "img")] == ["container-string-value-output"]

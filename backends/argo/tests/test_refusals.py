@@ -5,11 +5,9 @@ from __future__ import annotations
 import pytest
 from flowyard.errors import FlowyardError, UnsupportedFeatureError
 from flowyard.lowering import lower
-from flowyard.spec import Container, Output, Parameter, Pipeline, PythonFunction, Step
+from flowyard.spec import Container, Parameter, Pipeline, PythonFunction, Step
 from flowyard.testing.contract import canonical_ir
 from flowyard_argo import ArgoBackend
-
-from .conftest import STEP_IMAGE
 
 
 def py(function: str, **fields) -> Step:
@@ -55,15 +53,3 @@ def test_a_step_named_like_an_internal_template_is_refused() -> None:
     p = Pipeline(name="p", steps={"main": box("true")})
     with pytest.raises(UnsupportedFeatureError, match="argo-reserved-name"):
         ArgoBackend().compile(lower(p))
-
-
-def test_a_container_string_value_output_is_refused() -> None:
-    p = Pipeline(
-        name="p",
-        steps={
-            "a": box("w", outputs={"v": Output(type="string", path="v.json")}),
-            "b": py("emit", inputs={"value": "${{ steps.a.outputs.v }}"}),
-        },
-    )
-    with pytest.raises(UnsupportedFeatureError, match="container-string-value-output"):
-        ArgoBackend({"default_image": STEP_IMAGE}).compile(lower(p))

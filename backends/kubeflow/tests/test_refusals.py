@@ -73,17 +73,6 @@ def test_a_container_step_cannot_take_a_list_of_files() -> None:
     assert "fan-in-files-into-container" in refused(p)
 
 
-def test_a_container_string_value_output_is_refused() -> None:
-    p = Pipeline(
-        name="p",
-        steps={
-            "a": box("w", outputs={"v": Output(type="string", path="v.json")}),
-            "b": py("emit", inputs={"value": "${{ steps.a.outputs.v }}"}),
-        },
-    )
-    assert "container-string-value-output" in refused(p)
-
-
 def test_an_untyped_parameter_is_refused() -> None:
     p = Pipeline(
         name="p", parameters={"x": Parameter(type="any", default=1)}, steps={"s": box("echo", "${{ params.x }}")}
