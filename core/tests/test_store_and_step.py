@@ -149,3 +149,15 @@ def test_exec_runs_a_function_and_writes_values_for_the_engine(tmp_path) -> None
     assert json.loads((tmp_path / "v" / "out").read_text()) == {"index": 4, "value": 42}
     bad = subprocess.run([*argv[:-4], "--value", "y", "number", "rendered", "x"], capture_output=True, text=True)
     assert bad.returncode == 1 and "flowyard.step: expected a number" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_dig_reads_object_fields_and_list_indices_the_same_for_every_engine() -> None:
+    from flowyard.templates import MissingFieldError, dig
+
+    item = {"event": {"bands": [10, 20]}, "id": "1"}
+    assert dig(item, ("event", "bands", "1")) == 20
+    assert dig(item, ()) is item
+    with pytest.raises(MissingFieldError, match="item has no field 'nope'"):
+        dig(item, ("event", "nope"))
+    with pytest.raises(MissingFieldError, match="no field '5'"):
+        dig(item, ("event", "bands", "5"))

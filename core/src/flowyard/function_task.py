@@ -48,7 +48,7 @@ from flowyard.ir import (
     Text,
 )
 from flowyard.step import INDEX_WIDTH, TaskInput, TaskOutput, call_function, read_value_outputs
-from flowyard.templates import render_value
+from flowyard.templates import dig, render_value
 
 RECORDS_ENV = "FLOWYARD_TASK_RECORDS"
 _ITERATION = re.compile(r"iteration-(\d+)")
@@ -85,14 +85,6 @@ def normalise(value: Any) -> Any:
         return [normalise(v) for v in value]
     if isinstance(value, dict):
         return {k: normalise(v) for k, v in value.items()}
-    return value
-
-
-def _dig(value: Any, fields: tuple[str, ...]) -> Any:
-    for f in fields:
-        if not isinstance(value, dict) or f not in value:
-            raise TaskError(f"the item has no field {'.'.join(fields)!r}: {render_value(value)[:80]}")
-        value = value[f]
     return value
 
 
@@ -162,7 +154,7 @@ class _Run:
         if isinstance(src, ParamSource):
             return normalise(self.by_role[("param", src.name)])
         if isinstance(src, ItemSource):
-            return _dig(normalise(self.by_role[("item", "")]), src.fields)
+            return dig(normalise(self.by_role[("item", "")]), src.fields)
         value = self.by_role[("input", inp.name)]
         if inp.name in self.task.json_text:
             if isinstance(src, StepOutputSource) and src.collect:
@@ -232,7 +224,7 @@ class _Run:
             elif isinstance(part, ParamRef):
                 out.append(render_value(normalise(self.by_role[("param", part.name)])))
             elif isinstance(part, ItemRef):
-                out.append(render_value(_dig(normalise(self.by_role[("item", "")]), part.fields)))
+                out.append(render_value(dig(normalise(self.by_role[("item", "")]), part.fields)))
             elif isinstance(part, InputRef):
                 if part.path:
                     out.append(str(self.placed[part.name]))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from flowyard.ir import (
@@ -107,6 +108,22 @@ def single_ref(value: Any) -> Ref | None:
     if len(tpl.parts) == 1 and not isinstance(tpl.parts[0], Text):
         return tpl.parts[0]
     return None
+
+
+class MissingFieldError(LookupError):
+    """``item.a.b`` names a field the value does not have."""
+
+
+def dig(value: Any, fields: tuple[str, ...], what: str = "item") -> Any:
+    """``item.event.msg``: fields of a JSON object (digits index lists), as every engine reads them."""
+    for f in fields:
+        if isinstance(value, Mapping) and f in value:
+            value = value[f]
+        elif isinstance(value, list) and f.isdigit() and int(f) < len(value):
+            value = value[int(f)]
+        else:
+            raise MissingFieldError(f"{what} has no field {f!r} (it is {render_value(value)[:80]})")
+    return value
 
 
 def render_value(value: Any) -> str:

@@ -39,7 +39,7 @@ from flowyard.ir import (
     Text,
 )
 from flowyard.step import INDEX_WIDTH
-from flowyard.templates import render_value
+from flowyard.templates import MissingFieldError, dig, render_value
 from hera.workflows import (
     DAG,
     Artifact,
@@ -102,14 +102,6 @@ def reserved_names(ir: PipelineIR) -> dict[str, str]:
     return names
 
 
-def dig(value: Any, fields: tuple[str, ...]) -> Any:
-    for f in fields:
-        if not isinstance(value, dict) or f not in value:
-            raise KeyError(".".join(fields))
-        value = value[f]
-    return value
-
-
 # --- how a step's items arrive ---------------------------------------------------------------------
 
 
@@ -157,9 +149,9 @@ def literal_rows(values: list[Any], fields: tuple[tuple[str, ...], ...], step: s
         row = {"index": f"{i:0{INDEX_WIDTH}d}", "item": render_value(item)}
         for k, path in enumerate(fields):
             try:
-                row[f"f{k}"] = render_value(dig(item, path))
-            except KeyError:
-                raise CompileError(f"step {step!r}: for_each item {i} has no field {'.'.join(path)!r}") from None
+                row[f"f{k}"] = render_value(dig(item, path, f"step {step!r}: for_each item {i}"))
+            except MissingFieldError as e:
+                raise CompileError(str(e)) from None
         rows.append(row)
     return tuple(rows)
 

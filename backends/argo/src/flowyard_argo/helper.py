@@ -30,9 +30,12 @@ def render(v):
     return v if isinstance(v, str) else json.dumps(v, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 def dig(v, path):
     for f in path:
-        if not isinstance(v, dict) or f not in v:
-            sys.exit("item %s has no field %s" % (render(v)[:80], ".".join(path)))
-        v = v[f]
+        if isinstance(v, dict) and f in v:
+            v = v[f]
+        elif isinstance(v, list) and f.isdigit() and int(f) < len(v):
+            v = v[int(f)]
+        else:
+            sys.exit("item has no field %r (it is %s)" % (f, render(v)[:80]))
     return v
 mode, data, count, fields = sys.argv[1:5]
 if mode == "enumerate":

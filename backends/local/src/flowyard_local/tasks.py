@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flowyard import __version__
+from flowyard import __version__, templates
 from flowyard.errors import InfrastructureError
 from flowyard.ir import (
     InputRef,
@@ -247,15 +247,11 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 def dig(value: Any, fields: tuple[str, ...], what: str = "item") -> Any:
-    """``item.event.msg``: fields of a JSON object item (digits index lists)."""
-    for f in fields:
-        if isinstance(value, Mapping) and f in value:
-            value = value[f]
-        elif isinstance(value, list) and f.isdigit() and int(f) < len(value):
-            value = value[int(f)]
-        else:
-            raise TaskError(f"{what} has no field {f!r} (it is {render_value(value)[:80]})")
-    return value
+    """:func:`flowyard.templates.dig`, failing the task when the field is not there."""
+    try:
+        return templates.dig(value, fields, what)
+    except templates.MissingFieldError as e:
+        raise TaskError(str(e)) from None
 
 
 class Task:
