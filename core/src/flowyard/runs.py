@@ -147,6 +147,15 @@ def task_key(step: str, item: int | None) -> str:
     return step if item is None else f"{step}[{item}]"
 
 
+def epoch_seconds(value: Any) -> float | None:
+    """An engine's timestamp (RFC 3339 text, ``Z`` included, or a datetime) as epoch seconds."""
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
 def task_dir_name(step: str, item: int | None) -> str:
     """Relative folder of a task: ``tasks/<step>`` or ``tasks/<step>/<item:06d>``."""
     return f"tasks/{step}" if item is None else f"tasks/{step}/{item:06d}"

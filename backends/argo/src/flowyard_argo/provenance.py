@@ -12,7 +12,7 @@ from typing import Any
 from flowyard import __version__
 from flowyard.ir import PipelineIR
 from flowyard.provenance import DataDigest, ProvenanceRecord, source_text
-from flowyard.runs import RunDirectory, RunStatus, SubmitRequest, runs_root
+from flowyard.runs import RunDirectory, RunStatus, SubmitRequest, epoch_seconds, runs_root
 
 from flowyard_argo import service
 
@@ -61,8 +61,8 @@ def write_run_record(ir: PipelineIR, wf: dict[str, Any], status: RunStatus, requ
             command=tuple(container.get("command", []) + container.get("args", [])) or None,
             function=step.python.function if step.python else None,
             image=container.get("image"),
-            started_at=service.epoch(node.get("startedAt")),
-            finished_at=service.epoch(node.get("finishedAt")),
+            started_at=epoch_seconds(node.get("startedAt")),
+            finished_at=epoch_seconds(node.get("finishedAt")),
             exit_code=int(code) if code not in (None, "") else None,
             secrets=tuple(f"{s.secret}/{s.key} as {s.env}" for s in step.secrets),
         )

@@ -13,12 +13,11 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from flowyard.config import resolve_setting
 from flowyard.errors import InfrastructureError
-from flowyard.runs import RunStatus, SubmitRequest, TaskState, TaskStatus
+from flowyard.runs import RunStatus, SubmitRequest, TaskState, TaskStatus, epoch_seconds
 
 DEFAULT_NAMESPACE = "argo"
 DONE = {"Succeeded", "Failed", "Error"}
@@ -147,14 +146,6 @@ def watch(conn: Connection, name: str, poll_seconds: float, timeout_seconds: flo
 # --- the core's terms ------------------------------------------------------------------------------
 
 
-def epoch(text: Any) -> float | None:
-    if not text:
-        return None
-    if isinstance(text, datetime):
-        return text.timestamp()
-    return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
-
-
 def _state(phase: str | None) -> TaskState:
     try:
         return TaskState(phase or "Pending")
@@ -193,8 +184,8 @@ def run_status(wf: Mapping[str, Any], pipeline: str, step_names: Mapping[str, st
                 step=step,
                 item=item,
                 state=_state(node.get("phase")),
-                started_at=epoch(node.get("startedAt")),
-                finished_at=epoch(node.get("finishedAt")),
+                started_at=epoch_seconds(node.get("startedAt")),
+                finished_at=epoch_seconds(node.get("finishedAt")),
                 attempts=1,
                 exit_code=int(code) if code not in (None, "") else None,
                 message=node.get("message", ""),
@@ -205,8 +196,8 @@ def run_status(wf: Mapping[str, Any], pipeline: str, step_names: Mapping[str, st
         pipeline=pipeline,
         backend="argo",
         state=_state(status.get("phase")),
-        started_at=epoch(status.get("startedAt")),
-        finished_at=epoch(status.get("finishedAt")),
+        started_at=epoch_seconds(status.get("startedAt")),
+        finished_at=epoch_seconds(status.get("finishedAt")),
         tasks=tuple(tasks),
         message=status.get("message", ""),
         location=location,

@@ -15,13 +15,12 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from flowyard.config import resolve_setting
 from flowyard.errors import InfrastructureError
-from flowyard.runs import RunStatus, SubmitRequest, TaskState, TaskStatus
+from flowyard.runs import RunStatus, SubmitRequest, TaskState, TaskStatus, epoch_seconds
 
 DEFAULT_EXPERIMENT = "flowyard"
 DONE = {"SUCCEEDED", "FAILED", "CANCELED", "SKIPPED"}
@@ -194,14 +193,6 @@ def watch(conn: Connection, run_id: str, poll_seconds: float, timeout_seconds: f
         time.sleep(poll_seconds)
 
 
-def _epoch(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.timestamp()
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-
-
 _GROUP = re.compile(r"^(for-loop-\d+|condition-\d+|condition-branches-\d+|exit-handler-\d+|root|.+-fanout)$")
 
 
@@ -219,8 +210,8 @@ def run_status(run: Any, pipeline: str, step_names: dict[str, str] | None, link:
             TaskStatus(
                 step=step,
                 state=STATES.get(str(t.state), TaskState.ERROR),
-                started_at=_epoch(t.start_time),
-                finished_at=_epoch(t.end_time),
+                started_at=epoch_seconds(t.start_time),
+                finished_at=epoch_seconds(t.end_time),
                 attempts=1,
                 message=str(getattr(error, "message", "") or ""),
             )
@@ -232,8 +223,8 @@ def run_status(run: Any, pipeline: str, step_names: dict[str, str] | None, link:
         pipeline=pipeline,
         backend="kubeflow",
         state=state,
-        started_at=_epoch(run.created_at),
-        finished_at=_epoch(run.finished_at),
+        started_at=epoch_seconds(run.created_at),
+        finished_at=epoch_seconds(run.finished_at),
         tasks=tuple(sorted(tasks, key=lambda t: t.step)),
         message=str(getattr(error, "message", "") or ""),
         location=link,
