@@ -59,3 +59,31 @@ def resolve_setting(
             return env[var]
     section = (read_config(environ) if config is None else config).get(backend) or {}
     return section.get(key)
+
+
+def server_url(backend: str, engine: str, flag: str | None, env_vars: Sequence[str]) -> str:
+    """A remote engine's URL from flag, env or config; ``host:port`` alone means https (as the
+    engines' own CLIs read it). None anywhere is an infrastructure error saying where to give one."""
+    from flowyard.errors import InfrastructureError
+
+    server = resolve_setting(backend, "server", flag, env_vars)
+    if not server:
+        raise InfrastructureError(
+            f"no {engine} given: pass --server URL, set {env_vars[0]}, or add {backend}.server to the config file"
+        )
+    server = str(server)
+    if "://" not in server:
+        server = f"https://{server}"
+    return server.rstrip("/")
+
+
+def flag_setting(backend: str, key: str, flag: bool | None, env_vars: Sequence[str]) -> bool:
+    """A yes/no setting: the flag, else ``true``/``1``/``yes`` in an env var or the config file."""
+    return str(resolve_setting(backend, key, flag, env_vars)).lower() in ("true", "1", "yes")
+
+
+def authorization(token: str | None) -> str | None:
+    """The ``Authorization`` header for a token: ``Bearer`` unless it names its own scheme."""
+    if not token:
+        return None
+    return token if " " in token else f"Bearer {token}"

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flowyard.config import resolve_setting
+from flowyard.config import authorization, flag_setting, resolve_setting, server_url
 from flowyard.errors import InfrastructureError
 from flowyard.runs import RunStatus, SubmitRequest, TaskState, TaskStatus, epoch_seconds
 
@@ -34,28 +34,19 @@ class Connection:
     @classmethod
     def resolve(cls, request: SubmitRequest, default_namespace: str | None = None) -> Connection:
         """Flag, then ``ARGO_SERVER``/``ARGO_NAMESPACE``/``ARGO_TOKEN``, then the config file."""
-        server = resolve_setting("argo", "server", request.server, ["ARGO_SERVER"])
-        if not server:
-            raise InfrastructureError(
-                "no Argo Server given: pass --server URL, set ARGO_SERVER, or add argo.server to the config file"
-            )
-        if "://" not in server:  # the argo CLI's ARGO_SERVER is host:port, TLS unless told otherwise
-            server = f"https://{server}"
-        namespace = resolve_setting("argo", "namespace", request.namespace, ["ARGO_NAMESPACE"])
-        token = resolve_setting("argo", "token", request.token, ["ARGO_TOKEN"])
-        insecure = resolve_setting("argo", "insecure", request.insecure, ["ARGO_INSECURE_SKIP_VERIFY"])
+        # the argo CLI's ARGO_SERVER is host:port, TLS unless told otherwise: server_url reads it the same way
         return cls(
-            server=server.rstrip("/"),
-            namespace=namespace or default_namespace or DEFAULT_NAMESPACE,
-            token=token,
-            insecure=str(insecure).lower() in ("true", "1", "yes"),
+            server=server_url("argo", "Argo Server", request.server, ["ARGO_SERVER"]),
+            namespace=resolve_setting("argo", "namespace", request.namespace, ["ARGO_NAMESPACE"])
+            or default_namespace
+            or DEFAULT_NAMESPACE,
+            token=resolve_setting("argo", "token", request.token, ["ARGO_TOKEN"]),
+            insecure=flag_setting("argo", "insecure", request.insecure, ["ARGO_INSECURE_SKIP_VERIFY"]),
         )
 
     @property
     def authorization(self) -> str | None:
-        if not self.token:
-            return None
-        return self.token if " " in self.token else f"Bearer {self.token}"
+        return authorization(self.token)
 
     def service(self) -> Any:
         from hera.workflows import WorkflowsService

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flowyard.config import resolve_setting
+from flowyard.config import authorization, flag_setting, resolve_setting, server_url
 from flowyard.errors import InfrastructureError
 from flowyard.runs import RunStatus, SubmitRequest, TaskState, TaskStatus, epoch_seconds
 
@@ -47,19 +47,11 @@ class Connection:
     @classmethod
     def resolve(cls, request: SubmitRequest) -> Connection:
         """Flag, then ``KFP_SERVER``/``KFP_NAMESPACE``/``KFP_TOKEN``/``KFP_EXPERIMENT``, then the config file."""
-        server = resolve_setting("kubeflow", "server", request.server, ["KFP_SERVER", "KF_PIPELINES_ENDPOINT"])
-        if not server:
-            raise InfrastructureError(
-                "no KFP API server given: pass --server URL, set KFP_SERVER, or add kubeflow.server to the config file"
-            )
-        if "://" not in server:
-            server = f"https://{server}"
-        insecure = resolve_setting("kubeflow", "insecure", request.insecure, ["KFP_INSECURE"])
         return cls(
-            server=server.rstrip("/"),
+            server=server_url("kubeflow", "KFP API server", request.server, ["KFP_SERVER", "KF_PIPELINES_ENDPOINT"]),
             namespace=resolve_setting("kubeflow", "namespace", request.namespace, ["KFP_NAMESPACE"]),
             token=resolve_setting("kubeflow", "token", request.token, ["KFP_TOKEN"]),
-            insecure=str(insecure).lower() in ("true", "1", "yes"),
+            insecure=flag_setting("kubeflow", "insecure", request.insecure, ["KFP_INSECURE"]),
             experiment=resolve_setting("kubeflow", "experiment", request.experiment, ["KFP_EXPERIMENT"])
             or DEFAULT_EXPERIMENT,
         )
@@ -126,8 +118,9 @@ def preflight(conn: Connection) -> None:
     import urllib.request
 
     request = urllib.request.Request(f"{conn.server}/apis/v2beta1/healthz")  # noqa: S310 - the user's server URL
-    if conn.token:
-        request.add_header("Authorization", conn.token if " " in conn.token else f"Bearer {conn.token}")
+    header = authorization(conn.token)
+    if header:
+        request.add_header("Authorization", header)
     context = ssl._create_unverified_context() if conn.insecure else None  # noqa: S323 - the user's --insecure
     try:
         with urllib.request.urlopen(request, timeout=30, context=context):  # noqa: S310 - the user's server URL
