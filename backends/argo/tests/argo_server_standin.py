@@ -108,14 +108,11 @@ def _nodes(wf: dict[str, Any], phase: str) -> dict[str, Any]:
 class _Handler(StandinHandler):
     state: StandinState
     spec = argo_api()
-    GRPC = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 501: 12}
-
-    def error_body(self, code: int, message: str) -> Any:
-        return {"code": self.GRPC.get(code, 2), "message": message}  # Argo answers in grpc-gateway's shape
 
     def check_access(self, params: dict[str, str]) -> tuple[int, str] | None:
-        if self.state.token is not None and self.headers.get("Authorization", "") != f"Bearer {self.state.token}":
-            return 401, "token not valid"
+        refused = super().check_access(params)
+        if refused is not None:
+            return refused
         ns = params.get("namespace")
         if ns is not None and ns in self.state.forbidden:
             return 403, f'workflows.argoproj.io is forbidden: cannot access namespace "{ns}"'

@@ -66,13 +66,7 @@ class _Handler(StandinHandler):
     spec = kfp_api()
 
     def error_body(self, code: int, message: str) -> Any:
-        grpc = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 501: 12}.get(code, 2)
-        return {"code": grpc, "message": message, "details": []}  # googleRpcStatus
-
-    def check_access(self, params: dict[str, str]) -> tuple[int, str] | None:
-        if self.state.token is not None and self.headers.get("Authorization", "") != f"Bearer {self.state.token}":
-            return 401, "Unauthenticated: the request has no valid bearer token"
-        return None
+        return {**super().error_body(code, message), "details": []}  # googleRpcStatus
 
     def answer(self, operation: str, payload: Any) -> None:
         with self.state.lock:

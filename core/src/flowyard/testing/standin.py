@@ -70,8 +70,8 @@ def _group(m: re.Match[str]) -> str:
 class StandinHandler(BaseHTTPRequestHandler):
     """Routes each request through the spec, then to ``op_<operationId>(params, query, body)``.
 
-    Subclasses set ``spec`` and ``state``, may override :meth:`check_access` (auth, namespaces)
-    and :meth:`error_body` (the engine's error shape). Every request is recorded in
+    Subclasses set ``spec`` and ``state``, may extend :meth:`check_access` (namespaces) and
+    :meth:`error_body` (the engine's error shape). Every request is recorded in
     ``state.requests`` as ``(method, path, body)``."""
 
     spec: ClassVar[OpenAPISpec]
@@ -80,11 +80,19 @@ class StandinHandler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:  # quiet
         pass
 
+    # HTTP status -> gRPC code, as grpc-gateway maps them (Argo's and KFP's servers are both behind one)
+    GRPC_CODES: ClassVar[dict[int, int]] = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 501: 12}
+
     def error_body(self, code: int, message: str) -> Any:
-        return {"code": code, "message": message}
+        """grpc-gateway's error shape; override for an engine that answers otherwise."""
+        return {"code": self.GRPC_CODES.get(code, 2), "message": message}
 
     def check_access(self, params: dict[str, str]) -> tuple[int, str] | None:
-        """``(status, message)`` to refuse the request, or ``None``."""
+        """``(status, message)`` to refuse the request, or ``None``. By default: when ``state.token``
+        is set, a request without that bearer token is a 401."""
+        token = getattr(self.state, "token", None)
+        if token is not None and self.headers.get("Authorization", "") != f"Bearer {token}":
+            return 401, "the request has no valid bearer token"
         return None
 
     def send_json(self, code: int, payload: Any) -> None:
