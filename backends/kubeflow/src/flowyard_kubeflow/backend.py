@@ -54,7 +54,10 @@ class KubeflowBackend(Backend):
 
     def refusals(self, ir: PipelineIR) -> list[FeatureUse]:
         """What KFP (or this mapping of it) cannot express, beyond the capability set."""
+        from flowyard_kubeflow.compiler import wrapped_steps
+
         out = cluster_refusals(ir, "KFP", self.options.default_image)
+        wrapped = wrapped_steps(ir)  # fanned-out steps built as sub-pipelines (all have a for_each)
         for p in ir.parameters:
             if p.type == "any":
                 out.append(FeatureUse("untyped-parameter", f"parameter {p.name!r}: KFP parameters need a type"))
@@ -80,7 +83,7 @@ class KubeflowBackend(Backend):
                             "dsl.If depend on one inside it",
                         )
                     )
-            if s.when is not None and s.for_each is not None and s.name in _over_fanout_sources(ir):
+            if s.when is not None and s.name in wrapped:
                 out.append(FeatureUse("condition-on-gathered-fan-out", f"{where}: a condition on a sub-pipeline"))
             if s.kind == "container":
                 for inp in s.inputs:
@@ -185,12 +188,6 @@ class KubeflowBackend(Backend):
             "fan-in": "dsl.Collected, in item order",
             "engine": SUPPORTED_KFP,
         }
-
-
-def _over_fanout_sources(ir: PipelineIR) -> set[str]:
-    from flowyard_kubeflow.compiler import wrapped_steps
-
-    return wrapped_steps(ir)
 
 
 def _count_objects(text: str) -> dict[str, int]:
