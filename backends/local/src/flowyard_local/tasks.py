@@ -30,6 +30,7 @@ from flowyard.errors import InfrastructureError
 from flowyard.ir import (
     InputRef,
     ItemRef,
+    OutputIR,
     OutputPathRef,
     ParamRef,
     ParamSource,
@@ -40,7 +41,7 @@ from flowyard.ir import (
 )
 from flowyard.lowering import value_matches
 from flowyard.provenance import PROVENANCE_FILE, ProvenanceRecord, sha256_file, sha256_tree, tree_digest
-from flowyard.runs import TaskState, TaskStatus, redact, task_dir_name, write_atomic
+from flowyard.runs import TaskState, redact, task_dir_name, write_atomic
 from flowyard.step import (
     FunctionSignature,
     StepFunctionError,
@@ -118,7 +119,7 @@ class TaskResult:
             "t": "task",
             "step": self.step,
             "item": self.item,
-            "state": self.state.value,
+            "state": self.state,  # a str enum: encodes as its value
             "started": self.started_at,
             "finished": self.finished_at,
             "attempts": self.attempts,
@@ -136,18 +137,19 @@ class TaskResult:
             event["missing"] = self.missing
         return event
 
-    def to_status(self) -> TaskStatus:
-        return TaskStatus(
-            step=self.step,
-            item=self.item,
-            state=self.state,
-            started_at=self.started_at,
-            finished_at=self.finished_at,
-            attempts=self.attempts,
-            exit_code=self.exit_code,
-            message=self.message,
-            cached=self.cached,
-        )
+    def status_fields(self) -> dict[str, Any]:
+        """Its :class:`~flowyard.runs.TaskStatus` as data: a run's statuses are validated in one call."""
+        return {
+            "step": self.step,
+            "item": self.item,
+            "state": self.state,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "attempts": self.attempts,
+            "exit_code": self.exit_code,
+            "message": self.message,
+            "cached": self.cached,
+        }
 
     @classmethod
     def from_journal(cls, event: Mapping[str, Any]) -> TaskResult:
@@ -199,6 +201,18 @@ class ThreadLocalStream(io.TextIOBase):
         return False
 
 
+@dataclass(frozen=True)
+class StepPlan:
+    """What every task of one step shares, worked out once per step rather than once per task."""
+
+    needs_workdir: bool
+    in_process: bool  # a Python function called on the worker thread
+    wants_workdir: bool  # the function takes a ``workdir`` argument
+    file_outputs: tuple[str, ...]
+    value_outputs: tuple[OutputIR, ...]
+    nested_outputs: tuple[str, ...]  # file outputs whose path has folders of its own to make
+
+
 @dataclass
 class RunContext:
     """What every task of a run shares. Read-only once the run starts, except the process registry."""
@@ -218,7 +232,7 @@ class RunContext:
     processes: set[subprocess.Popen[bytes]] = field(default_factory=set)
     process_lock: threading.Lock = field(default_factory=threading.Lock)
     functions: dict[str, tuple[Callable[..., Any], FunctionSignature]] = field(default_factory=dict)
-    needs_workdir: dict[str, bool] = field(default_factory=dict)
+    step_plans: dict[str, StepPlan] = field(default_factory=dict)
     made_dirs: set[Path] = field(default_factory=set)
     stdout: ThreadLocalStream | None = None
     stderr: ThreadLocalStream | None = None
@@ -355,7 +369,9 @@ class Task:
     def run(self) -> TaskResult:
         """Every attempt, with backoff between them; never raises."""
         result = TaskResult(self.step.name, self.plan.item, TaskState.RUNNING, started_at=time.time())
-        result.missing = {n: list(i.failed_items) for n, i in self.plan.inputs.items() if i.failed_items}
+        for name, inp in self.plan.inputs.items():
+            if inp.failed_items:
+                result.missing[name] = list(inp.failed_items)
         limit = self.step.retry.limit
         attempt = 0
         while True:
@@ -397,20 +413,29 @@ class Task:
     def _clean(self, text: str) -> str:
         return redact(text, self.secret_values)
 
-    def _needs_workdir(self) -> bool:
-        needs = self.ctx.needs_workdir.get(self.step.name)
-        if needs is None:
+    def _step_plan(self) -> StepPlan:
+        plan = self.ctx.step_plans.get(self.step.name)
+        if plan is None:
             step = self.step
-            needs = (
-                step.kind == "container"
-                or self.ctx.python_subprocess
-                or bool(step.timeout_seconds)
-                or any(i.type == "file" for i in step.inputs)
-                or any(o.type == "file" for o in step.outputs)
-                or self._function()[1].accepts("workdir")
+            in_process = step.kind == "python" and not (self.ctx.python_subprocess or step.timeout_seconds)
+            wants_workdir = in_process and self._function()[1].accepts("workdir")
+            plan = StepPlan(
+                needs_workdir=(
+                    not in_process
+                    or wants_workdir
+                    or any(i.type == "file" for i in step.inputs)
+                    or any(o.type == "file" for o in step.outputs)
+                ),
+                in_process=in_process,
+                wants_workdir=wants_workdir,
+                file_outputs=tuple(o.name for o in step.outputs if o.type == "file"),
+                value_outputs=tuple(o for o in step.outputs if o.type != "file"),
+                nested_outputs=tuple(
+                    o.name for o in step.outputs if o.type == "file" and o.path and len(Path(o.path).parts) > 1
+                ),
             )
-            self.ctx.needs_workdir[self.step.name] = needs
-        return needs
+            self.ctx.step_plans[step.name] = plan
+        return plan
 
     def _function(self) -> tuple[Callable[..., Any], FunctionSignature]:
         assert self.step.python is not None
@@ -424,7 +449,8 @@ class Task:
     def _attempt(self, result: TaskResult, attempt: int) -> None:
         if self.ctx.cache is not None and self.step.cache and attempt == 1 and self.ctx.cache.restore(self, result):
             return
-        if self._needs_workdir():
+        plan = self._step_plan()
+        if plan.needs_workdir:
             if attempt == 1 and self.work.exists():
                 shutil.rmtree(self.work)  # a resumed task starts from a fresh working directory
             self._ensure_dir()
@@ -436,14 +462,16 @@ class Task:
             argv = [self.render(t) for t in self.step.container.command]  # type: ignore[union-attr]
             self._run_process(argv, attempt)
             values = self._read_values()
-        elif self.ctx.python_subprocess or self.step.timeout_seconds:
-            values = self._run_python_subprocess(attempt)
+        elif plan.in_process:
+            values = self._run_python_inprocess(attempt, plan)
         else:
-            values = self._run_python_inprocess(attempt)
-        self._check_values(values)
+            values = self._run_python_subprocess(attempt)
+        if plan.value_outputs:
+            self._check_values(values, plan.value_outputs)
         result.values = values
-        result.files = self._collect_files()
-        self._provenance(result, values)
+        if plan.file_outputs:
+            result.files = self._collect_files()
+            self._provenance(result, values)
 
     def _ensure_dir(self) -> None:
         """The task's folder; its step's folder is made once per run, not once per task."""
@@ -532,16 +560,15 @@ class Task:
         outputs = [TaskOutput(name=o.name, type=o.type, path=str(self.output_path(o.name))) for o in self.step.outputs]
         return inputs, outputs
 
-    def _run_python_inprocess(self, attempt: int) -> dict[str, Any]:
+    def _run_python_inprocess(self, attempt: int, plan: StepPlan) -> dict[str, Any]:
         fn, signature = self._function()
-        available: dict[str, Any] = {"workdir": self.work}
+        available: dict[str, Any] = {"workdir": self.work} if plan.wants_workdir else {}
         for name, inp in self.plan.inputs.items():
             available[name] = self.input_path(name) if inp.type == "file" else inp.value
-        for out in self.step.outputs:
-            if out.type == "file":
-                path = self.output_path(out.name)
+        for name in plan.file_outputs:
+            available[name] = path = self.output_path(name)
+            if name in plan.nested_outputs:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                available[out.name] = path
         kwargs = signature.select(available)
         assert self.ctx.stdout is not None and self.ctx.stderr is not None
         out_buf, err_buf = self.ctx.stdout.capture(), self.ctx.stderr.capture()
@@ -554,7 +581,7 @@ class Task:
             self.ctx.stdout.release()
             self.ctx.stderr.release()
             self._write_captured(out_buf.getvalue(), err_buf.getvalue(), attempt)
-        return value_outputs_from_return(result, self.step.outputs)
+        return value_outputs_from_return(result, plan.value_outputs)
 
     def _write_captured(self, out: str, err: str, attempt: int) -> None:
         if not (out or err) and attempt == 1:
@@ -595,10 +622,8 @@ class Task:
         except StepFunctionError as e:
             raise TaskFailure(str(e)) from None
 
-    def _check_values(self, values: Mapping[str, Any]) -> None:
-        for out in self.step.outputs:
-            if out.type == "file":
-                continue
+    def _check_values(self, values: Mapping[str, Any], outputs: tuple[OutputIR, ...]) -> None:
+        for out in outputs:
             if not value_matches(out.type, values.get(out.name)):
                 got = render_value(values.get(out.name))[:80]
                 raise TaskFailure(f"output {out.name!r} should be of type {out.type}, got {got}")
