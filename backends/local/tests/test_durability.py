@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from flowyard.runs import read_journal
 
 from .conftest import cli
 
@@ -141,7 +143,7 @@ def test_interrupt_stops_children_and_leaves_a_resumable_run(spec, tmp_path: Pat
     assert "interrupted" in status["message"]
 
 
-def test_store_writes_leave_no_partial_files_on_failure(spec, run) -> None:
+def test_a_failed_task_publishes_no_artifact(spec, run) -> None:
     path = spec("""
         name: partial
         failure_policy: continue
@@ -153,8 +155,11 @@ def test_store_writes_leave_no_partial_files_on_failure(spec, run) -> None:
     """)
     status = run(path)
     run_dir = Path(status.location or "")
-    assert (run_dir / "tasks/s/000000/outputs/o/o").read_text() == "x"
-    assert not (run_dir / "tasks/s/000001/outputs").exists()  # failed: nothing collected
+    events = {e["item"]: e for e in read_journal(run_dir / "journal.jsonl") if e.get("t") == "task"}
+    (key, digest) = events[0]["files"]["o"]
+    assert (run_dir / key).read_text() == "x"
+    assert digest == hashlib.sha256(b"x").hexdigest()
+    assert events[1]["state"] == "Failed" and "files" not in events[1]  # failed: nothing published
     assert (run_dir / "tasks/s/000001/work/o").exists()  # but its working files stay for debugging
 
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from flowyard.runs import TaskState
+from flowyard.runs import TaskState, read_journal
 
 from .conftest import overlap
 
@@ -32,6 +32,24 @@ def test_parallelism_limits_hold_at_every_instant(spec, run, tmp_path, step_limi
     status = run(path, options={"workers": 8})
     assert status.state == TaskState.SUCCEEDED
     assert overlap(intervals(log)) == expected
+
+
+def test_limits_hold_for_fast_items_run_in_batches(spec, run, tmp_path) -> None:
+    """Items of a few milliseconds go to workers in batches; a batch holds one slot."""
+    log = tmp_path / "times.jsonl"
+    path = spec(f"""
+        name: fast
+        steps:
+          work:
+            for_each: {list(range(300))}
+            parallelism: 2
+            python: {{function: "steplib:record"}}
+            inputs: {{log: "{log}", x: "${{{{ item }}}}", pause: 0.002}}
+    """)
+    status = run(path, options={"workers": 8})
+    assert status.state == TaskState.SUCCEEDED
+    assert sorted(x for *_, x in map(json.loads, log.read_text().splitlines())) == list(range(300))
+    assert overlap(intervals(log)) == 2
 
 
 def test_pipeline_limit_spans_steps(spec, run, tmp_path) -> None:
@@ -173,6 +191,28 @@ def test_stop_policy_omits_what_had_not_started(spec, run) -> None:
     assert states[("a", 1)] == TaskState.FAILED
     assert all(states[("a", i)] == TaskState.OMITTED for i in range(2, 6))
     assert states[("b", None)] == TaskState.OMITTED
+    assert status.exit_code == 1
+
+
+def test_stop_policy_in_a_batch_leaves_the_rest_unrun_and_omitted(spec, run, tmp_path) -> None:
+    log = tmp_path / "ran.log"
+    path = spec(f"""
+        name: stopfast
+        steps:
+          a:
+            for_each: {list(range(2000))}
+            parallelism: 2
+            python: {{function: "steplib:log_then_fail_on"}}
+            inputs: {{log: "{log}", x: "${{{{ item }}}}", bad: {{value: [1000]}}}}
+    """)
+    status = run(path)
+    states = {t.item: t.state for t in status.tasks}
+    ran = {int(line) for line in log.read_text().split()}
+    assert states[1000] == TaskState.FAILED
+    assert {i for i, s in states.items() if s == TaskState.SUCCEEDED} == ran - {1000}
+    omitted = {i for i, s in states.items() if s == TaskState.OMITTED}
+    assert omitted == set(range(2000)) - ran
+    assert len(omitted) > 500  # the batches in flight stopped; nothing new started
     assert status.exit_code == 1
 
 
@@ -367,6 +407,27 @@ def test_placeholder_paths_for_inputs_and_outputs(spec, run) -> None:
     """)
     status = run(path)
     assert Path(status.outputs["o"]).read_text() == "hi!"
+
+
+def test_functions_read_upstream_files_in_place_and_commands_get_copies(spec, run) -> None:
+    path = spec("""
+        name: inplace
+        steps:
+          a: {python: {function: "steplib:write_item"}, inputs: {x: 1}, outputs: {out: a.json}}
+          f: {python: {function: "steplib:where"}, inputs: {f: "${{ steps.a.outputs.out }}"}, outputs: {p: {type: string}}}
+          c:
+            container: {command: [python3, -c, "import sys; print(sys.argv[1])", "${{ inputs.f.path }}"]}
+            inputs: {f: "${{ steps.a.outputs.out }}"}
+    """)
+    status = run(path)
+    run_dir = Path(status.location or "")
+    published = run_dir / "tasks/a/work/a.json"
+    assert json.loads(published.read_text()) == {"x": 1}
+    (f_event,) = [e for e in read_journal(run_dir / "journal.jsonl") if e.get("step") == "f"]
+    assert f_event["values"]["p"] == str(published)  # the upstream's own file: no copy
+    assert not (run_dir / "tasks/f/in").exists()
+    copy = Path((run_dir / "tasks/c/stdout.log").read_text().strip())
+    assert copy == run_dir / "tasks/c/in/f/a.json" and copy.read_text() == published.read_text()
 
 
 def test_value_outputs_of_container_steps_are_json_files(spec, run) -> None:

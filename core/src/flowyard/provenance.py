@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -58,7 +59,7 @@ class ProvenanceRecord(BaseModel):
     notices: tuple[str, ...] = ()
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> tuple[str, int]:
+def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> tuple[str, int]:
     h = hashlib.sha256()
     size = 0
     with open(path, "rb") as f:

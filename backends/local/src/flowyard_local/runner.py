@@ -205,7 +205,7 @@ class Scheduler:
                 return
             results: list[TaskResult] = []
             for plan in batch:
-                if results and self.stop.is_set():
+                if results and self.stopping:  # the run is stopping: what has not started stays unrun
                     break
                 result = self._run_task(plan)
                 results.append(result)

@@ -13,6 +13,7 @@ import functools
 import io
 import json
 import os
+import posixpath
 import shutil
 import signal
 import subprocess
@@ -211,6 +212,9 @@ class StepPlan:
     file_outputs: tuple[str, ...]
     value_outputs: tuple[OutputIR, ...]
     nested_outputs: tuple[str, ...]  # file outputs whose path has folders of its own to make
+    output_files: Mapping[str, str]  # output -> the file the task writes it to, under its folder
+    declared_inputs: Mapping[str, str]  # input with a path of its own -> where it goes, under the task's folder
+    out_dir: bool  # some file output has no path: it goes to out/<name>
 
 
 @dataclass
@@ -233,7 +237,7 @@ class RunContext:
     process_lock: threading.Lock = field(default_factory=threading.Lock)
     functions: dict[str, tuple[Callable[..., Any], FunctionSignature]] = field(default_factory=dict)
     step_plans: dict[str, StepPlan] = field(default_factory=dict)
-    made_dirs: set[Path] = field(default_factory=set)
+    made_dirs: set[str] = field(default_factory=set)  # steps whose folder exists
     stdout: ThreadLocalStream | None = None
     stderr: ThreadLocalStream | None = None
     cache: Any = None
@@ -289,17 +293,23 @@ class Task:
 
     def input_path(self, name: str) -> Path:
         inp = self.plan.inputs[name]
-        spec = self.step.input(name)
-        if spec.path:
-            return self.work / spec.path
+        declared = self._step_plan().declared_inputs.get(name)
+        if declared is not None:
+            return self.dir / declared
         if inp.files is not None:
             return self.dir / "in" / name
         assert inp.file is not None
-        return self.dir / "in" / name / Path(inp.file.key).name
+        if self._reads_in_place(inp):
+            return Path(self.ctx.store.path(inp.file.key))
+        return self.dir / "in" / name / posixpath.basename(inp.file.key)
+
+    def _reads_in_place(self, inp: ResolvedInput) -> bool:
+        """An in-process function reads an upstream file where it lies, as kfp.local hands a component
+        its upstream's own output path: no copy, no folders. Commands get a copy of their own."""
+        return inp.file is not None and self.ctx.store.protocol == "file" and self._step_plan().in_process
 
     def output_path(self, name: str) -> Path:
-        out = self.step.output(name)
-        return self.work / out.path if out.path else self.dir / "out" / name
+        return self.dir / self._step_plan().output_files[name]
 
     # --- rendering ---------------------------------------------------------------------------
 
@@ -345,8 +355,9 @@ class Task:
     # --- staging -----------------------------------------------------------------------------
 
     def stage_inputs(self) -> None:
+        declared = self._step_plan().declared_inputs
         for name, inp in self.plan.inputs.items():
-            if inp.type != "file":
+            if inp.type != "file" or (name not in declared and self._reads_in_place(inp)):
                 continue
             dest = self.input_path(name)
             if inp.files is not None:
@@ -433,6 +444,9 @@ class Task:
                 nested_outputs=tuple(
                     o.name for o in step.outputs if o.type == "file" and o.path and len(Path(o.path).parts) > 1
                 ),
+                output_files={o.name: f"work/{o.path}" if o.path else f"out/{o.name}" for o in step.outputs},
+                declared_inputs={i.name: f"work/{i.path}" for i in step.inputs if i.path},
+                out_dir=any(not o.path for o in step.outputs),
             )
             self.ctx.step_plans[step.name] = plan
         return plan
@@ -451,11 +465,14 @@ class Task:
             return
         plan = self._step_plan()
         if plan.needs_workdir:
-            if attempt == 1 and self.work.exists():
-                shutil.rmtree(self.work)  # a resumed task starts from a fresh working directory
             self._ensure_dir()
-            self.work.mkdir(exist_ok=True)
-            if any(o.path is None and o.type == "file" for o in self.step.outputs):
+            try:
+                os.mkdir(self.work)
+            except FileExistsError:
+                if attempt == 1:  # a resumed task starts from a fresh working directory
+                    shutil.rmtree(self.work)
+                    os.mkdir(self.work)
+            if plan.out_dir:
                 (self.dir / "out").mkdir(exist_ok=True)
             self.stage_inputs()
         if self.step.kind == "container":
@@ -470,17 +487,17 @@ class Task:
             self._check_values(values, plan.value_outputs)
         result.values = values
         if plan.file_outputs:
-            result.files = self._collect_files()
+            result.files = self._collect_files(plan)
             self._provenance(result, values)
 
     def _ensure_dir(self) -> None:
         """The task's folder; its step's folder is made once per run, not once per task."""
-        step_dir = self.ctx.run_dir / "tasks" / self.step.name
-        if step_dir not in self.ctx.made_dirs:
-            step_dir.mkdir(parents=True, exist_ok=True)
-            self.ctx.made_dirs.add(step_dir)
+        if self.step.name not in self.ctx.made_dirs:
+            (self.ctx.run_dir / "tasks" / self.step.name).mkdir(parents=True, exist_ok=True)
+            self.ctx.made_dirs.add(self.step.name)
         if self.plan.item is not None:
-            self.dir.mkdir(exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(self.dir)
 
     def _log_files(self, attempt: int) -> tuple[Any, Any]:
         self._ensure_dir()
@@ -628,33 +645,49 @@ class Task:
                 got = render_value(values.get(out.name))[:80]
                 raise TaskFailure(f"output {out.name!r} should be of type {out.type}, got {got}")
 
-    def _collect_files(self) -> dict[str, FileRef]:
+    def _collect_files(self, plan: StepPlan) -> dict[str, FileRef]:
+        """Digest each file output and put it in the store.
+
+        With the default store (the run's own folder) a file stays where the task wrote it and its
+        key is that place, as Nextflow keeps outputs in the task's work folder: no copy, no link,
+        no folders. The journal line that records the task is what publishes it (and it is written
+        only after the file is synced), so a killed task's half-written file is never an artifact:
+        resuming starts that task again in a fresh working directory.
+        """
         files = {}
         base = task_dir_name(self.step.name, self.plan.item)
-        for out in self.step.outputs:
-            if out.type != "file":
-                continue
-            src = self.output_path(out.name)
-            if not src.is_file():
-                where = out.path or f"${{{{ outputs.{out.name}.path }}}} ({src})"
-                raise TaskFailure(f"the step did not write its output {out.name!r} at {where}")
-            key = f"{base}/outputs/{out.name}/{src.name}"
-            digest, _ = sha256_file(src)
-            if self.ctx.store.protocol == "file":
-                dest = Path(self.ctx.store.path(key))
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                tmp = dest.with_name(f".{dest.name}.tmp")
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
-                try:
-                    os.link(src, tmp)  # same disk: no copy
-                except OSError:
-                    shutil.copyfile(src, tmp)
-                os.replace(tmp, dest)
+        for name in plan.file_outputs:
+            rel = plan.output_files[name]
+            src = os.path.join(self.dir, rel)
+            try:
+                digest, _ = sha256_file(src)
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                out = self.step.output(name)
+                where = out.path or f"${{{{ outputs.{name}.path }}}} ({src})"
+                raise TaskFailure(f"the step did not write its output {name!r} at {where}") from None
+            if self.ctx.store_in_run_dir:
+                key = f"{base}/{rel}"
             else:
-                self.ctx.store.put_file(src, key)
-            files[out.name] = FileRef(key, digest)
+                key = f"{base}/outputs/{name}/{posixpath.basename(rel)}"
+                self._publish(src, key)
+            files[name] = FileRef(key, digest)
         return files
+
+    def _publish(self, src: str, key: str) -> None:
+        """Into a store of its own: renamed into place on a local disk (linked, no copy), uploaded otherwise."""
+        if self.ctx.store.protocol != "file":
+            self.ctx.store.put_file(Path(src), key)
+            return
+        dest = Path(self.ctx.store.path(key))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.tmp")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        try:
+            os.link(src, tmp)  # same disk: no copy
+        except OSError:
+            shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
 
     @staticmethod
     def _input_digest(inp: ResolvedInput, path: Path) -> str | None:

@@ -24,8 +24,18 @@ def fail_on(x: int, bad: list[int]) -> int:
     return x * 10
 
 
+def log_then_fail_on(log: str, x: int, bad: list[int]) -> int:
+    with open(log, "a", encoding="utf-8") as f:
+        f.write(f"{x}\n")
+    return fail_on(x, bad)
+
+
 def write_item(x: int, out: Path) -> None:
     out.write_text(json.dumps({"x": x}), encoding="utf-8")
+
+
+def where(f: Path) -> str:
+    return str(f)
 
 
 def list_folder(folder: Path) -> list[str]:
