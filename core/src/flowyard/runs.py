@@ -11,7 +11,9 @@ Run directory layout (``.flowyard/runs/<run-id>/``)::
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import itertools
 import json
 import os
 import secrets
@@ -275,16 +277,33 @@ def write_atomic(path: Path, data: bytes, *, sync: bool = True) -> None:
     """Write, fsync, rename: a reader (or a crash) never sees half a file.
 
     ``sync=False`` skips the per-file fsync for callers that make a group of files durable at once
-    (the local runner calls ``os.sync()`` before each journal commit that records them).
+    (the local runner calls ``os.sync()`` before each journal commit that records them). The folder
+    is made only when it is missing, and the file is written unbuffered: a run writes one of these
+    per task, and on a busy disk every system call counts.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        if sync:
-            f.flush()
-            os.fsync(f.fileno())
-    os.replace(tmp, path)
+    tmp = f"{path.parent}/.{path.name}.{os.getpid()}.{next(_tmp_names)}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if sync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+_tmp_names = itertools.count()  # unique per process (with the pid in the name), and thread-safe
 
 
 class RunDirectory:

@@ -159,8 +159,8 @@ class Scheduler:
             threading.Thread(target=self._worker, name=f"flowyard-worker-{i}", daemon=True) for i in range(self.limit)
         ]
         saved = sys.stdout, sys.stderr
-        self.ctx.stdout, self.ctx.stderr = ThreadLocalStream(sys.stdout), ThreadLocalStream(sys.stderr)
-        sys.stdout, sys.stderr = self.ctx.stdout, self.ctx.stderr  # type: ignore[assignment]
+        sys.stdout = ThreadLocalStream(saved[0], self.ctx.capture, "out")  # type: ignore[assignment]
+        sys.stderr = ThreadLocalStream(saved[1], self.ctx.capture, "err")  # type: ignore[assignment]
         for t in threads:
             t.start()
         self.journal.append(

@@ -99,7 +99,7 @@ class TaskPlan:
     run_status: str = "Succeeded"  # for ${{ run.status }} in the on-exit step
 
 
-@dataclass
+@dataclass(slots=True)
 class TaskResult:
     step: str
     item: int | None
@@ -169,29 +169,29 @@ class TaskResult:
         )
 
 
+class TaskOutputCapture(threading.local):
+    """Where the current thread's task writes its stdout and stderr (None: not in a task)."""
+
+    out: io.StringIO | None = None
+    err: io.StringIO | None = None
+
+
 class ThreadLocalStream(io.TextIOBase):
     """Stands in for sys.stdout/sys.stderr: a worker thread's writes go to its task's buffer."""
 
-    def __init__(self, fallback: Any) -> None:
+    def __init__(self, fallback: Any, capture: TaskOutputCapture, which: str) -> None:
         self._fallback = fallback
-        self._local = threading.local()
-
-    def capture(self) -> io.StringIO:
-        buf = io.StringIO()
-        self._local.buf = buf
-        return buf
-
-    def release(self) -> None:
-        self._local.buf = None
+        self._capture = capture
+        self._which = which
 
     def write(self, text: str) -> int:
-        buf = getattr(self._local, "buf", None)
+        buf = getattr(self._capture, self._which)
         if buf is not None:
             return buf.write(text)
         return int(self._fallback.write(text))
 
     def flush(self) -> None:
-        if getattr(self._local, "buf", None) is None:
+        if getattr(self._capture, self._which) is None:
             self._fallback.flush()
 
     @property
@@ -215,6 +215,8 @@ class StepPlan:
     output_files: Mapping[str, str]  # output -> the file the task writes it to, under its folder
     declared_inputs: Mapping[str, str]  # input with a path of its own -> where it goes, under the task's folder
     out_dir: bool  # some file output has no path: it goes to out/<name>
+    function: tuple[Callable[..., Any], FunctionSignature] | None = None  # in-process steps
+    passes_all: bool = False  # the function takes exactly what the step provides: no selecting per task
 
 
 @dataclass
@@ -238,8 +240,7 @@ class RunContext:
     functions: dict[str, tuple[Callable[..., Any], FunctionSignature]] = field(default_factory=dict)
     step_plans: dict[str, StepPlan] = field(default_factory=dict)
     made_dirs: set[str] = field(default_factory=set)  # steps whose folder exists
-    stdout: ThreadLocalStream | None = None
-    stderr: ThreadLocalStream | None = None
+    capture: TaskOutputCapture = field(default_factory=TaskOutputCapture)
     cache: Any = None
 
     @functools.cached_property
@@ -262,6 +263,11 @@ class RunContext:
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _takes_exactly(signature: FunctionSignature, provided: set[str]) -> bool:
+    """Whether every argument the step provides is one the function takes, and none it needs is missing."""
+    return (signature.var_keyword or provided <= signature.names) and set(signature.required) <= provided
 
 
 def dig(value: Any, fields: tuple[str, ...], what: str = "item") -> Any:
@@ -429,7 +435,8 @@ class Task:
         if plan is None:
             step = self.step
             in_process = step.kind == "python" and not (self.ctx.python_subprocess or step.timeout_seconds)
-            wants_workdir = in_process and self._function()[1].accepts("workdir")
+            function = self._function() if in_process else None
+            wants_workdir = function is not None and function[1].accepts("workdir")
             plan = StepPlan(
                 needs_workdir=(
                     not in_process
@@ -447,6 +454,13 @@ class Task:
                 output_files={o.name: f"work/{o.path}" if o.path else f"out/{o.name}" for o in step.outputs},
                 declared_inputs={i.name: f"work/{i.path}" for i in step.inputs if i.path},
                 out_dir=any(not o.path for o in step.outputs),
+                function=function,
+                passes_all=function is not None
+                and _takes_exactly(
+                    function[1],
+                    {*(["workdir"] if wants_workdir else []), *(i.name for i in step.inputs)}
+                    | {o.name for o in step.outputs if o.type == "file"},
+                ),
             )
             self.ctx.step_plans[step.name] = plan
         return plan
@@ -578,40 +592,49 @@ class Task:
         return inputs, outputs
 
     def _run_python_inprocess(self, attempt: int, plan: StepPlan) -> dict[str, Any]:
-        fn, signature = self._function()
+        assert plan.function is not None
+        fn, signature = plan.function
         available: dict[str, Any] = {"workdir": self.work} if plan.wants_workdir else {}
         for name, inp in self.plan.inputs.items():
-            available[name] = self.input_path(name) if inp.type == "file" else inp.value
+            available[name] = inp.value if inp.type != "file" else self.input_path(name)
         for name in plan.file_outputs:
             available[name] = path = self.output_path(name)
             if name in plan.nested_outputs:
                 path.parent.mkdir(parents=True, exist_ok=True)
-        kwargs = signature.select(available)
-        assert self.ctx.stdout is not None and self.ctx.stderr is not None
-        out_buf, err_buf = self.ctx.stdout.capture(), self.ctx.stderr.capture()
+        kwargs = available if plan.passes_all else signature.select(available)
+        capture = self.ctx.capture
+        capture.out = out_buf = io.StringIO()
+        capture.err = err_buf = io.StringIO()
         try:
             result = fn(**kwargs)
         except Exception as e:
             err_buf.write(traceback.format_exc())
             raise TaskFailure(f"{type(e).__name__}: {e}") from None
         finally:
-            self.ctx.stdout.release()
-            self.ctx.stderr.release()
-            self._write_captured(out_buf.getvalue(), err_buf.getvalue(), attempt)
+            capture.out = capture.err = None
+            out, err = out_buf.getvalue(), err_buf.getvalue()
+            if out or err or attempt > 1:
+                self._write_captured(out, err, attempt)
+        if not plan.value_outputs:
+            return {}
         return value_outputs_from_return(result, plan.value_outputs)
 
     def _write_captured(self, out: str, err: str, attempt: int) -> None:
-        if not (out or err) and attempt == 1:
-            return  # no log files for a silent task: 10,000 no-op items stay cheap
-        self._ensure_dir()
-        mode = "w" if attempt == 1 else "a"
+        """The task's logs; a silent first attempt writes none (10,000 no-op items stay cheap)."""
+        if not self._step_plan().needs_workdir:
+            self._ensure_dir()  # otherwise the attempt made it
         for name, text in (("stdout.log", out), ("stderr.log", err)):
             if not text and attempt == 1:
                 continue
-            with open(self.dir / name, mode, encoding="utf-8") as f:
-                if attempt > 1:
-                    f.write(f"--- attempt {attempt} ---\n")
-                f.write(self._clean(text))
+            header = f"--- attempt {attempt} ---\n" if attempt > 1 else ""
+            flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_TRUNC if attempt == 1 else os.O_APPEND)
+            fd = os.open(self.dir / name, flags, 0o666)
+            try:
+                data = memoryview((header + self._clean(text)).encode("utf-8", errors="replace"))
+                while data:
+                    data = data[os.write(fd, data) :]
+            finally:
+                os.close(fd)
 
     def _run_python_subprocess(self, attempt: int) -> dict[str, Any]:
         assert self.step.python is not None
