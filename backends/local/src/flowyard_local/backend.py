@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pydantic_core
 from flowyard.backend import Backend, BackendOptions, Capability, CompiledFile, CompiledPipeline
 from flowyard.errors import FlowyardError, InfrastructureError
 from flowyard.ir import LocalStoreIR, PipelineIR
@@ -123,7 +124,8 @@ class LocalBackend(Backend):
             run_dir = RunDirectory(root / new_run_id(ir.dns_name))
             run_dir.path.mkdir(parents=True, exist_ok=False)
             write_atomic(run_dir.ir_file, ir.model_dump_json(indent=1).encode())
-            write_atomic(run_dir.params_file, json.dumps(params, indent=1).encode())
+            # pydantic-core's encoder: the stdlib's indenting one is pure Python (a 10,000-item list: 15 ms)
+            write_atomic(run_dir.params_file, pydantic_core.to_json(params, indent=1))
         store, in_run_dir = self._store(ir, run_dir, environ)
         store.check()
         previous = load_previous(run_dir, store) if request.resume else {}

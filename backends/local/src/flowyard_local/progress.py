@@ -19,7 +19,7 @@ class PlainProgress:
         self.stream = stream or sys.stderr
 
     def __call__(self, kind: str, data: Any) -> None:
-        if kind == "task":
+        if kind == "failure":
             r: TaskResult = data
             if r.state in (TaskState.FAILED, TaskState.ERROR):
                 name = r.step if r.item is None else f"{r.step}[{r.item}]"
@@ -59,8 +59,7 @@ class LiveProgress:
 
         table = Table.grid(padding=(0, 2))
         for st in self.steps:
-            done = sum(1 for r in st.results.values() if r.state.ok)
-            failed = sum(1 for r in st.results.values() if not r.state.ok)
+            done, failed = st.succeeded, st.not_ok
             state = _step_state(st)
             total = st.count if st.phase != "waiting" else "?"
             table.add_row(

@@ -76,6 +76,8 @@ class StepState:
     unrun: list[int] = field(default_factory=list)  # batch items handed back when the run stopped
     busy: float = 0.0  # seconds its finished tasks took, to size batches
     timed: int = 0
+    succeeded: int = 0  # results that are ok (succeeded or skipped): counted, so no one re-counts 10,000
+    not_ok: int = 0
     outcome: TaskState | None = None  # set when the whole step is skipped or omitted
     message: str = ""
     fanned_out: bool = False
@@ -89,7 +91,21 @@ class StepState:
     def failed(self) -> bool:
         if self.outcome in (TaskState.OMITTED, TaskState.FAILED, TaskState.ERROR):
             return True
-        return any(not r.state.ok for r in self.results.values()) or bool(self.omitted_items)
+        return self.not_ok > 0 or bool(self.omitted_items)
+
+    def add(self, result: TaskResult) -> None:
+        """Keep a task's result, counted."""
+        previous = self.results.get(result.item)
+        if previous is not None:  # replaced (an interrupted task's result): uncount the old one
+            if previous.state.ok:
+                self.succeeded -= 1
+            else:
+                self.not_ok -= 1
+        self.results[result.item] = result
+        if result.state is TaskState.SUCCEEDED or result.state.ok:
+            self.succeeded += 1
+        else:
+            self.not_ok += 1
 
     def ok_result(self, item: int | None) -> TaskResult | None:
         r = self.results.get(item)
@@ -393,17 +409,20 @@ class Scheduler:
         item = i if st.fanned_out else None
         if st.omitted_items and i in st.omitted_items:
             self._record(TaskResult(st.ir.name, item, TaskState.OMITTED, message=st.omitted_items[i]))
+            self._maybe_finish(st)
             return None
         if self.previous:
             prev = self.previous.get((st.ir.name, item))
             if prev is not None:
                 self._record(prev, replay=True)
+                self._maybe_finish(st)
                 return None
         try:
             return self._plan(st, i)
         except TaskError as e:
             now = time.time()
             self._record(TaskResult(st.ir.name, item, TaskState.ERROR, now, now, message=str(e)))
+            self._maybe_finish(st)
             return None
 
     @staticmethod
@@ -521,6 +540,8 @@ class Scheduler:
             st.unrun += [p.item if p.item is not None else 0 for p in batch[len(results) :]]
         for r in results:
             self._record(r, interrupted=interrupted)
+        if st is not None:
+            self._maybe_finish(st)
 
     def _record(self, result: TaskResult, *, replay: bool = False, interrupted: bool = False) -> None:
         st = self.steps.get(result.step)
@@ -528,7 +549,6 @@ class Scheduler:
             self.on_exit_result = result
             self._journal(result)
             return
-        ok = result.state is TaskState.SUCCEEDED or result.state.ok
         if interrupted and result.state is not TaskState.SUCCEEDED:
             result = TaskResult(
                 result.step,
@@ -540,17 +560,19 @@ class Scheduler:
                 result.exit_code,
                 f"stopped ({self.interrupted})",
             )
-        st.results[result.item] = result
+        ok = result.state is TaskState.SUCCEEDED or result.state.ok
+        st.add(result)
         st.finished += 1
         if not replay:
             self._journal(result)
-        self.on_event("task", result)
+        if ok:
+            return
+        self.on_event("failure", result)  # progress shows failures; successes are counted, not announced
         if result.infrastructure:
             self.infrastructure = self.infrastructure or result.message
             self.stopping = True
-        elif not ok and st.ir.failure_policy == "stop" and not interrupted:
+        elif st.ir.failure_policy == "stop" and not interrupted:
             self.stopping = True
-        self._maybe_finish(st)
 
     def _journal(self, result: TaskResult) -> None:
         if result.state in (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.ERROR, TaskState.OMITTED):
@@ -577,7 +599,7 @@ class Scheduler:
                 st.phase, st.outcome, st.message = "done", TaskState.OMITTED, why
             elif st.phase == "active":
                 for i in [*st.unrun, *range(st.next, st.count)]:
-                    st.results[st.index(i)] = TaskResult(st.ir.name, st.index(i), TaskState.OMITTED, message=why)
+                    st.add(TaskResult(st.ir.name, st.index(i), TaskState.OMITTED, message=why))
                 st.next = st.count
                 st.finished = st.count
                 st.phase = "done"
@@ -638,7 +660,9 @@ class Scheduler:
 
     def status(self) -> RunStatus:
         rows = self.task_rows()
-        failed = any(not r["state"].ok for r in rows)
+        failed = any(st.failed() for st in self.steps.values()) or (
+            self.on_exit_result is not None and not self.on_exit_result.state.ok
+        )
         if self.interrupted or self.infrastructure:
             state = TaskState.ERROR if self.infrastructure else TaskState.FAILED
         elif self.running or any(s.phase != "done" for s in self.steps.values()):

@@ -79,7 +79,7 @@ class FileRef:
     source: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class ResolvedInput:
     name: str
     type: str
@@ -90,7 +90,7 @@ class ResolvedInput:
     failed_items: tuple[int, ...] = ()
 
 
-@dataclass
+@dataclass(slots=True)
 class TaskPlan:
     step: StepIR
     item: int | None
@@ -170,10 +170,10 @@ class TaskResult:
 
 
 class TaskOutputCapture(threading.local):
-    """Where the current thread's task writes its stdout and stderr (None: not in a task)."""
+    """What the current thread's task wrote to stdout and stderr, in pieces (None: not in a task)."""
 
-    out: io.StringIO | None = None
-    err: io.StringIO | None = None
+    out: list[str] | None = None
+    err: list[str] | None = None
 
 
 class ThreadLocalStream(io.TextIOBase):
@@ -185,9 +185,10 @@ class ThreadLocalStream(io.TextIOBase):
         self._which = which
 
     def write(self, text: str) -> int:
-        buf = getattr(self._capture, self._which)
-        if buf is not None:
-            return buf.write(text)
+        pieces = getattr(self._capture, self._which)
+        if pieces is not None:
+            pieces.append(str(text))
+            return len(text)
         return int(self._fallback.write(text))
 
     def flush(self) -> None:
@@ -244,6 +245,10 @@ class RunContext:
     cache: Any = None
 
     @functools.cached_property
+    def run_dir_text(self) -> str:
+        return str(self.run_dir)
+
+    @functools.cached_property
     def base_env(self) -> dict[str, str]:
         """The environment every task starts from: constant for a run, so built once."""
         env = dict(self.environ)
@@ -288,8 +293,13 @@ class Task:
         self.secret_values: list[str] = []
 
     @functools.cached_property
+    def folder(self) -> str:
+        """The task's folder as text: most of a task's file work needs no Path objects (each costs µs)."""
+        return f"{self.ctx.run_dir_text}/{task_dir_name(self.step.name, self.plan.item)}"
+
+    @functools.cached_property
     def dir(self) -> Path:
-        return self.ctx.run_dir / task_dir_name(self.step.name, self.plan.item)
+        return Path(self.folder)
 
     @functools.cached_property
     def work(self) -> Path:
@@ -480,14 +490,16 @@ class Task:
         plan = self._step_plan()
         if plan.needs_workdir:
             self._ensure_dir()
+            work = f"{self.folder}/work"
             try:
-                os.mkdir(self.work)
+                os.mkdir(work)
             except FileExistsError:
                 if attempt == 1:  # a resumed task starts from a fresh working directory
-                    shutil.rmtree(self.work)
-                    os.mkdir(self.work)
+                    shutil.rmtree(work)
+                    os.mkdir(work)
             if plan.out_dir:
-                (self.dir / "out").mkdir(exist_ok=True)
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(f"{self.folder}/out")
             self.stage_inputs()
         if self.step.kind == "container":
             argv = [self.render(t) for t in self.step.container.command]  # type: ignore[union-attr]
@@ -511,7 +523,7 @@ class Task:
             self.ctx.made_dirs.add(self.step.name)
         if self.plan.item is not None:
             with contextlib.suppress(FileExistsError):
-                os.mkdir(self.dir)
+                os.mkdir(self.folder)
 
     def _log_files(self, attempt: int) -> tuple[Any, Any]:
         self._ensure_dir()
@@ -603,16 +615,16 @@ class Task:
                 path.parent.mkdir(parents=True, exist_ok=True)
         kwargs = available if plan.passes_all else signature.select(available)
         capture = self.ctx.capture
-        capture.out = out_buf = io.StringIO()
-        capture.err = err_buf = io.StringIO()
+        capture.out = out_pieces = []
+        capture.err = err_pieces = []
         try:
             result = fn(**kwargs)
         except Exception as e:
-            err_buf.write(traceback.format_exc())
+            err_pieces.append(traceback.format_exc())
             raise TaskFailure(f"{type(e).__name__}: {e}") from None
         finally:
             capture.out = capture.err = None
-            out, err = out_buf.getvalue(), err_buf.getvalue()
+            out, err = "".join(out_pieces), "".join(err_pieces)
             if out or err or attempt > 1:
                 self._write_captured(out, err, attempt)
         if not plan.value_outputs:
@@ -628,7 +640,7 @@ class Task:
                 continue
             header = f"--- attempt {attempt} ---\n" if attempt > 1 else ""
             flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_TRUNC if attempt == 1 else os.O_APPEND)
-            fd = os.open(self.dir / name, flags, 0o666)
+            fd = os.open(f"{self.folder}/{name}", flags, 0o666)
             try:
                 data = memoryview((header + self._clean(text)).encode("utf-8", errors="replace"))
                 while data:
@@ -681,7 +693,7 @@ class Task:
         base = task_dir_name(self.step.name, self.plan.item)
         for name in plan.file_outputs:
             rel = plan.output_files[name]
-            src = os.path.join(self.dir, rel)
+            src = f"{self.folder}/{rel}"
             try:
                 digest, _ = sha256_file(src)
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
@@ -778,6 +790,6 @@ class Task:
         if self.ctx.notices:
             record["notices"] = list(self.ctx.notices)
         data = ProvenanceRecord.model_validate(record).model_dump_json(indent=1).encode()
-        write_atomic(self.dir / PROVENANCE_FILE, data, sync=False)  # synced with the journal group
+        write_atomic(f"{self.folder}/{PROVENANCE_FILE}", data, sync=False)  # synced with the journal group
         if not self.ctx.store_in_run_dir:
             self.ctx.store.put_bytes(data, f"{task_dir_name(self.step.name, self.plan.item)}/{PROVENANCE_FILE}")
