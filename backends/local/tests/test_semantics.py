@@ -446,3 +446,13 @@ def test_value_outputs_of_container_steps_are_json_files(spec, run) -> None:
     assert status.outputs["a"] == {"k": [1, 2]}
     b = next(t for t in status.tasks if t.step == "b")
     assert "should be of type string" in b.message
+
+
+def test_task_results_carry_every_status_field() -> None:
+    """status() validates TaskStatus from results' attributes: a new status field must come from somewhere."""
+    from dataclasses import fields
+
+    from flowyard.runs import TaskStatus
+    from flowyard_local.tasks import TaskResult
+
+    assert set(TaskStatus.model_fields) <= {f.name for f in fields(TaskResult)}

@@ -624,21 +624,21 @@ class Scheduler:
 
     # --- reporting ---------------------------------------------------------------------------
 
-    def task_rows(self) -> list[dict[str, Any]]:
-        """Every task's status as data, in step and item order (validated into TaskStatus by status())."""
-        rows: list[dict[str, Any]] = []
+    def task_rows(self) -> list[TaskResult]:
+        """Every task's result, in step and item order; a step settled as a whole counts as one task."""
+        rows: list[TaskResult] = []
         for name in self.order:
             st = self.steps[name]
             if st.outcome is not None and not st.results:
-                rows.append({"step": name, "state": st.outcome, "message": st.message})
+                rows.append(TaskResult(name, None, st.outcome, message=st.message))
                 continue
             results = st.results
             if st.fanned_out:
-                rows += [results[i].status_fields() for i in sorted(results)]  # type: ignore[type-var]
+                rows += [results[i] for i in sorted(results)]  # type: ignore[type-var]
             elif None in results:
-                rows.append(results[None].status_fields())
+                rows.append(results[None])
         if self.on_exit_result is not None:
-            rows.append(self.on_exit_result.status_fields())
+            rows.append(self.on_exit_result)
         return rows
 
     def outputs(self) -> dict[str, Any]:
@@ -675,11 +675,10 @@ class Scheduler:
         elif self.interrupted:
             message = f"{self.interrupted}; continue with: flowyard run --resume {self.run_dir.run_id}"
         elif failed:
-            bad = [r for r in rows if r["state"] in (TaskState.FAILED, TaskState.ERROR)]
+            bad = [r for r in rows if r.state in (TaskState.FAILED, TaskState.ERROR)]
             if bad:
                 first = bad[0]
-                name = task_key(first["step"], first.get("item"))
-                message = f"{len(bad)} task(s) failed; first: {name}: {first['message']}"
+                message = f"{len(bad)} task(s) failed; first: {task_key(first.step, first.item)}: {first.message}"
         return RunStatus.model_validate(
             {
                 "run_id": self.run_dir.run_id,
@@ -688,13 +687,14 @@ class Scheduler:
                 "state": state,
                 "started_at": self.started_at,
                 "finished_at": None if state == TaskState.RUNNING else time.time(),
-                "tasks": rows,  # one validation for the whole run: 10,000 tasks stay cheap
+                "tasks": rows,  # read as attributes, in one validation: 10,000 tasks stay cheap
                 "message": message,
                 "notices": self.ctx.notices,
                 "outputs": self.outputs() if state != TaskState.RUNNING else {},
                 "location": str(self.run_dir.path.resolve()),
                 "flowyard_version": __version__,
-            }
+            },
+            from_attributes=True,
         )
 
 

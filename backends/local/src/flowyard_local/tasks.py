@@ -101,6 +101,8 @@ class TaskPlan:
 
 @dataclass(slots=True)
 class TaskResult:
+    """How a task ended. It has every field of :class:`~flowyard.runs.TaskStatus`, which reads them as attributes."""
+
     step: str
     item: int | None
     state: TaskState
@@ -137,20 +139,6 @@ class TaskResult:
         if self.missing:
             event["missing"] = self.missing
         return event
-
-    def status_fields(self) -> dict[str, Any]:
-        """Its :class:`~flowyard.runs.TaskStatus` as data: a run's statuses are validated in one call."""
-        return {
-            "step": self.step,
-            "item": self.item,
-            "state": self.state,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "attempts": self.attempts,
-            "exit_code": self.exit_code,
-            "message": self.message,
-            "cached": self.cached,
-        }
 
     @classmethod
     def from_journal(cls, event: Mapping[str, Any]) -> TaskResult:
