@@ -107,3 +107,35 @@ def test_provenance_chain_goes_through_value_only_tasks(spec, run) -> None:
     assert (first.inputs[0].name, first.inputs[0].value, first.inputs[0].source) == ("x", 1, "item[0]")
     assert first.function == "steplib:fail_on"
     assert first.flowyard_version == chain[0][1].flowyard_version
+
+
+def test_provenance_files_are_what_the_model_writes(spec, run, monkeypatch) -> None:
+    """record_json skips validation for speed; every record a run writes must still be the model's bytes."""
+    from flowyard.provenance import ProvenanceRecord
+
+    monkeypatch.setenv("FLOWYARD_TEST_SECRET", "s3cr3t")
+    path = spec("""
+        name: provbytes
+        failure_policy: continue
+        parameters: {xs: {type: list, default: [0, 1, 2]}}
+        steps:
+          each:
+            for_each: ${{ params.xs }}
+            python: {function: "steplib:write_item_unless"}
+            inputs: {x: "${{ item }}", bad: {value: [1]}}
+            outputs: {out: item.json, v: {type: integer}}
+          gather:
+            container: {command: [python3, -c, "import os; open('n', 'w').write(str(len(os.listdir('in'))))"]}
+            inputs: {files: {value: "${{ steps.each.outputs.out }}", path: in}}
+            outputs: {n: n}
+            secrets: [{secret: s, key: k, env: FLOWYARD_TEST_SECRET}]
+    """)
+    status = run(path)
+    records = list(Path(status.location or "").rglob("provenance.json"))
+    assert len(records) == 3  # two items that wrote a file, and the fan-in
+    for record in records:
+        data = record.read_bytes()
+        assert ProvenanceRecord.model_validate_json(data).model_dump_json(indent=1).encode() == data
+    gathered = (Path(status.location or "") / "tasks/gather/provenance.json").read_bytes()
+    record = ProvenanceRecord.model_validate_json(gathered)
+    assert record.inputs[0].missing_items == (1,) and record.secrets and record.command

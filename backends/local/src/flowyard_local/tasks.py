@@ -41,7 +41,7 @@ from flowyard.ir import (
     Text,
 )
 from flowyard.lowering import value_matches
-from flowyard.provenance import PROVENANCE_FILE, ProvenanceRecord, sha256_file, sha256_tree, tree_digest
+from flowyard.provenance import PROVENANCE_FILE, record_json, sha256_file, sha256_tree, tree_digest
 from flowyard.runs import TaskState, redact, task_dir_name, write_atomic
 from flowyard.step import (
     FunctionSignature,
@@ -777,7 +777,7 @@ class Task:
             record["secrets"] = [f"{s.secret}/{s.key} as {s.env}" for s in self.step.secrets]
         if self.ctx.notices:
             record["notices"] = list(self.ctx.notices)
-        data = ProvenanceRecord.model_validate(record).model_dump_json(indent=1).encode()
+        data = record_json(record)
         write_atomic(f"{self.folder}/{PROVENANCE_FILE}", data, sync=False)  # synced with the journal group
         if not self.ctx.store_in_run_dir:
             self.ctx.store.put_bytes(data, f"{task_dir_name(self.step.name, self.plan.item)}/{PROVENANCE_FILE}")

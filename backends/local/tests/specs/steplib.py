@@ -34,6 +34,13 @@ def write_item(x: int, out: Path) -> None:
     out.write_text(json.dumps({"x": x}), encoding="utf-8")
 
 
+def write_item_unless(x: int, bad: list[int], out: Path) -> int:
+    if x in bad:
+        raise RuntimeError(f"item {x} fails on purpose")
+    out.write_text(json.dumps({"x": x}), encoding="utf-8")
+    return x
+
+
 def where(f: Path) -> str:
     return str(f)
 
