@@ -57,8 +57,7 @@ def _journal_tasks(cwd: Path) -> list[dict]:
     journals = list((cwd / ".flowyard" / "runs").glob("*/journal.jsonl"))
     if not journals:
         return []
-    lines = journals[0].read_text().splitlines()
-    return [json.loads(x) for x in lines if x.endswith("}") and '"t":"task"' in x]
+    return [e for e in read_journal(journals[0]) if e.get("t") == "task"]
 
 
 def _wait(cond, timeout: float = 30) -> None:
@@ -221,3 +220,24 @@ def test_logs_follow_streams_until_the_run_ends(spec, tmp_path: Path) -> None:
     assert follower.returncode == 0, err
     assert "first: hello from first" in out
     assert "last: hello from last" in out
+
+
+def test_a_grouped_journal_line_reads_back_as_its_task_events(tmp_path: Path) -> None:
+    """A batch is journaled as one line of columns; readers see the same events as one line per task."""
+    from flowyard.runs import TaskState
+    from flowyard_local.journal import Journal
+    from flowyard_local.tasks import FileRef, TaskResult
+
+    results = [
+        TaskResult("s", 0, TaskState.SUCCEEDED, 1.5, 2.25, 1, 0, values={"v": [1, "a"]}),
+        TaskResult("s", 1, TaskState.FAILED, 2.0, 3.0, 3, 2, message='boom "quoted"\nline'),
+        TaskResult("s", 2, TaskState.SUCCEEDED, 3.0, 4.0, 1, 0, files={"o": FileRef("tasks/s/000002/work/o", "ab")}),
+        TaskResult("s", 3, TaskState.SUCCEEDED, None, None, 1, 0, cached=True, missing={"x": [4]}),
+        TaskResult("s", 4, TaskState.OMITTED, message="upstream s[4] did not succeed"),
+    ]
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.append(TaskResult.journal_group(results))
+    journal.close()
+    assert len((tmp_path / "journal.jsonl").read_text().splitlines()) == 1
+    expected = [json.loads(json.dumps(r.journal_event())) for r in results]
+    assert read_journal(tmp_path / "journal.jsonl") == expected

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from flowyard.runs import read_journal
 from moto.server import ThreadedMotoServer
 
 from .conftest import EXAMPLES
@@ -144,7 +145,7 @@ def test_store_vanishing_mid_run_exits_3_and_resumes(s3: S3Server, tmp_path: Pat
 
     def activators_done() -> int:
         journals = list(runs.glob("*/journal.jsonl")) if runs.exists() else []
-        return sum('"step":"activator"' in x for x in journals[0].read_text().splitlines()) if journals else 0
+        return sum(e.get("step") == "activator" for e in read_journal(journals[0])) if journals else 0
 
     try:
         deadline = time.time() + 60
@@ -168,5 +169,5 @@ def test_store_vanishing_mid_run_exits_3_and_resumes(s3: S3Server, tmp_path: Pat
     assert resumed.returncode == 0, resumed.stderr
     status = json.loads(resumed.stdout)
     assert len(status["outputs"]["events"]) == 2
-    journal = (run_dir / "journal.jsonl").read_text().splitlines()
-    assert sum('"step":"activator"' in x for x in journal) == 2  # not run again
+    journal = read_journal(run_dir / "journal.jsonl")
+    assert sum(e.get("step") == "activator" for e in journal) == 2  # not run again

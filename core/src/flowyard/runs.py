@@ -413,19 +413,56 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
     """Every complete event of a run's ``journal.jsonl``; a line cut short by a crash is skipped.
 
     Task events look like ``{"t": "task", "step", "item", "state", "started", "finished",
-    "attempts", "exit", "values"?, "files"?: {output: [key, sha256]}, "msg"?, "cached"?}``.
+    "attempts", "exit", "values"?, "files"?: {output: [key, sha256]}, "msg"?, "cached"?,
+    "missing"?}``. Tasks of one step that finished together may share a ``{"t": "tasks"}`` line that
+    holds each of those keys as a column, one entry per task (see :data:`TASK_COLUMNS`); it is read
+    back here as one task event per entry, so readers only ever see task events.
     """
     if not path.exists():
         return []
-    events = []
+    events: list[dict[str, Any]] = []
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             if not line.endswith("\n"):
                 break  # torn tail
             try:
-                events.append(json.loads(line))
+                event = json.loads(line)
             except ValueError:
                 continue
+            if isinstance(event, dict) and event.get("t") == "tasks":
+                events += task_events(event)
+            else:
+                events.append(event)
+    return events
+
+
+TASK_COLUMNS = (
+    "item",
+    "state",
+    "started",
+    "finished",
+    "attempts",
+    "exit",
+    "msg",
+    "values",
+    "files",
+    "cached",
+    "missing",
+)
+"""The columns of a grouped ``tasks`` journal line; the optional ones (``msg`` on) may be absent."""
+
+
+def task_events(group: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A grouped ``tasks`` line as the task events it stands for (an optional column's null: absent)."""
+    columns = [(key, group[key]) for key in TASK_COLUMNS if key in group]
+    events = []
+    for i in range(len(group["item"])):
+        event: dict[str, Any] = {"t": "task", "step": group["step"]}
+        for key, column in columns:
+            value = column[i]
+            if value is not None or key in ("item", "started", "finished", "exit"):
+                event[key] = value
+        events.append(event)
     return events
 
 

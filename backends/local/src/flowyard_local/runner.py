@@ -57,6 +57,7 @@ _STOP = object()
 # wake-ups that dominate when items take microseconds. Sized to take about BATCH_SECONDS, and
 # never more than a share of what is left, so the tail stays balanced across workers.
 BATCH_SECONDS = 0.02
+_JOURNALED = (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.ERROR, TaskState.OMITTED)  # final states
 MAX_BATCH = 1024
 
 
@@ -538,17 +539,23 @@ class Scheduler:
                 st.busy += (r.finished_at or 0.0) - (r.started_at or 0.0)
             st.timed += len(results)
             st.unrun += [p.item if p.item is not None else 0 for p in batch[len(results) :]]
-        for r in results:
-            self._record(r, interrupted=interrupted)
+        recorded = [self._record(r, interrupted=interrupted, journal=False) for r in results]
+        journaled = [r for r in recorded if r.state in _JOURNALED]
+        if journaled:
+            self.journal.append(TaskResult.journal_group(journaled))  # one line for the batch
         if st is not None:
             self._maybe_finish(st)
 
-    def _record(self, result: TaskResult, *, replay: bool = False, interrupted: bool = False) -> None:
+    def _record(
+        self, result: TaskResult, *, replay: bool = False, interrupted: bool = False, journal: bool = True
+    ) -> TaskResult:
+        """Keep a task's result (journaled unless the caller journals a group); the result as kept."""
         st = self.steps.get(result.step)
         if st is None:  # the on-exit step
             self.on_exit_result = result
-            self._journal(result)
-            return
+            if journal:
+                self._journal(result)
+            return result
         if interrupted and result.state is not TaskState.SUCCEEDED:
             result = TaskResult(
                 result.step,
@@ -563,19 +570,20 @@ class Scheduler:
         ok = result.state is TaskState.SUCCEEDED or result.state.ok
         st.add(result)
         st.finished += 1
-        if not replay:
+        if journal and not replay:
             self._journal(result)
         if ok:
-            return
+            return result
         self.on_event("failure", result)  # progress shows failures; successes are counted, not announced
         if result.infrastructure:
             self.infrastructure = self.infrastructure or result.message
             self.stopping = True
         elif st.ir.failure_policy == "stop" and not interrupted:
             self.stopping = True
+        return result
 
     def _journal(self, result: TaskResult) -> None:
-        if result.state in (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.ERROR, TaskState.OMITTED):
+        if result.state in _JOURNALED:
             self.journal.append(result.journal_event())
 
     def _maybe_finish(self, st: StepState) -> None:

@@ -140,6 +140,37 @@ class TaskResult:
             event["missing"] = self.missing
         return event
 
+    @staticmethod
+    def journal_group(results: list[TaskResult]) -> dict[str, Any]:
+        """One journal event for tasks of one step that finished together, as columns.
+
+        Read back by :func:`flowyard.runs.read_journal` as one task event each. A line per task
+        cost more than running a no-op task; columns encode in one pass, keys written once.
+        """
+        if len(results) == 1:
+            return results[0].journal_event()
+        event: dict[str, Any] = {
+            "t": "tasks",
+            "step": results[0].step,
+            "item": [r.item for r in results],
+            "state": [r.state for r in results],
+            "started": [r.started_at for r in results],
+            "finished": [r.finished_at for r in results],
+            "attempts": [r.attempts for r in results],
+            "exit": [r.exit_code for r in results],
+        }
+        if any(r.message for r in results):
+            event["msg"] = [r.message or None for r in results]
+        if any(r.values for r in results):
+            event["values"] = [r.values or None for r in results]
+        if any(r.files for r in results):
+            event["files"] = [{k: [f.key, f.sha256] for k, f in r.files.items()} or None for r in results]
+        if any(r.cached for r in results):
+            event["cached"] = [r.cached or None for r in results]
+        if any(r.missing for r in results):
+            event["missing"] = [r.missing or None for r in results]
+        return event
+
     @classmethod
     def from_journal(cls, event: Mapping[str, Any]) -> TaskResult:
         return cls(
