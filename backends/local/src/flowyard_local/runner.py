@@ -82,9 +82,11 @@ class StepState:
     outcome: TaskState | None = None  # set when the whole step is skipped or omitted
     message: str = ""
     fanned_out: bool = False
+    collects: bool = False  # some input gathers a fanned-out step's outputs
 
     def __post_init__(self) -> None:
         self.fanned_out = self.ir.for_each is not None
+        self.collects = any(isinstance(i.source, StepOutputSource) and i.source.collect for i in self.ir.inputs)
 
     def index(self, i: int) -> int | None:
         return i if self.fanned_out else None
@@ -440,16 +442,17 @@ class Scheduler:
         inputs = {}
         for inp in st.ir.inputs:
             inputs[inp.name] = self._resolve(st, inp.name, inp.type, inp.source, i)
+        collects = st.collects
         if st.items is None:
-            return TaskPlan(st.ir, None, None, inputs)
-        return TaskPlan(st.ir, i, st.items[i], inputs)
+            return TaskPlan(st.ir, None, None, inputs, "Succeeded", collects)
+        return TaskPlan(st.ir, i, st.items[i], inputs, "Succeeded", collects)
 
     def _resolve(self, st: StepState, name: str, type_: str, src: Source, i: int) -> ResolvedInput:
         step = st.ir
         if type(src) is ItemSource and self.only_step is None and not step.for_each.over_fanout:  # type: ignore[union-attr]
             # the common case first: an item of a fanned-out list, at 10,000 items a second or more
             value = st.items[i] if not src.fields else dig(st.items[i], src.fields)  # type: ignore[index]
-            return ResolvedInput(name, type_, value=value, source=f"item[{i}]")
+            return ResolvedInput(name, type_, value, None, None, f"item[{i}]")
         if self.only_step == step.name and isinstance(src, (StepOutputSource, ItemSource)) and name in self.external:
             return self._external_input(name, type_, self.external[name])
         if isinstance(src, LiteralSource):
@@ -623,7 +626,7 @@ class Scheduler:
         inputs = {i.name: self._resolve(st, i.name, i.type, i.source, 0) for i in step.inputs}
         self.stop.clear()
         self.running += 1
-        self.inbox.put([TaskPlan(step, None, None, inputs, run_status=status)])
+        self.inbox.put([TaskPlan(step, None, None, inputs, run_status=status, collects=True)])
         while self.on_exit_result is None:
             try:
                 self._record_batch(*self.outbox.get(timeout=0.25))

@@ -97,6 +97,7 @@ class TaskPlan:
     item_value: Any
     inputs: dict[str, ResolvedInput]
     run_status: str = "Succeeded"  # for ${{ run.status }} in the on-exit step
+    collects: bool = False  # some input is a fan-in
 
 
 @dataclass(slots=True)
@@ -414,11 +415,11 @@ class Task:
 
     def run(self) -> TaskResult:
         """Every attempt, with backoff between them; never raises."""
-        result = TaskResult(self.step.name, self.plan.item, TaskState.RUNNING, started_at=time.time())
-        for name, inp in self.plan.inputs.items():
-            if inp.failed_items:
-                result.missing[name] = list(inp.failed_items)
-        limit = self.step.retry.limit
+        result = TaskResult(self.step.name, self.plan.item, TaskState.RUNNING, time.time())
+        if self.plan.collects:  # fan-in inputs: which items failed
+            for name, inp in self.plan.inputs.items():
+                if inp.failed_items:
+                    result.missing[name] = list(inp.failed_items)
         attempt = 0
         while True:
             attempt += 1
@@ -441,7 +442,7 @@ class Task:
             except StepFunctionError as e:
                 result.state, result.message = TaskState.ERROR, self._clean(str(e))
                 break
-            if attempt > limit or self.ctx.stop.is_set():
+            if attempt > self.step.retry.limit or self.ctx.stop.is_set():
                 break
             b = self.step.retry.backoff
             delay = b.duration_seconds * (b.factor ** (attempt - 1))
