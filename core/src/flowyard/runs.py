@@ -343,8 +343,9 @@ class RunDirectory:
         return self.task_dir(step, item) / f"{stream}.log"
 
     def write_status(self, status: RunStatus) -> None:
-        # compact: a 10,000-task run.json indented took twice as long to write (`jq .` reads it either way)
-        write_atomic(self.status_file, status.model_dump_json().encode())
+        # Compact: a 10,000-task run.json indented took twice as long to write (`jq .` reads it either
+        # way). Not fsynced: it is a snapshot derived from the journal, which is what resuming trusts.
+        write_atomic(self.status_file, status.model_dump_json().encode(), sync=False)
 
     def write_record(
         self, ir: Any, params: Mapping[str, Any], status: RunStatus, provenance: Iterable[Any] = ()
