@@ -1,7 +1,7 @@
 """The run journal's writer: an append-only JSON-lines file of task events, committed in groups.
 
-A task's artifacts are written atomically (write, rename) before its "done" line is queued, and
-each group commit first syncs them (``os.sync()``), then writes and fsyncs its lines: nothing the
+A task's artifacts are complete on disk before its "done" line is queued, and each group commit
+that names files first syncs them (``os.sync()``), then writes and fsyncs its lines: nothing the
 journal records as done can be missing or half-written, even after a power loss. Groups commit
 every ``interval`` seconds or ``batch`` lines, and when the run is idle; a crash loses at most the
 last group, whose tasks simply run again on resume. A torn last line is ignored when reading.
@@ -24,6 +24,7 @@ class Journal:
         self.interval = interval
         self.batch = batch
         self._pending: list[str] = []
+        self._records_files = True  # the first commit also makes the run's ir.json and params.json durable
         self._last_commit = time.monotonic()
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -35,6 +36,8 @@ class Journal:
     def append(self, event: dict[str, Any]) -> None:
         """Queue an event; commit when the group is full or old enough. Called from one thread."""
         self._pending.append(_encode(event))
+        if "files" in event:
+            self._records_files = True
         if len(self._pending) >= self.batch or time.monotonic() - self._last_commit >= self.interval:
             with self._lock:
                 self._commit_locked()
@@ -46,9 +49,12 @@ class Journal:
 
     def _commit_locked(self) -> None:
         if self._pending:
-            # The artifacts these lines record were renamed into place unsynced: make them durable
-            # first, so the journal never records as done a file a power loss could take back.
-            os.sync()
+            if self._records_files:
+                # The artifacts these lines record were written unsynced: make them durable first, so
+                # the journal never records as done a file a power loss could take back. (Lines of
+                # value-only tasks name no file: nothing to sync but the journal itself.)
+                os.sync()
+                self._records_files = False
             self._file.write("\n".join(self._pending) + "\n")
             self._pending.clear()
         self._file.flush()
