@@ -12,13 +12,12 @@ import signal
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pydantic_core
 from flowyard.backend import Backend, BackendOptions, Capability, CompiledFile, CompiledPipeline
 from flowyard.errors import FlowyardError, InfrastructureError
 from flowyard.ir import LocalStoreIR, PipelineIR
-from flowyard.logs import read_run_logs
 from flowyard.runs import (
     RunDirectory,
     RunRequest,
@@ -31,11 +30,13 @@ from flowyard.runs import (
     write_atomic,
 )
 from flowyard.store import ArtifactStore, open_store
-from flowyard.summary import StructuralSummary, summarize_ir
 from pydantic import Field
 
 from flowyard_local.cache import cache_for
 from flowyard_local.runner import Scheduler, default_workers, load_previous
+
+if TYPE_CHECKING:  # imported where used: a run needs neither
+    from flowyard.summary import StructuralSummary
 
 
 class LocalOptions(BackendOptions):
@@ -106,6 +107,8 @@ class LocalBackend(Backend):
         }
 
     def summarize(self, compiled: CompiledPipeline) -> StructuralSummary:
+        from flowyard.summary import summarize_ir
+
         return summarize_ir(PipelineIR.model_validate(json.loads(compiled.main.content)))
 
     # --- running -----------------------------------------------------------------------------
@@ -204,6 +207,8 @@ class LocalBackend(Backend):
         return find_run(run_id, request.runs_root).read_status()
 
     def logs(self, run_id: str, request: SubmitRequest) -> Iterator[str]:
+        from flowyard.logs import read_run_logs
+
         return read_run_logs(find_run(run_id, request.runs_root), request.step, request.item)
 
 
