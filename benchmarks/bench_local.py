@@ -134,38 +134,31 @@ def main() -> None:
     only = set(filter(None, args.only.split(","))) or {"noop", "functions", "containers", "startup"}
     figures = []
     rss_over: float | None = None
-    if "noop" in only:
-        p = write_params(work / "noop.json", "xs", list(range(n_noop)))
+    # (figure key, label, pipeline, parameter name, its value, extra flowyard args, baseline args, target)
+    paired = [
+        ("noop", f"{n_noop:,} no-op Python items, parallelism 2", bench / "noop.yaml", "xs",
+         list(range(n_noop)), [], ["noop", str(n_noop)], 2.0),
+        ("functions", f"variant 2, {n_functions:,} messages, Python functions", bench / "fanout_functions.yaml",
+         "messages", messages[:n_functions], [], ["functions", str(n_functions)], 2.0),
+        ("containers", f"variant 2, {n_containers} messages, container steps", EXAMPLES / "fanout.yaml",
+         "messages", messages[:n_containers], ["-O", "workers=2"],
+         ["containers", str(n_containers), str(EXAMPLES / "bin")], 1.2),
+    ]  # fmt: skip
+    for key, label, pipeline, param, value, extra, base_args, limit in paired:
+        if key not in only:
+            continue
+        p = write_params(work / f"{key}.json", param, value)
         ours, base = interleave(
-            [*flowyard, "run", str(bench / "noop.yaml"), "--params-file", str(p), "--json"],
-            [PY, str(bench / "baselines.py"), "noop", str(n_noop)],
+            [*flowyard, "run", str(pipeline), "--params-file", str(p), *extra, "--json"],
+            [PY, str(bench / "baselines.py"), *base_args],
             repeats,
             work,
         )
-        figures.append(Figure(f"{n_noop:,} no-op Python items, parallelism 2", ours, base, "<= 2.0x", 2.0))
-        baseline_rss = run_process([PY, "-c", "pass"], work).max_rss_kb
-        peak = statistics.median(s.max_rss_kb for s in ours)
-        rss_over = (peak - baseline_rss) / 1024
-
-    if "functions" in only:
-        p = write_params(work / "msgs.json", "messages", messages[:n_functions])
-        ours, base = interleave(
-            [*flowyard, "run", str(bench / "fanout_functions.yaml"), "--params-file", str(p), "--json"],
-            [PY, str(bench / "baselines.py"), "functions", str(n_functions)],
-            repeats,
-            work,
-        )
-        figures.append(Figure(f"variant 2, {n_functions:,} messages, Python functions", ours, base, "<= 2.0x", 2.0))
-
-    if "containers" in only:
-        p = write_params(work / "msgs2.json", "messages", messages[:n_containers])
-        ours, base = interleave(
-            [*flowyard, "run", str(EXAMPLES / "fanout.yaml"), "--params-file", str(p), "-O", "workers=2", "--json"],
-            [PY, str(bench / "baselines.py"), "containers", str(n_containers), str(EXAMPLES / "bin")],
-            repeats,
-            work,
-        )
-        figures.append(Figure(f"variant 2, {n_containers} messages, container steps", ours, base, "<= 1.2x", 1.2))
+        figures.append(Figure(label, ours, base, f"<= {limit}x", limit))
+        if key == "noop":
+            baseline_rss = run_process([PY, "-c", "pass"], work).max_rss_kb
+            peak = statistics.median(s.max_rss_kb for s in ours)
+            rss_over = (peak - baseline_rss) / 1024
 
     if "startup" in only:
         ours, _ = interleave([*flowyard, "--help"], None, max(repeats, 3), work)

@@ -16,40 +16,33 @@ def intervals(log: Path) -> list[tuple[float, float]]:
     return [tuple(json.loads(line)[:2]) for line in log.read_text().splitlines()]  # type: ignore[misc]
 
 
-@pytest.mark.parametrize(("step_limit", "pipeline_limit", "expected"), [(2, None, 2), (3, 2, 2), (None, 3, 3)])
-def test_parallelism_limits_hold_at_every_instant(spec, run, tmp_path, step_limit, pipeline_limit, expected) -> None:
+@pytest.mark.parametrize(
+    ("step_limit", "pipeline_limit", "expected", "items", "pause"),
+    [
+        (2, None, 2, 12, 0.1),
+        (3, 2, 2, 12, 0.1),
+        (None, 3, 3, 12, 0.1),
+        (2, None, 2, 300, 0.002),  # fast items go to workers in batches; a batch holds one slot
+    ],
+)
+def test_parallelism_limits_hold_at_every_instant(
+    spec, run, tmp_path, step_limit, pipeline_limit, expected, items, pause
+) -> None:
     log = tmp_path / "times.jsonl"
     path = spec(f"""
         name: par
         {f"parallelism: {pipeline_limit}" if pipeline_limit else ""}
         steps:
           work:
-            for_each: {list(range(12))}
+            for_each: {list(range(items))}
             {f"parallelism: {step_limit}" if step_limit else ""}
             python: {{function: "steplib:record"}}
-            inputs: {{log: "{log}", x: "${{{{ item }}}}"}}
+            inputs: {{log: "{log}", x: "${{{{ item }}}}", pause: {pause}}}
     """)
     status = run(path, options={"workers": 8})
     assert status.state == TaskState.SUCCEEDED
+    assert sorted(x for *_, x in map(json.loads, log.read_text().splitlines())) == list(range(items))
     assert overlap(intervals(log)) == expected
-
-
-def test_limits_hold_for_fast_items_run_in_batches(spec, run, tmp_path) -> None:
-    """Items of a few milliseconds go to workers in batches; a batch holds one slot."""
-    log = tmp_path / "times.jsonl"
-    path = spec(f"""
-        name: fast
-        steps:
-          work:
-            for_each: {list(range(300))}
-            parallelism: 2
-            python: {{function: "steplib:record"}}
-            inputs: {{log: "{log}", x: "${{{{ item }}}}", pause: 0.002}}
-    """)
-    status = run(path, options={"workers": 8})
-    assert status.state == TaskState.SUCCEEDED
-    assert sorted(x for *_, x in map(json.loads, log.read_text().splitlines())) == list(range(300))
-    assert overlap(intervals(log)) == 2
 
 
 def test_pipeline_limit_spans_steps(spec, run, tmp_path) -> None:
