@@ -449,3 +449,33 @@ def test_task_results_carry_every_status_field() -> None:
     from flowyard_local.tasks import TaskResult
 
     assert set(TaskStatus.model_fields) <= {f.name for f in fields(TaskResult)}
+
+
+def test_each_in_process_item_logs_only_its_own_output(spec, run) -> None:
+    """Fast items share worker threads in batches; each task's logs still hold its own lines only."""
+    from flowyard.logs import read_run_logs
+    from flowyard.runs import RunDirectory
+
+    path = spec("""
+        name: chatty
+        failure_policy: continue
+        steps:
+          talk:
+            for_each: ${{ params.xs }}
+            parallelism: 2
+            python: {function: "steplib:chatty"}
+            inputs: {x: "${{ item }}", bad: {value: [7]}}
+        parameters: {xs: {type: list, default: []}}
+    """)
+    status = run(path, {"xs": list(range(300))})
+    run_dir = Path(status.location or "")
+    for i in (0, 1, 150, 299):
+        folder = run_dir / f"tasks/talk/{i:06d}"
+        assert (folder / "stdout.log").read_text() == f"out {i}\n"
+        assert (folder / "stderr.log").read_text() == f"err {i}\n"
+    failed = (run_dir / "tasks/talk/000007/stderr.log").read_text()
+    assert failed.startswith("err 7\n") and "RuntimeError: item 7 fails on purpose" in failed
+    assert list(read_run_logs(RunDirectory(run_dir), "talk", 150)) == [
+        "talk[150]: out 150",
+        "talk[150] (stderr): err 150",
+    ]

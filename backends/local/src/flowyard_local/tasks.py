@@ -207,7 +207,9 @@ class ThreadLocalStream(io.TextIOBase):
     def write(self, text: str) -> int:
         pieces = getattr(self._capture, self._which)
         if pieces is not None:
-            pieces.append(str(text))
+            if not isinstance(text, str):  # as a real text stream would say
+                raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+            pieces.append(text)
             return len(text)
         return int(self._fallback.write(text))
 
@@ -483,7 +485,8 @@ class Task:
                 ),
                 output_files={o.name: f"work/{o.path}" if o.path else f"out/{o.name}" for o in step.outputs},
                 declared_inputs={i.name: f"work/{i.path}" for i in step.inputs if i.path},
-                out_dir=any(not o.path for o in step.outputs),
+                # out/ holds outputs declared without a path: files, and values a command writes
+                out_dir=any(not o.path and (o.type == "file" or not in_process) for o in step.outputs),
                 function=function,
                 passes_all=function is not None
                 and _takes_exactly(

@@ -41,6 +41,15 @@ def write_item_unless(x: int, bad: list[int], out: Path) -> int:
     return x
 
 
+def chatty(x: int, bad: list[int]) -> int:
+    """Prints a line to each stream; fails on the items in ``bad``."""
+    import sys
+
+    print(f"out {x}")
+    print(f"err {x}", file=sys.stderr)
+    return fail_on(x, bad)
+
+
 def where(f: Path) -> str:
     return str(f)
 
