@@ -57,8 +57,9 @@ _STOP = object()
 # wake-ups that dominate when items take microseconds. Sized to take about BATCH_SECONDS, and
 # never more than a share of what is left, so the tail stays balanced across workers.
 BATCH_SECONDS = 0.02
-_JOURNALED = (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.ERROR, TaskState.OMITTED)  # final states
 MAX_BATCH = 1024
+
+_JOURNALED = (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.ERROR, TaskState.OMITTED)  # final states
 
 
 @dataclass
@@ -410,23 +411,20 @@ class Scheduler:
         i = st.next
         st.next += 1
         item = i if st.fanned_out else None
+        replay = False
         if st.omitted_items and i in st.omitted_items:
-            self._record(TaskResult(st.ir.name, item, TaskState.OMITTED, message=st.omitted_items[i]))
-            self._maybe_finish(st)
-            return None
-        if self.previous:
-            prev = self.previous.get((st.ir.name, item))
-            if prev is not None:
-                self._record(prev, replay=True)
-                self._maybe_finish(st)
-                return None
-        try:
-            return self._plan(st, i)
-        except TaskError as e:
-            now = time.time()
-            self._record(TaskResult(st.ir.name, item, TaskState.ERROR, now, now, message=str(e)))
-            self._maybe_finish(st)
-            return None
+            settled = TaskResult(st.ir.name, item, TaskState.OMITTED, message=st.omitted_items[i])
+        elif self.previous and (prev := self.previous.get((st.ir.name, item))) is not None:
+            settled, replay = prev, True
+        else:
+            try:
+                return self._plan(st, i)
+            except TaskError as e:
+                now = time.time()
+                settled = TaskResult(st.ir.name, item, TaskState.ERROR, now, now, message=str(e))
+        self._record(settled, replay=replay)
+        self._maybe_finish(st)
+        return None
 
     @staticmethod
     def _batch_size(st: StepState, slots: int) -> int:
@@ -449,22 +447,12 @@ class Scheduler:
 
     def _resolve(self, st: StepState, name: str, type_: str, src: Source, i: int) -> ResolvedInput:
         step = st.ir
-        if type(src) is ItemSource and self.only_step is None and not step.for_each.over_fanout:  # type: ignore[union-attr]
-            # the common case first: an item of a fanned-out list, at 10,000 items a second or more
-            value = st.items[i] if not src.fields else dig(st.items[i], src.fields)  # type: ignore[index]
-            return ResolvedInput(name, type_, value, None, None, f"item[{i}]")
-        if self.only_step == step.name and isinstance(src, (StepOutputSource, ItemSource)) and name in self.external:
+        alone = self.only_step is not None and self.only_step == step.name  # run with --step: inputs may be given
+        if alone and isinstance(src, (StepOutputSource, ItemSource)) and name in self.external:
             return self._external_input(name, type_, self.external[name])
-        if isinstance(src, LiteralSource):
-            return ResolvedInput(name, type_, value=src.value, source="literal")
-        if isinstance(src, ParamSource):
-            return ResolvedInput(name, type_, value=self.params[src.name], source=f"params.{src.name}")
-        if isinstance(src, TemplateSource):
-            task = Task(self.ctx, TaskPlan(step, st.index(i), st.items[i] if st.items is not None else None, {}))
-            return ResolvedInput(name, type_, value=task.render(src.template), source="template")
-        if isinstance(src, ItemSource):
+        if isinstance(src, ItemSource):  # first: the common case, at 10,000 items a second or more
             assert step.for_each is not None and st.items is not None
-            if self._given_items(step):
+            if alone and self._given_items(step):
                 value = dig(st.items[i], src.fields)
                 if type_ == "file":
                     return self._external_input(name, type_, value, f"item-{i:06d}")
@@ -473,7 +461,15 @@ class Scheduler:
                 up_src = step.for_each.source
                 assert isinstance(up_src, StepOutputSource)
                 return self._upstream_item(name, type_, up_src.step, up_src.output, i, src.fields)
-            return ResolvedInput(name, type_, value=dig(st.items[i], src.fields), source=f"item[{i}]")
+            value = st.items[i] if not src.fields else dig(st.items[i], src.fields)
+            return ResolvedInput(name, type_, value, None, None, f"item[{i}]")
+        if isinstance(src, LiteralSource):
+            return ResolvedInput(name, type_, value=src.value, source="literal")
+        if isinstance(src, ParamSource):
+            return ResolvedInput(name, type_, value=self.params[src.name], source=f"params.{src.name}")
+        if isinstance(src, TemplateSource):
+            task = Task(self.ctx, TaskPlan(step, st.index(i), st.items[i] if st.items is not None else None, {}))
+            return ResolvedInput(name, type_, value=task.render(src.template), source="template")
         assert isinstance(src, StepOutputSource)
         up = self.steps[src.step]
         if self.only_step == step.name:
