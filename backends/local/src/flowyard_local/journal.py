@@ -13,7 +13,6 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,26 +67,7 @@ class Journal:
                 self._file.close()
 
 
-def _line_encoder() -> Callable[[Any], str]:
-    """Compact JSON, with the C encoder built once.
-
-    ``JSONEncoder.encode`` builds a new C encoder on every call, which costs about as much as
-    encoding a task event; at 10,000 events that is most of the journal's time.
-    """
-    encoder = json.JSONEncoder(separators=(",", ":"), default=str)
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # no C accelerator: the stdlib's own path
-        return encoder.encode
-    try:  # the accelerator's arguments are CPython's own business: check them once
-        chunks = make(None, str, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
-        if "".join(chunks({"t": [1.5, None]}, 0)) != encoder.encode({"t": [1.5, None]}):
-            return encoder.encode
-    except TypeError:
-        return encoder.encode
-    return lambda event: "".join(chunks(event, 0))
-
-
-_encode = _line_encoder()
+_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
 def _ends_with_newline(path: Path) -> bool:

@@ -237,9 +237,9 @@ class StepPlan:
     nested_outputs: tuple[str, ...]  # file outputs whose path has folders of its own to make
     output_files: Mapping[str, str]  # output -> the file the task writes it to, under its folder
     declared_inputs: Mapping[str, str]  # input with a path of its own -> where it goes, under the task's folder
-    out_dir: bool  # some file output has no path: it goes to out/<name>
+    out_dir: bool  # some output goes to out/<name> (a file without a path, or a command's value)
     function: tuple[Callable[..., Any], FunctionSignature] | None = None  # in-process steps
-    passes_all: bool = False  # the function takes exactly what the step provides: no selecting per task
+    passes_all: bool = False  # the function accepts everything the step provides: no selecting per task
 
 
 @dataclass
@@ -292,8 +292,8 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def _takes_exactly(signature: FunctionSignature, provided: set[str]) -> bool:
-    """Whether every argument the step provides is one the function takes, and none it needs is missing."""
+def _accepts_all(signature: FunctionSignature, provided: set[str]) -> bool:
+    """Whether the function takes every argument the step provides and needs none it does not."""
     return (signature.var_keyword or provided <= signature.names) and set(signature.required) <= provided
 
 
@@ -489,7 +489,7 @@ class Task:
                 out_dir=any(not o.path and (o.type == "file" or not in_process) for o in step.outputs),
                 function=function,
                 passes_all=function is not None
-                and _takes_exactly(
+                and _accepts_all(
                     function[1],
                     {*(["workdir"] if wants_workdir else []), *(i.name for i in step.inputs)}
                     | {o.name for o in step.outputs if o.type == "file"},
