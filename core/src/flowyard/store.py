@@ -32,7 +32,8 @@ class ArtifactStore:
 
     def path(self, key: str) -> str:
         key = key.strip("/")
-        if any(part in ("..", "") for part in key.split("/")):
+        parts = key.split("/")
+        if ".." in parts or "" in parts:
             raise ValueError(f"artifact key {key!r} leaves the store")
         return f"{self.root}/{key}"
 

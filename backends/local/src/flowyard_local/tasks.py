@@ -330,16 +330,20 @@ class Task:
     # --- paths -------------------------------------------------------------------------------
 
     def input_path(self, name: str) -> Path:
+        return Path(self._input_location(name))
+
+    def _input_location(self, name: str) -> str:
+        """Where the task finds an input file (or fan-in folder), as text."""
         inp = self.plan.inputs[name]
         declared = self._step_plan().declared_inputs.get(name)
         if declared is not None:
-            return self.dir / declared
+            return f"{self.folder}/{declared}"
         if inp.files is not None:
-            return self.dir / "in" / name
+            return f"{self.folder}/in/{name}"
         assert inp.file is not None
         if self._reads_in_place(inp):
-            return Path(self.ctx.store.path(inp.file.key))
-        return self.dir / "in" / name / posixpath.basename(inp.file.key)
+            return self.ctx.store.path(inp.file.key)
+        return f"{self.folder}/in/{name}/{posixpath.basename(inp.file.key)}"
 
     def _reads_in_place(self, inp: ResolvedInput) -> bool:
         """An in-process function reads an upstream file where it lies, as kfp.local hands a component
@@ -347,7 +351,7 @@ class Task:
         return inp.file is not None and self.ctx.store.protocol == "file" and self._step_plan().in_process
 
     def output_path(self, name: str) -> Path:
-        return self.dir / self._step_plan().output_files[name]
+        return Path(f"{self.folder}/{self._step_plan().output_files[name]}")
 
     # --- rendering ---------------------------------------------------------------------------
 
@@ -362,7 +366,7 @@ class Task:
                 out.append(render_value(dig(self.plan.item_value, part.fields)))
             elif isinstance(part, InputRef):
                 if part.path:
-                    out.append(str(self.input_path(part.name)))
+                    out.append(self._input_location(part.name))
                 else:
                     out.append(render_value(self.plan.inputs[part.name].value))
             elif isinstance(part, OutputPathRef):
@@ -483,8 +487,10 @@ class Task:
                 nested_outputs=tuple(
                     o.name for o in step.outputs if o.type == "file" and o.path and len(Path(o.path).parts) > 1
                 ),
-                output_files={o.name: f"work/{o.path}" if o.path else f"out/{o.name}" for o in step.outputs},
-                declared_inputs={i.name: f"work/{i.path}" for i in step.inputs if i.path},
+                output_files={
+                    o.name: posixpath.normpath(f"work/{o.path}") if o.path else f"out/{o.name}" for o in step.outputs
+                },
+                declared_inputs={i.name: posixpath.normpath(f"work/{i.path}") for i in step.inputs if i.path},
                 # out/ holds outputs declared without a path: files, and values a command writes
                 out_dir=any(not o.path and (o.type == "file" or not in_process) for o in step.outputs),
                 function=function,
@@ -620,7 +626,7 @@ class Task:
         inputs = []
         for name, inp in self.plan.inputs.items():
             if inp.type == "file":
-                inputs.append(TaskInput(name=name, type="file", path=str(self.input_path(name))))
+                inputs.append(TaskInput(name=name, type="file", path=self._input_location(name)))
             else:
                 inputs.append(TaskInput(name=name, type=inp.type, value=inp.value))
         outputs = [TaskOutput(name=o.name, type=o.type, path=str(self.output_path(o.name))) for o in self.step.outputs]
@@ -748,12 +754,13 @@ class Task:
         os.replace(tmp, dest)
 
     @staticmethod
-    def _input_digest(inp: ResolvedInput, path: Path) -> str | None:
+    def _input_digest(inp: ResolvedInput, where: str) -> str | None:
         """The upstream task already hashed what it produced; hash only what came from elsewhere."""
         if inp.file is not None and inp.file.sha256:
             return inp.file.sha256
         if inp.files is not None and all(r is None or r.sha256 for _, r in inp.files):
             return tree_digest([(f"{i:06d}/{Path(r.key).name}", r.sha256 or "") for i, r in inp.files if r])
+        path = Path(where)
         return sha256_tree(path)[0] if path.exists() else None
 
     def _provenance_params(self) -> tuple[str, ...]:
@@ -775,9 +782,9 @@ class Task:
         inputs: list[dict[str, Any]] = []
         for name, inp in self.plan.inputs.items():
             if inp.type == "file":
-                path = self.input_path(name)
-                digest = self._input_digest(inp, path)
-                inputs.append({"name": name, "type": "file", "uri": str(path), "sha256": digest, "source": inp.source})
+                where = self._input_location(name)
+                digest = self._input_digest(inp, where)
+                inputs.append({"name": name, "type": "file", "uri": where, "sha256": digest, "source": inp.source})
             else:
                 inputs.append({"name": name, "type": inp.type, "value": inp.value, "source": inp.source})
             if name in result.missing:
