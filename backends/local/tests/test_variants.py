@@ -45,6 +45,7 @@ def test_readme_command_runs_variant_2(tmp_path: Path) -> None:
 
 def test_json_summary(tmp_path: Path) -> None:
     proc = cli("run", str(EXAMPLES / "sequential.yaml"), "--json", cwd=tmp_path)
+    assert proc.stdout.count("\n") == 1  # compact into a pipe
     data = json.loads(proc.stdout)
     assert data["status"] == "Succeeded"
     assert {t["step"] for t in data["tasks"]} == {"activator", "processor"}
@@ -139,3 +140,33 @@ def test_provenance_files_are_what_the_model_writes(spec, run, monkeypatch) -> N
     gathered = (Path(status.location or "") / "tasks/gather/provenance.json").read_bytes()
     record = ProvenanceRecord.model_validate_json(gathered)
     assert record.inputs[0].missing_items == (1,) and record.secrets and record.command
+
+
+def test_json_summary_is_indented_on_a_terminal(tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flowyard.cli", "run", str(EXAMPLES / "sequential.yaml"), "--json"],
+        cwd=tmp_path,
+        stdout=secondary,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the terminal closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(primary)
+    assert proc.wait(timeout=60) == 0
+    text = b"".join(chunks).decode().replace("\r\n", "\n")
+    assert text.startswith('{\n  "run_id": ')
+    assert json.loads(text)["status"] == "Succeeded"

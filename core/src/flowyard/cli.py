@@ -31,12 +31,14 @@ DEFAULT_BACKEND = "local"
 
 
 def _echo_json(data: Any) -> None:
-    """Indented JSON on stdout, fast for large runs (10,000 tasks): pydantic-core's encoder (the
-    stdlib's indenting one is pure Python), echoed as bytes (as text, click would search it for
-    terminal colour codes JSON never has)."""
+    """JSON on stdout: indented on a terminal, compact into a pipe (as `gh api` does).
+
+    Fast for large runs (10,000 tasks): pydantic-core's encoder (the stdlib's indenting one is pure
+    Python), echoed as bytes (as text, click would search it for colour codes JSON never has).
+    """
     import pydantic_core
 
-    click.echo(pydantic_core.to_json(data, indent=2))
+    click.echo(pydantic_core.to_json(data, indent=2 if sys.stdout.isatty() else None))
 
 
 def _fail(message: str, code: int) -> None:
