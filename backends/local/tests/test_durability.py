@@ -241,3 +241,20 @@ def test_a_grouped_journal_line_reads_back_as_its_task_events(tmp_path: Path) ->
     assert len((tmp_path / "journal.jsonl").read_text().splitlines()) == 1
     expected = [json.loads(json.dumps(r.journal_event())) for r in results]
     assert read_journal(tmp_path / "journal.jsonl") == expected
+
+
+def test_a_resumed_task_keeps_no_log_of_the_failed_attempt(spec, tmp_path: Path) -> None:
+    flag = tmp_path / "flag"
+    path = spec(f"""
+        name: relog
+        steps:
+          s: {{python: {{function: "steplib:fail_first_time"}}, inputs: {{flag: "{flag}"}}}}
+    """)
+    first = cli("run", str(path), "--json", cwd=tmp_path)
+    assert first.returncode == 1, first.stderr
+    run_id = json.loads(first.stdout)["run_id"]
+    log = tmp_path / ".flowyard" / "runs" / run_id / "tasks" / "s" / "stderr.log"
+    assert "RuntimeError: fails the first time" in log.read_text()
+    second = cli("run", "--resume", run_id, "--json", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert not log.exists()  # the task ran again and was silent: no stale traceback left beside it

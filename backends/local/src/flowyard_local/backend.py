@@ -155,6 +155,7 @@ class LocalBackend(Backend):
             python_subprocess=self.options.python_subprocess,
             store_in_run_dir=in_run_dir,
             previous=previous,
+            resumed=request.resume is not None,
             only_step=request.only_step,
             external=external,
             cache=cache_for(root, request.use_cache),

@@ -130,6 +130,7 @@ class Scheduler:
         python_subprocess: bool = False,
         store_in_run_dir: bool = True,
         previous: Mapping[tuple[str, int | None], TaskResult] | None = None,
+        resumed: bool = False,
         only_step: str | None = None,
         external: Mapping[str, Any] | None = None,
         on_event: Callable[[str, Any], None] | None = None,
@@ -158,6 +159,7 @@ class Scheduler:
             python_path=(ir.source.directory,) if ir.source.directory else (),
             stop=self.stop,
             python_subprocess=python_subprocess,
+            resumed=resumed,
             store_in_run_dir=store_in_run_dir,
             notices=notices,
             cache=cache,
@@ -183,9 +185,7 @@ class Scheduler:
         sys.stderr = ThreadLocalStream(saved[1], self.ctx.capture, "err")  # type: ignore[assignment]
         for t in threads:
             t.start()
-        self.journal.append(
-            {"t": "run", "run_id": self.run_dir.run_id, "at": time.time(), "resumed": bool(self.previous)}
-        )
+        self.journal.append({"t": "run", "run_id": self.run_dir.run_id, "at": time.time(), "resumed": self.ctx.resumed})
         try:
             self._loop()
             self._run_on_exit()

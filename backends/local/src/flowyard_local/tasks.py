@@ -256,6 +256,7 @@ class RunContext:
     python_path: tuple[str, ...]
     stop: threading.Event
     python_subprocess: bool = False
+    resumed: bool = False  # tasks may find what an earlier, killed or failed, attempt left
     store_in_run_dir: bool = True
     notices: tuple[str, ...] = ()
     processes: set[subprocess.Popen[bytes]] = field(default_factory=set)
@@ -643,6 +644,10 @@ class Task:
             if name in plan.nested_outputs:
                 path.parent.mkdir(parents=True, exist_ok=True)
         kwargs = available if plan.passes_all else signature.select(available)
+        if attempt == 1 and self.ctx.resumed:  # a silent stream writes no log: drop the earlier run's
+            for name in ("stdout.log", "stderr.log"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{self.folder}/{name}")
         capture = self.ctx.capture
         capture.out = out_pieces = []
         capture.err = err_pieces = []

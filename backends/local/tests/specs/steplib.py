@@ -50,6 +50,13 @@ def chatty(x: int, bad: list[int]) -> int:
     return fail_on(x, bad)
 
 
+def fail_first_time(flag: str) -> None:
+    """Fails (with a traceback on stderr) until ``flag`` exists; silent afterwards."""
+    if not os.path.exists(flag):
+        Path(flag).write_text("", encoding="utf-8")
+        raise RuntimeError("fails the first time")
+
+
 def where(f: Path) -> str:
     return str(f)
 
