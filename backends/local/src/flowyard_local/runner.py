@@ -410,7 +410,7 @@ class Scheduler:
         """The step's next task to run; None when it is settled without running (omitted, resumed, error)."""
         i = st.next
         st.next += 1
-        item = i if st.fanned_out else None
+        item = st.index(i)
         replay = False
         if st.omitted_items and i in st.omitted_items:
             settled = TaskResult(st.ir.name, item, TaskState.OMITTED, message=st.omitted_items[i])
