@@ -107,3 +107,21 @@ def test_status_round_trips_through_the_run_directory(tmp_path: Path) -> None:
 
 def test_redact_hides_secret_values() -> None:
     assert redact("key=abc123 and abc123", ["abc123", ""]) == "key=*** and ***"
+
+
+def test_run_status_validates_task_mappings_and_keeps_task_instances() -> None:
+    from dataclasses import dataclass
+
+    import pydantic
+
+    @dataclass(slots=True)
+    class BackendTask(TaskStatus):
+        engine_id: str = ""
+
+    mine = BackendTask(step="a", state=TaskState.SUCCEEDED, engine_id="pod-1")
+    st = _run([mine, {"step": "b", "item": "2", "state": "Failed"}])
+    assert st.tasks[0] is mine
+    assert st.tasks[1] == TaskStatus(step="b", item=2, state=TaskState.FAILED)
+    assert "engine_id" not in st.model_dump_json()
+    with pytest.raises(pydantic.ValidationError, match="state"):
+        _run([{"step": "b", "state": "Exploded"}])

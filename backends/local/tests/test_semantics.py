@@ -441,14 +441,27 @@ def test_value_outputs_of_container_steps_are_json_files(spec, run) -> None:
     assert "should be of type string" in b.message
 
 
-def test_task_results_carry_every_status_field() -> None:
-    """status() validates TaskStatus from results' attributes: a new status field must come from somewhere."""
-    from dataclasses import fields
+def test_run_json_holds_task_status_fields_only(spec, run) -> None:
+    """The runner's results are the run's TaskStatuses; what the runner keeps beside them (values,
+    files, fan-in gaps) stays out of run.json, which reads back into the same statuses."""
+    from dataclasses import asdict, fields
 
-    from flowyard.runs import TaskStatus
-    from flowyard_local.tasks import TaskResult
+    from flowyard.runs import RunDirectory, RunStatus, TaskStatus
 
-    assert set(TaskStatus.model_fields) <= {f.name for f in fields(TaskResult)}
+    path = spec("""
+        name: keep
+        steps:
+          a:
+            container: {command: [sh, -c, "echo hi > f.txt; echo 3 > n.txt"]}
+            outputs: {f: {type: file, path: f.txt}, n: {type: integer, path: n.txt}}
+    """)
+    status = run(path)
+    raw = json.loads((RunDirectory(Path(status.location)).path / "run.json").read_text())
+    names = {f.name for f in fields(TaskStatus)}
+    assert [set(t) for t in raw["tasks"]] == [names]
+    again = RunStatus.model_validate(raw)
+    assert [type(t) for t in again.tasks] == [TaskStatus]
+    assert [asdict(t) for t in again.tasks] == [{k: getattr(t, k) for k in names} for t in status.tasks]
 
 
 def test_each_in_process_item_logs_only_its_own_output(spec, run) -> None:

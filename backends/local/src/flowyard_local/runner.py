@@ -686,22 +686,19 @@ class Scheduler:
             if bad:
                 first = bad[0]
                 message = f"{len(bad)} task(s) failed; first: {task_key(first.step, first.item)}: {first.message}"
-        return RunStatus.model_validate(
-            {
-                "run_id": self.run_dir.run_id,
-                "pipeline": self.ir.name,
-                "backend": "local",
-                "state": state,
-                "started_at": self.started_at,
-                "finished_at": None if state == TaskState.RUNNING else time.time(),
-                "tasks": rows,  # read as attributes, in one validation: 10,000 tasks stay cheap
-                "message": message,
-                "notices": self.ctx.notices,
-                "outputs": self.outputs() if state != TaskState.RUNNING else {},
-                "location": str(self.run_dir.path.resolve()),
-                "flowyard_version": __version__,
-            },
-            from_attributes=True,
+        return RunStatus(
+            run_id=self.run_dir.run_id,
+            pipeline=self.ir.name,
+            backend="local",
+            state=state,
+            started_at=self.started_at,
+            finished_at=None if state == TaskState.RUNNING else time.time(),
+            tasks=rows,  # TaskResults are TaskStatuses: taken as they are, 10,000 tasks stay cheap
+            message=message,
+            notices=self.ctx.notices,
+            outputs=self.outputs() if state != TaskState.RUNNING else {},
+            location=str(self.run_dir.path.resolve()),
+            flowyard_version=__version__,
         )
 
 

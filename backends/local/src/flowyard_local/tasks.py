@@ -42,7 +42,7 @@ from flowyard.ir import (
 )
 from flowyard.lowering import value_matches
 from flowyard.provenance import PROVENANCE_FILE, record_json, sha256_file, sha256_tree, tree_digest
-from flowyard.runs import TaskState, redact, task_dir_name, write_atomic
+from flowyard.runs import TaskState, TaskStatus, redact, task_dir_name, write_atomic
 from flowyard.step import (
     FunctionSignature,
     StepFunctionError,
@@ -101,20 +101,11 @@ class TaskPlan:
 
 
 @dataclass(slots=True)
-class TaskResult:
-    """How a task ended. It has every field of :class:`~flowyard.runs.TaskStatus`, which reads them as attributes."""
+class TaskResult(TaskStatus):
+    """How a task ended: its status as the run reports it, and what the runner keeps beside it."""
 
-    step: str
-    item: int | None
-    state: TaskState
-    started_at: float | None = None
-    finished_at: float | None = None
-    attempts: int = 0
-    exit_code: int | None = None
-    message: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     files: dict[str, FileRef] = field(default_factory=dict)
-    cached: bool = False
     infrastructure: bool = False
     missing: dict[str, list[int]] = field(default_factory=dict)  # fan-in inputs: items that failed
 
