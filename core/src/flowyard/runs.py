@@ -461,12 +461,19 @@ TASK_COLUMNS = (
     "cached",
     "missing",
 )
-"""The columns of a grouped ``tasks`` journal line; the optional ones (``msg`` on) may be absent."""
+"""The columns of a grouped ``tasks`` journal line; the optional ones (``msg`` on) may be absent, and
+``started``/``finished`` may come as ``started_us``/``finished_us``."""
 
 
 def task_events(group: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """A grouped ``tasks`` line as the task events it stands for (an optional column's null: absent)."""
+    """A grouped ``tasks`` line as the task events it stands for (an optional column's null: absent).
+
+    Its times may be whole microseconds (``started_us``, ``finished_us``): read back as seconds.
+    """
     columns = [(key, group[key]) for key in TASK_COLUMNS if key in group]
+    for key in ("started", "finished"):
+        if f"{key}_us" in group:
+            columns.append((key, [None if us is None else us / 1e6 for us in group[f"{key}_us"]]))
     events = []
     for i in range(len(group["item"])):
         event: dict[str, Any] = {"t": "task", "step": group["step"]}
