@@ -38,6 +38,12 @@ from flowyard.store import ArtifactStore
 
 from flowyard_local.journal import Journal
 from flowyard_local.tasks import (
+    ERROR,
+    FAILED,
+    OMITTED,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
     FileRef,
     ResolvedInput,
     RunContext,
@@ -59,7 +65,7 @@ _STOP = object()
 BATCH_SECONDS = 0.02
 MAX_BATCH = 1024
 
-_JOURNALED = (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.ERROR, TaskState.OMITTED)  # final states
+_JOURNALED = (SUCCEEDED, FAILED, ERROR, OMITTED)  # final states
 
 
 @dataclass
@@ -93,7 +99,7 @@ class StepState:
         return i if self.fanned_out else None
 
     def failed(self) -> bool:
-        if self.outcome in (TaskState.OMITTED, TaskState.FAILED, TaskState.ERROR):
+        if self.outcome in (OMITTED, FAILED, ERROR):
             return True
         return self.not_ok > 0 or bool(self.omitted_items)
 
@@ -106,14 +112,14 @@ class StepState:
             else:
                 self.not_ok -= 1
         self.results[result.item] = result
-        if result.state is TaskState.SUCCEEDED or result.state.ok:
+        if result.state is SUCCEEDED or result.state.ok:
             self.succeeded += 1
         else:
             self.not_ok += 1
 
     def ok_result(self, item: int | None) -> TaskResult | None:
         r = self.results.get(item)
-        return r if r is not None and r.state == TaskState.SUCCEEDED else None
+        return r if r is not None and r.state == SUCCEEDED else None
 
 
 class Scheduler:
@@ -229,7 +235,7 @@ class Scheduler:
                     break
                 result = self._run_task(plan)
                 results.append(result)
-                if result.state is TaskState.SUCCEEDED:
+                if result.state is SUCCEEDED:
                     continue
                 if result.infrastructure or (not result.state.ok and plan.step.failure_policy == "stop"):
                     break  # the run stops: the rest of the batch goes back unrun
@@ -240,7 +246,7 @@ class Scheduler:
             return Task(self.ctx, plan).run()
         except Exception as e:  # a bug in the runner itself: report it on the task
             now = time.time()
-            return TaskResult(plan.step.name, plan.item, TaskState.ERROR, now, now, message=f"{type(e).__name__}: {e}")
+            return TaskResult(plan.step.name, plan.item, ERROR, now, now, message=f"{type(e).__name__}: {e}")
 
     def _interrupt(self, why: str) -> None:
         self.interrupted = why
@@ -269,7 +275,7 @@ class Scheduler:
                 if st.phase != "waiting" or self.stopping:
                     continue
                 if self.only_step is not None and name != self.only_step:
-                    st.phase, st.outcome = "done", TaskState.SKIPPED
+                    st.phase, st.outcome = "done", SKIPPED
                     st.message = "not selected (--step)"
                     changed = True
                     continue
@@ -281,22 +287,22 @@ class Scheduler:
     def _activate(self, st: StepState) -> None:
         reason = self._blocked_by_upstream(st)
         if reason:
-            self._finish_step(st, TaskState.OMITTED, reason)
+            self._finish_step(st, OMITTED, reason)
             return
         if st.ir.when is not None:
             try:
                 go = self._condition(st.ir.when)
             except TaskError as e:
-                self._finish_step(st, TaskState.ERROR, str(e))
+                self._finish_step(st, ERROR, str(e))
                 return
             if not go:
-                self._finish_step(st, TaskState.SKIPPED, f"when {st.ir.when.text!r} was false")
+                self._finish_step(st, SKIPPED, f"when {st.ir.when.text!r} was false")
                 return
         if st.ir.for_each is not None:
             try:
                 st.items = self._items(st.ir)
             except TaskError as e:
-                self._finish_step(st, TaskState.ERROR, str(e))
+                self._finish_step(st, ERROR, str(e))
                 return
             st.count = len(st.items)
             if st.ir.for_each.over_fanout and not self._given_items(st.ir):
@@ -323,10 +329,10 @@ class Scheduler:
                 continue  # per item: failed upstream items are omitted one by one
             if dep in collected and up.outcome is None and up.fanned_out:
                 continue  # fan-in takes what succeeded; failed items are null/missing
-            if up.outcome == TaskState.SKIPPED and dep in st.ir.depends_on and not self._consumes(st.ir, dep):
+            if up.outcome == SKIPPED and dep in st.ir.depends_on and not self._consumes(st.ir, dep):
                 continue  # ordering only: a skipped step counts as done, as in Argo
-            if up.failed() or up.outcome == TaskState.SKIPPED:
-                what = "was skipped" if up.outcome == TaskState.SKIPPED else "did not succeed"
+            if up.failed() or up.outcome == SKIPPED:
+                what = "was skipped" if up.outcome == SKIPPED else "did not succeed"
                 return f"upstream step {dep!r} {what}"
         return ""
 
@@ -413,7 +419,7 @@ class Scheduler:
         item = st.index(i)
         replay = False
         if st.omitted_items and i in st.omitted_items:
-            settled = TaskResult(st.ir.name, item, TaskState.OMITTED, message=st.omitted_items[i])
+            settled = TaskResult(st.ir.name, item, OMITTED, message=st.omitted_items[i])
         elif self.previous and (prev := self.previous.get((st.ir.name, item))) is not None:
             settled, replay = prev, True
         else:
@@ -421,7 +427,7 @@ class Scheduler:
                 return self._plan(st, i)
             except TaskError as e:
                 now = time.time()
-                settled = TaskResult(st.ir.name, item, TaskState.ERROR, now, now, message=str(e))
+                settled = TaskResult(st.ir.name, item, ERROR, now, now, message=str(e))
         self._record(settled, replay=replay)
         self._maybe_finish(st)
         return None
@@ -555,18 +561,18 @@ class Scheduler:
             if journal:
                 self._journal(result)
             return result
-        if interrupted and result.state is not TaskState.SUCCEEDED:
+        if interrupted and result.state is not SUCCEEDED:
             result = TaskResult(
                 result.step,
                 result.item,
-                TaskState.FAILED,
+                FAILED,
                 result.started_at,
                 result.finished_at,
                 result.attempts,
                 result.exit_code,
                 f"stopped ({self.interrupted})",
             )
-        ok = result.state is TaskState.SUCCEEDED or result.state.ok
+        ok = result.state is SUCCEEDED or result.state.ok
         st.add(result)
         st.finished += 1
         if journal and not replay:
@@ -594,7 +600,7 @@ class Scheduler:
     def _finish_step(self, st: StepState, outcome: TaskState, message: str) -> None:
         st.phase, st.outcome, st.message = "done", outcome, message
         self.on_event("step", st)
-        if outcome == TaskState.ERROR and st.ir.failure_policy == "stop":
+        if outcome == ERROR and st.ir.failure_policy == "stop":
             self.stopping = True
 
     def _omit_the_rest(self) -> None:
@@ -603,10 +609,10 @@ class Scheduler:
         )
         for st in self.steps.values():
             if st.phase == "waiting":
-                st.phase, st.outcome, st.message = "done", TaskState.OMITTED, why
+                st.phase, st.outcome, st.message = "done", OMITTED, why
             elif st.phase == "active":
                 for i in [*st.unrun, *range(st.next, st.count)]:
-                    st.add(TaskResult(st.ir.name, st.index(i), TaskState.OMITTED, message=why))
+                    st.add(TaskResult(st.ir.name, st.index(i), OMITTED, message=why))
                 st.next = st.count
                 st.finished = st.count
                 st.phase = "done"
@@ -671,18 +677,18 @@ class Scheduler:
             self.on_exit_result is not None and not self.on_exit_result.state.ok
         )
         if self.interrupted or self.infrastructure:
-            state = TaskState.ERROR if self.infrastructure else TaskState.FAILED
+            state = ERROR if self.infrastructure else FAILED
         elif self.running or any(s.phase != "done" for s in self.steps.values()):
-            state = TaskState.RUNNING
+            state = RUNNING
         else:
-            state = TaskState.FAILED if failed else TaskState.SUCCEEDED
+            state = FAILED if failed else SUCCEEDED
         message = ""
         if self.infrastructure:
             message = self.infrastructure
         elif self.interrupted:
             message = f"{self.interrupted}; continue with: flowyard run --resume {self.run_dir.run_id}"
         elif failed:
-            bad = [r for r in rows if r.state in (TaskState.FAILED, TaskState.ERROR)]
+            bad = [r for r in rows if r.state in (FAILED, ERROR)]
             if bad:
                 first = bad[0]
                 message = f"{len(bad)} task(s) failed; first: {task_key(first.step, first.item)}: {first.message}"
@@ -692,11 +698,11 @@ class Scheduler:
             backend="local",
             state=state,
             started_at=self.started_at,
-            finished_at=None if state == TaskState.RUNNING else time.time(),
+            finished_at=None if state == RUNNING else time.time(),
             tasks=rows,  # TaskResults are TaskStatuses: taken as they are, 10,000 tasks stay cheap
             message=message,
             notices=self.ctx.notices,
-            outputs=self.outputs() if state != TaskState.RUNNING else {},
+            outputs=self.outputs() if state != RUNNING else {},
             location=str(self.run_dir.path.resolve()),
             flowyard_version=__version__,
         )
@@ -709,7 +715,7 @@ def load_previous(run_dir: RunDirectory, store: ArtifactStore) -> dict[tuple[str
         if event.get("t") != "task":
             continue
         key = (event["step"], event.get("item"))
-        if event.get("state") != TaskState.SUCCEEDED.value:
+        if event.get("state") != SUCCEEDED.value:
             done.pop(key, None)
             continue
         result = TaskResult.from_journal(event)
