@@ -248,6 +248,25 @@ def test_a_grouped_journal_line_reads_back_as_its_task_events(tmp_path: Path) ->
     assert got == expected
 
 
+def test_a_resumed_task_does_not_pass_off_the_output_its_failed_run_wrote(spec, tmp_path: Path) -> None:
+    flag = tmp_path / "flag"
+    path = spec(f"""
+        name: restale
+        steps:
+          s:
+            python: {{function: "steplib:write_then_fail_first_time"}}
+            inputs: {{flag: "{flag}"}}
+            outputs: {{out: o.txt}}
+    """)
+    first = cli("run", str(path), "--json", cwd=tmp_path)
+    assert first.returncode == 1, first.stderr
+    run_id = json.loads(first.stdout)["run_id"]
+    assert (tmp_path / ".flowyard" / "runs" / run_id / "tasks" / "s" / "o.txt").exists()
+    second = cli("run", "--resume", run_id, "--json", cwd=tmp_path)
+    assert second.returncode == 1, second.stderr
+    assert "did not write its output 'out'" in json.loads(second.stdout)["tasks"][0]["message"]
+
+
 def test_a_resumed_task_keeps_no_log_of_the_failed_attempt(spec, tmp_path: Path) -> None:
     flag = tmp_path / "flag"
     path = spec(f"""

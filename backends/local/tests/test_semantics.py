@@ -298,6 +298,55 @@ def test_retries_count_re_tries_with_backoff(spec, run, tmp_path) -> None:
     assert "after 2 attempts" in status.tasks[0].message
 
 
+@pytest.mark.parametrize("command", [False, True])
+def test_a_retry_never_passes_off_an_earlier_attempts_output(spec, run, tmp_path, command) -> None:
+    """Each attempt starts without the outputs an earlier one wrote (a new pod starts empty too)."""
+    flag = tmp_path / "flag"
+    script = (
+        "import os, sys; f = sys.argv[1]; first = not os.path.exists(f); open(f, 'a').close(); "
+        "first and open('o.txt', 'w').write('x'); sys.exit(1 if first else 0)"
+    )
+    how = (
+        f'container: {{command: [python3, -c, "{script}", "{flag}"]}}'
+        if command
+        else 'python: {function: "steplib:write_then_fail_first_time"}'
+    )
+    inputs = "" if command else f'inputs: {{flag: "{flag}"}}'
+    path = spec(f"""
+        name: stale
+        steps:
+          s:
+            {how}
+            {inputs}
+            retries: {{limit: 1, backoff: {{duration: 0}}}}
+            outputs: {{out: o.txt}}
+    """)
+    status = run(path)
+    assert status.tasks[0].attempts == 2
+    assert status.state == TaskState.FAILED
+    assert "did not write its output 'out'" in status.tasks[0].message
+
+
+@pytest.mark.parametrize("out_path", ["o.txt", "stdout.log", "in/o.txt", "deep/er/o.txt"])
+def test_function_files_go_beside_the_task_files_unless_they_would_meet(spec, run, out_path) -> None:
+    """A function without a workdir writes in the task's folder; a path that would land on the
+    runner's own files (its logs, in/, ...) goes to work/ instead, and both stay intact."""
+    path = spec(f"""
+        name: beside
+        steps:
+          s: {{python: {{function: "steplib:log_and_write"}}, outputs: {{out: "{out_path}"}}}}
+        outputs: {{o: "${{{{ steps.s.outputs.out }}}}"}}
+    """)
+    status = run(path)
+    assert status.state == TaskState.SUCCEEDED, status.message
+    task_dir = Path(status.location or "") / "tasks" / "s"
+    meets = out_path in ("stdout.log", "in/o.txt")
+    assert Path(status.outputs["o"]) == (task_dir / "work" if meets else task_dir) / out_path
+    assert Path(status.outputs["o"]).read_text() == "the output"
+    assert (task_dir / "stdout.log").read_text() == "to stdout\n"
+    assert (task_dir / "work").exists() == meets
+
+
 def test_timeout_kills_the_whole_process_group(spec, run, tmp_path) -> None:
     pidfile = tmp_path / "child.pid"
     path = spec(f"""
@@ -414,7 +463,7 @@ def test_functions_read_upstream_files_in_place_and_commands_get_copies(spec, ru
     """)
     status = run(path)
     run_dir = Path(status.location or "")
-    published = run_dir / "tasks/a/work/a.json"
+    published = run_dir / "tasks/a/a.json"  # a function without a workdir writes in the task's folder
     assert json.loads(published.read_text()) == {"x": 1}
     (f_event,) = [e for e in read_journal(run_dir / "journal.jsonl") if e.get("step") == "f"]
     assert f_event["values"]["p"] == str(published)  # the upstream's own file: no copy

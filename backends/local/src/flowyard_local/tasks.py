@@ -226,7 +226,8 @@ class ThreadLocalStream(io.TextIOBase):
 class StepPlan:
     """What every task of one step shares, worked out once per step rather than once per task."""
 
-    needs_workdir: bool
+    makes_folder: bool  # the task's folder is made before it runs (it has files, or a working directory)
+    makes_workdir: bool  # and work/ in it: a cwd for commands, or a function's ``workdir``
     in_process: bool  # a Python function called on the worker thread
     wants_workdir: bool  # the function takes a ``workdir`` argument
     file_outputs: tuple[str, ...]
@@ -288,6 +289,18 @@ class RunContext:
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+# What the runner keeps in a task's folder; a function's own files go beside them only if none of
+# their paths starts with one of these.
+_TASK_FILES = frozenset(
+    {"stdout.log", "stderr.log", PROVENANCE_FILE, "work", "in", "out", "outputs", "task.json", "result.json"}
+)
+
+
+def _meets_task_files(path: str) -> bool:
+    first = posixpath.normpath(path).split("/")[0]
+    return first in _TASK_FILES or any(first.startswith(f".{name}.") for name in _TASK_FILES)  # temp names
 
 
 def _accepts_all(signature: FunctionSignature, provided: set[str]) -> bool:
@@ -471,13 +484,19 @@ class Task:
             in_process = step.kind == "python" and not (self.ctx.python_subprocess or step.timeout_seconds)
             function = self._function() if in_process else None
             wants_workdir = function is not None and function[1].accepts("workdir")
+            paths = [o.path for o in step.outputs if o.path] + [i.path for i in step.inputs if i.path]
+            # A function with no working directory writes its files in the task's folder itself: on
+            # ext4 a folder costs four times a file, and fan-outs make one per item. Not when one of
+            # its paths would meet the runner's own files there.
+            makes_workdir = not in_process or wants_workdir or any(_meets_task_files(p) for p in paths)
+            files_in = "work/" if makes_workdir else ""
             plan = StepPlan(
-                needs_workdir=(
-                    not in_process
-                    or wants_workdir
+                makes_folder=(
+                    makes_workdir
                     or any(i.type == "file" for i in step.inputs)
                     or any(o.type == "file" for o in step.outputs)
                 ),
+                makes_workdir=makes_workdir,
                 in_process=in_process,
                 wants_workdir=wants_workdir,
                 file_outputs=tuple(o.name for o in step.outputs if o.type == "file"),
@@ -486,9 +505,10 @@ class Task:
                     o.name for o in step.outputs if o.type == "file" and o.path and len(Path(o.path).parts) > 1
                 ),
                 output_files={
-                    o.name: posixpath.normpath(f"work/{o.path}") if o.path else f"out/{o.name}" for o in step.outputs
+                    o.name: posixpath.normpath(f"{files_in}{o.path}") if o.path else f"out/{o.name}"
+                    for o in step.outputs
                 },
-                declared_inputs={i.name: posixpath.normpath(f"work/{i.path}") for i in step.inputs if i.path},
+                declared_inputs={i.name: posixpath.normpath(f"{files_in}{i.path}") for i in step.inputs if i.path},
                 # out/ holds outputs declared without a path: files, and values a command writes
                 out_dir=any(not o.path and (o.type == "file" or not in_process) for o in step.outputs),
                 function=function,
@@ -515,15 +535,19 @@ class Task:
         if self.ctx.cache is not None and self.step.cache and attempt == 1 and self.ctx.cache.restore(self, result):
             return
         plan = self._step_plan()
-        if plan.needs_workdir:
+        if plan.makes_folder:
             self._ensure_dir()
-            work = f"{self.folder}/work"
-            try:
-                os.mkdir(work)
-            except FileExistsError:
-                if attempt == 1:  # a resumed task starts from a fresh working directory
+            if plan.makes_workdir:
+                work = f"{self.folder}/work"
+                try:
+                    os.mkdir(work)
+                except FileExistsError:  # a retry, or a resumed task: a fresh one, as a new pod would have
                     shutil.rmtree(work)
                     os.mkdir(work)
+            if attempt > 1 or self.ctx.resumed:  # what an earlier attempt wrote must not pass for this one's
+                for rel in plan.output_files.values():
+                    with contextlib.suppress(FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                        os.unlink(f"{self.folder}/{rel}")
             if plan.out_dir:
                 with contextlib.suppress(FileExistsError):
                     os.mkdir(f"{self.folder}/out")
@@ -664,7 +688,7 @@ class Task:
 
     def _write_captured(self, out: str, err: str, attempt: int) -> None:
         """The task's logs; a silent first attempt writes none (10,000 no-op items stay cheap)."""
-        if not self._step_plan().needs_workdir:
+        if not self._step_plan().makes_folder:
             self._ensure_dir()  # otherwise the attempt made it
         for name, text in (("stdout.log", out), ("stderr.log", err)):
             if not text and attempt == 1:

@@ -90,3 +90,16 @@ def wait_for(path: str, value: object = None) -> object:
     while not os.path.exists(path) and time.time() < deadline:
         time.sleep(0.02)
     return value
+
+
+def write_then_fail_first_time(flag: str, out: Path) -> None:
+    """The first call writes its output, then fails; later calls succeed without writing it."""
+    if not os.path.exists(flag):
+        Path(flag).write_text("", encoding="utf-8")
+        out.write_text("from the failed attempt", encoding="utf-8")
+        raise RuntimeError("fails after writing")
+
+
+def log_and_write(out: Path) -> None:
+    print("to stdout")
+    out.write_text("the output", encoding="utf-8")
