@@ -7,10 +7,11 @@ Environment switches:
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
@@ -63,8 +64,16 @@ class BackendInfo:
     name: str
     backend_class: type[Backend]
     plugin: str
-    distribution: str | None
-    version: str | None
+    dist: Any = field(default=None, repr=False, compare=False)  # pluggy's view of the distribution
+
+    # Read when asked: each parses the distribution's METADATA, which every run would pay for.
+    @functools.cached_property
+    def distribution(self) -> str | None:
+        return str(self.dist.project_name) if self.dist is not None else None
+
+    @functools.cached_property
+    def version(self) -> str | None:
+        return str(self.dist.version) if self.dist is not None else None
 
     @property
     def capabilities(self) -> list[str]:
@@ -94,13 +103,7 @@ class BackendRegistry:
                     f"two plugins register a backend named {name!r}: {other.plugin!r} and {plugin_name!r}"
                 )
             dist = dists.get(backend_class.__module__.split(".")[0])
-            self._backends[name] = BackendInfo(
-                name=name,
-                backend_class=backend_class,
-                plugin=plugin_name,
-                distribution=dist.project_name if dist is not None else None,
-                version=dist.version if dist is not None else None,
-            )
+            self._backends[name] = BackendInfo(name, backend_class, plugin_name, dist)
 
         return register
 

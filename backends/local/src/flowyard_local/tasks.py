@@ -189,8 +189,7 @@ class TaskResult(TaskStatus):
 class TaskOutputCapture(threading.local):
     """What the current thread's task wrote to stdout and stderr, in pieces (None: not in a task)."""
 
-    out: list[str] | None = None
-    err: list[str] | None = None
+    streams: tuple[list[str], list[str]] | None = None  # one attribute: set twice a task, not four times
 
 
 class ThreadLocalStream(io.TextIOBase):
@@ -199,19 +198,19 @@ class ThreadLocalStream(io.TextIOBase):
     def __init__(self, fallback: Any, capture: TaskOutputCapture, which: str) -> None:
         self._fallback = fallback
         self._capture = capture
-        self._which = which
+        self._index = ("out", "err").index(which)
 
     def write(self, text: str) -> int:
-        pieces = getattr(self._capture, self._which)
-        if pieces is not None:
+        streams = self._capture.streams
+        if streams is not None:
             if not isinstance(text, str):  # as a real text stream would say
                 raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-            pieces.append(text)
+            streams[self._index].append(text)
             return len(text)
         return int(self._fallback.write(text))
 
     def flush(self) -> None:
-        if getattr(self._capture, self._which) is None:
+        if self._capture.streams is None:
             self._fallback.flush()
 
     @property
@@ -670,18 +669,18 @@ class Task:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(f"{self.folder}/{name}")
         capture = self.ctx.capture
-        capture.out = out_pieces = []
-        capture.err = err_pieces = []
+        out_pieces: list[str] = []
+        err_pieces: list[str] = []
+        capture.streams = (out_pieces, err_pieces)
         try:
             result = fn(**kwargs)
         except Exception as e:
             err_pieces.append(traceback.format_exc())
             raise TaskFailure(f"{type(e).__name__}: {e}") from None
         finally:
-            capture.out = capture.err = None
-            out, err = "".join(out_pieces), "".join(err_pieces)
-            if out or err or attempt > 1:
-                self._write_captured(out, err, attempt)
+            capture.streams = None
+            if out_pieces or err_pieces or attempt > 1:
+                self._write_captured("".join(out_pieces), "".join(err_pieces), attempt)
         if not plan.value_outputs:
             return {}
         return value_outputs_from_return(result, plan.value_outputs)
