@@ -125,3 +125,9 @@ def test_run_status_validates_task_mappings_and_keeps_task_instances() -> None:
     assert "engine_id" not in st.model_dump_json()
     with pytest.raises(pydantic.ValidationError, match="state"):
         _run([{"step": "b", "state": "Exploded"}])
+
+
+def test_task_status_takes_its_state_as_text_too() -> None:
+    assert TaskStatus(step="a", state="Failed").state is TaskState.FAILED  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="Exploded"):
+        TaskStatus(step="a", state="Exploded")  # type: ignore[arg-type]

@@ -92,6 +92,10 @@ class TaskStatus:
     message: str = ""
     cached: bool = False
 
+    def __post_init__(self) -> None:
+        if type(self.state) is not TaskState:  # an engine's phase given as text: "Succeeded"
+            self.state = TaskState(self.state)
+
     @property
     def key(self) -> str:
         return task_key(self.step, self.item)
