@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -36,7 +37,13 @@ class Sample:
 
 
 def run_process(argv: list[str], cwd: Path) -> Sample:
-    """Run one whole process; wall time and its own peak RSS."""
+    """Run one whole process in a fresh folder of ``cwd``; wall time and its own peak RSS.
+
+    Both sides leave what they wrote (our run folder, the baseline's files) for the end of the
+    benchmark to delete, untimed: neither pays for cleaning up. (Deleting between runs would time
+    the disk's discards of one run inside the next.)
+    """
+    cwd = Path(tempfile.mkdtemp(dir=cwd))
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -117,10 +124,17 @@ def main() -> None:
     args = parser.parse_args()
     smoke = args.smoke
     repeats = args.repeats or (1 if smoke else 5)
-    n_noop, n_functions, n_containers = (200, 50, 10) if smoke else (10_000, 1_000, 200)
 
     compile_bytecode()
     work = Path(tempfile.mkdtemp(prefix="flowyard-bench-"))
+    try:
+        measure(args, work, smoke, repeats)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, work: Path, smoke: bool, repeats: int) -> None:
+    n_noop, n_functions, n_containers = (200, 50, 10) if smoke else (10_000, 1_000, 200)
     flowyard = [PY, "-m", "flowyard.cli"]
     bench = HERE / "local"
     messages = [
