@@ -222,6 +222,24 @@ def test_logs_follow_streams_until_the_run_ends(spec, tmp_path: Path) -> None:
     assert "last: hello from last" in out
 
 
+def test_the_journal_commits_queued_lines_on_its_own_within_an_interval(tmp_path: Path) -> None:
+    """The scheduler only queues lines; the journal's thread makes them durable, idle or not."""
+    from flowyard_local.journal import Journal
+
+    journal = Journal(tmp_path / "journal.jsonl", interval=0.05)
+    try:
+        journal.append({"t": "run", "n": 1})
+        deadline = time.monotonic() + 5
+        while not (tmp_path / "journal.jsonl").read_text() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert read_journal(tmp_path / "journal.jsonl") == [{"t": "run", "n": 1}]
+        journal.append({"t": "run", "n": 2})
+    finally:
+        journal.close()
+    assert [e["n"] for e in read_journal(tmp_path / "journal.jsonl")] == [1, 2]
+    journal.close()  # twice: nothing more to do
+
+
 def test_a_grouped_journal_line_reads_back_as_its_task_events(tmp_path: Path) -> None:
     """A batch is journaled as one line of columns; readers see the same events as one line per task."""
     from flowyard.runs import TaskState

@@ -3,8 +3,9 @@
 A task's artifacts are complete on disk before its "done" line is queued, and each group commit
 that names files first syncs them (``os.sync()``), then writes and fsyncs its lines: nothing the
 journal records as done can be missing or half-written, even after a power loss. Groups commit
-every ``interval`` seconds or ``batch`` lines, and when the run is idle; a crash loses at most the
-last group, whose tasks simply run again on resume. A torn last line is ignored when reading.
+every ``interval`` seconds or ``batch`` lines, on the journal's own thread, and when the run is
+idle or ends; a crash loses at most the last group, whose tasks simply run again on resume. A torn
+last line is ignored when reading.
 """
 
 from __future__ import annotations
@@ -12,20 +13,29 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 
 class Journal:
+    """Appends from the scheduler's thread; commits on a thread of its own.
+
+    A commit waits on the disk (``os.sync()`` flushes every dirty page, other programs' too: 0.3 s
+    after a burst of writes). Done by the scheduler, that stopped dispatching for as long; here the
+    workers keep busy meanwhile, and ``append`` only queues a line.
+    """
+
     def __init__(self, path: Path, *, interval: float = 0.25, batch: int = 8192) -> None:
         self.path = path
         self.interval = interval
         self.batch = batch
         self._pending: list[str] = []
         self._records_files = True  # the first commit also makes the run's ir.json and params.json durable
-        self._last_commit = time.monotonic()
-        self._lock = threading.Lock()
+        self._queue_lock = threading.Lock()  # held for a moment: taking or adding lines
+        self._commit_lock = threading.Lock()  # held through a commit: one at a time, lines in order
+        self._due = threading.Event()
+        self._closed = False
+        self._committer: threading.Thread | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
         # A torn line left by a killed run must not glue itself to our first line.
@@ -33,38 +43,52 @@ class Journal:
             self._file.write("\n")
 
     def append(self, event: dict[str, Any]) -> None:
-        """Queue an event; commit when the group is full or old enough. Called from one thread."""
-        self._pending.append(_encode(event))
-        if "files" in event:
-            self._records_files = True
-        if len(self._pending) >= self.batch or time.monotonic() - self._last_commit >= self.interval:
-            with self._lock:
-                self._commit_locked()
+        """Queue an event for the next commit (at most ``interval`` seconds away)."""
+        line = _encode(event)
+        with self._queue_lock:
+            self._pending.append(line)
+            if "files" in event:
+                self._records_files = True
+            full = len(self._pending) >= self.batch
+        if self._committer is None:
+            self._committer = threading.Thread(target=self._commit_every_interval, name="flowyard-journal", daemon=True)
+            self._committer.start()
+        if full:
+            self._due.set()
 
     def commit(self) -> None:
-        with self._lock:
-            if self._pending:
-                self._commit_locked()
+        """Write and sync what is queued, now (returns once it is on disk)."""
+        with self._commit_lock:
+            with self._queue_lock:
+                lines, self._pending = self._pending, []
+                records_files, self._records_files = self._records_files, False
+            if lines:
+                if records_files:
+                    # The artifacts these lines record were written unsynced: make them durable first,
+                    # so the journal never records as done a file a power loss could take back. (Lines
+                    # of value-only tasks name no file: nothing to sync but the journal itself.)
+                    os.sync()
+                self._file.write("\n".join(lines) + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
 
-    def _commit_locked(self) -> None:
-        if self._pending:
-            if self._records_files:
-                # The artifacts these lines record were written unsynced: make them durable first, so
-                # the journal never records as done a file a power loss could take back. (Lines of
-                # value-only tasks name no file: nothing to sync but the journal itself.)
-                os.sync()
-                self._records_files = False
-            self._file.write("\n".join(self._pending) + "\n")
-            self._pending.clear()
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._last_commit = time.monotonic()
+    def _commit_every_interval(self) -> None:
+        while not self._closed:
+            self._due.wait(self.interval)
+            self._due.clear()
+            if self._pending and not self._closed:
+                self.commit()
 
     def close(self) -> None:
-        with self._lock:
-            if not self._file.closed:
-                self._commit_locked()
-                self._file.close()
+        self._closed = True
+        self._due.set()
+        if self._committer is not None:
+            self._committer.join()
+        with self._commit_lock:
+            if self._file.closed:
+                return
+        self.commit()
+        self._file.close()
 
 
 _encode = json.JSONEncoder(separators=(",", ":"), default=str).encode

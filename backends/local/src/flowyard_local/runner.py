@@ -213,8 +213,7 @@ class Scheduler:
             try:
                 done = self.outbox.get(timeout=self.journal.interval)
             except queue.Empty:
-                self.journal.commit()  # idle: nothing recorded may wait longer than one interval
-                continue
+                continue  # (the journal commits on its own thread, idle or not)
             self._record_batch(*done)
             while True:  # drain whatever else finished, then dispatch once
                 try:
