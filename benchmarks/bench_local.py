@@ -41,9 +41,11 @@ def run_process(argv: list[str], cwd: Path) -> Sample:
 
     Both sides leave what they wrote (our run folder, the baseline's files) for the end of the
     benchmark to delete, untimed: neither pays for cleaning up. (Deleting between runs would time
-    the disk's discards of one run inside the next.)
+    the disk's discards of one run inside the next.) The disk is synced before each run, untimed:
+    no run pays for writing back what the one before it left dirty.
     """
     cwd = Path(tempfile.mkdtemp(dir=cwd))
+    os.sync()
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
