@@ -240,6 +240,30 @@ def test_the_journal_commits_queued_lines_on_its_own_within_an_interval(tmp_path
     journal.close()  # twice: nothing more to do
 
 
+def test_a_commit_failing_on_the_journals_thread_fails_the_runs_next_append(tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    import flowyard_local.journal as journal_module
+    from flowyard_local.journal import Journal
+
+    def full_disk() -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(journal_module.os, "sync", full_disk)
+    journal = Journal(tmp_path / "journal.jsonl", interval=0.02)
+    journal.append({"t": "task", "step": "s", "files": {"o": ["k", "d"]}})
+    deadline = time.monotonic() + 5
+    while journal._error is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(OSError, match="No space left"):
+        journal.append({"t": "task", "step": "s"})
+    with pytest.raises(OSError, match="No space left"):  # the line is still queued, and still cannot go
+        journal.close()
+    monkeypatch.undo()
+    journal.close()
+    assert [e["step"] for e in read_journal(tmp_path / "journal.jsonl")] == ["s"]
+
+
 def test_a_grouped_journal_line_reads_back_as_its_task_events(tmp_path: Path) -> None:
     """A batch is journaled as one line of columns; readers see the same events as one line per task."""
     from flowyard.runs import TaskState

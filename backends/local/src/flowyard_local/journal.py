@@ -36,6 +36,7 @@ class Journal:
         self._due = threading.Event()
         self._closed = False
         self._committer: threading.Thread | None = None
+        self._error: OSError | None = None  # a commit on the journal's thread failed: the next append raises it
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
         # A torn line left by a killed run must not glue itself to our first line.
@@ -44,6 +45,8 @@ class Journal:
 
     def append(self, event: dict[str, Any]) -> None:
         """Queue an event for the next commit (at most ``interval`` seconds away)."""
+        if self._error is not None:
+            raise self._error
         line = _encode(event)
         with self._queue_lock:
             self._pending.append(line)
@@ -67,7 +70,13 @@ class Journal:
                     # The artifacts these lines record were written unsynced: make them durable first,
                     # so the journal never records as done a file a power loss could take back. (Lines
                     # of value-only tasks name no file: nothing to sync but the journal itself.)
-                    os.sync()
+                    try:
+                        os.sync()
+                    except OSError:
+                        with self._queue_lock:  # not written: they stay queued
+                            self._pending[:0] = lines
+                            self._records_files = True
+                        raise
                 self._file.write("\n".join(lines) + "\n")
             self._file.flush()
             os.fsync(self._file.fileno())
@@ -77,7 +86,11 @@ class Journal:
             self._due.wait(self.interval)
             self._due.clear()
             if self._pending and not self._closed:
-                self.commit()
+                try:
+                    self.commit()
+                except OSError as e:  # a full or vanished disk: the run fails on its next append
+                    self._error = e
+                    return
 
     def close(self) -> None:
         self._closed = True

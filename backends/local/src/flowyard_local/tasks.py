@@ -484,9 +484,9 @@ class Task:
             function = self._function() if in_process else None
             wants_workdir = function is not None and function[1].accepts("workdir")
             paths = [o.path for o in step.outputs if o.path] + [i.path for i in step.inputs if i.path]
-            # A function with no working directory writes its files in the task's folder itself: on
-            # ext4 a folder costs four times a file, and fan-outs make one per item. Not when one of
-            # its paths would meet the runner's own files there.
+            # A function with no working directory writes its files in the task's folder itself: a
+            # folder costs more than a file (on ext4 a block of its own), and fan-outs made one per
+            # item. Not when one of its paths would meet the runner's own files there.
             makes_workdir = not in_process or wants_workdir or any(_meets_task_files(p) for p in paths)
             files_in = "work/" if makes_workdir else ""
             plan = StepPlan(
