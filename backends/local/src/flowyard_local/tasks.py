@@ -741,7 +741,7 @@ class Task:
         key is that place, as Nextflow keeps outputs in the task's work folder: no copy, no link,
         no folders. The journal line that records the task is what publishes it (and it is written
         only after the file is synced), so a killed task's half-written file is never an artifact:
-        resuming starts that task again in a fresh working directory.
+        resuming starts that task again without it (a fresh working directory, its outputs removed).
         """
         files = {}
         base = task_dir_name(self.step.name, self.plan.item)
