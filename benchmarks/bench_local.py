@@ -71,6 +71,7 @@ class Figure:
     target: str
     limit: float  # ratio (or seconds/MB when base is None)
     unit: str = "ratio"
+    notes: tuple[str, ...] = ()
 
     def line(self) -> str:
         ours = [s.seconds for s in self.ours]
@@ -88,21 +89,36 @@ class Figure:
         return (
             f"{self.name:<44} ours {m:7.3f}s ({spread(ours)})  base {b:7.3f}s ({spread(base)})"
             f"  x{ratio:5.2f}  target {self.target:<12} {'MET' if ok else 'MISSED'}"
-        )
+        ) + "".join(f"\n{'':<46}{note}" for note in self.notes)
 
 
-def interleave(
-    ours_argv: list[str], base_argv: list[str] | None, repeats: int, cwd: Path
-) -> tuple[list[Sample], list[Sample] | None]:
-    run_process(ours_argv, cwd)  # warm-up: bytecode compiled, caches filled
-    if base_argv:
-        run_process(base_argv, cwd)
-    ours, base = [], []
+def interleave(argvs: list[list[str]], repeats: int, cwd: Path) -> list[list[Sample]]:
+    """Each command once to warm up, then ``repeats`` rounds of all of them in turn."""
+    for argv in argvs:
+        run_process(argv, cwd)  # warm-up: bytecode compiled, caches filled
+    samples: list[list[Sample]] = [[] for _ in argvs]
     for _ in range(repeats):
-        ours.append(run_process(ours_argv, cwd))
-        if base_argv:
-            base.append(run_process(base_argv, cwd))
-    return ours, (base if base_argv else None)
+        for argv, out in zip(argvs, samples, strict=True):
+            out.append(run_process(argv, cwd))
+    return samples
+
+
+def create_cost_us(cwd: Path, n: int = 400) -> float:
+    """Microseconds to create an empty file here, now (median of ``n``).
+
+    On ext4 without a journal (this machine's disk) a new inode passes over every inode of its
+    block group freed in the last minute (five more while the inode table is unwritten), each one a
+    cache lookup: for a minute after a big deletion nearby (a test run, the end of the previous
+    benchmark), every file a run creates costs several times as much, and a run that creates more
+    files per task suffers more. Printed before and after each figure, so that a slow disk is seen.
+    """
+    folder = Path(tempfile.mkdtemp(dir=cwd))
+    times = []
+    for i in range(n):
+        start = time.perf_counter()
+        os.close(os.open(folder / f"f{i}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e6
 
 
 def compile_bytecode() -> None:
@@ -164,24 +180,32 @@ def measure(args: argparse.Namespace, work: Path, smoke: bool, repeats: int) -> 
         if key not in only:
             continue
         p = write_params(work / f"{key}.json", param, value)
-        ours, base = interleave(
+        disk_before = create_cost_us(work)
+        argvs = [
             [*flowyard, "run", str(pipeline), "--params-file", str(p), *extra, "--json"],
             [PY, str(bench / "baselines.py"), *base_args],
-            repeats,
-            work,
-        )
-        figures.append(Figure(label, ours, base, f"<= {limit}x", limit))
+        ]
+        if key == "functions":  # the same pool, having imported what flowyard cannot run without
+            argvs.append([PY, str(bench / "baselines.py"), *base_args, "--import-dependencies"])
+        ours, base, *floor = interleave(argvs, repeats, work)
+        disk_after = create_cost_us(work)
+        changed = max(disk_before, disk_after) > 1.5 * min(disk_before, disk_after)
+        slow = " (unsteady: files were deleted nearby in the last minute; docs/performance.md)" if changed else ""
+        notes = [f"creating a file: {disk_before:.0f} us before, {disk_after:.0f} us after{slow}"]
+        if floor:
+            fs = [s.seconds for s in floor[0]]
+            f, b = statistics.median(fs), statistics.median(s.seconds for s in base)
+            notes.append(f"the bare pool, flowyard's dependencies imported: {f:.3f}s ({spread(fs)})  x{f / b:.2f}")
+        figures.append(Figure(label, ours, base, f"<= {limit}x", limit, notes=tuple(notes)))
         if key == "noop":
             baseline_rss = run_process([PY, "-c", "pass"], work).max_rss_kb
             peak = statistics.median(s.max_rss_kb for s in ours)
             rss_over = (peak - baseline_rss) / 1024
 
     if "startup" in only:
-        ours, _ = interleave([*flowyard, "--help"], None, max(repeats, 3), work)
+        (ours,) = interleave([[*flowyard, "--help"]], max(repeats, 3), work)
         figures.append(Figure("flowyard --help", ours, None, "< 0.250s", 0.25))
-        ours, _ = interleave(
-            [*flowyard, "run", str(EXAMPLES / "sequential.yaml"), "--json"], None, max(repeats, 3), work
-        )
+        (ours,) = interleave([[*flowyard, "run", str(EXAMPLES / "sequential.yaml"), "--json"]], max(repeats, 3), work)
         figures.append(Figure("variant 1 end to end", ours, None, "< 0.500s", 0.5))
 
     print()

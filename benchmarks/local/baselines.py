@@ -59,7 +59,25 @@ def bare_containers(messages: list[dict], bin_dir: Path) -> None:
         list(pool.map(proc, range(len(messages)), outs))
 
 
+def import_dependencies() -> None:
+    """What any run of flowyard imports before its first task: the floor under its start-up."""
+    import importlib.metadata  # noqa: F401 - pluggy's and pydantic's entry-point scans
+
+    import click  # noqa: F401
+    import pluggy  # noqa: F401
+    import yaml  # noqa: F401
+    from pydantic import BaseModel
+
+    class One(BaseModel):  # the first model pulls in the rest of pydantic (fields, types, plugins)
+        x: int = 0
+
+    One(x=1)
+
+
 if __name__ == "__main__":
+    if "--import-dependencies" in sys.argv:
+        sys.argv.remove("--import-dependencies")
+        import_dependencies()
     kind, n = sys.argv[1], int(sys.argv[2])
     msgs = [{"id": str(i), "event": {"msg": f"activator run {i}", "n": i}} for i in range(n)]
     if kind == "noop":
