@@ -73,6 +73,10 @@ class Figure:
     unit: str = "ratio"
     notes: tuple[str, ...] = ()
     disk_us: tuple[float, float] | None = None  # creating a file, before and after the figure
+    judged: bool = True  # False at smoke sizes: the targets are for the full ones
+
+    def verdict(self, ok: bool) -> str:
+        return ("MET" if ok else "MISSED") if self.judged else "(smoke size)"
 
     def line(self) -> str:
         ours = [s.seconds for s in self.ours]
@@ -80,8 +84,7 @@ class Figure:
         if self.base is None:
             ok = m <= self.limit
             return (
-                f"{self.name:<44} ours {m:7.3f}s ({spread(ours)})"
-                f"{'':>34} target {self.target:<12} {'MET' if ok else 'MISSED'}"
+                f"{self.name:<44} ours {m:7.3f}s ({spread(ours)}){'':>34} target {self.target:<12} {self.verdict(ok)}"
             )
         base = [s.seconds for s in self.base]
         b = statistics.median(base)
@@ -89,7 +92,7 @@ class Figure:
         ok = ratio <= self.limit
         return (
             f"{self.name:<44} ours {m:7.3f}s ({spread(ours)})  base {b:7.3f}s ({spread(base)})"
-            f"  x{ratio:5.2f}  target {self.target:<12} {'MET' if ok else 'MISSED'}"
+            f"  x{ratio:5.2f}  target {self.target:<12} {self.verdict(ok)}"
         ) + "".join(f"\n{'':<46}{note}" for note in self.notes)
 
 
@@ -196,7 +199,8 @@ def measure(args: argparse.Namespace, work: Path, smoke: bool, repeats: int) -> 
             fs = [s.seconds for s in floor[0]]
             f, b = statistics.median(fs), statistics.median(s.seconds for s in base)
             notes.append(f"the bare pool, flowyard's dependencies imported: {f:.3f}s ({spread(fs)})  x{f / b:.2f}")
-        figures.append(Figure(label, ours, base, f"<= {limit}x", limit, notes=tuple(notes), disk_us=disk))
+        figure = Figure(label, ours, base, f"<= {limit}x", limit, notes=tuple(notes), disk_us=disk, judged=not smoke)
+        figures.append(figure)
         if key == "noop":
             baseline_rss = run_process([PY, "-c", "pass"], work).max_rss_kb
             peak = statistics.median(s.max_rss_kb for s in ours)
@@ -222,7 +226,7 @@ def measure(args: argparse.Namespace, work: Path, smoke: bool, repeats: int) -> 
         ok = rss_over <= 150
         print(
             f"{'peak RSS, ' + format(n_noop, ',') + ' items, over interpreter':<44} {rss_over:7.1f} MB"
-            f"{'':>53} target <= 150 MB     {'MET' if ok else 'MISSED'}"
+            f"{'':>53} target <= 150 MB     {('MET' if ok else 'MISSED') if not smoke else '(smoke size)'}"
         )
 
 
