@@ -59,6 +59,10 @@ def run_process(argv: list[str], cwd: Path) -> Sample:
     return Sample(elapsed, usage.ru_maxrss)
 
 
+def verdict(ok: bool, judged: bool) -> str:
+    return ("MET" if ok else "MISSED") if judged else "(smoke size)"
+
+
 def spread(xs: list[float]) -> str:
     return f"{min(xs):.3f}-{max(xs):.3f}"
 
@@ -76,7 +80,7 @@ class Figure:
     judged: bool = True  # False at smoke sizes: the targets are for the full ones
 
     def verdict(self, ok: bool) -> str:
-        return ("MET" if ok else "MISSED") if self.judged else "(smoke size)"
+        return verdict(ok, self.judged)
 
     def line(self) -> str:
         ours = [s.seconds for s in self.ours]
@@ -111,8 +115,8 @@ def create_cost_us(cwd: Path, n: int = 400) -> float:
     """Microseconds to create an empty file here, now (median of ``n``).
 
     On ext4 without a journal (this machine's disk) a new inode passes over every inode of its
-    block group freed in the last minute (five more while the inode table is unwritten), each one a
-    cache lookup: for a minute after a big deletion nearby (a test run, the end of the previous
+    block group freed in the last minute (six while its inode table is unwritten), each one a cache
+    lookup: for minutes after a big deletion nearby (a test run, the end of the previous
     benchmark), every file a run creates costs several times as much, and a run that creates more
     files per task suffers more. Printed before and after each figure, flagged when well above the
     fastest seen in the whole benchmark, so that a figure taken on a slow disk is seen for what it is.
@@ -226,7 +230,7 @@ def measure(args: argparse.Namespace, work: Path, smoke: bool, repeats: int) -> 
         ok = rss_over <= 150
         print(
             f"{'peak RSS, ' + format(n_noop, ',') + ' items, over interpreter':<44} {rss_over:7.1f} MB"
-            f"{'':>53} target <= 150 MB     {('MET' if ok else 'MISSED') if not smoke else '(smoke size)'}"
+            f"{'':>53} target <= 150 MB     {verdict(ok, not smoke)}"
         )
 
 
