@@ -74,7 +74,6 @@ class Figure:
     base: list[Sample] | None
     target: str
     limit: float  # ratio (or seconds/MB when base is None)
-    unit: str = "ratio"
     notes: tuple[str, ...] = ()
     disk_us: tuple[float, float] | None = None  # creating a file, before and after the figure
     judged: bool = True  # False at smoke sizes: the targets are for the full ones
