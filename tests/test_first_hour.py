@@ -56,7 +56,6 @@ def flowyard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: the status tree says '1 items'")
 def test_one_item_is_singular(fresh: Path) -> None:
     (fresh / "one.yaml").write_text(ONE_ITEM)
     r = invoke("run", "one.yaml")
@@ -64,7 +63,6 @@ def test_one_item_is_singular(fresh: Path) -> None:
     assert "1 item: 1 succeeded" in r.output
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: a .py file without :ATTRIBUTE is read as YAML")
 def test_a_python_file_without_its_attribute_says_what_is_expected(fresh: Path) -> None:
     shutil.copy(EXAMPLES / "fanout.py", fresh / "fanout.py")
     r = invoke("run", "fanout.py")
@@ -73,7 +71,6 @@ def test_a_python_file_without_its_attribute_says_what_is_expected(fresh: Path) 
     assert "fanout.py:ATTRIBUTE" in r.output
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: a missing file is called an invalid spec")
 @pytest.mark.parametrize("name", ["nope.yaml", "nope.py:pipeline"])
 def test_a_missing_file_is_said_not_to_exist(fresh: Path, name: str) -> None:
     r = invoke("validate", name)
@@ -82,7 +79,6 @@ def test_a_missing_file_is_said_not_to_exist(fresh: Path, name: str) -> None:
     assert f"{name.partition(':')[0]}: the file does not exist" in r.output
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: a failed step prints twice in plain progress")
 def test_a_failed_step_is_reported_once_in_plain_progress(fresh: Path) -> None:
     (fresh / "fail.yaml").write_text(FAILING)
     done = flowyard("run", "fail.yaml", cwd=fresh)
@@ -92,7 +88,6 @@ def test_a_failed_step_is_reported_once_in_plain_progress(fresh: Path) -> None:
     assert "exit code 3" in progress[0]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: run --help says --input takes a file, docs/cli.md says JSON too")
 def test_run_help_says_what_input_takes_as_the_docs_do() -> None:
     help_text = " ".join(invoke("run", "--help").output.split())
     docs = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
@@ -101,7 +96,6 @@ def test_run_help_says_what_input_takes_as_the_docs_do() -> None:
     assert "a file input takes a path, a value input JSON (or a JSON file)" in help_text
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: click says 'Error:', flowyard says 'error:'")
 @pytest.mark.parametrize("args", [["run", "--bogus"], ["compile", "x.yaml"], ["nosuchcommand"]])
 def test_usage_errors_and_flowyard_errors_share_one_prefix(fresh: Path, args: list[str]) -> None:
     done = flowyard(*args, cwd=fresh)
@@ -110,7 +104,6 @@ def test_usage_errors_and_flowyard_errors_share_one_prefix(fresh: Path, args: li
     assert "\nerror: " in "\n" + done.stderr, done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: validate --backend prints 'valid' and then the refusal")
 def test_validate_with_a_refusing_backend_does_not_say_valid_first(fresh: Path) -> None:
     (fresh / "fail.yaml").write_text(FAILING)
     r = invoke("validate", "fail.yaml", "--backend", "argo")
@@ -119,7 +112,6 @@ def test_validate_with_a_refusing_backend_does_not_say_valid_first(fresh: Path) 
     assert "error: backend 'argo' cannot run this pipeline: step-image" in r.output
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: a run directory given relative prints a relative Location")
 def test_the_location_of_a_run_directory_is_absolute(fresh: Path) -> None:
     from flowyard.runs import RunStatus, TaskState, render_status_tree
 
@@ -132,7 +124,6 @@ def test_the_location_of_a_run_directory_is_absolute(fresh: Path) -> None:
     assert "Location:    https://x/r" in render_status_tree(url)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: .gitignore points to a document not in the repository")
 def test_gitignore_explains_itself() -> None:
     text = (REPO / ".gitignore").read_text(encoding="utf-8")
     for doc in {w.strip("()").rstrip(":,.)") for w in text.split() if w.rstrip(":,.)").endswith(".md")}:

@@ -66,6 +66,37 @@ def expected_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class FlowyardGroup(click.Group):
+    """click's group, printing click's own usage errors as flowyard prints its errors: ``error: ...``."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        try:
+            code = super().main(*args, **{**kwargs, "standalone_mode": False})
+        except click.ClickException as e:
+            _show_click_error(e)
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _show_click_error(e: click.ClickException) -> None:
+    """A usage error as click lays it out (usage, then where to find help), with flowyard's prefix."""
+    if type(e).show not in (click.ClickException.show, click.UsageError.show):
+        e.show()  # a kind with a layout of its own, such as the help shown for no arguments
+        return
+    ctx = e.ctx if isinstance(e, click.UsageError) else None
+    if ctx is not None:
+        option = "--help" if "--help" in ctx.help_option_names else ctx.help_option_names[0]
+        has_help = ctx.command.get_help_option(ctx) is not None
+        hint = f"Try '{ctx.command_path} {option}' for help.\n" if has_help else ""
+        click.echo(f"{ctx.get_usage()}\n{hint}", err=True, color=ctx.color)
+    click.echo(f"error: {e.format_message()}", err=True)
+
+
 def _registry() -> BackendRegistry:
     from flowyard.plugins import backend_registry
 
@@ -128,7 +159,7 @@ def _resolve_params(ir: PipelineIR, params: tuple[str, ...], params_file: str | 
     return resolve_params(ir, params, values)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.group(cls=FlowyardGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="flowyard")
 def cli() -> None:
     """Write a data pipeline once; run it on the engine of your choice.
@@ -188,18 +219,13 @@ def backends(as_json: bool) -> None:
 def validate(pipeline: str, backend_name: str | None, options: tuple[str, ...]) -> None:
     """Check a pipeline spec (and, with --backend, that the backend can run it)."""
     ir = _load(pipeline)
+    backend = _backend(backend_name, options) if backend_name is not None else None
+    report = backend.check(ir) if backend is not None else None  # a refusal is the only line printed
     click.echo(f"{pipeline}: valid ({len(ir.steps)} steps{', on_exit' if ir.on_exit else ''})")
-    if backend_name is None:
-        return
-    backend = _backend(backend_name, options)
-    report = backend.support(ir)
-    for notice in report.notices():
-        click.echo(f"notice: {notice}")
-    if report.refused:
-        from flowyard.errors import UnsupportedFeatureError
-
-        raise UnsupportedFeatureError(backend.name, report.refusal_lines())
-    click.echo(f"backend {backend.name}: supported")
+    if backend is not None and report is not None:
+        for notice in report.notices():
+            click.echo(f"notice: {notice}")
+        click.echo(f"backend {backend.name}: supported")
 
 
 @cli.command(name="compile")
@@ -231,7 +257,13 @@ def compile_(pipeline: str, backend_name: str, output: str | None, options: tupl
 @click.option("--resume", metavar="RUN_ID", help="Continue a stopped or failed run; only unfinished tasks run.")
 @click.option("--no-cache", is_flag=True, help="Do not reuse results of earlier runs.")
 @click.option("--step", "only_step", metavar="NAME", help="Run this one step alone (with --input for its files).")
-@click.option("--input", "step_inputs", multiple=True, metavar="NAME=PATH", help="An input of --step: a file.")
+@click.option(
+    "--input",
+    "step_inputs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An input of --step (repeatable): a file input takes a path, a value input JSON (or a JSON file).",
+)
 @json_option
 @expected_errors
 def run(

@@ -213,6 +213,11 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m{sec:02d}s" if hours else f"{minutes}m{sec:02d}s"
 
 
+def _absolute_location(location: str) -> str:
+    """A run directory as an absolute path (one to copy from any folder); an engine's URL as it is."""
+    return location if "://" in location else str(Path(location).absolute())
+
+
 def render_status_tree(run: RunStatus, *, max_items: int = 10) -> str:
     """The status tree, laid out like ``argo get``. Wide fan-outs show failures and the first items."""
     started = (
@@ -230,7 +235,7 @@ def render_status_tree(run: RunStatus, *, max_items: int = 10) -> str:
         head.append(f"Message:     {run.message}")
     head += [f"Started:     {started}", f"Duration:    {format_duration(run.duration)}"]
     if run.location:
-        head.append(f"Location:    {run.location}")
+        head.append(f"Location:    {_absolute_location(run.location)}")
     rows: list[tuple[str, str, str, str]] = []
     by_step: dict[str, list[TaskStatus]] = {}
     for t in run.tasks:
@@ -251,7 +256,8 @@ def render_status_tree(run: RunStatus, *, max_items: int = 10) -> str:
         for t in items:
             counts[t.state.value] = counts.get(t.state.value, 0) + 1
         summary = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
-        rows.append((f"{SYMBOLS[state]} {step}", state.value, format_duration(dur), f"{len(items)} items: {summary}"))
+        counted = f"{len(items)} item{'' if len(items) == 1 else 's'}"
+        rows.append((f"{SYMBOLS[state]} {step}", state.value, format_duration(dur), f"{counted}: {summary}"))
         shown = [t for t in items if not t.state.ok][:max_items]
         shown_ids = {t.item for t in shown}
         shown += [t for t in items if t.item not in shown_ids][: max(0, max_items - len(shown))]
