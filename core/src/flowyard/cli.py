@@ -31,14 +31,11 @@ DEFAULT_BACKEND = "local"
 
 
 def _echo_json(data: Any) -> None:
-    """JSON on stdout: indented on a terminal, compact into a pipe (as `gh api` does).
+    """JSON on stdout, after docs/cli.md's convention: indented on a terminal, compact into a pipe (as
+    `gh api` does); echoed as bytes (as text, click would search it for colour codes JSON never has)."""
+    from flowyard.json_output import render
 
-    Fast for large runs (10,000 tasks): pydantic-core's encoder (the stdlib's indenting one is pure
-    Python), echoed as bytes (as text, click would search it for colour codes JSON never has).
-    """
-    import pydantic_core
-
-    click.echo(pydantic_core.to_json(data, indent=2 if sys.stdout.isatty() else None))
+    click.echo(render(data, indent=sys.stdout.isatty()))
 
 
 def _fail(message: str, code: int) -> None:
@@ -176,6 +173,8 @@ def cli() -> None:
 @expected_errors
 def backends(as_json: bool) -> None:
     """List installed backends: name, distribution, version, capabilities."""
+    from flowyard.json_output import versioned
+
     infos = _registry().infos()
     if as_json:
         data = [
@@ -190,7 +189,7 @@ def backends(as_json: bool) -> None:
             }
             for i in infos
         ]
-        click.echo(json.dumps(data, indent=2))
+        _echo_json(versioned({"backends": data}))
         return
     if not infos:
         click.echo("no backends installed")
@@ -495,7 +494,8 @@ def logs(
 @expected_errors
 def runs(prune: bool, keep: int | None, older_than: str | None, as_json: bool) -> None:
     """List local runs, newest first (or prune old ones)."""
-    from flowyard.runs import list_runs, prune_runs, run_listing
+    from flowyard.json_output import versioned
+    from flowyard.runs import format_duration, list_runs, prune_runs, run_listing
 
     if prune:
         removed = prune_runs(keep=keep, older_than=older_than)
@@ -507,14 +507,16 @@ def runs(prune: bool, keep: int | None, older_than: str | None, as_json: bool) -
         raise click.UsageError("--keep and --older-than go with --prune")
     listing = run_listing(list_runs())
     if as_json:
-        click.echo(json.dumps(listing, indent=2))
+        _echo_json(versioned({"runs": listing}))
         return
     if not listing:
         click.echo("no runs yet")
         return
     click.echo(f"{'RUN':<60}{'BACKEND':<10}{'STATUS':<11}DURATION")
     for row in listing:
-        click.echo(f"{row['run_id']:<60}{row['backend']:<10}{row['status']:<11}{row['duration']}")
+        click.echo(
+            f"{row['run_id']:<60}{row['backend']:<10}{row['status']:<11}{format_duration(row['duration_seconds'])}"
+        )
 
 
 @cli.command()
@@ -523,11 +525,12 @@ def runs(prune: bool, keep: int | None, older_than: str | None, as_json: bool) -
 @expected_errors
 def provenance(path: str, as_json: bool) -> None:
     """Print the chain of tasks that produced a file."""
+    from flowyard.json_output import versioned
     from flowyard.provenance import format_chain, provenance_chain
 
     chain = provenance_chain(Path(path))
     if as_json:
-        click.echo(json.dumps([{"depth": d, **r.model_dump(mode="json")} for d, r in chain], indent=2))
+        _echo_json(versioned({"chain": [{"depth": d, **r.model_dump(mode="json")} for d, r in chain]}))
     else:
         click.echo(format_chain(chain))
 
@@ -537,7 +540,7 @@ def provenance(path: str, as_json: bool) -> None:
 @click.option("--backends", "backend_names", default=None, metavar="A,B", help="Only these backends.")
 @click.option("--run", "run_too", is_flag=True, help="Also run it on the backends that can run here.")
 @with_params
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "html"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "html"]), default="table", show_default=True)
 @json_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here.")
 @expected_errors
@@ -552,14 +555,18 @@ def compare(
     output: str | None,
 ) -> None:
     """Compare how each installed backend maps (and, with --run, runs) a pipeline."""
-    from flowyard.compare import compare_backends, render_report
+    from flowyard.compare import compare_backends, render_report, report_json
+    from flowyard.json_output import render
 
     ir = _load(pipeline)
     values = _resolve_params(ir, params, params_file)
     registry = _registry()
     names = [n.strip() for n in backend_names.split(",")] if backend_names else registry.names()
     report = compare_backends(ir, registry, names, run=run_too, params=values)
-    text = render_report(report, "json" if as_json else fmt)
+    if as_json and not output:
+        _echo_json(report_json(report))
+        return
+    text = render(report_json(report), indent=True).decode() if as_json else render_report(report, fmt)
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)

@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from flowyard.errors import FlowyardError, RunNotFoundError
+from flowyard.json_output import SCHEMA_VERSION as JSON_SCHEMA_VERSION
 
 RUNS_DIR = Path(".flowyard") / "runs"
 
@@ -134,6 +135,7 @@ class RunStatus(_Frozen):
     def summary_json(self) -> dict[str, Any]:
         """The ``--json`` form: run id, status, per-task status and duration, outputs."""
         return {
+            "schema_version": JSON_SCHEMA_VERSION,
             "run_id": self.run_id,
             "pipeline": self.pipeline,
             "backend": self.backend,
@@ -551,12 +553,14 @@ class SubmitRequest:
 
 
 def run_listing(dirs: Iterable[RunDirectory]) -> list[dict[str, Any]]:
+    """One row per run for `flowyard runs`: numbers, not display text (the table formats them)."""
     rows: list[dict[str, Any]] = []
     for d in dirs:
         try:
             st = d.read_status()
         except (RunNotFoundError, ValueError):
-            rows.append({"run_id": d.run_id, "pipeline": "?", "backend": "?", "status": "Unknown", "duration": "-"})
+            unknown = {"status": "Unknown", "started_at": None, "duration_seconds": None}
+            rows.append({"run_id": d.run_id, "pipeline": "?", "backend": "?", **unknown})
             continue
         rows.append(
             {
@@ -565,7 +569,7 @@ def run_listing(dirs: Iterable[RunDirectory]) -> list[dict[str, Any]]:
                 "backend": st.backend,
                 "status": st.state.value,
                 "started_at": st.started_at,
-                "duration": format_duration(st.duration),
+                "duration_seconds": _round(st.duration),
             }
         )
     return rows
