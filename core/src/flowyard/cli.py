@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import gc
 import json
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -103,12 +104,14 @@ def _registry() -> BackendRegistry:
 def _backend(name: str, options: tuple[str, ...] = ()) -> Backend:
     from flowyard.backend import parse_option_pairs
 
+    logging.getLogger(__name__).debug("backend %s, options %s", name, list(options))
     return _registry().create(name, parse_option_pairs(list(options)))
 
 
 def _load(pipeline: str) -> PipelineIR:
     from flowyard.loading import load_ir
 
+    logging.getLogger(__name__).debug("loading %s", pipeline)
     return load_ir(pipeline)
 
 
@@ -158,7 +161,14 @@ def _resolve_params(ir: PipelineIR, params: tuple[str, ...], params_file: str | 
 
 @click.group(cls=FlowyardGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="flowyard")
-def cli() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="FLOWYARD_DEBUG",
+    help="Log what flowyard and its backends do on standard error, secrets redacted (also FLOWYARD_DEBUG=1).",
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
     """Write a data pipeline once; run it on the engine of your choice.
 
     Pipelines are YAML/JSON files (apiVersion: flowyard/v1) or FILE.py:ATTRIBUTE. Backends are
@@ -166,6 +176,21 @@ def cli() -> None:
 
     Exit codes: 0 ok, 1 a task failed, 2 usage or invalid spec or refused feature, 3 infrastructure.
     """
+    if debug:
+        from flowyard.debug import enable_debug_logging
+
+        ctx.obj = enable_debug_logging()
+        logging.getLogger(__name__).debug("flowyard %s, Python %s", __version__, sys.version.split()[0])
+
+
+def _secret_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A secret given on the command line is redacted from --debug output too."""
+    from flowyard.debug import RedactingFilter
+
+    redacting = ctx.find_root().obj
+    if isinstance(redacting, RedactingFilter):
+        redacting.add_secret(value)
+    return value
 
 
 @cli.command()
@@ -342,7 +367,7 @@ def _remote_options(fn: F) -> F:
     opts = [
         click.option("--server", metavar="URL", help="Engine API server (else the backend's env var, then config)."),
         click.option("--namespace", "-n", metavar="NS", help="Kubernetes namespace."),
-        click.option("--token", metavar="TOKEN", help="Bearer token."),
+        click.option("--token", metavar="TOKEN", help="Bearer token.", callback=_secret_option),
         click.option("--insecure", is_flag=True, default=None, help="Do not verify the server's TLS certificate."),
     ]
     for opt in reversed(opts):
