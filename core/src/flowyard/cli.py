@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from flowyard import completion
 from flowyard._version import __version__
 from flowyard.errors import EXIT_INFRASTRUCTURE, FlowyardError
 
@@ -119,6 +120,7 @@ backend_option = click.option(
     "--backend",
     "-b",
     "backend_name",
+    shell_complete=completion.backend_names,
     default=DEFAULT_BACKEND,
     show_default=True,
     metavar="NAME",
@@ -234,6 +236,7 @@ def backends(as_json: bool) -> None:
     "--backend",
     "-b",
     "backend_name",
+    shell_complete=completion.backend_names,
     default=None,
     metavar="NAME",
     help="Also report what this backend would refuse or ignore.",
@@ -254,7 +257,15 @@ def validate(pipeline: str, backend_name: str | None, options: tuple[str, ...]) 
 
 @cli.command(name="compile")
 @click.argument("pipeline")
-@click.option("--backend", "-b", "backend_name", required=True, metavar="NAME", help="Engine to compile for.")
+@click.option(
+    "--backend",
+    "-b",
+    "backend_name",
+    required=True,
+    metavar="NAME",
+    help="Engine to compile for.",
+    shell_complete=completion.backend_names,
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of standard output.")
 @options_option
 @expected_errors
@@ -278,9 +289,20 @@ def compile_(pipeline: str, backend_name: str, output: str | None, options: tupl
 @backend_option
 @with_params
 @options_option
-@click.option("--resume", metavar="RUN_ID", help="Continue a stopped or failed run; only unfinished tasks run.")
+@click.option(
+    "--resume",
+    metavar="RUN_ID",
+    help="Continue a stopped or failed run; only unfinished tasks run.",
+    shell_complete=completion.run_ids,
+)
 @click.option("--no-cache", is_flag=True, help="Do not reuse results of earlier runs.")
-@click.option("--step", "only_step", metavar="NAME", help="Run this one step alone (with --input for its files).")
+@click.option(
+    "--step",
+    "only_step",
+    metavar="NAME",
+    help="Run this one step alone (with --input for its files).",
+    shell_complete=completion.step_names,
+)
 @click.option(
     "--input",
     "step_inputs",
@@ -357,6 +379,7 @@ def _remote_run_options(fn: F) -> F:
         "--backend",
         "-b",
         "backend_name",
+        shell_complete=completion.backend_names,
         default=None,
         metavar="NAME",
         help="Ask this engine (a submitted run); default: a local run directory.",
@@ -377,7 +400,7 @@ def _remote_options(fn: F) -> F:
 
 @cli.command()
 @click.argument("pipeline")
-@click.option("--backend", "-b", "backend_name", required=True, metavar="NAME")
+@click.option("--backend", "-b", "backend_name", required=True, metavar="NAME", shell_complete=completion.backend_names)
 @with_params
 @options_option
 @_remote_options
@@ -439,7 +462,7 @@ def _print_failed_logs(backend: Any, status: Any, request: Any) -> None:
 
 
 @cli.command()
-@click.argument("run_id")
+@click.argument("run_id", shell_complete=completion.run_ids)
 @_remote_run_options
 @json_option
 @expected_errors
@@ -469,8 +492,8 @@ def status(
 
 
 @cli.command()
-@click.argument("run_id")
-@click.argument("step", required=False)
+@click.argument("run_id", shell_complete=completion.run_ids)
+@click.argument("step", required=False, shell_complete=completion.step_names)
 @click.option("--item", type=int, default=None, help="Only this fan-out item.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing until the run ends.")
 @_remote_run_options
