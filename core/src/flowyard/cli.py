@@ -21,6 +21,7 @@ import click
 
 from flowyard import completion
 from flowyard._version import __version__
+from flowyard.cli_group import FlowyardGroup, remember_secret
 from flowyard.errors import EXIT_INFRASTRUCTURE, FlowyardError
 
 if TYPE_CHECKING:
@@ -65,37 +66,6 @@ def expected_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class FlowyardGroup(click.Group):
-    """click's group, printing click's own usage errors as flowyard prints its errors: ``error: ...``."""
-
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        if not kwargs.get("standalone_mode", True):
-            return super().main(*args, **kwargs)
-        try:
-            code = super().main(*args, **{**kwargs, "standalone_mode": False})
-        except click.ClickException as e:
-            _show_click_error(e)
-            sys.exit(e.exit_code)
-        except click.Abort:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
-        sys.exit(code if isinstance(code, int) else 0)
-
-
-def _show_click_error(e: click.ClickException) -> None:
-    """A usage error as click lays it out (usage, then where to find help), with flowyard's prefix."""
-    if type(e).show not in (click.ClickException.show, click.UsageError.show):
-        e.show()  # a kind with a layout of its own, such as the help shown for no arguments
-        return
-    ctx = e.ctx if isinstance(e, click.UsageError) else None
-    if ctx is not None:
-        option = "--help" if "--help" in ctx.help_option_names else ctx.help_option_names[0]
-        has_help = ctx.command.get_help_option(ctx) is not None
-        hint = f"Try '{ctx.command_path} {option}' for help.\n" if has_help else ""
-        click.echo(f"{ctx.get_usage()}\n{hint}", err=True, color=ctx.color)
-    click.echo(f"error: {e.format_message()}", err=True)
-
-
 def _registry() -> BackendRegistry:
     from flowyard.plugins import backend_registry
 
@@ -116,15 +86,15 @@ def _load(pipeline: str) -> PipelineIR:
     return load_ir(pipeline)
 
 
-backend_option = click.option(
-    "--backend",
-    "-b",
-    "backend_name",
-    shell_complete=completion.backend_names,
-    default=DEFAULT_BACKEND,
-    show_default=True,
-    metavar="NAME",
-    help="Engine to use (see `flowyard backends`).",
+def _backend_choice(**settings: Any) -> Callable[[F], F]:
+    """``--backend NAME``, completing the installed backends' names."""
+    return click.option(
+        "--backend", "-b", "backend_name", metavar="NAME", shell_complete=completion.backend_names, **settings
+    )
+
+
+backend_option = _backend_choice(
+    default=DEFAULT_BACKEND, show_default=True, help="Engine to use (see `flowyard backends`)."
 )
 options_option = click.option(
     "-O",
@@ -185,16 +155,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
         logging.getLogger(__name__).debug("flowyard %s, Python %s", __version__, sys.version.split()[0])
 
 
-def _secret_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A secret given on the command line is redacted from --debug output too."""
-    from flowyard.debug import RedactingFilter
-
-    redacting = ctx.find_root().obj
-    if isinstance(redacting, RedactingFilter):
-        redacting.add_secret(value)
-    return value
-
-
 @cli.command()
 @json_option
 @expected_errors
@@ -232,15 +192,7 @@ def backends(as_json: bool) -> None:
 
 @cli.command()
 @click.argument("pipeline")
-@click.option(
-    "--backend",
-    "-b",
-    "backend_name",
-    shell_complete=completion.backend_names,
-    default=None,
-    metavar="NAME",
-    help="Also report what this backend would refuse or ignore.",
-)
+@_backend_choice(default=None, help="Also report what this backend would refuse or ignore.")
 @options_option
 @expected_errors
 def validate(pipeline: str, backend_name: str | None, options: tuple[str, ...]) -> None:
@@ -257,15 +209,7 @@ def validate(pipeline: str, backend_name: str | None, options: tuple[str, ...]) 
 
 @cli.command(name="compile")
 @click.argument("pipeline")
-@click.option(
-    "--backend",
-    "-b",
-    "backend_name",
-    required=True,
-    metavar="NAME",
-    help="Engine to compile for.",
-    shell_complete=completion.backend_names,
-)
+@_backend_choice(required=True, help="Engine to compile for.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of standard output.")
 @options_option
 @expected_errors
@@ -375,22 +319,14 @@ def run(
 def _remote_run_options(fn: F) -> F:
     """``--backend`` plus the connection flags, for commands that look at an existing run."""
     fn = _remote_options(fn)
-    return click.option(
-        "--backend",
-        "-b",
-        "backend_name",
-        shell_complete=completion.backend_names,
-        default=None,
-        metavar="NAME",
-        help="Ask this engine (a submitted run); default: a local run directory.",
-    )(fn)
+    return _backend_choice(default=None, help="Ask this engine (a submitted run); default: a local run directory.")(fn)
 
 
 def _remote_options(fn: F) -> F:
     opts = [
         click.option("--server", metavar="URL", help="Engine API server (else the backend's env var, then config)."),
         click.option("--namespace", "-n", metavar="NS", help="Kubernetes namespace."),
-        click.option("--token", metavar="TOKEN", help="Bearer token.", callback=_secret_option),
+        click.option("--token", metavar="TOKEN", help="Bearer token.", callback=remember_secret),
         click.option("--insecure", is_flag=True, default=None, help="Do not verify the server's TLS certificate."),
     ]
     for opt in reversed(opts):
@@ -400,7 +336,7 @@ def _remote_options(fn: F) -> F:
 
 @cli.command()
 @click.argument("pipeline")
-@click.option("--backend", "-b", "backend_name", required=True, metavar="NAME", shell_complete=completion.backend_names)
+@_backend_choice(required=True)
 @with_params
 @options_option
 @_remote_options
