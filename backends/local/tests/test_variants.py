@@ -168,5 +168,5 @@ def test_json_summary_is_indented_on_a_terminal(tmp_path: Path) -> None:
     os.close(primary)
     assert proc.wait(timeout=60) == 0
     text = b"".join(chunks).decode().replace("\r\n", "\n")
-    assert text.startswith('{\n  "run_id": ')
+    assert text.startswith('{\n  "schema_version": 1,\n  "run_id": ')
     assert json.loads(text)["status"] == "Succeeded"
