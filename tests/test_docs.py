@@ -59,12 +59,20 @@ def test_every_command_is_documented(command: str) -> None:
     assert f"flowyard {command}" in (DOCS / "cli.md").read_text()
 
 
-def test_readme_test_command_is_what_ci_runs() -> None:
+def test_readme_commands_are_what_ci_runs() -> None:
+    """CI reads the quickstart's two commands from the README's markers and runs them as written."""
     readme = (REPO / "README.md").read_text()
     ci = (REPO / ".ci" / "run").read_text()
-    assert "```sh\nuv run pytest\n```" in readme
-    assert "\nuv run pytest\n" in ci
-    assert "python3 -m pip install uv && uv run flowyard run examples/activator_processor/fanout.yaml" in readme
+    assert "<!-- quickstart:first -->\n```sh\npython3 -m venv .venv && . .venv/bin/activate" in readme
+    assert "<!-- quickstart:second -->\n```sh\nuv run pytest\n```" in readme
+    assert 'eval "$first"' in ci and 'eval "$second"' in ci
+    assert "export PATH=/usr/bin:/bin" in ci
+
+
+def test_readme_pip_route_installs_what_the_suite_needs() -> None:
+    """The pip route installs the kubeflow backend with the extra its secrets tests need."""
+    readme = (REPO / "README.md").read_text()
+    assert "-e './backends/kubeflow[kubernetes]'" in readme
 
 
 @pytest.mark.parametrize("backend", ["argo", "kubeflow"])

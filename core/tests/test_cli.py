@@ -85,7 +85,7 @@ def test_compile_unknown_backend_is_a_usage_error() -> None:
 
 def test_backends_json() -> None:
     r = invoke("backends", "--json")
-    data = {b["name"]: b for b in json.loads(r.output)}
+    data = {b["name"]: b for b in json.loads(r.output)["backends"]}
     assert data["local"]["distribution"] == "flowyard-local"
     assert "run" in data["local"]["capabilities"] and "run" not in data["argo"]["capabilities"]
 

@@ -66,7 +66,7 @@ def test_missing_api_version_is_named(write_spec) -> None:
 
 
 def test_a_missing_file_names_the_file(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match=r"nope\.yaml: no such file"):
+    with pytest.raises(SpecError, match=r"nope\.yaml: the file does not exist"):
         load_pipeline(tmp_path / "nope.yaml")
 
 

@@ -16,6 +16,7 @@ import yaml
 from flowyard.loading import load_ir
 from flowyard.testing.contract import canonical_ir
 from flowyard.testing.pipelines import CANONICAL_PIPELINES
+from flowyard.testing.refusals import expect_refusal
 from flowyard_kubeflow import KubeflowBackend
 
 from .kfp_checks import check_package
@@ -48,5 +49,5 @@ def test_every_canonical_package_parses_strictly_loads_and_cross_checks(name: st
     backend = KubeflowBackend({"default_image": "registry.example/flowyard-step:0.1"})
     ir = canonical_ir(name)
     if not backend.support(ir).ok:
-        pytest.skip(f"kubeflow refuses {name}: {backend.support(ir).refusal_lines()}")
+        expect_refusal(backend, ir)
     check_package(backend.compile(ir).main.content, tmp_path)

@@ -63,7 +63,7 @@ def test_compile_local_writes_the_ir(tmp_path: Path) -> None:
 def test_runs_status_logs_provenance_commands(tmp_path: Path) -> None:
     assert cli("run", str(EXAMPLES / "fanout.yaml"), cwd=tmp_path).returncode == 0
     listing = cli("runs", "--json", cwd=tmp_path)
-    (row,) = json.loads(listing.stdout)
+    (row,) = json.loads(listing.stdout)["runs"]
     run_id = row["run_id"]
     assert row["status"] == "Succeeded"
     status = cli("status", run_id, cwd=tmp_path)
@@ -74,7 +74,7 @@ def test_runs_status_logs_provenance_commands(tmp_path: Path) -> None:
         (tmp_path / ".flowyard" / "runs" / run_id / "tasks" / "processor" / "000001").rglob("processor_event.json")
     )
     prov = cli("provenance", str(out), "--json", cwd=tmp_path)
-    chain = json.loads(prov.stdout)
+    chain = json.loads(prov.stdout)["chain"]
     assert [(c["depth"], c["step"], c["item"]) for c in chain] == [(0, "processor", 1), (1, "activator", 1)]
     assert chain[1]["command"] == ["activator", '{"msg":"activator run 2"}']
     assert chain[0]["inputs"][0]["sha256"] == chain[1]["outputs"][0]["sha256"]
@@ -168,5 +168,5 @@ def test_json_summary_is_indented_on_a_terminal(tmp_path: Path) -> None:
     os.close(primary)
     assert proc.wait(timeout=60) == 0
     text = b"".join(chunks).decode().replace("\r\n", "\n")
-    assert text.startswith('{\n  "run_id": ')
+    assert text.startswith('{\n  "schema_version": 1,\n  "run_id": ')
     assert json.loads(text)["status"] == "Succeeded"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import gc
 import json
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from flowyard import completion
 from flowyard._version import __version__
+from flowyard.cli_group import FlowyardGroup, remember_secret
 from flowyard.errors import EXIT_INFRASTRUCTURE, FlowyardError
 
 if TYPE_CHECKING:
@@ -31,14 +34,11 @@ DEFAULT_BACKEND = "local"
 
 
 def _echo_json(data: Any) -> None:
-    """JSON on stdout: indented on a terminal, compact into a pipe (as `gh api` does).
+    """JSON on stdout, after docs/cli.md's convention: indented on a terminal, compact into a pipe (as
+    `gh api` does); echoed as bytes (as text, click would search it for colour codes JSON never has)."""
+    from flowyard.json_output import render
 
-    Fast for large runs (10,000 tasks): pydantic-core's encoder (the stdlib's indenting one is pure
-    Python), echoed as bytes (as text, click would search it for colour codes JSON never has).
-    """
-    import pydantic_core
-
-    click.echo(pydantic_core.to_json(data, indent=2 if sys.stdout.isatty() else None))
+    click.echo(render(data, indent=sys.stdout.isatty()))
 
 
 def _fail(message: str, code: int) -> None:
@@ -75,23 +75,26 @@ def _registry() -> BackendRegistry:
 def _backend(name: str, options: tuple[str, ...] = ()) -> Backend:
     from flowyard.backend import parse_option_pairs
 
+    logging.getLogger(__name__).debug("backend %s, options %s", name, list(options))
     return _registry().create(name, parse_option_pairs(list(options)))
 
 
 def _load(pipeline: str) -> PipelineIR:
     from flowyard.loading import load_ir
 
+    logging.getLogger(__name__).debug("loading %s", pipeline)
     return load_ir(pipeline)
 
 
-backend_option = click.option(
-    "--backend",
-    "-b",
-    "backend_name",
-    default=DEFAULT_BACKEND,
-    show_default=True,
-    metavar="NAME",
-    help="Engine to use (see `flowyard backends`).",
+def _backend_choice(**settings: Any) -> Callable[[F], F]:
+    """``--backend NAME``, completing the installed backends' names."""
+    return click.option(
+        "--backend", "-b", "backend_name", metavar="NAME", shell_complete=completion.backend_names, **settings
+    )
+
+
+backend_option = _backend_choice(
+    default=DEFAULT_BACKEND, show_default=True, help="Engine to use (see `flowyard backends`)."
 )
 options_option = click.option(
     "-O",
@@ -128,9 +131,16 @@ def _resolve_params(ir: PipelineIR, params: tuple[str, ...], params_file: str | 
     return resolve_params(ir, params, values)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.group(cls=FlowyardGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="flowyard")
-def cli() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="FLOWYARD_DEBUG",
+    help="Log what flowyard and its backends do on standard error, secrets redacted (also FLOWYARD_DEBUG=1).",
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
     """Write a data pipeline once; run it on the engine of your choice.
 
     Pipelines are YAML/JSON files (apiVersion: flowyard/v1) or FILE.py:ATTRIBUTE. Backends are
@@ -138,6 +148,11 @@ def cli() -> None:
 
     Exit codes: 0 ok, 1 a task failed, 2 usage or invalid spec or refused feature, 3 infrastructure.
     """
+    if debug:
+        from flowyard.debug import enable_debug_logging
+
+        ctx.obj = enable_debug_logging()
+        logging.getLogger(__name__).debug("flowyard %s, Python %s", __version__, sys.version.split()[0])
 
 
 @cli.command()
@@ -145,6 +160,8 @@ def cli() -> None:
 @expected_errors
 def backends(as_json: bool) -> None:
     """List installed backends: name, distribution, version, capabilities."""
+    from flowyard.json_output import versioned
+
     infos = _registry().infos()
     if as_json:
         data = [
@@ -159,7 +176,7 @@ def backends(as_json: bool) -> None:
             }
             for i in infos
         ]
-        click.echo(json.dumps(data, indent=2))
+        _echo_json(versioned({"backends": data}))
         return
     if not infos:
         click.echo("no backends installed")
@@ -175,36 +192,24 @@ def backends(as_json: bool) -> None:
 
 @cli.command()
 @click.argument("pipeline")
-@click.option(
-    "--backend",
-    "-b",
-    "backend_name",
-    default=None,
-    metavar="NAME",
-    help="Also report what this backend would refuse or ignore.",
-)
+@_backend_choice(default=None, help="Also report what this backend would refuse or ignore.")
 @options_option
 @expected_errors
 def validate(pipeline: str, backend_name: str | None, options: tuple[str, ...]) -> None:
     """Check a pipeline spec (and, with --backend, that the backend can run it)."""
     ir = _load(pipeline)
+    backend = _backend(backend_name, options) if backend_name is not None else None
+    report = backend.check(ir) if backend is not None else None  # a refusal is the only line printed
     click.echo(f"{pipeline}: valid ({len(ir.steps)} steps{', on_exit' if ir.on_exit else ''})")
-    if backend_name is None:
-        return
-    backend = _backend(backend_name, options)
-    report = backend.support(ir)
-    for notice in report.notices():
-        click.echo(f"notice: {notice}")
-    if report.refused:
-        from flowyard.errors import UnsupportedFeatureError
-
-        raise UnsupportedFeatureError(backend.name, report.refusal_lines())
-    click.echo(f"backend {backend.name}: supported")
+    if backend is not None and report is not None:
+        for notice in report.notices():
+            click.echo(f"notice: {notice}")
+        click.echo(f"backend {backend.name}: supported")
 
 
 @cli.command(name="compile")
 @click.argument("pipeline")
-@click.option("--backend", "-b", "backend_name", required=True, metavar="NAME", help="Engine to compile for.")
+@_backend_choice(required=True, help="Engine to compile for.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of standard output.")
 @options_option
 @expected_errors
@@ -228,10 +233,27 @@ def compile_(pipeline: str, backend_name: str, output: str | None, options: tupl
 @backend_option
 @with_params
 @options_option
-@click.option("--resume", metavar="RUN_ID", help="Continue a stopped or failed run; only unfinished tasks run.")
+@click.option(
+    "--resume",
+    metavar="RUN_ID",
+    help="Continue a stopped or failed run; only unfinished tasks run.",
+    shell_complete=completion.run_ids,
+)
 @click.option("--no-cache", is_flag=True, help="Do not reuse results of earlier runs.")
-@click.option("--step", "only_step", metavar="NAME", help="Run this one step alone (with --input for its files).")
-@click.option("--input", "step_inputs", multiple=True, metavar="NAME=PATH", help="An input of --step: a file.")
+@click.option(
+    "--step",
+    "only_step",
+    metavar="NAME",
+    help="Run this one step alone (with --input for its files).",
+    shell_complete=completion.step_names,
+)
+@click.option(
+    "--input",
+    "step_inputs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An input of --step (repeatable): a file input takes a path, a value input JSON (or a JSON file).",
+)
 @json_option
 @expected_errors
 def run(
@@ -297,21 +319,14 @@ def run(
 def _remote_run_options(fn: F) -> F:
     """``--backend`` plus the connection flags, for commands that look at an existing run."""
     fn = _remote_options(fn)
-    return click.option(
-        "--backend",
-        "-b",
-        "backend_name",
-        default=None,
-        metavar="NAME",
-        help="Ask this engine (a submitted run); default: a local run directory.",
-    )(fn)
+    return _backend_choice(default=None, help="Ask this engine (a submitted run); default: a local run directory.")(fn)
 
 
 def _remote_options(fn: F) -> F:
     opts = [
         click.option("--server", metavar="URL", help="Engine API server (else the backend's env var, then config)."),
         click.option("--namespace", "-n", metavar="NS", help="Kubernetes namespace."),
-        click.option("--token", metavar="TOKEN", help="Bearer token."),
+        click.option("--token", metavar="TOKEN", help="Bearer token.", callback=remember_secret),
         click.option("--insecure", is_flag=True, default=None, help="Do not verify the server's TLS certificate."),
     ]
     for opt in reversed(opts):
@@ -321,7 +336,7 @@ def _remote_options(fn: F) -> F:
 
 @cli.command()
 @click.argument("pipeline")
-@click.option("--backend", "-b", "backend_name", required=True, metavar="NAME")
+@_backend_choice(required=True)
 @with_params
 @options_option
 @_remote_options
@@ -383,7 +398,7 @@ def _print_failed_logs(backend: Any, status: Any, request: Any) -> None:
 
 
 @cli.command()
-@click.argument("run_id")
+@click.argument("run_id", shell_complete=completion.run_ids)
 @_remote_run_options
 @json_option
 @expected_errors
@@ -413,8 +428,8 @@ def status(
 
 
 @cli.command()
-@click.argument("run_id")
-@click.argument("step", required=False)
+@click.argument("run_id", shell_complete=completion.run_ids)
+@click.argument("step", required=False, shell_complete=completion.step_names)
 @click.option("--item", type=int, default=None, help="Only this fan-out item.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing until the run ends.")
 @_remote_run_options
@@ -463,7 +478,8 @@ def logs(
 @expected_errors
 def runs(prune: bool, keep: int | None, older_than: str | None, as_json: bool) -> None:
     """List local runs, newest first (or prune old ones)."""
-    from flowyard.runs import list_runs, prune_runs, run_listing
+    from flowyard.json_output import versioned
+    from flowyard.runs import format_duration, list_runs, prune_runs, run_listing
 
     if prune:
         removed = prune_runs(keep=keep, older_than=older_than)
@@ -475,14 +491,16 @@ def runs(prune: bool, keep: int | None, older_than: str | None, as_json: bool) -
         raise click.UsageError("--keep and --older-than go with --prune")
     listing = run_listing(list_runs())
     if as_json:
-        click.echo(json.dumps(listing, indent=2))
+        _echo_json(versioned({"runs": listing}))
         return
     if not listing:
         click.echo("no runs yet")
         return
     click.echo(f"{'RUN':<60}{'BACKEND':<10}{'STATUS':<11}DURATION")
     for row in listing:
-        click.echo(f"{row['run_id']:<60}{row['backend']:<10}{row['status']:<11}{row['duration']}")
+        click.echo(
+            f"{row['run_id']:<60}{row['backend']:<10}{row['status']:<11}{format_duration(row['duration_seconds'])}"
+        )
 
 
 @cli.command()
@@ -491,11 +509,12 @@ def runs(prune: bool, keep: int | None, older_than: str | None, as_json: bool) -
 @expected_errors
 def provenance(path: str, as_json: bool) -> None:
     """Print the chain of tasks that produced a file."""
+    from flowyard.json_output import versioned
     from flowyard.provenance import format_chain, provenance_chain
 
     chain = provenance_chain(Path(path))
     if as_json:
-        click.echo(json.dumps([{"depth": d, **r.model_dump(mode="json")} for d, r in chain], indent=2))
+        _echo_json(versioned({"chain": [{"depth": d, **r.model_dump(mode="json")} for d, r in chain]}))
     else:
         click.echo(format_chain(chain))
 
@@ -505,7 +524,7 @@ def provenance(path: str, as_json: bool) -> None:
 @click.option("--backends", "backend_names", default=None, metavar="A,B", help="Only these backends.")
 @click.option("--run", "run_too", is_flag=True, help="Also run it on the backends that can run here.")
 @with_params
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "html"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "html"]), default="table", show_default=True)
 @json_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here.")
 @expected_errors
@@ -520,14 +539,18 @@ def compare(
     output: str | None,
 ) -> None:
     """Compare how each installed backend maps (and, with --run, runs) a pipeline."""
-    from flowyard.compare import compare_backends, render_report
+    from flowyard.compare import compare_backends, render_report, report_json
+    from flowyard.json_output import render
 
     ir = _load(pipeline)
     values = _resolve_params(ir, params, params_file)
     registry = _registry()
     names = [n.strip() for n in backend_names.split(",")] if backend_names else registry.names()
     report = compare_backends(ir, registry, names, run=run_too, params=values)
-    text = render_report(report, "json" if as_json else fmt)
+    if as_json and not output:
+        _echo_json(report_json(report))
+        return
+    text = render(report_json(report), indent=True).decode() if as_json else render_report(report, fmt)
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)

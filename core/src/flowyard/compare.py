@@ -124,11 +124,21 @@ def _run(backend: Any, ir: PipelineIR, params: dict[str, Any]) -> RunOutcome:
         return RunOutcome(status.state.value, seconds, len(status.tasks), outputs, status.message)
 
 
+def report_json(report: ComparisonReport) -> dict[str, Any]:
+    """The ``--json`` form, after the CLI's convention: ``schema_version``, durations in ``*_seconds``."""
+    from flowyard.json_output import versioned
+
+    data = asdict(report)
+    data.pop("graph_svg")
+    for row in data["backends"]:
+        if row["run"] is not None:
+            row["run"] = {"duration_seconds": round(row["run"].pop("seconds"), 4), **row["run"]}
+    return versioned(data)
+
+
 def render_report(report: ComparisonReport, fmt: str) -> str:
     if fmt == "json":
-        data = asdict(report)
-        data.pop("graph_svg")
-        return json.dumps(data, indent=2, default=str)
+        return json.dumps(report_json(report), indent=2, default=str)
     if fmt == "html":
         return _html(report)
     headers, rows = _table(report)

@@ -10,6 +10,7 @@ The config file is ``$FLOWYARD_CONFIG``, else ``$XDG_CONFIG_HOME/flowyard/config
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,6 +33,7 @@ def read_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     path = config_path(environ)
     if not path.is_file():
         return {}
+    logging.getLogger(__name__).debug("reading the config file %s", path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as e:

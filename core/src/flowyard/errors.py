@@ -51,6 +51,16 @@ class SpecError(FlowyardError):
         return "\n".join(lines)
 
 
+class SpecFileNotFoundError(SpecError):
+    """A pipeline file (or one it uses) that is not there: a wrong path, not an invalid spec."""
+
+    def __init__(self, file: str) -> None:
+        super().__init__([Problem("", "the file does not exist", file=file)])
+
+    def _render(self) -> str:
+        return str(self.problems[0])
+
+
 class ParameterError(FlowyardError):
     """A ``--param`` or params-file value that does not fit the parameter's declared type."""
 

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from flowyard.errors import Problem, SpecError
+from flowyard.errors import Problem, SpecError, SpecFileNotFoundError
 from flowyard.ir import PipelineIR, SourceInfo
 from flowyard.lowering import Loc, lower
 from flowyard.spec import API_VERSION, Pipeline, Step, StepFile
@@ -79,7 +79,7 @@ def read_document(path: Path) -> Document:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SpecError([Problem("", "no such file", file=display)]) from None
+        raise SpecFileNotFoundError(display) from None
     except (OSError, UnicodeDecodeError) as e:
         raise SpecError([Problem("", f"cannot read the file: {e}", file=display)]) from None
     try:
@@ -277,7 +277,7 @@ def _load_python(ref: str) -> LoadedPipeline:
     file, _, attr = ref.rpartition(":")
     path = Path(file)
     if not path.is_file():
-        raise SpecError([Problem("", "no such file", file=file)])
+        raise SpecFileNotFoundError(file)
     module_name = f"_flowyard_spec_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
@@ -313,6 +313,10 @@ def load_pipeline(ref: str | os.PathLike[str]) -> LoadedPipeline:
     if ":" in text and text.rpartition(":")[0].endswith(".py"):
         return _load_python(text)
     path = Path(text)
+    if path.suffix == ".py":
+        what = "a Pipeline, or a function returning one"
+        expected = f"name the attribute that holds the pipeline: {text}:ATTRIBUTE ({what})"
+        raise SpecError([Problem("", expected, file=text)])
     doc = read_document(path)
     _check_header(doc, "Pipeline")
     try:

@@ -8,6 +8,7 @@ Environment switches:
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -23,6 +24,7 @@ from flowyard.errors import BackendNotFoundError, PluginError
 ENTRY_POINT_GROUP = hookspecs.NAME
 DISABLE_ENV = "FLOWYARD_DISABLE_PLUGINS"
 TRACE_ENV = "FLOWYARD_TRACE_PLUGINS"
+log = logging.getLogger(__name__)
 
 RegisterBackend = Callable[[type[Backend]], None]
 
@@ -104,6 +106,7 @@ class BackendRegistry:
                 )
             dist = dists.get(backend_class.__module__.split(".")[0])
             self._backends[name] = BackendInfo(name, backend_class, plugin_name, dist)
+            log.debug("backend %r registered by plugin %r (%s)", name, plugin_name, backend_class.__module__)
 
         return register
 

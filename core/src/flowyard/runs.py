@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from flowyard.errors import FlowyardError, RunNotFoundError
+from flowyard.json_output import SCHEMA_VERSION as JSON_SCHEMA_VERSION
 
 RUNS_DIR = Path(".flowyard") / "runs"
 
@@ -134,6 +135,7 @@ class RunStatus(_Frozen):
     def summary_json(self) -> dict[str, Any]:
         """The ``--json`` form: run id, status, per-task status and duration, outputs."""
         return {
+            "schema_version": JSON_SCHEMA_VERSION,
             "run_id": self.run_id,
             "pipeline": self.pipeline,
             "backend": self.backend,
@@ -213,6 +215,11 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m{sec:02d}s" if hours else f"{minutes}m{sec:02d}s"
 
 
+def _absolute_location(location: str) -> str:
+    """A run directory as an absolute path (one to copy from any folder); an engine's URL as it is."""
+    return location if "://" in location else str(Path(location).absolute())
+
+
 def render_status_tree(run: RunStatus, *, max_items: int = 10) -> str:
     """The status tree, laid out like ``argo get``. Wide fan-outs show failures and the first items."""
     started = (
@@ -230,7 +237,7 @@ def render_status_tree(run: RunStatus, *, max_items: int = 10) -> str:
         head.append(f"Message:     {run.message}")
     head += [f"Started:     {started}", f"Duration:    {format_duration(run.duration)}"]
     if run.location:
-        head.append(f"Location:    {run.location}")
+        head.append(f"Location:    {_absolute_location(run.location)}")
     rows: list[tuple[str, str, str, str]] = []
     by_step: dict[str, list[TaskStatus]] = {}
     for t in run.tasks:
@@ -251,7 +258,8 @@ def render_status_tree(run: RunStatus, *, max_items: int = 10) -> str:
         for t in items:
             counts[t.state.value] = counts.get(t.state.value, 0) + 1
         summary = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
-        rows.append((f"{SYMBOLS[state]} {step}", state.value, format_duration(dur), f"{len(items)} items: {summary}"))
+        counted = f"{len(items)} item{'' if len(items) == 1 else 's'}"
+        rows.append((f"{SYMBOLS[state]} {step}", state.value, format_duration(dur), f"{counted}: {summary}"))
         shown = [t for t in items if not t.state.ok][:max_items]
         shown_ids = {t.item for t in shown}
         shown += [t for t in items if t.item not in shown_ids][: max(0, max_items - len(shown))]
@@ -545,12 +553,14 @@ class SubmitRequest:
 
 
 def run_listing(dirs: Iterable[RunDirectory]) -> list[dict[str, Any]]:
+    """One row per run for `flowyard runs`: numbers, not display text (the table formats them)."""
     rows: list[dict[str, Any]] = []
     for d in dirs:
         try:
             st = d.read_status()
         except (RunNotFoundError, ValueError):
-            rows.append({"run_id": d.run_id, "pipeline": "?", "backend": "?", "status": "Unknown", "duration": "-"})
+            unknown = {"status": "Unknown", "started_at": None, "duration_seconds": None}
+            rows.append({"run_id": d.run_id, "pipeline": "?", "backend": "?", **unknown})
             continue
         rows.append(
             {
@@ -559,7 +569,7 @@ def run_listing(dirs: Iterable[RunDirectory]) -> list[dict[str, Any]]:
                 "backend": st.backend,
                 "status": st.state.value,
                 "started_at": st.started_at,
-                "duration": format_duration(st.duration),
+                "duration_seconds": _round(st.duration),
             }
         )
     return rows

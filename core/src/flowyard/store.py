@@ -8,6 +8,7 @@ start-up fast); both kinds behave the same through this interface.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Iterator, Mapping
@@ -18,6 +19,8 @@ from typing import Any
 from flowyard.errors import InfrastructureError
 from flowyard.ir import LocalStoreIR, S3StoreIR, SecretRefIR, StoreIR
 from flowyard.runs import write_atomic
+
+log = logging.getLogger(__name__)
 
 S3_ENDPOINT_ENV = "FLOWYARD_S3_ENDPOINT_URL"
 
@@ -43,6 +46,7 @@ class ArtifactStore:
 
     @contextmanager
     def _guard(self, action: str, key: str) -> Iterator[None]:
+        log.debug("store %s: %s %r", self.protocol, action, key)
         try:
             yield
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):

@@ -9,6 +9,7 @@ Every failure to reach or be let in by the server becomes one line and exit code
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Iterator, Mapping
@@ -18,6 +19,8 @@ from typing import Any
 from flowyard.config import authorization, flag_setting, resolve_setting, server_url
 from flowyard.errors import InfrastructureError
 from flowyard.runs import RunStatus, SubmitRequest, TaskState, TaskStatus, epoch_seconds
+
+log = logging.getLogger(__name__)
 
 DEFAULT_NAMESPACE = "argo"
 DONE = {"Succeeded", "Failed", "Error"}
@@ -89,6 +92,7 @@ def _call(conn: Connection, what: str, fn: Any, *args: Any, **kwargs: Any) -> An
     from hera import exceptions as hx
     from pydantic.warnings import PydanticDeprecatedSince20
 
+    log.debug("%s: %s, namespace %s", what, conn.server, conn.namespace)
     try:
         with warnings.catch_warnings():
             # hera 7.1's generated service serialises with pydantic's v1-style .json(): its warning, not ours

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import re
 import tempfile
 import time
@@ -21,6 +22,8 @@ from typing import Any
 from flowyard.config import authorization, flag_setting, resolve_setting, server_url
 from flowyard.errors import InfrastructureError
 from flowyard.runs import RunStatus, SubmitRequest, TaskState, TaskStatus, epoch_seconds
+
+log = logging.getLogger(__name__)
 
 DEFAULT_EXPERIMENT = "flowyard"
 DONE = {"SUCCEEDED", "FAILED", "CANCELED", "SKIPPED"}
@@ -95,6 +98,7 @@ def _quietly(conn: Connection, what: str) -> Iterator[None]:
     """kfp.Client prints links and warns that it needs a v2 server; failures become one line."""
     from google.protobuf import json_format
 
+    log.debug("%s: %s", what, conn.server)
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore", FutureWarning)

@@ -21,7 +21,7 @@ class PlainProgress:
     def __call__(self, kind: str, data: Any) -> None:
         if kind == "failure":
             r: TaskResult = data
-            if r.state in (TaskState.FAILED, TaskState.ERROR):
+            if r.state in (TaskState.FAILED, TaskState.ERROR) and r.item is not None:  # a step's own: at its end
                 name = r.step if r.item is None else f"{r.step}[{r.item}]"
                 self._line(f"{SYMBOLS[r.state]} {name} {r.state.value.lower()}: {r.message}")
         elif kind == "step":
@@ -29,9 +29,11 @@ class PlainProgress:
             if st.phase == "active":
                 self._line(f"● {st.ir.name} started ({st.count} task{'s' if st.count != 1 else ''})")
             elif st.phase == "done":
+                own = st.results.get(None)
+                message = st.message or (own.message if own is not None and not own.state.ok else "")
                 self._line(
                     f"{SYMBOLS[_step_state(st)]} {st.ir.name} {_step_state(st).value.lower()}"
-                    + (f": {st.message}" if st.message else "")
+                    + (f": {message}" if message else "")
                 )
 
     def _line(self, text: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import queue
 import sys
@@ -54,6 +55,8 @@ from flowyard_local.tasks import (
     ThreadLocalStream,
     dig,
 )
+
+log = logging.getLogger(__name__)
 
 _STOP = object()
 
@@ -241,6 +244,7 @@ class Scheduler:
             self.outbox.put((batch, results))
 
     def _run_task(self, plan: TaskPlan) -> TaskResult:
+        log.debug("task %s starts", task_key(plan.step.name, plan.item))
         try:
             return Task(self.ctx, plan).run()
         except Exception as e:  # a bug in the runner itself: report it on the task

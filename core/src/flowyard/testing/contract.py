@@ -1,8 +1,10 @@
 """``BackendContract``: the tests a backend inherits, gated by the capabilities it declares.
 
 Like SQLAlchemy's requirement flags, a test marked ``@requires(Capability.X)`` runs only for
-backends that declare X; a capability added to flowyard later is "not declared" by every existing
-backend, so old backends keep passing. Like fsspec's abstract tests, the implementer overrides one
+backends that declare X (for the others it checks that they refuse X); a capability added to flowyard
+later is "not declared" by every existing backend, so old backends keep passing. A refusal ends the test
+with :class:`flowyard.testing.refusals.ExpectedRefusal`, which the ``flowyard.testing.refusals`` pytest
+plugin counts as passed. Like fsspec's abstract tests, the implementer overrides one
 fixture, ``backend``.
 """
 
@@ -19,6 +21,7 @@ from flowyard.ir import PipelineIR
 from flowyard.lowering import lower
 from flowyard.runs import output_documents
 from flowyard.testing.pipelines import CANONICAL_PIPELINES, EXPECTED_OUTPUTS, EXPECTED_STATUS
+from flowyard.testing.refusals import expect_refusal, expect_undeclared
 
 T = TypeVar("T", bound=Callable[..., Any])
 
@@ -52,9 +55,9 @@ class BackendContract:
         needed = getattr(request.function, "flowyard_requires", ())
         if needed:
             backend: Backend = request.getfixturevalue("backend")
-            missing = [c.value for c in needed if c not in backend.capabilities]
+            missing = [c for c in needed if c not in backend.capabilities]
             if missing:
-                pytest.skip(f"backend {backend.name!r} does not declare {', '.join(missing)}")
+                expect_undeclared(backend, missing)
 
     @pytest.fixture(params=sorted(CANONICAL_PIPELINES))
     def canonical(self, request: pytest.FixtureRequest) -> PipelineIR:
@@ -88,7 +91,7 @@ class BackendContract:
 
     def test_compiles_every_pipeline_it_accepts(self, backend: Backend, canonical: PipelineIR) -> None:
         if not backend.support(canonical).ok:
-            pytest.skip(f"{backend.name} refuses {canonical.name}")
+            expect_refusal(backend, canonical)
         compiled = backend.compile(canonical)
         assert isinstance(compiled, CompiledPipeline)
         assert compiled.backend == backend.name
@@ -111,7 +114,7 @@ class BackendContract:
 
         ir = canonical_ir(name)
         if not backend.support(ir).ok:
-            pytest.skip(f"{backend.name} refuses {name}")
+            expect_refusal(backend, ir)
         status = backend.run(ir, RunRequest(params=resolve_params(ir), runs_root=tmp_path / "runs"))
         assert status.state.value == EXPECTED_STATUS.get(name, "Succeeded"), status.message
         assert output_documents(ir, status.outputs) == EXPECTED_OUTPUTS[name]
@@ -121,5 +124,5 @@ class BackendContract:
         from flowyard.summary import summarize_ir
 
         if not backend.support(canonical).ok:
-            pytest.skip(f"{backend.name} refuses {canonical.name}")
+            expect_refusal(backend, canonical)
         assert backend.summarize(backend.compile(canonical)) == summarize_ir(canonical)
