@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from .as_user import default_runs, run_json, user_cli
 
 TIMED_AND_VALUES = """
@@ -24,7 +22,6 @@ TIMED_AND_VALUES = """
 """
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17: a relative run folder breaks timed Python steps and command values")
 def test_timed_python_steps_and_command_values_run_with_nothing_configured(spec, tmp_path: Path) -> None:
     proc = user_cli("run", str(spec(TIMED_AND_VALUES)), "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr

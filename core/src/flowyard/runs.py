@@ -289,11 +289,15 @@ def new_run_id(pipeline_dns: str) -> str:
 
 
 def runs_root(base: Path | None = None) -> Path:
-    """Where runs live: ``$FLOWYARD_HOME/runs``, else ``./.flowyard/runs``."""
-    if base is not None:
-        return base
-    home = os.environ.get("FLOWYARD_HOME")
-    return Path(home) / "runs" if home else RUNS_DIR
+    """Where runs live: ``$FLOWYARD_HOME/runs``, else ``./.flowyard/runs``; always an absolute path.
+
+    Made absolute once, here, where it is chosen: tasks run in working folders of their own, where a
+    path relative to the caller's folder would point somewhere else.
+    """
+    if base is None:
+        home = os.environ.get("FLOWYARD_HOME")
+        base = Path(home) / "runs" if home else RUNS_DIR
+    return base.absolute()
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes, *, sync: bool = True) -> None:

@@ -4,11 +4,15 @@ Like SQLAlchemy's requirement flags, a test marked ``@requires(Capability.X)`` r
 backends that declare X; a capability added to flowyard later is "not declared" by every existing
 backend, so old backends keep passing. Like fsspec's abstract tests, the implementer overrides one
 fixture, ``backend``.
+
+Every test runs twice: with the runs' folder given, and with nothing configured, as a user first
+starts (a fresh working folder, no ``FLOWYARD_HOME``: the default, relative ``./.flowyard/runs``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -46,6 +50,17 @@ class BackendContract:
     @pytest.fixture
     def backend(self) -> Backend:
         raise NotImplementedError("override the `backend` fixture: return an instance of your Backend")
+
+    @pytest.fixture(autouse=True, params=["configured", "nothing-configured"])
+    def runs_root(self, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path | None:
+        """The ``runs_root`` a test passes on: a folder given, or None with nothing configured."""
+        if request.param == "configured":
+            return tmp_path / "runs"
+        cwd = tmp_path / "cwd"
+        cwd.mkdir()
+        monkeypatch.chdir(cwd)
+        monkeypatch.delenv("FLOWYARD_HOME", raising=False)
+        return None
 
     @pytest.fixture(autouse=True)
     def _capability_gate(self, request: pytest.FixtureRequest) -> None:
@@ -104,7 +119,7 @@ class BackendContract:
 
     @requires(Capability.RUN)
     @pytest.mark.parametrize("name", RUNNABLE)
-    def test_runs_produce_the_expected_documents(self, backend: Backend, name: str, tmp_path: Any) -> None:
+    def test_runs_produce_the_expected_documents(self, backend: Backend, name: str, runs_root: Path | None) -> None:
         """Every backend that can run here produces the same output documents for the same inputs."""
         from flowyard.params import resolve_params
         from flowyard.runs import RunRequest
@@ -112,7 +127,7 @@ class BackendContract:
         ir = canonical_ir(name)
         if not backend.support(ir).ok:
             pytest.skip(f"{backend.name} refuses {name}")
-        status = backend.run(ir, RunRequest(params=resolve_params(ir), runs_root=tmp_path / "runs"))
+        status = backend.run(ir, RunRequest(params=resolve_params(ir), runs_root=runs_root))
         assert status.state.value == EXPECTED_STATUS.get(name, "Succeeded"), status.message
         assert output_documents(ir, status.outputs) == EXPECTED_OUTPUTS[name]
 
