@@ -37,7 +37,6 @@ def test_timed_python_steps_and_command_values_run_with_nothing_configured(spec,
 SEQUENTIAL = EXAMPLES / "sequential.yaml"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17: --step nope leaves a half-made run folder")
 def test_an_unknown_step_is_refused_before_a_run_folder_is_made(tmp_path: Path) -> None:
     proc = user_cli("run", str(SEQUENTIAL), "--step", "nope", cwd=tmp_path)
     assert proc.returncode == 2
@@ -46,7 +45,6 @@ def test_an_unknown_step_is_refused_before_a_run_folder_is_made(tmp_path: Path) 
     assert "Unknown" not in user_cli("runs", cwd=tmp_path).stdout
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17: a missing --input is an Error task and exit 1, not a usage error")
 def test_a_step_alone_without_its_inputs_is_a_usage_error(tmp_path: Path) -> None:
     proc = user_cli("run", str(SEQUENTIAL), "--step", "processor", cwd=tmp_path)
     assert proc.returncode == 2, proc.stdout + proc.stderr
@@ -55,7 +53,6 @@ def test_a_step_alone_without_its_inputs_is_a_usage_error(tmp_path: Path) -> Non
     assert default_runs(tmp_path) == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17: a nonexistent --input file is an Error task and exit 1")
 def test_a_missing_input_file_is_a_usage_error(tmp_path: Path) -> None:
     proc = user_cli("run", str(SEQUENTIAL), "--step", "processor", "--input", "event=nothere.json", cwd=tmp_path)
     assert proc.returncode == 2, proc.stdout + proc.stderr
@@ -63,7 +60,6 @@ def test_a_missing_input_file_is_a_usage_error(tmp_path: Path) -> None:
     assert default_runs(tmp_path) == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17: a step named 9lives is refused without saying why")
 @pytest.mark.parametrize(("name", "why"), [("9lives", "starts with '9'"), ("a.b", "has '.'")])
 def test_a_bad_step_name_is_refused_with_the_reason(spec, tmp_path: Path, name: str, why: str) -> None:
     path = spec(f"""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pydantic_core
 from flowyard.backend import Backend, BackendOptions, Capability, CompiledFile, CompiledPipeline
 from flowyard.errors import FlowyardError, InfrastructureError
-from flowyard.ir import LocalStoreIR, PipelineIR
+from flowyard.ir import LocalStoreIR, PipelineIR, StepIR, StepOutputSource
 from flowyard.runs import (
     RunDirectory,
     RunRequest,
@@ -120,10 +120,13 @@ class LocalBackend(Backend):
             run_dir = find_run(request.resume, root)
             ir = PipelineIR.model_validate_json(run_dir.ir_file.read_bytes())
             params = read_json(run_dir.params_file)
+            external = self._external_inputs(ir, request) if request.only_step else None
         else:
             if ir is None:
                 raise FlowyardError("nothing to run: give a pipeline or a run to resume")
             params = dict(request.params)
+            # What the user got wrong is said before anything is made: no half-made run folder.
+            external = self._external_inputs(ir, request) if request.only_step else None
             run_dir = RunDirectory(root / new_run_id(ir.dns_name))
             run_dir.path.mkdir(parents=True, exist_ok=False)
             # Not fsynced one by one: the journal's first commit syncs them before it records anything.
@@ -141,9 +144,6 @@ class LocalBackend(Backend):
                 f"at most {limit} tasks run at once here (-O workers=N); the pipeline sets "
                 + ("no limit" if ir.parallelism is None else f"{ir.parallelism}")
             )
-        external = self._external_inputs(ir, request) if request.only_step else None
-        if request.only_step and request.only_step not in {s.name for s in ir.steps}:
-            raise FlowyardError(f"no step named {request.only_step!r} (steps: {', '.join(s.name for s in ir.steps)})")
         scheduler = Scheduler(
             ir,
             params,
@@ -188,18 +188,23 @@ class LocalBackend(Backend):
         return store, in_run_dir
 
     def _external_inputs(self, ir: PipelineIR, request: RunRequest) -> dict[str, Any]:
+        """``--step NAME --input ...``: the given inputs, read; a usage error for anything missing."""
         step = next((s for s in ir.steps if s.name == request.only_step), None)
         if step is None:
-            return {}
+            raise FlowyardError(f"no step named {request.only_step!r} (steps: {', '.join(s.name for s in ir.steps)})")
         known = {i.name: i for i in step.inputs}
         out: dict[str, Any] = {}
         for name, path in request.step_inputs.items():
             if name == "for_each":
+                _must_exist(name, path, folder_ok=True)
                 out[name] = _items_from(path)
                 continue
             if name not in known:
                 raise FlowyardError(f"step {step.name!r} has no input {name!r} (inputs: {', '.join(known) or 'none'})")
+            if known[name].type == "file":
+                _must_exist(name, path, folder_ok=True)
             out[name] = str(path) if known[name].type == "file" else _json_or_file(path)
+        _require_upstream_inputs(step, out)
         return out
 
     # --- looking at runs ---------------------------------------------------------------------
@@ -211,6 +216,27 @@ class LocalBackend(Backend):
         from flowyard.logs import read_run_logs
 
         return read_run_logs(find_run(run_id, request.runs_root), request.step, request.item)
+
+
+def _must_exist(name: str, path: Path, *, folder_ok: bool) -> None:
+    if not (path.is_file() or (folder_ok and path.is_dir())):
+        raise FlowyardError(f"--input {name}={path}: no such file" + (" or folder" if folder_ok else ""))
+
+
+def _require_upstream_inputs(step: StepIR, given: Mapping[str, Any]) -> None:
+    """A step run alone has no upstream steps: what would come from them must be given."""
+    fe = step.for_each
+    if fe is not None and isinstance(fe.source, StepOutputSource) and "for_each" not in given:
+        raise FlowyardError(
+            f"step {step.name!r} fans out over step {fe.source.step!r}'s outputs: give its items with "
+            "--input for_each=PATH (a JSON list, or a folder of item folders)"
+        )
+    for inp in step.inputs:
+        if isinstance(inp.source, StepOutputSource) and inp.name not in given:
+            raise FlowyardError(
+                f"step {step.name!r} runs alone: its input {inp.name!r} comes from step {inp.source.step!r}: "
+                f"give it with --input {inp.name}=PATH"
+            )
 
 
 def _items_from(path: Path) -> list[Any]:
