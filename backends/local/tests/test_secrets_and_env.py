@@ -64,7 +64,6 @@ def _everything(proc_out: str, run_dir: Path, cwd: Path) -> str:
     return text + user_cli("status", run_dir.name, "--json", cwd=cwd).stdout
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17: in-process Python steps do not get secrets; values leak them")
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_a_secret_reaches_the_step_and_never_shows_in_any_mode(spec, tmp_path: Path, mode: str) -> None:
     import hashlib
@@ -83,7 +82,6 @@ def test_a_secret_reaches_the_step_and_never_shows_in_any_mode(spec, tmp_path: P
     assert summary["outputs"]["echo"] == "echo ***"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17: a one-character secret rewrites unrelated text")
 def test_a_secret_shorter_than_the_minimum_is_refused_before_the_run(spec, tmp_path: Path) -> None:
     path = spec(COMMAND_SECRET.replace("secret-command", "extra-diamond"))
     proc = user_cli("run", str(path), cwd=tmp_path, env={"API_TOKEN": "x"})
@@ -117,11 +115,7 @@ ENV = """
 @pytest.mark.parametrize(
     "options",
     [
-        pytest.param(
-            (),
-            id="in-process",
-            marks=pytest.mark.xfail(strict=True, reason="issue 17: a step's env does not reach an in-process step"),
-        ),
+        pytest.param((), id="in-process"),
         pytest.param(("-O", "python_subprocess=true"), id="subprocess"),
     ],
 )

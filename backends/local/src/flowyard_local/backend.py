@@ -19,6 +19,7 @@ from flowyard.backend import Backend, BackendOptions, Capability, CompiledFile, 
 from flowyard.errors import FlowyardError, InfrastructureError
 from flowyard.ir import LocalStoreIR, PipelineIR, StepIR, StepOutputSource
 from flowyard.runs import (
+    MIN_SECRET_LENGTH,
     RunDirectory,
     RunRequest,
     RunStatus,
@@ -27,6 +28,7 @@ from flowyard.runs import (
     new_run_id,
     read_json,
     runs_root,
+    short_secrets,
     write_atomic,
 )
 from flowyard.store import ArtifactStore, open_store
@@ -121,12 +123,14 @@ class LocalBackend(Backend):
             ir = PipelineIR.model_validate_json(run_dir.ir_file.read_bytes())
             params = read_json(run_dir.params_file)
             external = self._external_inputs(ir, request) if request.only_step else None
+            _refuse_short_secrets(ir, environ)
         else:
             if ir is None:
                 raise FlowyardError("nothing to run: give a pipeline or a run to resume")
             params = dict(request.params)
             # What the user got wrong is said before anything is made: no half-made run folder.
             external = self._external_inputs(ir, request) if request.only_step else None
+            _refuse_short_secrets(ir, environ)
             run_dir = RunDirectory(root / new_run_id(ir.dns_name))
             run_dir.path.mkdir(parents=True, exist_ok=False)
             # Not fsynced one by one: the journal's first commit syncs them before it records anything.
@@ -216,6 +220,16 @@ class LocalBackend(Backend):
         from flowyard.logs import read_run_logs
 
         return read_run_logs(find_run(run_id, request.runs_root), request.step, request.item)
+
+
+def _refuse_short_secrets(ir: PipelineIR, environ: Mapping[str, str]) -> None:
+    """A secret too short to mask without rewriting other text is refused by name, before the run."""
+    short = short_secrets((s for step in ir.all_steps for s in step.secrets), environ)
+    if short:
+        raise FlowyardError(
+            f"secret value(s) in {', '.join(short)} shorter than {MIN_SECRET_LENGTH} characters: flowyard masks "
+            f"secrets in every output, and a value this short would be masked inside unrelated text; use a longer one"
+        )
 
 
 def _must_exist(name: str, path: Path, *, folder_ok: bool) -> None:
