@@ -35,7 +35,7 @@ from flowyard.store import ArtifactStore, open_store
 from pydantic import Field
 
 from flowyard_local.cache import cache_for
-from flowyard_local.runner import Scheduler, default_workers, load_previous
+from flowyard_local.runner import Scheduler, default_workers, load_previous, pool_notices
 
 if TYPE_CHECKING:  # imported where used: a run needs neither
     from flowyard.summary import StructuralSummary
@@ -45,7 +45,9 @@ class LocalOptions(BackendOptions):
     """Options of the local backend (``-O key=value``)."""
 
     workers: int | None = Field(
-        default=None, ge=1, description="Tasks at once when the pipeline sets no parallelism (default: max(4, CPUs))."
+        default=None,
+        ge=1,
+        description="Tasks at once at most (default: max(4, CPUs), or the pipeline's largest limit up to 64).",
     )
     python_subprocess: bool = Field(
         default=False, description="Run Python-function steps in a subprocess each (python -m flowyard.step)."
@@ -100,7 +102,7 @@ class LocalBackend(Backend):
         )
 
     def describe(self, ir: PipelineIR) -> dict[str, str]:
-        workers = self.options.workers or default_workers()
+        workers = self.options.workers or default_workers(ir)
         limit = min(ir.parallelism or workers, workers)
         return {
             "parallelism": f"at most {limit} tasks at once here; every step limit held exactly",
@@ -140,14 +142,8 @@ class LocalBackend(Backend):
         store, in_run_dir = self._store(ir, run_dir, environ)
         store.check()
         previous = load_previous(run_dir, store) if request.resume else {}
-        workers = self.options.workers or default_workers()
-        limit = min(ir.parallelism or workers, workers)
-        notices = [*request.notices]
-        if ir.parallelism is None or ir.parallelism > workers:
-            notices.append(
-                f"at most {limit} tasks run at once here (-O workers=N); the pipeline sets "
-                + ("no limit" if ir.parallelism is None else f"{ir.parallelism}")
-            )
+        workers = self.options.workers or default_workers(ir)
+        notices = [*request.notices, *pool_notices(ir, workers, given=self.options.workers is not None)]
         scheduler = Scheduler(
             ir,
             params,
