@@ -187,7 +187,11 @@ def task_dir_name(step: str, item: int | None) -> str:
 
 
 def aggregate_state(states: Iterable[TaskState]) -> TaskState:
-    """A fanned-out step's state from its items' states."""
+    """A fanned-out step's state from its items' states.
+
+    A step with items omitted (a stop cut it short) is Omitted even when some of its items
+    succeeded: it did not do all it was asked to, so it never reads as Succeeded.
+    """
     s = set(states)
     if not s:
         return TaskState.PENDING
@@ -198,7 +202,7 @@ def aggregate_state(states: Iterable[TaskState]) -> TaskState:
         return TaskState.RUNNING if (s - {TaskState.PENDING}) else TaskState.PENDING
     if s == {TaskState.SKIPPED}:
         return TaskState.SKIPPED
-    if s <= {TaskState.OMITTED}:
+    if TaskState.OMITTED in s:
         return TaskState.OMITTED
     return TaskState.SUCCEEDED
 
