@@ -507,33 +507,11 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-# A secret shorter than this is refused before a run starts: masking a short value would rewrite
-# text that merely contains it (a secret "x" turned "extra-diamond" into "e***tra-diamond"), and a
-# short value is guessed anyway. GitLab CI asks the same of masked variables (8 characters or more).
-MIN_SECRET_LENGTH = 8
-
-
 def redact(text: str, secret_values: Sequence[str]) -> str:
     """Replace every secret value in ``text`` with ``***``: logs, messages and JSON never show one."""
     for value in sorted((v for v in secret_values if v), key=len, reverse=True):
         text = text.replace(value, "***")
     return text
-
-
-def redact_value(value: Any, secret_values: Sequence[str]) -> Any:
-    """:func:`redact` through a JSON value: its strings, and the keys of its objects."""
-    if isinstance(value, str):
-        return redact(value, secret_values)
-    if isinstance(value, list):
-        return [redact_value(v, secret_values) for v in value]
-    if isinstance(value, dict):
-        return {redact(str(k), secret_values): redact_value(v, secret_values) for k, v in value.items()}
-    return value
-
-
-def short_secrets(secrets: Iterable[Any], environ: Mapping[str, str]) -> list[str]:
-    """The environment variables among ``secrets`` (each with ``env``) set to a value too short to mask."""
-    return sorted({s.env for s in secrets if 0 < len(environ.get(s.env) or "") < MIN_SECRET_LENGTH})
 
 
 # --- requests: what the CLI (or a library caller) asks a backend to do -----------------------------

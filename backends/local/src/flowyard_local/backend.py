@@ -18,8 +18,8 @@ import pydantic_core
 from flowyard.backend import Backend, BackendOptions, Capability, CompiledFile, CompiledPipeline
 from flowyard.errors import FlowyardError, InfrastructureError
 from flowyard.ir import LocalStoreIR, PipelineIR, StepIR, StepOutputSource
+from flowyard.masking import MIN_SECRET_LENGTH, short_secrets
 from flowyard.runs import (
-    MIN_SECRET_LENGTH,
     RunDirectory,
     RunRequest,
     RunStatus,
@@ -28,7 +28,6 @@ from flowyard.runs import (
     new_run_id,
     read_json,
     runs_root,
-    short_secrets,
     write_atomic,
 )
 from flowyard.store import ArtifactStore, open_store
@@ -124,15 +123,12 @@ class LocalBackend(Backend):
             run_dir = find_run(request.resume, root)
             ir = PipelineIR.model_validate_json(run_dir.ir_file.read_bytes())
             params = read_json(run_dir.params_file)
-            external = self._external_inputs(ir, request) if request.only_step else None
-            _refuse_short_secrets(ir, environ)
+            external = self._checked(ir, request, environ)
         else:
             if ir is None:
                 raise FlowyardError("nothing to run: give a pipeline or a run to resume")
             params = dict(request.params)
-            # What the user got wrong is said before anything is made: no half-made run folder.
-            external = self._external_inputs(ir, request) if request.only_step else None
-            _refuse_short_secrets(ir, environ)
+            external = self._checked(ir, request, environ)
             run_dir = RunDirectory(root / new_run_id(ir.dns_name))
             run_dir.path.mkdir(parents=True, exist_ok=False)
             # Not fsynced one by one: the journal's first commit syncs them before it records anything.
@@ -186,6 +182,12 @@ class LocalBackend(Backend):
         if not in_run_dir:  # a shared store: every run under its own prefix
             store = ArtifactStore(store.fs, f"{store.root}/{run_dir.run_id}", protocol=store.protocol)
         return store, in_run_dir
+
+    def _checked(self, ir: PipelineIR, request: RunRequest, environ: Mapping[str, str]) -> dict[str, Any] | None:
+        """What the user got wrong, said before anything is made (no half-made run folder); the
+        inputs given to ``--step``."""
+        _refuse_short_secrets(ir, environ)
+        return self._external_inputs(ir, request) if request.only_step else None
 
     def _external_inputs(self, ir: PipelineIR, request: RunRequest) -> dict[str, Any]:
         """``--step NAME --input ...``: the given inputs, read; a usage error for anything missing."""

@@ -42,8 +42,9 @@ from flowyard.ir import (
     Text,
 )
 from flowyard.lowering import value_matches
+from flowyard.masking import redact_value
 from flowyard.provenance import PROVENANCE_FILE, record_json, sha256_file, sha256_tree, tree_digest
-from flowyard.runs import TaskState, TaskStatus, redact, redact_value, task_dir_name, write_atomic
+from flowyard.runs import TaskState, TaskStatus, redact, task_dir_name, write_atomic
 from flowyard.step import (
     FunctionSignature,
     StepFunctionError,
