@@ -71,3 +71,14 @@ def test_a_fan_out_cut_short_by_a_stop_does_not_read_succeeded(spec, tmp_path: P
     assert "omitted" in row and "succeeded" in row  # some items ran, the rest did not
     assert "Succeeded" not in row.split("6 items")[0] and "✔" not in row
     assert run_json(user_cli("status", run_dir.name, "--json", cwd=tmp_path))["status"] == "Failed"
+
+
+def test_a_pipeline_limit_below_a_step_limit_is_named_in_a_notice(spec, run, tmp_path: Path) -> None:
+    path = spec("""
+        name: bounded
+        parallelism: 2
+        steps:
+          work: {for_each: [1, 2, 3], parallelism: 3, python: {function: "steplib:echo"}, inputs: {value: 1}}
+    """)
+    notices = run(path).notices
+    assert "step 'work' allows 3 at once; at most 2 run here (the pipeline's parallelism 2)" in notices
