@@ -58,7 +58,8 @@ def test_wide_fanouts_show_failures_first_and_collapse() -> None:
         ([TaskState.SUCCEEDED, TaskState.FAILED], TaskState.FAILED),
         ([TaskState.SUCCEEDED, TaskState.PENDING], TaskState.RUNNING),
         ([TaskState.SKIPPED, TaskState.SKIPPED], TaskState.SKIPPED),
-        ([TaskState.SUCCEEDED, TaskState.OMITTED], TaskState.SUCCEEDED),
+        ([TaskState.SUCCEEDED, TaskState.OMITTED], TaskState.OMITTED),  # cut short by a stop: not Succeeded
+        ([TaskState.SUCCEEDED, TaskState.SKIPPED], TaskState.SUCCEEDED),
         ([TaskState.OMITTED], TaskState.OMITTED),
         ([], TaskState.PENDING),
     ],

@@ -157,8 +157,8 @@ def test_one_fanned_out_step_alone_over_a_json_list(tmp_path: Path) -> None:
 
 def test_one_step_alone_without_its_inputs_says_which(tmp_path: Path) -> None:
     proc = cli("run", str(EXAMPLES / "sequential.yaml"), "--step", "processor", "--json", cwd=tmp_path)
-    assert proc.returncode == 1
-    assert "give it with --input event=" in proc.stdout
+    assert proc.returncode == 2  # a usage error, said before a run starts
+    assert "give it with --input event=" in proc.stderr
 
 
 def test_script_commands_are_found_in_the_spec_folders_bin(tmp_path: Path) -> None:

@@ -114,7 +114,7 @@ def test_provenance_files_are_what_the_model_writes(spec, run, monkeypatch) -> N
     """record_json skips validation for speed; every record a run writes must still be the model's bytes."""
     from flowyard.provenance import ProvenanceRecord
 
-    monkeypatch.setenv("FLOWYARD_TEST_SECRET", "s3cr3t")
+    monkeypatch.setenv("FLOWYARD_TEST_SECRET", "s3cr3t-value")
     path = spec("""
         name: provbytes
         failure_policy: continue

@@ -48,7 +48,7 @@ from flowyard.ir import (
     Template,
     TemplateSource,
 )
-from flowyard.names import IDENTIFIER, dns1123_label
+from flowyard.names import dns1123_label, identifier_problem
 from flowyard.spec import Pipeline, Retry, S3Store, SecretRef, Step
 from flowyard.templates import TemplateSyntaxError, parse_template, ref_text, single_ref
 
@@ -116,8 +116,8 @@ class _Lowering:
     def parameters(self) -> tuple[ParameterIR, ...]:
         out = []
         for name, p in self.spec.parameters.items():
-            if not IDENTIFIER.match(name):
-                self.problem(("parameters", name), "expected a name of letters, digits, '_' and '-'")
+            if (why := identifier_problem(name)) is not None:
+                self.problem(("parameters", name), why)
             if not p.required and p.default is not None and not value_matches(p.type, p.default):
                 self.problem(
                     ("parameters", name, "default"),
@@ -392,8 +392,8 @@ class _Lowering:
         outputs = []
         for oname, out in step.outputs.items():
             oloc: Loc = (*loc, "outputs", oname)
-            if not IDENTIFIER.match(oname):
-                self.problem(oloc, "expected a name of letters, digits, '_' and '-'")
+            if (why := identifier_problem(oname)) is not None:
+                self.problem(oloc, why)
             path = None
             if out.path is not None:
                 path = self.relative_path((*oloc, "path"), out.path, workdir)
@@ -404,8 +404,8 @@ class _Lowering:
         inputs = []
         for iname, inp in step.inputs.items():
             iloc: Loc = (*loc, "inputs", iname)
-            if not IDENTIFIER.match(iname):
-                self.problem(iloc, "expected a name of letters, digits, '_' and '-'")
+            if (why := identifier_problem(iname)) is not None:
+                self.problem(iloc, why)
             if step.python is not None and iname in RESERVED_PYTHON_ARGS:
                 self.problem(iloc, f"{iname!r} is reserved: Python steps receive their working directory under it")
             if "value" not in inp.model_fields_set:
@@ -580,8 +580,8 @@ class _Lowering:
         dns = self.dns_names()
         steps: dict[str, StepIR] = {}
         for name, step in spec.steps.items():
-            if not IDENTIFIER.match(name):
-                self.problem(("steps", name), "expected a step name of letters, digits, '_' and '-'")
+            if (why := identifier_problem(name, "a step name")) is not None:
+                self.problem(("steps", name), why)
                 continue
             if step.uses is not None:
                 self.problem(

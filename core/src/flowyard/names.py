@@ -8,6 +8,20 @@ DNS1123_MAX = 63
 _INVALID = re.compile(r"[^a-z0-9-]+")
 _DASHES = re.compile(r"-{2,}")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_NOT_IN_IDENTIFIER = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def identifier_problem(name: str, what: str = "a name") -> str | None:
+    """Why ``name`` is not an identifier (None when it is): the rule, and what in the name breaks it."""
+    if IDENTIFIER.match(name):
+        return None
+    rule = f"expected {what} that starts with a letter or '_' and goes on with letters, digits, '_' and '-'"
+    if not name:
+        return f"{rule}: it is empty"
+    bad = _NOT_IN_IDENTIFIER.search(name)
+    if bad is not None:
+        return f"{rule}: {name!r} has {bad.group()!r}"
+    return f"{rule}: {name!r} starts with {name[0]!r}"
 
 
 def dns1123_label(name: str, max_length: int = DNS1123_MAX) -> str:

@@ -189,7 +189,11 @@ def task_dir_name(step: str, item: int | None) -> str:
 
 
 def aggregate_state(states: Iterable[TaskState]) -> TaskState:
-    """A fanned-out step's state from its items' states."""
+    """A fanned-out step's state from its items' states.
+
+    A step with items omitted (a stop cut it short) is Omitted even when some of its items
+    succeeded: it did not do all it was asked to, so it never reads as Succeeded.
+    """
     s = set(states)
     if not s:
         return TaskState.PENDING
@@ -200,7 +204,7 @@ def aggregate_state(states: Iterable[TaskState]) -> TaskState:
         return TaskState.RUNNING if (s - {TaskState.PENDING}) else TaskState.PENDING
     if s == {TaskState.SKIPPED}:
         return TaskState.SKIPPED
-    if s <= {TaskState.OMITTED}:
+    if TaskState.OMITTED in s:
         return TaskState.OMITTED
     return TaskState.SUCCEEDED
 
@@ -297,11 +301,15 @@ def new_run_id(pipeline_dns: str) -> str:
 
 
 def runs_root(base: Path | None = None) -> Path:
-    """Where runs live: ``$FLOWYARD_HOME/runs``, else ``./.flowyard/runs``."""
-    if base is not None:
-        return base
-    home = os.environ.get("FLOWYARD_HOME")
-    return Path(home) / "runs" if home else RUNS_DIR
+    """Where runs live: ``$FLOWYARD_HOME/runs``, else ``./.flowyard/runs``; always an absolute path.
+
+    Made absolute once, here, where it is chosen: tasks run in working folders of their own, where a
+    path relative to the caller's folder would point somewhere else.
+    """
+    if base is None:
+        home = os.environ.get("FLOWYARD_HOME")
+        base = Path(home) / "runs" if home else RUNS_DIR
+    return base.absolute()
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes, *, sync: bool = True) -> None:

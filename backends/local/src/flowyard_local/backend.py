@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pydantic_core
 from flowyard.backend import Backend, BackendOptions, Capability, CompiledFile, CompiledPipeline
 from flowyard.errors import FlowyardError, InfrastructureError
-from flowyard.ir import LocalStoreIR, PipelineIR
+from flowyard.ir import LocalStoreIR, PipelineIR, StepIR, StepOutputSource
+from flowyard.masking import MIN_SECRET_LENGTH, short_secrets
 from flowyard.runs import (
     RunDirectory,
     RunRequest,
@@ -33,7 +34,7 @@ from flowyard.store import ArtifactStore, open_store
 from pydantic import Field
 
 from flowyard_local.cache import cache_for
-from flowyard_local.runner import Scheduler, default_workers, load_previous
+from flowyard_local.runner import Scheduler, default_workers, load_previous, pool_notices
 
 if TYPE_CHECKING:  # imported where used: a run needs neither
     from flowyard.summary import StructuralSummary
@@ -43,7 +44,9 @@ class LocalOptions(BackendOptions):
     """Options of the local backend (``-O key=value``)."""
 
     workers: int | None = Field(
-        default=None, ge=1, description="Tasks at once when the pipeline sets no parallelism (default: max(4, CPUs))."
+        default=None,
+        ge=1,
+        description="Tasks at once at most (default: max(4, CPUs), or the pipeline's largest limit up to 64).",
     )
     python_subprocess: bool = Field(
         default=False, description="Run Python-function steps in a subprocess each (python -m flowyard.step)."
@@ -98,7 +101,7 @@ class LocalBackend(Backend):
         )
 
     def describe(self, ir: PipelineIR) -> dict[str, str]:
-        workers = self.options.workers or default_workers()
+        workers = self.options.workers or default_workers(ir)
         limit = min(ir.parallelism or workers, workers)
         return {
             "parallelism": f"at most {limit} tasks at once here; every step limit held exactly",
@@ -120,10 +123,12 @@ class LocalBackend(Backend):
             run_dir = find_run(request.resume, root)
             ir = PipelineIR.model_validate_json(run_dir.ir_file.read_bytes())
             params = read_json(run_dir.params_file)
+            external = self._checked(ir, request, environ)
         else:
             if ir is None:
                 raise FlowyardError("nothing to run: give a pipeline or a run to resume")
             params = dict(request.params)
+            external = self._checked(ir, request, environ)
             run_dir = RunDirectory(root / new_run_id(ir.dns_name))
             run_dir.path.mkdir(parents=True, exist_ok=False)
             # Not fsynced one by one: the journal's first commit syncs them before it records anything.
@@ -133,17 +138,8 @@ class LocalBackend(Backend):
         store, in_run_dir = self._store(ir, run_dir, environ)
         store.check()
         previous = load_previous(run_dir, store) if request.resume else {}
-        workers = self.options.workers or default_workers()
-        limit = min(ir.parallelism or workers, workers)
-        notices = [*request.notices]
-        if ir.parallelism is None or ir.parallelism > workers:
-            notices.append(
-                f"at most {limit} tasks run at once here (-O workers=N); the pipeline sets "
-                + ("no limit" if ir.parallelism is None else f"{ir.parallelism}")
-            )
-        external = self._external_inputs(ir, request) if request.only_step else None
-        if request.only_step and request.only_step not in {s.name for s in ir.steps}:
-            raise FlowyardError(f"no step named {request.only_step!r} (steps: {', '.join(s.name for s in ir.steps)})")
+        workers = self.options.workers or default_workers(ir)
+        notices = [*request.notices, *pool_notices(ir, workers, given=self.options.workers is not None)]
         scheduler = Scheduler(
             ir,
             params,
@@ -187,19 +183,30 @@ class LocalBackend(Backend):
             store = ArtifactStore(store.fs, f"{store.root}/{run_dir.run_id}", protocol=store.protocol)
         return store, in_run_dir
 
+    def _checked(self, ir: PipelineIR, request: RunRequest, environ: Mapping[str, str]) -> dict[str, Any] | None:
+        """What the user got wrong, said before anything is made (no half-made run folder); the
+        inputs given to ``--step``."""
+        _refuse_short_secrets(ir, environ)
+        return self._external_inputs(ir, request) if request.only_step else None
+
     def _external_inputs(self, ir: PipelineIR, request: RunRequest) -> dict[str, Any]:
+        """``--step NAME --input ...``: the given inputs, read; a usage error for anything missing."""
         step = next((s for s in ir.steps if s.name == request.only_step), None)
         if step is None:
-            return {}
+            raise FlowyardError(f"no step named {request.only_step!r} (steps: {', '.join(s.name for s in ir.steps)})")
         known = {i.name: i for i in step.inputs}
         out: dict[str, Any] = {}
         for name, path in request.step_inputs.items():
             if name == "for_each":
+                _must_exist(name, path, folder_ok=True)
                 out[name] = _items_from(path)
                 continue
             if name not in known:
                 raise FlowyardError(f"step {step.name!r} has no input {name!r} (inputs: {', '.join(known) or 'none'})")
+            if known[name].type == "file":
+                _must_exist(name, path, folder_ok=True)
             out[name] = str(path) if known[name].type == "file" else _json_or_file(path)
+        _require_upstream_inputs(step, out)
         return out
 
     # --- looking at runs ---------------------------------------------------------------------
@@ -211,6 +218,37 @@ class LocalBackend(Backend):
         from flowyard.logs import read_run_logs
 
         return read_run_logs(find_run(run_id, request.runs_root), request.step, request.item)
+
+
+def _refuse_short_secrets(ir: PipelineIR, environ: Mapping[str, str]) -> None:
+    """A secret too short to mask without rewriting other text is refused by name, before the run."""
+    short = short_secrets((s for step in ir.all_steps for s in step.secrets), environ)
+    if short:
+        raise FlowyardError(
+            f"secret value(s) in {', '.join(short)} shorter than {MIN_SECRET_LENGTH} characters: flowyard masks "
+            f"secrets in every output, and a value this short would be masked inside unrelated text; use a longer one"
+        )
+
+
+def _must_exist(name: str, path: Path, *, folder_ok: bool) -> None:
+    if not (path.is_file() or (folder_ok and path.is_dir())):
+        raise FlowyardError(f"--input {name}={path}: no such file" + (" or folder" if folder_ok else ""))
+
+
+def _require_upstream_inputs(step: StepIR, given: Mapping[str, Any]) -> None:
+    """A step run alone has no upstream steps: what would come from them must be given."""
+    fe = step.for_each
+    if fe is not None and isinstance(fe.source, StepOutputSource) and "for_each" not in given:
+        raise FlowyardError(
+            f"step {step.name!r} fans out over step {fe.source.step!r}'s outputs: give its items with "
+            "--input for_each=PATH (a JSON list, or a folder of item folders)"
+        )
+    for inp in step.inputs:
+        if isinstance(inp.source, StepOutputSource) and inp.name not in given:
+            raise FlowyardError(
+                f"step {step.name!r} runs alone: its input {inp.name!r} comes from step {inp.source.step!r}: "
+                f"give it with --input {inp.name}=PATH"
+            )
 
 
 def _items_from(path: Path) -> list[Any]:

@@ -1,8 +1,12 @@
 """Opt-in caching: a task whose step definition and inputs match a finished task reuses its outputs.
 
-The key is the SHA-256 of the step's IR, the item, and the task's inputs (values, and digests of
-files). Entries live in ``.flowyard/cache/<key>.json`` and point at the artifacts of the run that
-made them; an entry whose artifacts are gone is ignored.
+The key is the SHA-256 of everything that can change a task's result: the step's IR (its command,
+``env``, image, function reference, outputs, ...), the values of the parameters it reads (so its
+command and ``env`` as rendered), its item, its inputs (values, and digests of files), and the
+code it runs where that can be read: the source file of a Python step's module, or a command found
+in the spec folder's ``bin/``. Secret values and the rest of the host's environment are not in it.
+Entries live in ``.flowyard/cache/<key>.json`` and point at the artifacts of the run that made
+them; an entry whose artifacts are gone is ignored.
 """
 
 from __future__ import annotations
@@ -11,9 +15,13 @@ import contextlib
 import hashlib
 import json
 import shutil
+import sys
+from collections.abc import Sequence
+from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flowyard.ir import Text
 from flowyard.runs import write_atomic
 
 if TYPE_CHECKING:
@@ -23,6 +31,7 @@ if TYPE_CHECKING:
 class TaskCache:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.code: dict[str, str | None] = {}  # step name -> digest of the code it runs, once per run
 
     def key(self, task: Task) -> str:
         plan = task.plan
@@ -37,10 +46,15 @@ class TaskCache:
                 inputs[name] = ["file", refs]
             else:
                 inputs[name] = ["value", inp.value]
+        step = task.step
+        if step.name not in self.code:
+            self.code[step.name] = _code_digest(task)
         material = {
-            "step": task.step.model_dump(mode="json", exclude={"name", "dns_name", "description", "cache"}),
+            "step": step.model_dump(mode="json", exclude={"name", "dns_name", "description", "cache"}),
+            "params": {p: task.ctx.params.get(p) for p in step.params_used},
             "item": plan.item_value,
             "inputs": inputs,
+            "code": self.code[step.name],
         }
         return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -80,6 +94,38 @@ class TaskCache:
         }
         with contextlib.suppress(OSError):
             write_atomic(self.root / f"{self.key(task)}.json", json.dumps(entry, default=str).encode())
+
+
+def _code_digest(task: Task) -> str | None:
+    """The SHA-256 of the code a task runs, where flowyard can read it without running it."""
+    step = task.step
+    source: str | None = None
+    if step.python is not None:
+        source = module_source(step.python.function.partition(":")[0], task.ctx.python_path)
+    elif step.container is not None and task.ctx.bin_dir is not None and step.container.command:
+        first = step.container.command[0].parts
+        if len(first) == 1 and isinstance(first[0], Text) and "/" not in first[0].text:
+            candidate = task.ctx.bin_dir / first[0].text
+            source = str(candidate) if candidate.is_file() else None
+    if source is None:
+        return None
+    try:
+        return hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def module_source(module: str, python_path: Sequence[str] = ()) -> str | None:
+    """The file a module is loaded from, found the way import finds it, without importing it."""
+    search: list[str] | None = [*python_path, *sys.path]
+    parts = module.split(".")
+    spec = None
+    for i in range(len(parts)):
+        spec = PathFinder.find_spec(".".join(parts[: i + 1]), search)
+        if spec is None:
+            return None
+        search = list(spec.submodule_search_locations or [])
+    return spec.origin if spec is not None and spec.has_location else None
 
 
 def cache_for(runs_root: Path, enabled: bool) -> Any:

@@ -728,8 +728,36 @@ def load_previous(run_dir: RunDirectory, store: ArtifactStore) -> dict[tuple[str
     return done
 
 
-def default_workers() -> int:
-    return max(4, os.cpu_count() or 1)
+# The most worker threads a pipeline's own limits make by default: a limit of 1,000 is honoured
+# with -O workers=1000, not with a thousand threads nobody asked for.
+MAX_DEFAULT_WORKERS = 64
 
 
-__all__ = ["Scheduler", "default_workers", "load_previous"]
+def default_workers(ir: PipelineIR | None = None) -> int:
+    """The pool when ``-O workers`` is not given: ``max(4, CPUs)``, or as many as the pipeline's largest
+    limit (its ``parallelism``, else its steps'), so that a limit of N means N at once (up to 64)."""
+    base = max(4, os.cpu_count() or 1)
+    if ir is None:
+        return base
+    wanted = ir.parallelism or max((s.parallelism or 0 for s in ir.all_steps), default=0)
+    return max(base, min(wanted, MAX_DEFAULT_WORKERS))
+
+
+def pool_notices(ir: PipelineIR, workers: int, given: bool) -> list[str]:
+    """What bounds the run's parallelism below what the pipeline allows, one notice each."""
+    how = f"-O workers={workers}" if given else f"the default pool, at most {MAX_DEFAULT_WORKERS}; -O workers=N"
+    limit = min(ir.parallelism or workers, workers)
+    notices = []
+    if ir.parallelism is None or ir.parallelism > workers:
+        notices.append(
+            f"at most {limit} tasks run at once here (-O workers=N); the pipeline sets "
+            + ("no limit" if ir.parallelism is None else f"{ir.parallelism}")
+        )
+    for step in ir.all_steps:
+        if step.parallelism is not None and step.parallelism > limit:
+            bound = f"the pipeline's parallelism {limit}" if limit < workers else how
+            notices.append(f"step {step.name!r} allows {step.parallelism} at once; at most {limit} run here ({bound})")
+    return notices
+
+
+__all__ = ["Scheduler", "default_workers", "load_previous", "pool_notices"]

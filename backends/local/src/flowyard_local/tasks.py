@@ -3,7 +3,8 @@
 Container steps run their argv as a subprocess (never through a shell) in a fresh working
 directory, in a process group of their own so a timeout or Ctrl-C kills everything they started.
 Python steps run in-process on a worker thread, or through ``python -m flowyard.step`` in a
-subprocess when they have a timeout (a thread cannot be killed) or when asked to.
+subprocess when they have a timeout (a thread cannot be killed), ``env`` or ``secrets`` (a thread
+has no environment of its own: the process's is shared by every worker), or when asked to.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from flowyard.ir import (
     Text,
 )
 from flowyard.lowering import value_matches
+from flowyard.masking import redact_value
 from flowyard.provenance import PROVENANCE_FILE, record_json, sha256_file, sha256_tree, tree_digest
 from flowyard.runs import TaskState, TaskStatus, redact, task_dir_name, write_atomic
 from flowyard.step import (
@@ -391,7 +393,7 @@ class Task:
             env[key] = self.render(tpl)
         for s in self.step.secrets:
             value = self.ctx.environ.get(s.env)
-            if value is None:
+            if not value:
                 raise TaskError(
                     f"secret {s.secret}/{s.key} is read from the environment variable {s.env} when running "
                     "locally, and it is not set"
@@ -480,7 +482,9 @@ class Task:
         plan = self.ctx.step_plans.get(self.step.name)
         if plan is None:
             step = self.step
-            in_process = step.kind == "python" and not (self.ctx.python_subprocess or step.timeout_seconds)
+            in_process = step.kind == "python" and not (
+                self.ctx.python_subprocess or step.timeout_seconds or step.env or step.secrets
+            )
             function = self._function() if in_process else None
             wants_workdir = function is not None and function[1].accepts("workdir")
             paths = [o.path for o in step.outputs if o.path] + [i.path for i in step.inputs if i.path]
@@ -561,6 +565,8 @@ class Task:
             values = self._run_python_subprocess(attempt)
         if plan.value_outputs:
             self._check_values(values, plan.value_outputs)
+        if self.secret_values and values:
+            values = self._masked(values, result)
         result.values = values
         if plan.file_outputs:
             result.files = self._collect_files(plan)
@@ -727,6 +733,21 @@ class Task:
             return read_value_outputs(outputs, self.work)
         except StepFunctionError as e:
             raise TaskFailure(str(e)) from None
+
+    def _masked(self, values: dict[str, Any], result: TaskResult) -> dict[str, Any]:
+        """Value outputs with every secret replaced by ``***``: they go to the journal, --json and
+        provenance, and downstream (as CI systems withhold an output that holds a secret)."""
+        masked = {name: redact_value(value, self.secret_values) for name, value in values.items()}
+        held = [name for name in values if masked[name] != values[name]]
+        if held:
+            result.message = f"a secret in value output(s) {', '.join(map(repr, held))} was masked as ***"
+            # and in the files that carried them here, so no file of the run's keeps the secret
+            if self.step.kind == "container":
+                for name in held:
+                    write_atomic(self.output_path(name), json.dumps(masked[name]).encode(), sync=False)
+            elif (self.dir / "result.json").is_file():
+                write_atomic(self.dir / "result.json", json.dumps(masked).encode(), sync=False)
+        return masked
 
     def _check_values(self, values: Mapping[str, Any], outputs: tuple[OutputIR, ...]) -> None:
         for out in outputs:

@@ -6,11 +6,15 @@ later is "not declared" by every existing backend, so old backends keep passing.
 with :class:`flowyard.testing.refusals.ExpectedRefusal`, which the ``flowyard.testing.refusals`` pytest
 plugin counts as passed. Like fsspec's abstract tests, the implementer overrides one
 fixture, ``backend``.
+
+Every test runs twice: with the runs' folder given, and with nothing configured, as a user first
+starts (a fresh working folder, no ``FLOWYARD_HOME``: the default, relative ``./.flowyard/runs``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -49,6 +53,17 @@ class BackendContract:
     @pytest.fixture
     def backend(self) -> Backend:
         raise NotImplementedError("override the `backend` fixture: return an instance of your Backend")
+
+    @pytest.fixture(autouse=True, params=["configured", "nothing-configured"])
+    def runs_root(self, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path | None:
+        """The ``runs_root`` a test passes on: a folder given, or None with nothing configured."""
+        if request.param == "configured":
+            return tmp_path / "runs"
+        cwd = tmp_path / "cwd"
+        cwd.mkdir()
+        monkeypatch.chdir(cwd)
+        monkeypatch.delenv("FLOWYARD_HOME", raising=False)
+        return None
 
     @pytest.fixture(autouse=True)
     def _capability_gate(self, request: pytest.FixtureRequest) -> None:
@@ -107,7 +122,7 @@ class BackendContract:
 
     @requires(Capability.RUN)
     @pytest.mark.parametrize("name", RUNNABLE)
-    def test_runs_produce_the_expected_documents(self, backend: Backend, name: str, tmp_path: Any) -> None:
+    def test_runs_produce_the_expected_documents(self, backend: Backend, name: str, runs_root: Path | None) -> None:
         """Every backend that can run here produces the same output documents for the same inputs."""
         from flowyard.params import resolve_params
         from flowyard.runs import RunRequest
@@ -115,7 +130,7 @@ class BackendContract:
         ir = canonical_ir(name)
         if not backend.support(ir).ok:
             expect_refusal(backend, ir)
-        status = backend.run(ir, RunRequest(params=resolve_params(ir), runs_root=tmp_path / "runs"))
+        status = backend.run(ir, RunRequest(params=resolve_params(ir), runs_root=runs_root))
         assert status.state.value == EXPECTED_STATUS.get(name, "Succeeded"), status.message
         assert output_documents(ir, status.outputs) == EXPECTED_OUTPUTS[name]
 
