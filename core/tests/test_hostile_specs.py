@@ -1,0 +1,165 @@
+"""Hostile and unlucky spec files: every one is a valid spec or a one-paragraph error naming its file,
+exit 2, in bounded time and memory (issue 20's reproductions)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flowyard.cli import cli
+
+HEADER = "apiVersion: flowyard/v1\nkind: Pipeline\nname: p\n"
+ISSUE_20 = pytest.mark.xfail(strict=True, reason="issue 20: the loader is not total yet")
+STEP = "steps:\n  a:\n    container:\n      image: alpine\n      command: [echo, hi]\n"
+
+
+def flowyard(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it: a fresh folder, no FLOWYARD_HOME."""
+    environ = {k: v for k, v in os.environ.items() if k != "FLOWYARD_HOME"}
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "flowyard", *args],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def assert_refused(r: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "Traceback" not in r.stderr
+    assert r.stderr.startswith("error: "), r.stderr[:500]
+    assert len(r.stderr) < 2000
+    for word in words:
+        assert word in r.stderr, r.stderr
+
+
+def write(tmp_path: Path, text: str, name: str = "p.yaml") -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@ISSUE_20
+def test_deep_nesting_is_refused_with_its_line(tmp_path: Path) -> None:
+    deep = "[" * 600 + "]" * 600
+    write(tmp_path, HEADER + f"parameters:\n  x:\n    type: list\n    default: {deep}\n" + STEP)
+    assert_refused(flowyard("validate", "p.yaml", cwd=tmp_path), "p.yaml:", "nest")
+
+
+@ISSUE_20
+def test_complex_yaml_key_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, HEADER + "parameters:\n  ? [a, b]\n  : {type: string}\n" + STEP)
+    assert_refused(flowyard("validate", "p.yaml", cwd=tmp_path), "p.yaml:4", "key")
+
+
+@ISSUE_20
+def test_an_integer_of_5000_digits_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, HEADER + f"parameters:\n  x:\n    type: integer\n    default: {'9' * 5000}\n" + STEP)
+    assert_refused(flowyard("validate", "p.yaml", cwd=tmp_path), "p.yaml:", "digits")
+
+
+@pytest.mark.parametrize("value", [pytest.param(v, marks=ISSUE_20) for v in (".inf", "'1e999'", ".nan")] + ["-.inf"])
+def test_non_finite_timeouts_are_refused(tmp_path: Path, value: str) -> None:
+    write(tmp_path, HEADER + STEP + f"    timeout: {value}\n")
+    assert_refused(flowyard("validate", "p.yaml", cwd=tmp_path), "steps.a.timeout")
+
+
+@ISSUE_20
+def test_non_finite_parameter_default_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, HEADER + "parameters:\n  x:\n    type: number\n    default: .nan\n" + STEP)
+    assert_refused(flowyard("validate", "p.yaml", cwd=tmp_path), "parameters.x.default", "finite")
+
+
+@ISSUE_20
+def test_a_config_file_with_a_list_for_a_backend_is_one_line(tmp_path: Path) -> None:
+    write(tmp_path, HEADER + STEP)
+    config = write(tmp_path, "argo: [1, 2]\n", "config.yaml")
+    r = flowyard("status", "some-run", "--backend", "argo", cwd=tmp_path, env={"FLOWYARD_CONFIG": str(config)})
+    assert_refused(r, "config.yaml", "argo")
+
+
+@ISSUE_20
+def test_uses_outside_the_spec_folder_is_refused_before_opening(tmp_path: Path) -> None:
+    outside = write(tmp_path, "apiVersion: flowyard/v1\nkind: Step\ncontainer: {command: [secret]}\n", "step.yaml")
+    spec = write(
+        tmp_path,
+        HEADER + "steps:\n  a:\n    uses: ../../../../../../../../../../etc/passwd\n",
+        "specs/p.yaml",
+    )
+    assert_refused(flowyard("validate", str(spec), cwd=tmp_path), "steps.a.uses", "outside")
+    write(tmp_path, HEADER + "steps:\n  a:\n    uses: ../step.yaml\n", "specs/q.yaml")
+    assert_refused(flowyard("validate", "specs/q.yaml", cwd=tmp_path), "steps.a.uses", "outside")
+    assert outside.is_file()
+
+
+def test_uses_inside_the_spec_folder_still_works(tmp_path: Path) -> None:
+    write(tmp_path, "apiVersion: flowyard/v1\nkind: Step\ncontainer: {image: alpine, command: [x]}\n", "steps/s.yaml")
+    write(tmp_path, HEADER + "steps:\n  a:\n    uses: steps/s.yaml\n")
+    r = flowyard("validate", "p.yaml", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+
+
+def _alias_bomb(levels: int, width: int = 10) -> str:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, levels):
+        refs = ", ".join([f"*a{i - 1}"] * width)
+        lines.append(f"a{i}: &a{i} [{refs}]")
+    return "\n".join(lines)
+
+
+@ISSUE_20
+def test_an_alias_bomb_with_a_mismatched_default_is_refused_quickly(tmp_path: Path) -> None:
+    bomb = textwrap.indent(_alias_bomb(7), "      ")  # 10**7 strings once expanded
+    write(
+        tmp_path,
+        HEADER + f"parameters:\n  x:\n    type: string\n    default:\n{bomb}\n" + STEP,
+    )
+    r = CliRunner().invoke(cli, ["validate", str(tmp_path / "p.yaml")])
+    assert r.exit_code == 2, r.output
+    assert "aliases expand" in r.output
+    assert len(r.output) < 2000
+
+
+@ISSUE_20
+def test_a_recursive_alias_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, HEADER + "parameters:\n  x:\n    type: list\n    default: &r [1, *r]\n" + STEP)
+    assert_refused(flowyard("validate", "p.yaml", cwd=tmp_path), "p.yaml:", "alias to itself")
+
+
+@ISSUE_20
+def test_a_huge_document_is_refused_by_its_size(tmp_path: Path) -> None:
+    write(tmp_path, HEADER + STEP + "description: '" + "x" * (9 * 2**20) + "'\n")
+    assert_refused(flowyard("validate", "p.yaml", cwd=tmp_path), "p.yaml", "bytes")
+
+
+@ISSUE_20
+def test_yaml_only_types_are_refused_as_values(tmp_path: Path) -> None:
+    write(tmp_path, HEADER + "parameters:\n  x:\n    type: any\n    default: !!binary aGVsbG8=\n" + STEP)
+    assert_refused(flowyard("validate", "p.yaml", cwd=tmp_path), "p.yaml:6")
+
+
+def test_an_error_message_never_renders_a_huge_value(tmp_path: Path) -> None:
+    big = "[" + ", ".join(str(i) for i in range(200_000)) + "]"
+    write(tmp_path, HEADER + f"parameters:\n  x:\n    type: string\n    default: {big}\n" + STEP)
+    r = CliRunner().invoke(cli, ["validate", str(tmp_path / "p.yaml")])
+    assert r.exit_code == 2
+    assert len(r.output) < 1000
+
+
+@ISSUE_20
+@pytest.mark.parametrize("command", [("compile", "--backend", "argo"), ("run",)])
+def test_an_infinite_timeout_never_reaches_a_backend(tmp_path: Path, command: tuple[str, ...]) -> None:
+    write(tmp_path, HEADER + STEP + "    timeout: .inf\n")
+    r = flowyard(command[0], "p.yaml", *command[1:], cwd=tmp_path)
+    assert "Traceback" not in r.stderr and "OverflowError" not in r.stderr
+    assert r.returncode == 2, r.stderr[-500:]
