@@ -49,23 +49,22 @@ def write(tmp_path: Path, text: str, name: str = "p.yaml") -> Path:
     return path
 
 
-@ISSUE_20
 def test_deep_nesting_is_refused_with_its_line(tmp_path: Path) -> None:
     deep = "[" * 600 + "]" * 600
     write(tmp_path, HEADER + f"parameters:\n  x:\n    type: list\n    default: {deep}\n" + STEP)
-    assert_refused(flowyard("validate", "p.yaml", cwd=tmp_path), "p.yaml:", "nest")
+    assert_refused(
+        flowyard("validate", "p.yaml", cwd=tmp_path), "p.yaml:7", "parameters.x.default.0.0", "nested more than 64"
+    )
 
 
-@ISSUE_20
 def test_complex_yaml_key_is_refused(tmp_path: Path) -> None:
     write(tmp_path, HEADER + "parameters:\n  ? [a, b]\n  : {type: string}\n" + STEP)
-    assert_refused(flowyard("validate", "p.yaml", cwd=tmp_path), "p.yaml:4", "key")
+    assert_refused(flowyard("validate", "p.yaml", cwd=tmp_path), "p.yaml:5", "parameters", "key")
 
 
-@ISSUE_20
 def test_an_integer_of_5000_digits_is_refused(tmp_path: Path) -> None:
     write(tmp_path, HEADER + f"parameters:\n  x:\n    type: integer\n    default: {'9' * 5000}\n" + STEP)
-    assert_refused(flowyard("validate", "p.yaml", cwd=tmp_path), "p.yaml:", "digits")
+    assert_refused(flowyard("validate", "p.yaml", cwd=tmp_path), "p.yaml:7", "parameters.x.default", "digits")
 
 
 @pytest.mark.parametrize("value", [pytest.param(v, marks=ISSUE_20) for v in (".inf", "'1e999'", ".nan")] + ["-.inf"])
@@ -117,7 +116,6 @@ def _alias_bomb(levels: int, width: int = 10) -> str:
     return "\n".join(lines)
 
 
-@ISSUE_20
 def test_an_alias_bomb_with_a_mismatched_default_is_refused_quickly(tmp_path: Path) -> None:
     bomb = textwrap.indent(_alias_bomb(7), "      ")  # 10**7 strings once expanded
     write(
@@ -130,22 +128,21 @@ def test_an_alias_bomb_with_a_mismatched_default_is_refused_quickly(tmp_path: Pa
     assert len(r.output) < 2000
 
 
-@ISSUE_20
 def test_a_recursive_alias_is_refused(tmp_path: Path) -> None:
     write(tmp_path, HEADER + "parameters:\n  x:\n    type: list\n    default: &r [1, *r]\n" + STEP)
-    assert_refused(flowyard("validate", "p.yaml", cwd=tmp_path), "p.yaml:", "alias to itself")
+    assert_refused(
+        flowyard("validate", "p.yaml", cwd=tmp_path), "p.yaml:7", "parameters.x.default.1", "alias to itself"
+    )
 
 
-@ISSUE_20
 def test_a_huge_document_is_refused_by_its_size(tmp_path: Path) -> None:
     write(tmp_path, HEADER + STEP + "description: '" + "x" * (9 * 2**20) + "'\n")
     assert_refused(flowyard("validate", "p.yaml", cwd=tmp_path), "p.yaml", "bytes")
 
 
-@ISSUE_20
 def test_yaml_only_types_are_refused_as_values(tmp_path: Path) -> None:
     write(tmp_path, HEADER + "parameters:\n  x:\n    type: any\n    default: !!binary aGVsbG8=\n" + STEP)
-    assert_refused(flowyard("validate", "p.yaml", cwd=tmp_path), "p.yaml:6")
+    assert_refused(flowyard("validate", "p.yaml", cwd=tmp_path), "p.yaml:7", "parameters.x.default", "!!binary")
 
 
 def test_an_error_message_never_renders_a_huge_value(tmp_path: Path) -> None:

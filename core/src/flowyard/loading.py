@@ -17,30 +17,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from flowyard.bounded_yaml import DocumentError, parse_yaml, read_bounded
 from flowyard.errors import Problem, SpecError
 from flowyard.ir import PipelineIR, SourceInfo
 from flowyard.lowering import Loc, lower
 from flowyard.spec import API_VERSION, Pipeline, Step, StepFile
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (PyYAML keeps the last one silently)."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark
-            )
-        seen[key] = key_node.start_mark.line
-    loader.flatten_mapping(node)
-    return dict(loader.construct_pairs(node, deep=deep))
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 @dataclass(frozen=True)
@@ -74,27 +55,17 @@ class Document:
 
 
 def read_document(path: Path) -> Document:
-    """Parse a YAML or JSON file (JSON through the YAML parser, so it gets line numbers too)."""
+    """Parse a YAML or JSON file (JSON through the YAML parser, so it gets line numbers too), within
+    :mod:`flowyard.bounded_yaml`'s bounds."""
     display = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data, node = parse_yaml(read_bounded(path))
     except FileNotFoundError:
         raise SpecError([Problem("", "no such file", file=display)]) from None
     except (OSError, UnicodeDecodeError) as e:
         raise SpecError([Problem("", f"cannot read the file: {e}", file=display)]) from None
-    try:
-        loader = _StrictLoader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark else None
-        raise SpecError([Problem("", f"not valid YAML/JSON: {e.problem or e}", file=display, line=line)]) from None
-    except yaml.YAMLError as e:
-        raise SpecError([Problem("", f"not valid YAML/JSON: {e}", file=display)]) from None
+    except DocumentError as e:
+        raise SpecError([Problem(e.field, e.problem, file=display, line=e.line)]) from None
     return Document(data=data, file=display, node=node)
 
 
