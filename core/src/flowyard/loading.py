@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import reprlib
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -100,8 +101,14 @@ def _is_tag(part: str) -> bool:
     }
 
 
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel = 3
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 60
+
+
 def _describe(value: Any) -> str:
-    text = repr(value)
+    """At most 60 characters of a value, never rendering more of it than is shown (it may be huge)."""
+    text = _SHORT_REPR.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -127,7 +134,7 @@ def problems_from_validation(
         elif kind == "union_tag_invalid":
             msg = f"expected one of {err['ctx']['expected_tags']}, got {_describe(err.get('input'))}"
         else:
-            text = err["msg"]
+            text = str(err["ctx"]["error"]) if kind == "value_error" and "error" in err.get("ctx", {}) else err["msg"]
             text = text[0].lower() + text[1:] if text else text
             msg = f"{text}, got {_describe(err.get('input'))}" if "input" in err else text
         by_loc.setdefault(loc, [])
@@ -181,7 +188,37 @@ def _check_header(doc: Document, kind: str) -> None:
         )
 
 
-def _load_step_file(path: Path, chain: tuple[Path, ...]) -> Step:
+USES_PATH_VARIABLE = "FLOWYARD_USES_PATH"
+
+
+def uses_roots(base_dir: Path, environ: Mapping[str, str] | None = None) -> tuple[Path, ...]:
+    """The folders ``uses:`` may read from: the pipeline's own folder (and its subfolders), then each
+    folder listed in ``$FLOWYARD_USES_PATH`` (separated as ``PATH`` is)."""
+    env = os.environ if environ is None else environ
+    extra = [Path(p).expanduser().resolve() for p in env.get(USES_PATH_VARIABLE, "").split(os.pathsep) if p]
+    return (base_dir.resolve(), *extra)
+
+
+def _uses_path(ref: str, from_dir: Path, roots: tuple[Path, ...], field: str, file: str | None) -> Path:
+    """The file a ``uses:`` names, refused before it is opened unless it is a file inside the roots."""
+    path = (from_dir / ref).resolve()
+    if not any(path.is_relative_to(root) for root in roots):
+        raise SpecError(
+            [
+                Problem(
+                    field,
+                    f"{ref!r} is outside the pipeline's folder {roots[0]}: a reusable step must be in it or "
+                    f"under a folder listed in ${USES_PATH_VARIABLE}",
+                    file=file,
+                )
+            ]
+        )
+    if not path.is_file():
+        raise SpecError([Problem(field, f"no reusable step file {ref!r} (looked for {path})", file=file)])
+    return path
+
+
+def _load_step_file(path: Path, chain: tuple[Path, ...], roots: tuple[Path, ...]) -> Step:
     if path in chain:
         raise SpecError(
             [
@@ -200,34 +237,32 @@ def _load_step_file(path: Path, chain: tuple[Path, ...]) -> Step:
         raise SpecError(problems_from_validation(e, doc.data, doc.file, doc.locate)) from None
     plain = Step.model_validate(step.model_dump(exclude_unset=True, exclude={"api_version", "kind"}))
     if plain.uses:
-        base = _load_step_file((path.parent / plain.uses).resolve(), (*chain, path))
-        plain = plain.merged_over(base)
+        base_path = _uses_path(plain.uses, path.parent, roots, "uses", doc.file)
+        plain = plain.merged_over(_load_step_file(base_path, (*chain, path), roots))
     return plain
 
 
-def resolve_uses(pipeline: Pipeline, base_dir: Path, file: str | None = None) -> Pipeline:
-    """Replace every ``uses:`` by the reusable step it names, merged under the step's own fields."""
+def resolve_uses(
+    pipeline: Pipeline, base_dir: Path, file: str | None = None, roots: tuple[Path, ...] | None = None
+) -> Pipeline:
+    """Replace every ``uses:`` by the reusable step it names, merged under the step's own fields.
+
+    Only files under ``roots`` (default: :func:`uses_roots`) are read: a spec from elsewhere must not
+    make flowyard open any file it can name."""
     if not any(s.uses for s in pipeline.steps.values()) and not (pipeline.on_exit and pipeline.on_exit.uses):
         return pipeline
+    roots = uses_roots(base_dir) if roots is None else roots
+    chain = (Path(file or "<pipeline>"),)
     steps = {}
     for name, step in pipeline.steps.items():
         if step.uses:
-            path = (base_dir / step.uses).resolve()
-            if not path.is_file():
-                raise SpecError(
-                    [
-                        Problem(
-                            f"steps.{name}.uses",
-                            f"no reusable step file {step.uses!r} (looked for {path})",
-                            file=file,
-                        )
-                    ]
-                )
-            step = step.merged_over(_load_step_file(path, (Path(file or "<pipeline>"),)))
+            path = _uses_path(step.uses, base_dir, roots, f"steps.{name}.uses", file)
+            step = step.merged_over(_load_step_file(path, chain, roots))
         steps[name] = step
     on_exit = pipeline.on_exit
     if on_exit is not None and on_exit.uses:
-        on_exit = on_exit.merged_over(_load_step_file((base_dir / on_exit.uses).resolve(), ()))
+        path = _uses_path(on_exit.uses, base_dir, roots, "on_exit.uses", file)
+        on_exit = on_exit.merged_over(_load_step_file(path, chain, roots))
     return pipeline.model_copy(update={"steps": steps, "on_exit": on_exit})
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flowyard.errors import Problem, SpecError
+from flowyard.errors import Problem, SpecError, short_json
 from flowyard.ir import (
     BackoffIR,
     ConditionIR,
@@ -121,7 +121,7 @@ class _Lowering:
             if not p.required and p.default is not None and not value_matches(p.type, p.default):
                 self.problem(
                     ("parameters", name, "default"),
-                    f"expected a default of type {p.type}, got {json.dumps(p.default)[:80]}",
+                    f"expected a default of type {p.type}, got {short_json(p.default)}",
                 )
             out.append(
                 ParameterIR(

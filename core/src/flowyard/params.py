@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from flowyard.errors import ParameterError
+from flowyard.errors import ParameterError, short_json
 from flowyard.ir import PipelineIR
 from flowyard.lowering import value_matches
 
@@ -65,7 +65,7 @@ def resolve_params(
         if name not in declared:
             raise ParameterError(f"unknown parameter {name!r} (declared: {', '.join(declared) or 'none'})")
         if not value_matches(declared[name].type, value):
-            raise ParameterError(f"parameter {name!r} is of type {declared[name].type}, got {json.dumps(value)[:80]}")
+            raise ParameterError(f"parameter {name!r} is of type {declared[name].type}, got {short_json(value)}")
         result[name] = value
     missing = [n for n, p in declared.items() if p.required and n not in result]
     if missing:
