@@ -10,6 +10,7 @@ import importlib.util
 import os
 import reprlib
 import sys
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -296,8 +297,10 @@ def _load_python(ref: str) -> LoadedPipeline:
         raise
     except ValidationError as e:
         raise SpecError(problems_from_validation(e, None, file, None)) from None
-    except Exception as e:  # the user's module failed: say where, without our traceback
-        raise SpecError([Problem("", f"importing it failed: {type(e).__name__}: {e}", file=file)]) from None
+    except Exception as e:  # noqa: BLE001 - the user's module failed: any exception is theirs; say where
+        frames = traceback.extract_tb(e.__traceback__)
+        line = next((f.lineno for f in reversed(frames) if f.filename == str(path)), None)
+        raise SpecError([Problem("", f"importing it failed: {type(e).__name__}: {e}", file=file, line=line)]) from None
     finally:
         sys.modules.pop(module_name, None)
     obj = getattr(module, attr, None)

@@ -220,6 +220,7 @@ def parse_log_stream(lines: Iterator[bytes | str]) -> Iterator[dict[str, Any]]:
 
 def stream_logs(conn: Connection, name: str, follow: bool = False) -> Iterator[dict[str, Any]]:
     import requests
+    from hera.exceptions import HeraException
 
     url = f"{conn.server}/api/v1/workflows/{conn.namespace}/{name}/log"
     params = {"logOptions.container": "main", "logOptions.follow": "true" if follow else "false"}
@@ -231,9 +232,7 @@ def stream_logs(conn: Connection, name: str, follow: bool = False) -> Iterator[d
 
                 raise exception_from_server_response(r)
             yield from parse_log_stream(r.iter_lines())
-    except InfrastructureError:
-        raise
-    except Exception as e:  # requests and hera errors alike: one line
+    except (requests.exceptions.RequestException, HeraException) as e:
         raise _one_line(conn, e, f"reading the logs of {name!r}") from None
 
 
