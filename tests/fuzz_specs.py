@@ -43,6 +43,7 @@ KNOWN_KUBEFLOW = (
     ("ValueError", "Value must be one of the following types"),
     ("InconsistentTypeException", "Incompatible argument passed to the input"),
     ("TypeError", "is not a parameter type"),
+    ("ValueError", "but that is not a legal Python variable name"),  # for_each items with keys such as "a-b"
 )
 
 

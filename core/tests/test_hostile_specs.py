@@ -163,3 +163,9 @@ def test_an_infinite_timeout_never_reaches_a_backend(tmp_path: Path, command: tu
     r = flowyard(command[0], "p.yaml", *command[1:], cwd=tmp_path)
     assert "Traceback" not in r.stderr and "OverflowError" not in r.stderr
     assert r.returncode == 2, r.stderr[-500:]
+
+
+def test_a_value_nested_deeper_than_engines_carry_is_refused_by_name(tmp_path: Path) -> None:
+    deep = "[" * 54 + "1" + "]" * 54  # KFP's compiler crashed on it (protobuf's nesting limit)
+    write(tmp_path, HEADER + f"parameters:\n  x:\n    type: list\n    default: {deep}\n" + STEP)
+    assert_refused(flowyard("validate", "p.yaml", cwd=tmp_path), "parameters.x.default", "nested more than 32")

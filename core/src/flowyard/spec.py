@@ -20,7 +20,7 @@ ValueType = Literal["string", "number", "integer", "bool", "object", "list", "an
 DataType = Literal["file", "string", "number", "integer", "bool", "object", "list", "any"]
 
 MAX_DURATION_SECONDS = 2**31 - 1  # about 68 years: what every engine's integer seconds can hold
-MAX_VALUE_DEPTH = 64
+MAX_VALUE_DEPTH = 32  # KFP carries values as protobuf, which refuses over 100 levels: two per list level
 INT64 = 2**63
 
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))")
