@@ -17,7 +17,6 @@ from .argo_server_standin import argo_server
 ROOT = Path(__file__).resolve().parents[3]
 SEQUENTIAL = str(ROOT / "examples" / "activator_processor" / "sequential.yaml")
 TOKEN = "s3cr3t-t0ken-value"
-ISSUE_20 = pytest.mark.xfail(strict=True, reason="issue 20: remote calls are not bounded or checked yet")
 
 
 def flowyard(tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.CompletedProcess[str], float]:
@@ -42,7 +41,6 @@ def one_line_exit_3(r: subprocess.CompletedProcess[str]) -> str:
     return r.stderr
 
 
-@ISSUE_20
 def test_a_hanging_server_is_given_up_on_within_the_timeouts(tmp_path: Path) -> None:
     with argo_server(fault="hang") as (url, _):
         r, seconds = flowyard(
@@ -53,7 +51,6 @@ def test_a_hanging_server_is_given_up_on_within_the_timeouts(tmp_path: Path) -> 
     assert seconds < 30
 
 
-@ISSUE_20
 def test_a_watch_survives_a_server_failing_for_a_moment(tmp_path: Path) -> None:
     # the create goes through; the next three answers are 503s: one poll fails twice, the next recovers
     with argo_server(fault="5xx", fault_after=1, fault_times=3) as (url, state):
@@ -66,7 +63,6 @@ def test_a_watch_survives_a_server_failing_for_a_moment(tmp_path: Path) -> None:
         assert state.fault_times == 0
 
 
-@ISSUE_20
 def test_a_status_read_retries_a_503_then_succeeds(tmp_path: Path) -> None:
     with argo_server() as (url, state):
         r, _ = flowyard(tmp_path, "submit", SEQUENTIAL, "-b", "argo", "--server", url)
@@ -84,13 +80,13 @@ BAD_WORKFLOW = {"metadata": {"name": "wf"}, "status": {"phase": "Running", "star
 @pytest.mark.parametrize(
     ("fault", "settings", "expected"),
     [
-        pytest.param("html", {}, "not JSON (text/html)", marks=ISSUE_20),
-        pytest.param("malformed", {}, "not JSON", marks=ISSUE_20),
-        pytest.param("wrong-shape", {}, "unexpected shape", marks=ISSUE_20),
-        pytest.param("wrong-shape", {"wrong_shape": {"metadata": {}}}, "metadata.name", marks=ISSUE_20),
-        pytest.param("huge", {"huge_bytes": 20 * 2**20}, "over 2,000,000 bytes", marks=ISSUE_20),
-        pytest.param("redirect", {}, "redirects to http://127.0.0.2", marks=ISSUE_20),
-        pytest.param("echo-token", {}, "refused the credentials (401)", marks=ISSUE_20),
+        pytest.param("html", {}, "not JSON (text/html)"),
+        pytest.param("malformed", {}, "not JSON"),
+        pytest.param("wrong-shape", {}, "unexpected shape"),
+        pytest.param("wrong-shape", {"wrong_shape": {"metadata": {}}}, "metadata.name"),
+        pytest.param("huge", {"huge_bytes": 20 * 2**20}, "over 2,000,000 bytes"),
+        pytest.param("redirect", {}, "redirects to http://127.0.0.2"),
+        pytest.param("echo-token", {}, "refused the credentials (401)"),
     ],
 )
 @pytest.mark.parametrize("command", ["submit", "status"])
@@ -106,7 +102,6 @@ def test_a_broken_answer_is_one_line_and_exit_3(tmp_path: Path, command: str, fa
     assert TOKEN not in r.stdout + r.stderr
 
 
-@ISSUE_20
 def test_a_bad_timestamp_is_one_line_and_exit_3(tmp_path: Path) -> None:
     with argo_server(fault="wrong-shape", wrong_shape=BAD_WORKFLOW) as (url, _):
         r, _ = flowyard(tmp_path, "status", "wf", "-b", "argo", "--server", url)
