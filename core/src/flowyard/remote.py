@@ -25,15 +25,15 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 from flowyard.config import authorization, resolve_setting
 from flowyard.errors import FlowyardError, InfrastructureError
 
-__all__ = ["HttpSettings", "RemoteClient", "RemoteError", "poll_until"]
+__all__ = ["HttpSettings", "RemoteClient", "RemoteError", "Timestamp", "poll_until"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -45,6 +45,18 @@ _VERDICTS = {
     404: "has no such thing",
     409: "says the name is taken",
 }
+
+
+def _timestamp(value: str | None) -> str | None:
+    from flowyard.runs import epoch_seconds
+
+    if value:
+        epoch_seconds(value)  # a ValueError for text that is not RFC 3339
+    return value
+
+
+Timestamp = Annotated[str | None, AfterValidator(_timestamp)]
+"""An RFC 3339 timestamp in a server's answer, checked when the answer's shape is (see ``parse``)."""
 
 
 class RemoteError(InfrastructureError):

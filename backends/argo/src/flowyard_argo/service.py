@@ -17,9 +17,9 @@ from urllib.parse import quote
 
 from flowyard.config import flag_setting, resolve_setting, server_url
 from flowyard.errors import InfrastructureError
-from flowyard.remote import HttpSettings, RemoteClient, poll_until
+from flowyard.remote import HttpSettings, RemoteClient, Timestamp, poll_until
 from flowyard.runs import RunStatus, SubmitRequest, TaskState, TaskStatus, epoch_seconds
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_NAMESPACE = "argo"
 DONE = {"Succeeded", "Failed", "Error"}
@@ -57,15 +57,6 @@ class Connection:
 
 
 # --- what the Argo Server answers: only the fields flowyard reads, checked --------------------------
-
-
-def _timestamp(value: str | None) -> str | None:
-    if value:
-        epoch_seconds(value)  # raises ValueError for a timestamp that is not RFC 3339
-    return value
-
-
-Timestamp = Annotated[str | None, AfterValidator(_timestamp)]
 
 
 class _Answer(BaseModel):
