@@ -106,3 +106,26 @@ def test_a_bad_timestamp_is_one_line_and_exit_3(tmp_path: Path) -> None:
     with argo_server(fault="wrong-shape", wrong_shape=BAD_WORKFLOW) as (url, _):
         r, _ = flowyard(tmp_path, "status", "wf", "-b", "argo", "--server", url)
     assert "status.startedAt" in one_line_exit_3(r)
+
+
+def test_a_300_mb_answer_is_refused_without_holding_it(tmp_path: Path) -> None:
+    """The body is read up to the limit (64 MiB by default), never whole: the process stays small."""
+    probe = (
+        "import resource, sys\n"
+        "from flowyard.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "finally:\n"
+        "    print(f'maxrss_kb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}', file=sys.stderr)\n"
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("ARGO_", "FLOWYARD_"))}
+    environ.update(HOME=str(tmp_path), FLOWYARD_CONFIG=str(tmp_path / "none.yaml"))
+    with argo_server(fault="huge") as (url, _):
+        r = subprocess.run(
+            [sys.executable, "-c", probe, "status", "wf", "-b", "argo", "--server", url],
+            cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert r.returncode == 3, r.stderr[-2000:]
+    error, rss = r.stderr.strip().splitlines()
+    assert "over 67,108,864 bytes" in error
+    assert int(rss.split("=")[1]) < 250 * 1024, rss  # a whole 300 MB body took ~700 MB
