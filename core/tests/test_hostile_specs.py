@@ -169,3 +169,14 @@ def test_a_value_nested_deeper_than_engines_carry_is_refused_by_name(tmp_path: P
     deep = "[" * 54 + "1" + "]" * 54  # KFP's compiler crashed on it (protobuf's nesting limit)
     write(tmp_path, HEADER + f"parameters:\n  x:\n    type: list\n    default: {deep}\n" + STEP)
     assert_refused(flowyard("validate", "p.yaml", cwd=tmp_path), "parameters.x.default", "nested more than 32")
+
+
+def test_uses_through_a_symlink_or_a_nested_step_stays_inside(tmp_path: Path) -> None:
+    write(tmp_path, "apiVersion: flowyard/v1\nkind: Step\ncontainer: {image: a, command: [x]}\n", "outside.yaml")
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "link.yaml").symlink_to(tmp_path / "outside.yaml")
+    write(tmp_path, HEADER + "steps:\n  a:\n    uses: link.yaml\n", "specs/p.yaml")
+    assert_refused(flowyard("validate", "specs/p.yaml", cwd=tmp_path), "steps.a.uses", "outside")
+    write(tmp_path, "apiVersion: flowyard/v1\nkind: Step\nuses: ../outside.yaml\n", "specs/inner.yaml")
+    write(tmp_path, HEADER + "steps:\n  a:\n    uses: inner.yaml\n", "specs/q.yaml")
+    assert_refused(flowyard("validate", "specs/q.yaml", cwd=tmp_path), "inner.yaml", "uses", "outside")

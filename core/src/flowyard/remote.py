@@ -123,7 +123,7 @@ class RemoteClient:
         self.settings = settings or HttpSettings()
         header = authorization(token)
         self._headers = {"Accept": "application/json", **({"Authorization": header} if header else {})}
-        self._secrets = sorted({s for s in (token, header, *(header or "").split(" ")[1:]) if s}, key=len)[::-1]
+        self._secrets = [s for s in (token, header, *(header or "").split(" ")[1:]) if s]
         s = self.settings
         self._timeout = urllib3.Timeout(connect=s.connect_seconds, read=s.read_seconds)
         self._pool = urllib3.PoolManager(
@@ -139,9 +139,9 @@ class RemoteClient:
         return f"{self.engine} {parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}"
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        from flowyard.runs import redact
+
+        return redact(text, self._secrets)
 
     # --- requests ------------------------------------------------------------------------------
 
