@@ -180,3 +180,30 @@ def test_uses_through_a_symlink_or_a_nested_step_stays_inside(tmp_path: Path) ->
     write(tmp_path, "apiVersion: flowyard/v1\nkind: Step\nuses: ../outside.yaml\n", "specs/inner.yaml")
     write(tmp_path, HEADER + "steps:\n  a:\n    uses: inner.yaml\n", "specs/q.yaml")
     assert_refused(flowyard("validate", "specs/q.yaml", cwd=tmp_path), "inner.yaml", "uses", "outside")
+
+
+ANY_PARAM = HEADER + "parameters:\n  x: {type: any}\n" + STEP
+PARAMS_20 = pytest.mark.xfail(strict=True, reason="issue 20: parameter values are not bounded yet")
+
+
+@PARAMS_20
+@pytest.mark.parametrize("value", ["NaN", "-Infinity", "[1, Infinity]"])
+def test_a_non_finite_parameter_value_is_refused(tmp_path: Path, value: str) -> None:
+    write(tmp_path, ANY_PARAM)
+    r = flowyard("run", "p.yaml", "-p", f"x={value}", cwd=tmp_path)
+    assert_refused(r, "parameter 'x'", "finite")
+
+
+@PARAMS_20
+def test_a_deeply_nested_parameter_value_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, ANY_PARAM)
+    r = flowyard("run", "p.yaml", "-p", "x=" + "[" * 5000 + "]" * 5000, cwd=tmp_path)
+    assert_refused(r, "parameter 'x'", "nested")
+
+
+@PARAMS_20
+def test_a_params_file_is_read_within_the_same_bounds(tmp_path: Path) -> None:
+    write(tmp_path, ANY_PARAM)
+    write(tmp_path, "x:\n" + textwrap.indent(_alias_bomb(7), "  ") + "\n", "params.yaml")
+    r = flowyard("run", "p.yaml", "--params-file", "params.yaml", cwd=tmp_path)
+    assert_refused(r, "params.yaml", "aliases expand")
