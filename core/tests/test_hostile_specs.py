@@ -183,10 +183,8 @@ def test_uses_through_a_symlink_or_a_nested_step_stays_inside(tmp_path: Path) ->
 
 
 ANY_PARAM = HEADER + "parameters:\n  x: {type: any}\n" + STEP
-PARAMS_20 = pytest.mark.xfail(strict=True, reason="issue 20: parameter values are not bounded yet")
 
 
-@PARAMS_20
 @pytest.mark.parametrize("value", ["NaN", "-Infinity", "[1, Infinity]"])
 def test_a_non_finite_parameter_value_is_refused(tmp_path: Path, value: str) -> None:
     write(tmp_path, ANY_PARAM)
@@ -194,14 +192,12 @@ def test_a_non_finite_parameter_value_is_refused(tmp_path: Path, value: str) -> 
     assert_refused(r, "parameter 'x'", "finite")
 
 
-@PARAMS_20
 def test_a_deeply_nested_parameter_value_is_refused(tmp_path: Path) -> None:
     write(tmp_path, ANY_PARAM)
     r = flowyard("run", "p.yaml", "-p", "x=" + "[" * 5000 + "]" * 5000, cwd=tmp_path)
     assert_refused(r, "parameter 'x'", "nested")
 
 
-@PARAMS_20
 def test_a_params_file_is_read_within_the_same_bounds(tmp_path: Path) -> None:
     write(tmp_path, ANY_PARAM)
     write(tmp_path, "x:\n" + textwrap.indent(_alias_bomb(7), "  ") + "\n", "params.yaml")

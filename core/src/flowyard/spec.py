@@ -57,7 +57,7 @@ def parse_duration(value: Any) -> float:
     return seconds
 
 
-def _json_problem(value: Any) -> str | None:
+def json_value_problem(value: Any) -> str | None:
     """What keeps ``value`` from being a JSON value every engine can carry, or None."""
     stack: list[tuple[Any, str, int]] = [(value, "", 0)]
     while stack:
@@ -86,7 +86,7 @@ def _json_problem(value: Any) -> str | None:
 
 
 def _json_value(value: Any) -> Any:
-    problem = _json_problem(value)
+    problem = json_value_problem(value)
     if problem:
         raise ValueError(f"expected a JSON value: {problem}")
     return value
