@@ -44,6 +44,7 @@ KNOWN_KUBEFLOW = (
     ("InconsistentTypeException", "Incompatible argument passed to the input"),
     ("TypeError", "is not a parameter type"),
     ("ValueError", "but that is not a legal Python variable name"),  # for_each items with keys such as "a-b"
+    ("ValueError", "Got an empty item list for loop argument"),  # for_each: []
 )
 
 

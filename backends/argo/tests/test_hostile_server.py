@@ -129,3 +129,13 @@ def test_a_300_mb_answer_is_refused_without_holding_it(tmp_path: Path) -> None:
     error, rss = r.stderr.strip().splitlines()
     assert "over 67,108,864 bytes" in error
     assert int(rss.split("=")[1]) < 250 * 1024, rss  # a whole 300 MB body took ~700 MB
+
+
+@pytest.mark.xfail(strict=True, reason="issue 20: a log line of the wrong shape crashes the parser")
+@pytest.mark.parametrize("line", [b"[1, 2]", b'{"error": "gone"}', b'{"result": "text"}', b'"just a string"'])
+def test_a_log_line_of_the_wrong_shape_is_one_error(line: bytes) -> None:
+    from flowyard.errors import InfrastructureError
+    from flowyard_argo.service import parse_log_stream
+
+    with pytest.raises(InfrastructureError):
+        list(parse_log_stream(iter([line])))
