@@ -8,7 +8,6 @@ flowyard reads before anything reads them. Logs are read with our own stream par
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from flowyard.config import flag_setting, resolve_setting, server_url
 from flowyard.errors import InfrastructureError
 from flowyard.remote import HttpSettings, RemoteClient, Timestamp, poll_until
 from flowyard.runs import RunStatus, SubmitRequest, TaskState, TaskStatus, epoch_seconds
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEFAULT_NAMESPACE = "argo"
 DONE = {"Succeeded", "Failed", "Error"}
@@ -89,6 +88,20 @@ class _Status(_Answer):
 
 class _Metadata(_Answer):
     name: str = Field(min_length=1)
+
+
+class _LogEntry(_Answer):
+    podName: str = ""
+    content: str = ""
+
+
+class _LogError(_Answer):
+    message: str = ""
+
+
+class _LogLine(_Answer):
+    result: _LogEntry | None = None
+    error: _LogError | None = None
 
 
 class _Workflow(_Answer):
@@ -210,12 +223,16 @@ def parse_log_stream(lines: Iterator[bytes | str]) -> Iterator[dict[str, Any]]:
         if not text.strip():
             continue
         try:
-            obj = json.loads(text)
-        except ValueError:
-            raise InfrastructureError(f"the Argo Server sent a log line that is not JSON: {text[:80]!r}") from None
-        if "error" in obj:
-            raise InfrastructureError(f"the Argo Server stopped the log stream: {obj['error'].get('message', obj)}")
-        yield obj.get("result") or {}
+            line = _LogLine.model_validate_json(text)
+        except ValidationError as e:
+            err = e.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "the line"
+            raise InfrastructureError(
+                f"the Argo Server sent a log line that is not what Argo sends ({where}: {err['msg']}): {text[:80]!r}"
+            ) from None
+        if line.error is not None:
+            raise InfrastructureError(f"the Argo Server stopped the log stream: {line.error.message or text[:80]}")
+        yield line.result.model_dump() if line.result is not None else {}
 
 
 def stream_logs(conn: Connection, name: str, follow: bool = False) -> Iterator[dict[str, Any]]:
