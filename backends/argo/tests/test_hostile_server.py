@@ -21,7 +21,7 @@ TOKEN = "s3cr3t-t0ken-value"
 
 def flowyard(tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.CompletedProcess[str], float]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("ARGO_", "FLOWYARD_"))}
-    environ.update(HOME=str(tmp_path), FLOWYARD_CONFIG=str(tmp_path / "none.yaml"), **env)
+    environ.update({"HOME": str(tmp_path), "FLOWYARD_CONFIG": str(tmp_path / "none.yaml"), **env})
     start = time.monotonic()
     r = subprocess.run(
         [sys.executable, "-m", "flowyard", *args],
@@ -138,3 +138,15 @@ def test_a_log_line_of_the_wrong_shape_is_one_error(line: bytes) -> None:
 
     with pytest.raises(InfrastructureError):
         list(parse_log_stream(iter([line])))
+
+
+def test_timeouts_come_from_the_config_file_too(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("argo:\n  read_timeout: 1\n  retries: 0\n")
+    with argo_server(fault="hang") as (url, _):
+        r, seconds = flowyard(tmp_path, "status", "wf", "-b", "argo", "--server", url, FLOWYARD_CONFIG=str(config))
+    assert "did not answer within 1 s" in one_line_exit_3(r)
+    assert seconds < 20
+    config.write_text("argo:\n  read_timeout: soon\n")
+    r, _ = flowyard(tmp_path, "status", "wf", "-b", "argo", "--server", url, FLOWYARD_CONFIG=str(config))
+    assert r.returncode == 2 and "read_timeout" in r.stderr and "Traceback" not in r.stderr

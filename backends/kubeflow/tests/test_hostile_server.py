@@ -21,7 +21,7 @@ TOKEN = "s3cr3t-t0ken-value"
 
 def flowyard(tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.CompletedProcess[str], float]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("KFP_", "KF_", "FLOWYARD_"))}
-    environ.update(HOME=str(tmp_path), FLOWYARD_CONFIG=str(tmp_path / "none.yaml"), **env)
+    environ.update({"HOME": str(tmp_path), "FLOWYARD_CONFIG": str(tmp_path / "none.yaml"), **env})
     start = time.monotonic()
     r = subprocess.run(
         [sys.executable, "-m", "flowyard", *args],

@@ -1,4 +1,4 @@
-"""Submitting to a KFP API server with kfp.Client, against the stand-in (checked against KFP's API
+"""Submitting to a KFP API server (its v2beta1 REST API, as kfp.Client calls it), against the stand-in (checked against KFP's API
 spec; the run's pipeline_spec parsed strictly). Expected failures: one line, exit code 3."""
 
 from __future__ import annotations

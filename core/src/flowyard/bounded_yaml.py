@@ -131,8 +131,10 @@ class _BoundedLoader(yaml.SafeLoader):
         return yaml.constructor.BaseConstructor.construct_mapping(self, node, deep=deep)
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        digits = sum(c.isalnum() for c in str(node.value))
-        if digits > self.limits.integer_digits + 2:  # a 0x or 0o prefix
+        text = str(node.value).lstrip("+-")
+        digits = sum(c.isalnum() for c in text)
+        allowed = 66 if text.startswith("0b") else self.limits.integer_digits + 2  # a 0x, 0o or 0b prefix
+        if digits > allowed:  # int() of thousands of digits is slow, and refused over 4,300
             raise _refuse(f"an integer of {digits} digits (at most {self.limits.integer_digits})", node)
         return super().construct_yaml_int(node)
 
