@@ -203,3 +203,11 @@ def test_a_params_file_is_read_within_the_same_bounds(tmp_path: Path) -> None:
     write(tmp_path, "x:\n" + textwrap.indent(_alias_bomb(7), "  ") + "\n", "params.yaml")
     r = flowyard("run", "p.yaml", "--params-file", "params.yaml", cwd=tmp_path)
     assert_refused(r, "params.yaml", "aliases expand")
+
+
+@pytest.mark.xfail(strict=True, reason="issue 20 (fuzz): a 63-character pipeline name crashed Argo's compile")
+def test_a_long_pipeline_name_still_compiles_for_argo(tmp_path: Path) -> None:
+    write(tmp_path, HEADER.replace("name: p", "name: " + "long-name-" * 7) + STEP)
+    r = flowyard("compile", "p.yaml", "--backend", "argo", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-1500:]
+    assert "generateName: long-name-long-name-long-name-long-name-long-name-long-n-" in r.stdout
