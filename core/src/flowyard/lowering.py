@@ -52,6 +52,10 @@ from flowyard.names import IDENTIFIER, dns1123_label
 from flowyard.spec import Pipeline, Retry, S3Store, SecretRef, Step
 from flowyard.templates import TemplateSyntaxError, parse_template, ref_text, single_ref
 
+# a run is named after its pipeline plus 6 characters ('-' and the 5 Kubernetes' generateName adds), and
+# the whole must be a 63-character label: Argo's compile raised on a longer prefix
+PIPELINE_DNS_MAX = 57
+
 Loc = tuple[str | int, ...]
 Locate = Callable[[Loc], "int | None"]
 
@@ -572,7 +576,7 @@ class _Lowering:
     def run(self, source: SourceInfo) -> PipelineIR:
         spec = self.spec
         try:
-            pipeline_dns = dns1123_label(spec.name)
+            pipeline_dns = dns1123_label(spec.name, PIPELINE_DNS_MAX)
         except ValueError as e:
             self.problem(("name",), str(e))
             pipeline_dns = "pipeline"
