@@ -96,8 +96,9 @@ def worker() -> None:
     from flowyard.plugins import backend_registry
 
     registry = backend_registry()
-    with contextlib.suppress(Exception):  # warm up: the compilers' imports are not any case's time
-        _compile_all(seed_texts()[0], registry)
+    for text in seed_texts():  # warm up: the compilers' imports are not any case's time
+        with contextlib.suppress(Exception):
+            _compile_all(text, registry)
     signal.signal(signal.SIGALRM, _on_alarm)
     out = sys.stdout
     sys.stdout = sys.stderr  # whatever a compiler prints must not break the protocol
