@@ -150,3 +150,13 @@ def test_timeouts_come_from_the_config_file_too(tmp_path: Path) -> None:
     config.write_text("argo:\n  read_timeout: soon\n")
     r, _ = flowyard(tmp_path, "status", "wf", "-b", "argo", "--server", url, FLOWYARD_CONFIG=str(config))
     assert r.returncode == 2 and "read_timeout" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("server", ["http://127.0.0.1:abc", "ftp://host", "http://[::1", "http://127.0.0.1:99999"])
+def test_a_malformed_server_url_is_a_usage_error(tmp_path: Path, server: str) -> None:
+    from click.testing import CliRunner
+    from flowyard.cli import cli
+
+    r = CliRunner().invoke(cli, ["status", "wf", "-b", "argo", "--server", server])
+    assert r.exit_code == 2, r.output
+    assert r.output.startswith("error: the Argo Server URL") and len(r.output.splitlines()) == 1

@@ -120,6 +120,13 @@ class RemoteClient:
 
         self.server = server.rstrip("/")
         self.engine = engine
+        try:
+            parts = urlsplit(self.server)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError as e:
+            raise FlowyardError(f"the {engine} URL is not a URL: {e}") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FlowyardError(f"the {engine} URL must be http(s)://HOST[:PORT][/PATH], got scheme {parts.scheme!r}")
         self.settings = settings or HttpSettings()
         header = authorization(token)
         self._headers = {"Accept": "application/json", **({"Authorization": header} if header else {})}
