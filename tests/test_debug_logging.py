@@ -60,7 +60,7 @@ def test_debug_redacts_a_token_from_the_command_line_and_the_environment(tmp_pat
         cwd=tmp_path, env=env,
     )  # fmt: skip
     assert done.returncode == 3, done.stderr
-    assert "DEBUG   flowyard_argo.service:" in done.stderr
+    assert "DEBUG   flowyard.remote:" in done.stderr  # the one HTTP client both remote backends share
     logged = "\n".join(line for line in done.stderr.splitlines() if " DEBUG " in line)
     assert SECRET not in logged and "***" in logged
 

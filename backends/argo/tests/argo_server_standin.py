@@ -6,7 +6,8 @@ Argo's error shape. Created workflows move Pending -> Running -> Succeeded (or F
 workflow labelled ``standin.flowyard.dev/fail: "true"``), one phase per status read, with a node
 per DAG task; logs stream as Argo's do, one ``{"result": {...}}`` JSON object per line. The
 ``token``, ``forbidden`` and ``namespaces`` settings give 401, 403 and 404 answers; creating a
-workflow whose ``metadata.name`` is taken gives 409.
+workflow whose ``metadata.name`` is taken gives 409. ``fault`` plays a broken server (hang, 5xx, HTML,
+malformed JSON, wrong shape, huge body, redirect, echoed token: ``flowyard.testing.standin.FAULTS``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowyard.testing.standin import OpenAPISpec, StandinHandler, serve
+from flowyard.testing.standin import Faults, OpenAPISpec, StandinHandler, serve
 
 from .argo_schema import SWAGGER_FILE, upstream
 
@@ -46,7 +47,7 @@ def body_errors(schema_ref: dict[str, Any], body: Any) -> list[str]:
 
 
 @dataclass
-class StandinState:
+class StandinState(Faults):
     token: str | None = None
     namespaces: set[str] = field(default_factory=lambda: {"argo"})
     forbidden: set[str] = field(default_factory=set)

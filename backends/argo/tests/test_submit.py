@@ -118,9 +118,9 @@ def test_connection_settings_fall_back_to_env_then_config(monkeypatch, tmp_path)
 @pytest.mark.parametrize(
     ("settings", "args", "expected"),
     [
-        ({"token": "right"}, ["--token", "wrong"], "refused the token (401)"),
+        ({"token": "right"}, ["--token", "wrong"], "refused the credentials (401)"),
         ({"forbidden": {"argo"}}, [], "forbids it (403)"),
-        ({}, ["--namespace", "nowhere"], "not found on Argo Server"),
+        ({}, ["--namespace", "nowhere"], "has no such thing (404)"),
     ],
 )
 def test_server_refusals_are_one_line_and_exit_3(settings, args, expected) -> None:

@@ -5,7 +5,9 @@ the workspace's ``../shared/schemas/kubeflow-pipelines/``; a test that needs it 
 body validated against the operation's schema, made strict; a run's ``pipeline_spec`` (typed only
 as ``object`` there) is parsed strictly into the IR proto, as the server does. Runs move PENDING ->
 RUNNING -> SUCCEEDED (or FAILED when ``fail=True``), one state per read, with a task detail per
-root DAG task. ``token`` gives 401 answers to a request without that bearer token.
+root DAG task. ``token`` gives 401 answers to a request without that bearer token; ``fault`` plays a
+broken server (hang, 5xx, HTML, malformed JSON, wrong shape, huge body, redirect, echoed token:
+``flowyard.testing.standin.FAULTS``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flowyard.testing.standin import OpenAPISpec, StandinHandler, serve
+from flowyard.testing.standin import Faults, OpenAPISpec, StandinHandler, serve
 
 SWAGGER_FILE = (
     Path(__file__).resolve().parents[3].parent / "shared/schemas/kubeflow-pipelines/kfp_api_single_file.swagger.json"
@@ -38,7 +40,7 @@ def kfp_api() -> OpenAPISpec:
 
 
 @dataclass
-class KfpState:
+class KfpState(Faults):
     token: str | None = None
     fail: bool = False
     reject: str | None = None  # refuse every run with this message (400), as the server does a bad one

@@ -1,4 +1,4 @@
-"""Submitting to a KFP API server with kfp.Client, against the stand-in (checked against KFP's API
+"""Submitting to a KFP API server (its v2beta1 REST API, as kfp.Client calls it), against the stand-in (checked against KFP's API
 spec; the run's pipeline_spec parsed strictly). Expected failures: one line, exit code 3."""
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def test_a_run_the_server_rejects_is_one_line_and_exit_3() -> None:
     with kfp_server(reject="pipeline spec is invalid: unknown input parameter") as (url, state):
         r = flowyard("submit", SEQUENTIAL, "-b", "kubeflow", "--server", url)
     assert r.exit_code == 3, r.output
-    assert "rejected it (400): Invalid input error: pipeline spec is invalid" in r.output
+    assert "rejected the request (400): Invalid input error: pipeline spec is invalid" in r.output
     assert len(r.output.strip().splitlines()) == 1 and not state.runs
 
 

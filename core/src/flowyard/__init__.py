@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from flowyard.params import resolve_params
     from flowyard.plugins import BackendRegistry, backend_registry, make_plugin_manager
     from flowyard.provenance import ProvenanceRecord
+    from flowyard.remote import HttpSettings, RemoteClient, RemoteError
     from flowyard.runs import RunDirectory, RunStatus, TaskState, TaskStatus, render_status_tree
     from flowyard.spec import (
         Container,
@@ -80,6 +81,7 @@ _EXPORTS = {
     "flowyard.params": ("resolve_params",),
     "flowyard.plugins": ("BackendRegistry", "backend_registry", "make_plugin_manager"),
     "flowyard.provenance": ("ProvenanceRecord",),
+    "flowyard.remote": ("HttpSettings", "RemoteClient", "RemoteError"),
     "flowyard.runs": ("RunDirectory", "RunStatus", "TaskState", "TaskStatus", "render_status_tree"),
     "flowyard.spec": (
         "Container",
@@ -111,6 +113,7 @@ __all__ = [
     "Container",
     "FeatureUse",
     "FlowyardError",
+    "HttpSettings",
     "InfrastructureError",
     "Input",
     "Output",
@@ -121,6 +124,8 @@ __all__ = [
     "Problem",
     "ProvenanceRecord",
     "PythonFunction",
+    "RemoteClient",
+    "RemoteError",
     "Resources",
     "Retry",
     "RunDirectory",

@@ -17,7 +17,7 @@ def backend_names(ctx: click.Context, param: click.Parameter, incomplete: str) -
 
     try:
         names = backend_registry().names()
-    except Exception:
+    except Exception:  # noqa: BLE001 - completion must never print a traceback into the shell
         return []
     return [CompletionItem(n) for n in names if n.startswith(incomplete)]
 
@@ -28,7 +28,7 @@ def run_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list
 
     try:
         ids = [d.run_id for d in list_runs()]
-    except Exception:
+    except Exception:  # noqa: BLE001 - completion must never print a traceback into the shell
         return []
     return [CompletionItem(i) for i in ids if i.startswith(incomplete)]
 
@@ -40,7 +40,7 @@ def step_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> l
         params["pipeline"] = next((a for a in ctx.args if not a.startswith("-")), None)
     try:
         names = _steps(params)
-    except Exception:
+    except Exception:  # noqa: BLE001 - completion must never print a traceback into the shell
         return []
     return [CompletionItem(n) for n in names if n.startswith(incomplete)]
 

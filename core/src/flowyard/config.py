@@ -16,8 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from flowyard.bounded_yaml import DocumentError, parse_yaml, read_bounded
 from flowyard.errors import FlowyardError
 
 
@@ -30,17 +29,41 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def read_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The config file's mapping of backend names to settings; any other shape is one error naming
+    the file, its line and the field."""
     path = config_path(environ)
     if not path.is_file():
         return {}
     logging.getLogger(__name__).debug("reading the config file %s", path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
+        data, node = parse_yaml(read_bounded(path))
+    except (OSError, UnicodeDecodeError) as e:
         raise FlowyardError(f"{path}: cannot read the flowyard config file: {e}") from None
+    except DocumentError as e:
+        where = f"{path}:{e.line}" if e.line else str(path)
+        raise FlowyardError(f"{where}: {e.field + ': ' if e.field else ''}{e.problem}") from None
+    data = data or {}
     if not isinstance(data, dict):
         raise FlowyardError(f"{path}: expected a mapping of backend names to settings")
+    for backend, section in data.items():
+        line = _line_of(node, backend)
+        if section is not None and not isinstance(section, dict):
+            raise FlowyardError(
+                f"{path}:{line}: {backend}: expected a mapping of settings (server, namespace, token, ...), "
+                f"got a {type(section).__name__}"
+            )
+        for key, value in (section or {}).items():
+            if not isinstance(value, (str, int, float, bool)) and value is not None:
+                kind = type(value).__name__
+                raise FlowyardError(f"{path}:{line}: {backend}.{key}: expected a single value, got a {kind}")
     return data
+
+
+def _line_of(node: Any, key: Any) -> int | None:
+    for k, _ in getattr(node, "value", ()):
+        if getattr(k, "value", None) == str(key):
+            return int(k.start_mark.line) + 1
+    return None
 
 
 def resolve_setting(

@@ -56,7 +56,7 @@ class RedactingFilter(logging.Filter):
             return False
         try:
             record.msg, record.args = redact(record.getMessage(), self.secrets), None
-        except Exception:  # a record whose arguments do not fit its message: logging reports it itself
+        except Exception:  # noqa: BLE001 - a record whose arguments do not fit its message: logging reports it
             return True
         if record.exc_info and not record.exc_text:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info), self.secrets)

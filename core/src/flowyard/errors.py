@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 EXIT_OK = 0
 EXIT_TASK_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INFRASTRUCTURE = 3
+
+
+def short_json(value: Any, limit: int = 80) -> str:
+    """The first ``limit`` characters of a value's JSON, encoding no more of it than that (an error
+    message about a huge value must not cost what the value costs)."""
+    out: list[str] = []
+    size = 0
+    for chunk in json.JSONEncoder(ensure_ascii=False, default=repr).iterencode(value):
+        out.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return "".join(out)[: limit - 3] + "..."
+    return "".join(out)
 
 
 class FlowyardError(Exception):

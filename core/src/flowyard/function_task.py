@@ -365,7 +365,7 @@ def run_function_task(spec: str, arguments: Mapping[str, Any]) -> Any:
         try:
             code = run.run(log)
             record["message"] = "" if code == 0 else f"exit code {code}"
-        except Exception as e:  # a failing step: its message in the log and the record, then exit 1
+        except Exception as e:  # noqa: BLE001 - the user's step failed: its message in the log and the record
             record["message"] = f"{type(e).__name__}: {e}"
             log.write(f"flowyard: {record['message']}\n")
             print(f"flowyard: {record['message']}", file=sys.stderr)

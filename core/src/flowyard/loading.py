@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import reprlib
 import sys
-from collections.abc import Callable, Hashable, Mapping
+import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,34 +19,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from flowyard.bounded_yaml import DocumentError, parse_yaml, read_bounded
 from flowyard.errors import Problem, SpecError, SpecFileNotFoundError
 from flowyard.ir import PipelineIR, SourceInfo
 from flowyard.lowering import Loc, lower
 from flowyard.spec import API_VERSION, Pipeline, Step, StepFile
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (PyYAML keeps the last one silently)."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, Hashable):  # `{{}}`: a mapping as a key, which no spec field is
-            raise yaml.constructor.ConstructorError(
-                None, None, f"a key must be a name or a number, got {type(key).__name__}", key_node.start_mark
-            )
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark
-            )
-        seen[key] = key_node.start_mark.line
-    loader.flatten_mapping(node)
-    return dict(loader.construct_pairs(node, deep=deep))
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 @dataclass(frozen=True)
@@ -78,27 +57,17 @@ class Document:
 
 
 def read_document(path: Path) -> Document:
-    """Parse a YAML or JSON file (JSON through the YAML parser, so it gets line numbers too)."""
+    """Parse a YAML or JSON file (JSON through the YAML parser, so it gets line numbers too), within
+    :mod:`flowyard.bounded_yaml`'s bounds."""
     display = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data, node = parse_yaml(read_bounded(path))
     except FileNotFoundError:
         raise SpecFileNotFoundError(display) from None
     except (OSError, UnicodeDecodeError) as e:
         raise SpecError([Problem("", f"cannot read the file: {e}", file=display)]) from None
-    try:
-        loader = _StrictLoader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark else None
-        raise SpecError([Problem("", f"not valid YAML/JSON: {e.problem or e}", file=display, line=line)]) from None
-    except yaml.YAMLError as e:
-        raise SpecError([Problem("", f"not valid YAML/JSON: {e}", file=display)]) from None
+    except DocumentError as e:
+        raise SpecError([Problem(e.field, e.problem, file=display, line=e.line)]) from None
     return Document(data=data, file=display, node=node)
 
 
@@ -133,8 +102,14 @@ def _is_tag(part: str) -> bool:
     }
 
 
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel = 3
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 60
+
+
 def _describe(value: Any) -> str:
-    text = repr(value)
+    """At most 60 characters of a value, never rendering more of it than is shown (it may be huge)."""
+    text = _SHORT_REPR.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -160,7 +135,7 @@ def problems_from_validation(
         elif kind == "union_tag_invalid":
             msg = f"expected one of {err['ctx']['expected_tags']}, got {_describe(err.get('input'))}"
         else:
-            text = err["msg"]
+            text = str(err["ctx"]["error"]) if kind == "value_error" and "error" in err.get("ctx", {}) else err["msg"]
             text = text[0].lower() + text[1:] if text else text
             msg = f"{text}, got {_describe(err.get('input'))}" if "input" in err else text
         by_loc.setdefault(loc, [])
@@ -214,7 +189,37 @@ def _check_header(doc: Document, kind: str) -> None:
         )
 
 
-def _load_step_file(path: Path, chain: tuple[Path, ...]) -> Step:
+USES_PATH_VARIABLE = "FLOWYARD_USES_PATH"
+
+
+def uses_roots(base_dir: Path, environ: Mapping[str, str] | None = None) -> tuple[Path, ...]:
+    """The folders ``uses:`` may read from: the pipeline's own folder (and its subfolders), then each
+    folder listed in ``$FLOWYARD_USES_PATH`` (separated as ``PATH`` is)."""
+    env = os.environ if environ is None else environ
+    extra = [Path(p).expanduser().resolve() for p in env.get(USES_PATH_VARIABLE, "").split(os.pathsep) if p]
+    return (base_dir.resolve(), *extra)
+
+
+def _uses_path(ref: str, from_dir: Path, roots: tuple[Path, ...], field: str, file: str | None) -> Path:
+    """The file a ``uses:`` names, refused before it is opened unless it is a file inside the roots."""
+    path = (from_dir / ref).resolve()
+    if not any(path.is_relative_to(root) for root in roots):
+        raise SpecError(
+            [
+                Problem(
+                    field,
+                    f"{ref!r} is outside the pipeline's folder {roots[0]}: a reusable step must be in it or "
+                    f"under a folder listed in ${USES_PATH_VARIABLE}",
+                    file=file,
+                )
+            ]
+        )
+    if not path.is_file():
+        raise SpecError([Problem(field, f"no reusable step file {ref!r} (looked for {path})", file=file)])
+    return path
+
+
+def _load_step_file(path: Path, chain: tuple[Path, ...], roots: tuple[Path, ...]) -> Step:
     if path in chain:
         raise SpecError(
             [
@@ -233,34 +238,32 @@ def _load_step_file(path: Path, chain: tuple[Path, ...]) -> Step:
         raise SpecError(problems_from_validation(e, doc.data, doc.file, doc.locate)) from None
     plain = Step.model_validate(step.model_dump(exclude_unset=True, exclude={"api_version", "kind"}))
     if plain.uses:
-        base = _load_step_file((path.parent / plain.uses).resolve(), (*chain, path))
-        plain = plain.merged_over(base)
+        base_path = _uses_path(plain.uses, path.parent, roots, "uses", doc.file)
+        plain = plain.merged_over(_load_step_file(base_path, (*chain, path), roots))
     return plain
 
 
-def resolve_uses(pipeline: Pipeline, base_dir: Path, file: str | None = None) -> Pipeline:
-    """Replace every ``uses:`` by the reusable step it names, merged under the step's own fields."""
+def resolve_uses(
+    pipeline: Pipeline, base_dir: Path, file: str | None = None, roots: tuple[Path, ...] | None = None
+) -> Pipeline:
+    """Replace every ``uses:`` by the reusable step it names, merged under the step's own fields.
+
+    Only files under ``roots`` (default: :func:`uses_roots`) are read: a spec from elsewhere must not
+    make flowyard open any file it can name."""
     if not any(s.uses for s in pipeline.steps.values()) and not (pipeline.on_exit and pipeline.on_exit.uses):
         return pipeline
+    roots = uses_roots(base_dir) if roots is None else roots
+    chain = (Path(file or "<pipeline>"),)
     steps = {}
     for name, step in pipeline.steps.items():
         if step.uses:
-            path = (base_dir / step.uses).resolve()
-            if not path.is_file():
-                raise SpecError(
-                    [
-                        Problem(
-                            f"steps.{name}.uses",
-                            f"no reusable step file {step.uses!r} (looked for {path})",
-                            file=file,
-                        )
-                    ]
-                )
-            step = step.merged_over(_load_step_file(path, (Path(file or "<pipeline>"),)))
+            path = _uses_path(step.uses, base_dir, roots, f"steps.{name}.uses", file)
+            step = step.merged_over(_load_step_file(path, chain, roots))
         steps[name] = step
     on_exit = pipeline.on_exit
     if on_exit is not None and on_exit.uses:
-        on_exit = on_exit.merged_over(_load_step_file((base_dir / on_exit.uses).resolve(), ()))
+        path = _uses_path(on_exit.uses, base_dir, roots, "on_exit.uses", file)
+        on_exit = on_exit.merged_over(_load_step_file(path, chain, roots))
     return pipeline.model_copy(update={"steps": steps, "on_exit": on_exit})
 
 
@@ -294,8 +297,10 @@ def _load_python(ref: str) -> LoadedPipeline:
         raise
     except ValidationError as e:
         raise SpecError(problems_from_validation(e, None, file, None)) from None
-    except Exception as e:  # the user's module failed: say where, without our traceback
-        raise SpecError([Problem("", f"importing it failed: {type(e).__name__}: {e}", file=file)]) from None
+    except Exception as e:  # noqa: BLE001 - the user's module failed: any exception is theirs; say where
+        frames = traceback.extract_tb(e.__traceback__)
+        line = next((f.lineno for f in reversed(frames) if f.filename == str(path)), None)
+        raise SpecError([Problem("", f"importing it failed: {type(e).__name__}: {e}", file=file, line=line)]) from None
     finally:
         sys.modules.pop(module_name, None)
     obj = getattr(module, attr, None)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flowyard.errors import Problem, SpecError
+from flowyard.errors import Problem, SpecError, short_json
 from flowyard.ir import (
     BackoffIR,
     ConditionIR,
@@ -51,6 +51,10 @@ from flowyard.ir import (
 from flowyard.names import dns1123_label, identifier_problem
 from flowyard.spec import Pipeline, Retry, S3Store, SecretRef, Step
 from flowyard.templates import TemplateSyntaxError, parse_template, ref_text, single_ref
+
+# a run is named after its pipeline plus 6 characters ('-' and the 5 Kubernetes' generateName adds), and
+# the whole must be a 63-character label: Argo's compile raised on a longer prefix
+PIPELINE_DNS_MAX = 57
 
 Loc = tuple[str | int, ...]
 Locate = Callable[[Loc], "int | None"]
@@ -121,7 +125,7 @@ class _Lowering:
             if not p.required and p.default is not None and not value_matches(p.type, p.default):
                 self.problem(
                     ("parameters", name, "default"),
-                    f"expected a default of type {p.type}, got {json.dumps(p.default)[:80]}",
+                    f"expected a default of type {p.type}, got {short_json(p.default)}",
                 )
             out.append(
                 ParameterIR(
@@ -572,7 +576,7 @@ class _Lowering:
     def run(self, source: SourceInfo) -> PipelineIR:
         spec = self.spec
         try:
-            pipeline_dns = dns1123_label(spec.name)
+            pipeline_dns = dns1123_label(spec.name, PIPELINE_DNS_MAX)
         except ValueError as e:
             self.problem(("name",), str(e))
             pipeline_dns = "pipeline"

@@ -8,15 +8,20 @@ an output written as a string is a file at that path; an input written as a bare
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 API_VERSION = "flowyard/v1"
 
 ValueType = Literal["string", "number", "integer", "bool", "object", "list", "any"]
 DataType = Literal["file", "string", "number", "integer", "bool", "object", "list", "any"]
+
+MAX_DURATION_SECONDS = 2**31 - 1  # about 68 years: what every engine's integer seconds can hold
+MAX_VALUE_DEPTH = 32  # KFP carries values as protobuf, which refuses over 100 levels: two per list level
+INT64 = 2**63
 
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -43,23 +48,66 @@ def parse_duration(value: Any) -> float:
                 raise ValueError(f"expected a duration such as 30, '30s', '5m' or '1h30m', got {value!r}") from None
     else:
         raise ValueError("expected a duration such as 30, '30s', '5m' or '1h30m'")
+    if not math.isfinite(seconds):
+        raise ValueError(f"expected a finite duration, got {seconds}")
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
+    if seconds > MAX_DURATION_SECONDS:
+        raise ValueError(f"a duration of at most {MAX_DURATION_SECONDS} seconds (about 68 years)")
     return seconds
+
+
+def json_value_problem(value: Any) -> str | None:
+    """What keeps ``value`` from being a JSON value every engine can carry, or None."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        v, where, depth = stack.pop()
+        at = f" at {where}" if where else ""
+        if depth > MAX_VALUE_DEPTH:
+            return f"nested more than {MAX_VALUE_DEPTH} levels deep{at}"
+        if v is None or isinstance(v, (str, bool)):
+            continue
+        if isinstance(v, int):
+            if not -INT64 <= v < INT64:
+                return f"an integer outside the signed 64-bit range{at}"
+        elif isinstance(v, float):
+            if not math.isfinite(v):
+                return f"not a finite number ({v}){at}"
+        elif isinstance(v, (list, tuple)):
+            stack += [(x, f"{where}[{i}]", depth + 1) for i, x in enumerate(v)]
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                if not isinstance(k, str):
+                    return f"a mapping key that is not a string ({type(k).__name__}){at}"
+                stack.append((x, f"{where}.{k}" if where else k, depth + 1))
+        else:
+            return f"a {type(v).__name__}, which has no JSON form{at}"
+    return None
+
+
+def _json_value(value: Any) -> Any:
+    problem = json_value_problem(value)
+    if problem:
+        raise ValueError(f"expected a JSON value: {problem}")
+    return value
+
+
+JsonValue = Annotated[Any, AfterValidator(_json_value)]
+"""Any value a JSON document can hold, bounded: finite numbers, 64-bit integers, string keys."""
 
 
 Duration = Annotated[float, Field(description="Seconds, or a string such as '30s', '5m', '1h30m'.")]
 
 
 class SpecModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True, allow_inf_nan=False)
 
 
 class Parameter(SpecModel):
     """A pipeline parameter. Without ``default`` it is required at run time."""
 
     type: ValueType = "string"
-    default: Any = None
+    default: JsonValue = None
     description: str = ""
 
     @property
@@ -127,7 +175,7 @@ class Input(SpecModel):
     ``${{ inputs.NAME.path }}`` says.
     """
 
-    value: Any = None
+    value: JsonValue = None
     type: DataType | None = None
     path: str | None = None
 
@@ -192,7 +240,7 @@ class Step(RunSettings):
     inputs: dict[str, Input] = Field(default_factory=dict)
     outputs: dict[str, Output] = Field(default_factory=dict)
     after: list[str] = Field(default_factory=list)
-    for_each: list[Any] | str | None = None
+    for_each: list[JsonValue] | str | None = None
     parallelism: int | None = Field(default=None, ge=1)
     when: str | None = None
     retries: int | Retry | None = None

@@ -1,26 +1,24 @@
 """Talking to an Argo Server: create, watch, status, logs, and provenance of a submitted workflow.
 
-Uses hera's ``WorkflowsService`` (generated from Argo's OpenAPI spec) for create and get. Logs are
-read with our own stream parser: Argo streams one ``{"result": {...}}`` JSON object per line, and
-hera 7.1's ``workflow_logs`` reads the whole body as a single JSON document and breaks on it.
-Every failure to reach or be let in by the server becomes one line and exit code 3.
+Every call goes through :class:`flowyard.remote.RemoteClient` (timeouts, bounded retries and bodies,
+redirects refused, the token redacted); what the server answers is checked against the few fields
+flowyard reads before anything reads them. Logs are read with our own stream parser: Argo streams one
+``{"result": {...}}`` JSON object per line. Every failure becomes one line and exit code 3.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import re
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import quote
 
-from flowyard.config import authorization, flag_setting, resolve_setting, server_url
+from flowyard.config import flag_setting, resolve_setting, server_url
 from flowyard.errors import InfrastructureError
+from flowyard.remote import HttpSettings, RemoteClient, Timestamp, poll_until
 from flowyard.runs import RunStatus, SubmitRequest, TaskState, TaskStatus, epoch_seconds
-
-log = logging.getLogger(__name__)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEFAULT_NAMESPACE = "argo"
 DONE = {"Succeeded", "Failed", "Error"}
@@ -47,59 +45,74 @@ class Connection:
             insecure=flag_setting("argo", "insecure", request.insecure, ["ARGO_INSECURE_SKIP_VERIFY"]),
         )
 
-    @property
-    def authorization(self) -> str | None:
-        return authorization(self.token)
-
-    def service(self) -> Any:
-        from hera.workflows import WorkflowsService
-
-        return WorkflowsService(
-            host=self.server, verify_ssl=not self.insecure, token=self.token, namespace=self.namespace
+    def client(self) -> RemoteClient:
+        return RemoteClient(
+            self.server,
+            engine="Argo Server",
+            token=self.token,
+            insecure=self.insecure,
+            settings=HttpSettings.resolve("argo"),
         )
 
 
-def _one_line(conn: Connection, e: BaseException, what: str) -> InfrastructureError:
-    """Turn a transport or HTTP failure into the one line a user sees."""
-    import requests
-    from hera import exceptions as hx
-
-    where = f"Argo Server {conn.server} (namespace {conn.namespace})"
-    if isinstance(e, requests.exceptions.SSLError):
-        return InfrastructureError(f"{what}: TLS failed with {conn.server}: check the URL scheme, or use --insecure")
-    if isinstance(e, requests.exceptions.ConnectionError):
-        return InfrastructureError(f"{what}: cannot connect to {conn.server}: is the Argo Server running there?")
-    if isinstance(e, requests.exceptions.Timeout):
-        return InfrastructureError(f"{what}: {conn.server} did not answer in time")
-    message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    if isinstance(e, hx.Unauthorized):
-        return InfrastructureError(f"{what}: {where} refused the token (401): {message}")
-    if isinstance(e, hx.Forbidden):
-        return InfrastructureError(f"{what}: {where} forbids it (403): {message}")
-    if isinstance(e, hx.NotFound):
-        return InfrastructureError(f"{what}: not found on {where} (404): {message}")
-    if isinstance(e, hx.AlreadyExists):
-        return InfrastructureError(f"{what}: the name is taken on {where} (409): {message}")
-    if isinstance(e, hx.BadRequest):
-        return InfrastructureError(f"{what}: {where} rejected the request (400): {message}")
-    return InfrastructureError(f"{what}: {where} answered: {message}")
+# --- what the Argo Server answers: only the fields flowyard reads, checked --------------------------
 
 
-def _call(conn: Connection, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    import warnings
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="allow")
 
-    import requests
-    from hera import exceptions as hx
-    from pydantic.warnings import PydanticDeprecatedSince20
 
-    log.debug("%s: %s, namespace %s", what, conn.server, conn.namespace)
-    try:
-        with warnings.catch_warnings():
-            # hera 7.1's generated service serialises with pydantic's v1-style .json(): its warning, not ours
-            warnings.simplefilter("ignore", PydanticDeprecatedSince20)
-            return fn(*args, **kwargs)
-    except (requests.exceptions.RequestException, hx.HeraException) as e:
-        raise _one_line(conn, e, what) from None
+class _Outputs(_Answer):
+    exitCode: Annotated[str, Field(pattern=r"^-?\d*$")] | int | None = None
+
+
+class _Node(_Answer):
+    id: str = ""
+    displayName: str = ""
+    type: str = ""
+    templateName: str = ""
+    phase: str | None = None
+    startedAt: Timestamp = None
+    finishedAt: Timestamp = None
+    message: str = ""
+    outputs: _Outputs | None = None
+
+
+class _Status(_Answer):
+    phase: str | None = None
+    startedAt: Timestamp = None
+    finishedAt: Timestamp = None
+    message: str = ""
+    nodes: dict[str, _Node] | None = None
+
+
+class _Metadata(_Answer):
+    name: str = Field(min_length=1)
+
+
+class _LogEntry(_Answer):
+    podName: str = ""
+    content: str = ""
+
+
+class _LogError(_Answer):
+    message: str = ""
+
+
+class _LogLine(_Answer):
+    result: _LogEntry | None = None
+    error: _LogError | None = None
+
+
+class _Workflow(_Answer):
+    metadata: _Metadata
+    status: _Status | None = None
+
+
+def _workflow(client: RemoteClient, data: Any, what: str) -> dict[str, Any]:
+    """A workflow the server answered, its shape checked (the raw mapping is what the rest reads)."""
+    client.parse(_Workflow, data, what)
+    return dict(data)
 
 
 # --- create and watch ------------------------------------------------------------------------------
@@ -109,33 +122,29 @@ def create(conn: Connection, workflow: Any) -> dict[str, Any]:
     """POST the workflow; returns what the server created (with its generated name)."""
     from hera.workflows import models as m
 
-    service = conn.service()
-    model = workflow.build()
-    created = _call(
-        conn,
-        "submitting the workflow",
-        service.create_workflow,
-        m.WorkflowCreateRequest(workflow=model),
-        namespace=conn.namespace,
-    )
-    return dict(created.model_dump(by_alias=True, exclude_none=True, mode="json"))
+    body = m.WorkflowCreateRequest(workflow=workflow.build()).model_dump(by_alias=True, exclude_none=True, mode="json")
+    client = conn.client()
+    what = f"submitting the workflow to namespace {conn.namespace}"
+    created = client.request_json("POST", f"/api/v1/workflows/{quote(conn.namespace)}", what=what, body=body)
+    return _workflow(client, created, what)
 
 
 def get(conn: Connection, name: str) -> dict[str, Any]:
-    wf = _call(conn, f"reading workflow {name!r}", conn.service().get_workflow, name, namespace=conn.namespace)
-    return dict(wf.model_dump(by_alias=True, exclude_none=True, mode="json"))
+    client = conn.client()
+    what = f"reading workflow {name!r} in namespace {conn.namespace}"
+    path = f"/api/v1/workflows/{quote(conn.namespace)}/{quote(name)}"
+    return _workflow(client, client.request_json("GET", path, what=what), what)
 
 
 def watch(conn: Connection, name: str, poll_seconds: float, timeout_seconds: float | None = None) -> dict[str, Any]:
-    """Poll until the workflow ends (or ``timeout_seconds`` pass); returns its last state."""
-    deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
-    while True:
-        wf = get(conn, name)
-        if (wf.get("status") or {}).get("phase") in DONE:
-            return wf
-        if deadline is not None and time.monotonic() > deadline:
-            return wf
-        time.sleep(poll_seconds)
+    """Poll until the workflow ends (or ``timeout_seconds`` pass), waiting out transient failures;
+    returns its last state."""
+    return poll_until(
+        lambda: get(conn, name),
+        lambda wf: (wf.get("status") or {}).get("phase") in DONE,
+        poll_seconds,
+        timeout_seconds,
+    )
 
 
 # --- the core's terms ------------------------------------------------------------------------------
@@ -214,31 +223,23 @@ def parse_log_stream(lines: Iterator[bytes | str]) -> Iterator[dict[str, Any]]:
         if not text.strip():
             continue
         try:
-            obj = json.loads(text)
-        except ValueError:
-            raise InfrastructureError(f"the Argo Server sent a log line that is not JSON: {text[:80]!r}") from None
-        if "error" in obj:
-            raise InfrastructureError(f"the Argo Server stopped the log stream: {obj['error'].get('message', obj)}")
-        yield obj.get("result") or {}
+            line = _LogLine.model_validate_json(text)
+        except ValidationError as e:
+            err = e.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "the line"
+            raise InfrastructureError(
+                f"the Argo Server sent a log line that is not what Argo sends ({where}: {err['msg']}): {text[:80]!r}"
+            ) from None
+        if line.error is not None:
+            raise InfrastructureError(f"the Argo Server stopped the log stream: {line.error.message or text[:80]}")
+        yield line.result.model_dump() if line.result is not None else {}
 
 
 def stream_logs(conn: Connection, name: str, follow: bool = False) -> Iterator[dict[str, Any]]:
-    import requests
-
-    url = f"{conn.server}/api/v1/workflows/{conn.namespace}/{name}/log"
-    params = {"logOptions.container": "main", "logOptions.follow": "true" if follow else "false"}
-    headers = {"Authorization": conn.authorization} if conn.authorization else {}
-    try:
-        with requests.get(url, params=params, headers=headers, stream=True, verify=not conn.insecure, timeout=30) as r:
-            if not r.ok:
-                from hera.exceptions import exception_from_server_response
-
-                raise exception_from_server_response(r)
-            yield from parse_log_stream(r.iter_lines())
-    except InfrastructureError:
-        raise
-    except Exception as e:  # requests and hera errors alike: one line
-        raise _one_line(conn, e, f"reading the logs of {name!r}") from None
+    path = f"/api/v1/workflows/{quote(conn.namespace)}/{quote(name)}/log"
+    query = {"logOptions.container": "main", "logOptions.follow": "true" if follow else "false"}
+    lines = conn.client().stream_lines(path, what=f"reading the logs of {name!r}", query=query)
+    yield from parse_log_stream(lines)
 
 
 def pod_matches(pod: str, workflow: str, node: Mapping[str, Any]) -> bool:

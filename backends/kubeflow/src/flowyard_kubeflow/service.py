@@ -1,30 +1,27 @@
-"""Talking to a KFP API server through ``kfp.Client``: create a run from the package, watch it, read it.
+"""Talking to a KFP API server (v2beta1 REST, as ``kfp.Client`` does): create a run from the package,
+watch it, read it.
 
-``kfp.Client()`` calls the server's health check when it is created, so a client is built only when
-a command needs the server. Every failure to reach it, be let in, or have the package accepted is
-one line and exit code 3.
+Every call goes through :class:`flowyard.remote.RemoteClient` (timeouts, bounded retries and bodies,
+redirects refused, the token redacted) and every answer is checked against the fields flowyard reads,
+so a server answering HTML or the wrong JSON is one line, not ``Name: None``. Every failure to reach
+the server, be let in, or have the package accepted is one line and exit code 3.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
+import json
 import re
-import tempfile
-import time
-import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from flowyard.config import authorization, flag_setting, resolve_setting, server_url
+from flowyard.config import flag_setting, resolve_setting, server_url
 from flowyard.errors import InfrastructureError
+from flowyard.remote import HttpSettings, RemoteClient, Timestamp, poll_until
 from flowyard.runs import RunStatus, SubmitRequest, TaskState, TaskStatus, epoch_seconds
+from pydantic import BaseModel, ConfigDict, Field
 
-log = logging.getLogger(__name__)
-
+API = "/apis/v2beta1"
 DEFAULT_EXPERIMENT = "flowyard"
 DONE = {"SUCCEEDED", "FAILED", "CANCELED", "SKIPPED"}
 STATES = {
@@ -62,138 +59,141 @@ class Connection:
     def run_link(self, run_id: str) -> str:
         return f"{self.server}/#/runs/details/{run_id}"
 
-
-def _one_line(conn: Connection, e: BaseException, what: str) -> InfrastructureError:
-    import urllib3
-
-    text = str(e).strip()
-    if isinstance(e, urllib3.exceptions.MaxRetryError):
-        e = e.reason or e  # type: ignore[assignment]
-    if isinstance(e, urllib3.exceptions.SSLError) or "SSL" in type(e).__name__ or "CERTIFICATE" in text:
-        return InfrastructureError(f"{what}: TLS failed with {conn.server}: check the URL scheme, or use --insecure")
-    if isinstance(e, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ProtocolError, ConnectionError)):
-        return InfrastructureError(f"{what}: cannot connect to {conn.server}: is the KFP API server running there?")
-    status = getattr(e, "status", None)
-    if status is not None:
-        body = getattr(e, "body", "") or ""
-        message = _server_message(body) or getattr(e, "reason", "") or ""
-        kinds = {401: "refused the credentials", 403: "forbids it", 404: "has no such thing", 400: "rejected it"}
-        verdict = kinds.get(status, "answered")
-        return InfrastructureError(f"{what}: KFP API server {conn.server} {verdict} ({status}): {message}")
-    first = text.splitlines()[0] if text else type(e).__name__
-    return InfrastructureError(f"{what}: {first}")
-
-
-def _server_message(body: Any) -> str:
-    import json
-
-    try:
-        return str(json.loads(body).get("message", "")).splitlines()[0]
-    except (ValueError, AttributeError, IndexError):
-        return str(body).strip().splitlines()[0] if str(body).strip() else ""
-
-
-@contextlib.contextmanager
-def _quietly(conn: Connection, what: str) -> Iterator[None]:
-    """kfp.Client prints links and warns that it needs a v2 server; failures become one line."""
-    from google.protobuf import json_format
-
-    log.debug("%s: %s", what, conn.server)
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore", FutureWarning)
-            yield
-    except json_format.ParseError as e:
-        first = str(e).strip().splitlines()[0]
-        raise InfrastructureError(f"{what}: the package does not parse as a KFP pipeline spec: {first}") from None
-    except InfrastructureError:
-        raise
-    except Exception as e:  # urllib3 and kfp_server_api errors alike: one line
-        if type(e).__module__.split(".")[0] not in ("urllib3", "kfp_server_api", "builtins", "kfp"):
-            raise
-        raise _one_line(conn, e, what) from None
-
-
-def preflight(conn: Connection) -> None:
-    """One health-check request of our own first: kfp.Client retries a refused one five times,
-    five seconds apart, then says only that it failed."""
-    import ssl
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request(f"{conn.server}/apis/v2beta1/healthz")  # noqa: S310 - the user's server URL
-    header = authorization(conn.token)
-    if header:
-        request.add_header("Authorization", header)
-    context = ssl._create_unverified_context() if conn.insecure else None  # noqa: S323 - the user's --insecure
-    try:
-        with urllib.request.urlopen(request, timeout=30, context=context):  # noqa: S310 - the user's server URL
-            return
-    except urllib.error.HTTPError as e:
-        message = _server_message(e.read()) or e.reason
-        verdict = {401: "refused the credentials", 403: "forbids it"}.get(e.code, "answered")
-        raise InfrastructureError(f"connecting: KFP API server {conn.server} {verdict} ({e.code}): {message}") from None
-    except urllib.error.URLError as e:
-        if isinstance(e.reason, ssl.SSLError):
-            raise InfrastructureError(
-                f"connecting: TLS failed with {conn.server}: check the URL scheme, or use --insecure"
-            ) from None
-        raise InfrastructureError(
-            f"connecting: cannot connect to {conn.server}: is the KFP API server running there? ({e.reason})"
-        ) from None
-    except OSError as e:
-        raise InfrastructureError(f"connecting: cannot connect to {conn.server}: {e}") from None
-
-
-def client(conn: Connection) -> Any:
-    import kfp
-
-    preflight(conn)
-    with _quietly(conn, "connecting"):
-        return kfp.Client(
-            host=conn.server,
-            existing_token=conn.token,
-            namespace=conn.namespace or "kubeflow",
-            verify_ssl=not conn.insecure,
+    def client(self) -> RemoteClient:
+        return RemoteClient(
+            self.server,
+            engine="KFP API server",
+            token=self.token,
+            insecure=self.insecure,
+            settings=HttpSettings.resolve("kubeflow"),
         )
 
 
+# --- what the KFP API server answers (v2beta1): only the fields flowyard reads, checked -------------
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _Error(_Answer):
+    message: str = ""
+
+
+class _Task(_Answer):
+    display_name: str = ""
+    state: str | None = None
+    start_time: Timestamp = None
+    end_time: Timestamp = None
+    error: _Error | None = None
+
+
+class _Details(_Answer):
+    task_details: list[_Task] | None = None
+
+
+class KfpRun(_Answer):
+    """A run as ``GET /apis/v2beta1/runs/{id}`` answers it."""
+
+    run_id: str = Field(min_length=1)
+    display_name: str = ""
+    state: str | None = None
+    created_at: Timestamp = None
+    finished_at: Timestamp = None
+    error: _Error | None = None
+    run_details: _Details | None = None
+
+
+class _Experiment(_Answer):
+    experiment_id: str = Field(min_length=1)
+
+
+class _Experiments(_Answer):
+    experiments: list[_Experiment] | None = None
+
+
+# --- calls ---------------------------------------------------------------------------------------
+
+
+def _pipeline_spec(package: str) -> dict[str, Any]:
+    """The run's ``pipeline_spec`` as kfp.Client sends it: the package's first document, checked as a
+    PipelineSpec, with the platform spec beside it when there is one."""
+    import yaml
+    from google.protobuf import json_format
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    docs = [d for d in yaml.safe_load_all(package) if d]
+    platform: dict[str, Any] = {}
+    for doc in docs[1:]:
+        platform.update(doc)
+    try:
+        spec = json_format.MessageToDict(json_format.ParseDict(docs[0], pipeline_spec_pb2.PipelineSpec()))
+        if not platform:
+            return dict(spec)
+        plat = json_format.MessageToDict(json_format.ParseDict(platform, pipeline_spec_pb2.PlatformSpec()))
+    except json_format.ParseError as e:
+        first = str(e).strip().splitlines()[0]
+        raise InfrastructureError(
+            f"submitting the run: the package does not parse as a KFP pipeline spec: {first}"
+        ) from None
+    return {"pipeline_spec": spec, "platform_spec": plat}
+
+
+def _experiment_id(conn: Connection, client: RemoteClient) -> str:
+    """The id of the experiment named ``conn.experiment``, created when there is none."""
+    what = f"finding experiment {conn.experiment!r}"
+    wanted = {"predicates": [{"operation": 1, "key": "display_name", "stringValue": conn.experiment}]}  # EQUALS
+    query = {"filter": json.dumps(wanted), **({"namespace": conn.namespace} if conn.namespace else {})}
+    found = client.parse(_Experiments, client.request_json("GET", f"{API}/experiments", what=what, query=query), what)
+    if found.experiments:
+        return found.experiments[0].experiment_id
+    what = f"creating experiment {conn.experiment!r}"
+    body = {"display_name": conn.experiment, **({"namespace": conn.namespace} if conn.namespace else {})}
+    created = client.request_json("POST", f"{API}/experiments", what=what, body=body)
+    return client.parse(_Experiment, created, what).experiment_id
+
+
+def preflight(conn: Connection, client: RemoteClient) -> None:
+    """The health check first: an unreachable or refusing server is named before any work."""
+    client.request_json("GET", f"{API}/healthz", what="connecting")
+
+
 def create_run(conn: Connection, package: str, arguments: dict[str, Any], run_name: str) -> str:
-    c = client(conn)
-    with tempfile.TemporaryDirectory(prefix="flowyard-kfp-") as tmp:
-        path = Path(tmp) / "pipeline.yaml"
-        path.write_text(package, encoding="utf-8")
-        with _quietly(conn, "submitting the run"):
-            result = c.create_run_from_pipeline_package(
-                str(path),
-                arguments=arguments,
-                run_name=run_name,
-                experiment_name=conn.experiment,
-                namespace=conn.namespace,
-            )
-    return str(result.run_id)
+    client = conn.client()
+    spec = _pipeline_spec(package)
+    preflight(conn, client)
+    body = {
+        "display_name": run_name,
+        "experiment_id": _experiment_id(conn, client),
+        "pipeline_spec": spec,
+        "runtime_config": {"parameters": arguments},
+    }
+    what = "submitting the run"
+    created = client.request_json("POST", f"{API}/runs", what=what, body=body)
+    return client.parse(KfpRun, created, what).run_id
 
 
-def get_run(conn: Connection, run_id: str, c: Any = None) -> Any:
-    c = c or client(conn)
-    with _quietly(conn, f"reading run {run_id!r}"):
-        return c.get_run(run_id)
+def get_run(conn: Connection, run_id: str, client: RemoteClient | None = None) -> KfpRun:
+    client = client or conn.client()
+    what = f"reading run {run_id!r}"
+    return client.parse(KfpRun, client.request_json("GET", f"{API}/runs/{quote(run_id)}", what=what), what)
 
 
-def watch(conn: Connection, run_id: str, poll_seconds: float, timeout_seconds: float | None) -> Any:
-    c = client(conn)
-    deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
-    while True:
-        run = get_run(conn, run_id, c)
-        if str(run.state) in DONE or (deadline is not None and time.monotonic() > deadline):
-            return run
-        time.sleep(poll_seconds)
+def watch(conn: Connection, run_id: str, poll_seconds: float, timeout_seconds: float | None) -> KfpRun:
+    """Poll until the run ends (or ``timeout_seconds`` pass), waiting out transient failures."""
+    client = conn.client()
+    return poll_until(
+        lambda: get_run(conn, run_id, client),
+        lambda run: (run.state or "") in DONE,
+        poll_seconds,
+        timeout_seconds,
+    )
 
 
 _GROUP = re.compile(r"^(for-loop-\d+|condition-\d+|condition-branches-\d+|exit-handler-\d+|root|.+-fanout)$")
 
 
-def run_status(run: Any, pipeline: str, step_names: dict[str, str] | None, link: str) -> RunStatus:
+def run_status(run: KfpRun, pipeline: str, step_names: dict[str, str] | None, link: str) -> RunStatus:
     """A KFP run in the core's terms; KFP's groups (loops, conditions, the exit handler, flowyard's
     sub-pipelines) are left out. Without the IR at hand, steps keep their task names."""
     tasks = []
@@ -206,14 +206,14 @@ def run_status(run: Any, pipeline: str, step_names: dict[str, str] | None, link:
         tasks.append(
             TaskStatus(
                 step=step,
-                state=STATES.get(str(t.state), TaskState.ERROR),
+                state=STATES.get(t.state or "", TaskState.ERROR),
                 started_at=epoch_seconds(t.start_time),
                 finished_at=epoch_seconds(t.end_time),
                 attempts=1,
                 message=str(getattr(error, "message", "") or ""),
             )
         )
-    state = STATES.get(str(run.state), TaskState.ERROR)
+    state = STATES.get(run.state or "", TaskState.ERROR)
     error = getattr(run, "error", None)
     return RunStatus(
         run_id=str(run.run_id),

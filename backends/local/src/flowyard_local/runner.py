@@ -247,7 +247,7 @@ class Scheduler:
         log.debug("task %s starts", task_key(plan.step.name, plan.item))
         try:
             return Task(self.ctx, plan).run()
-        except Exception as e:  # a bug in the runner itself: report it on the task
+        except Exception as e:  # noqa: BLE001 - a bug in the runner itself: reported on the task, not hidden
             now = time.time()
             return TaskResult(plan.step.name, plan.item, ERROR, now, now, message=f"{type(e).__name__}: {e}")
 

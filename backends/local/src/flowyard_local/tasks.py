@@ -680,7 +680,7 @@ class Task:
         capture.streams = (out_pieces, err_pieces)
         try:
             result = fn(**kwargs)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - the user's function failed: its traceback goes to its log
             err_pieces.append(traceback.format_exc())
             raise TaskFailure(f"{type(e).__name__}: {e}") from None
         finally:

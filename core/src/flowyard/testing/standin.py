@@ -10,11 +10,13 @@ Needs jsonschema (``flowyard-core[testing]``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -65,6 +67,32 @@ def _group(m: re.Match[str]) -> str:
     """A path parameter as a named group (parameter names may hold dots; group names may not)."""
     name = re.sub(r"\W", "_", m[1])
     return f"(?P<{name}>[^/]+)"
+
+
+FAULTS = ("hang", "5xx", "html", "malformed", "wrong-shape", "huge", "redirect", "echo-token")
+"""What a stand-in's ``fault`` setting makes it do to a request, instead of answering it:
+
+- ``hang``: answer nothing until the server stops;
+- ``5xx``: a 503 (``fault_times`` of them, then the normal answers: "5xx then success");
+- ``html``: a 200 with an HTML page, as a proxy's login page;
+- ``malformed``: a 200 with JSON cut short;
+- ``wrong-shape``: a 200 with valid JSON of the wrong shape (``wrong_shape``, default a list);
+- ``huge``: a 200 streaming ``huge_bytes`` of JSON-looking text, without a Content-Length;
+- ``redirect``: a 307 to the same path on another loopback address (127.0.0.2);
+- ``echo-token``: a 401 whose message quotes the Authorization header it was sent.
+"""
+
+
+@dataclass
+class Faults:
+    """A stand-in state's fault settings (a mixin of each stand-in's state dataclass)."""
+
+    fault: str | None = None
+    fault_after: int = 0  # requests answered normally before the faults start
+    fault_times: int = 10**9
+    wrong_shape: Any = field(default_factory=lambda: [1, 2, 3])
+    huge_bytes: int = 300 * 2**20
+    stopped: threading.Event = field(default_factory=threading.Event)
 
 
 class StandinHandler(BaseHTTPRequestHandler):
@@ -118,8 +146,68 @@ class StandinHandler(BaseHTTPRequestHandler):
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
 
+    def take_fault(self) -> str | None:
+        """The fault to play on this request (counting it down), or None."""
+        fault = getattr(self.state, "fault", None)
+        if fault is None:
+            return None
+        with self.state.lock:
+            if self.state.fault_after > 0:
+                self.state.fault_after -= 1
+                return None
+            if self.state.fault_times <= 0:
+                return None
+            self.state.fault_times -= 1
+        return str(fault)
+
+    def play_fault(self, fault: str) -> None:
+        """Answer as a broken or hostile server would (see :data:`FAULTS`)."""
+        if fault == "hang":
+            self.state.stopped.wait(600)
+            return
+        if fault == "5xx":
+            return self.send_raw(503, b"upstream connect error or disconnect/reset before headers", "text/plain")
+        if fault == "html":
+            return self.send_raw(200, b"<!DOCTYPE html><html><body>Sign in to continue</body></html>", "text/html")
+        if fault == "malformed":
+            return self.send_raw(200, b'{"metadata": {"name": "x", ', "application/json")
+        if fault == "wrong-shape":
+            return self.send_json(200, self.state.wrong_shape)
+        if fault == "redirect":
+            address: Any = self.server.server_address
+            port = address[1]
+            self.send_response(307)
+            self.send_header("Location", f"http://127.0.0.2:{port}{self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if fault == "echo-token":
+            sent = self.headers.get("Authorization", "")
+            return self.send_error_json(401, f"token {sent!r} is not valid for this server")
+        if fault == "huge":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            chunk = b'{"padding": "' + b"x" * (2**20 - 20) + b'"},\n'
+            with contextlib.suppress(OSError):
+                for _ in range(self.state.huge_bytes // len(chunk) + 1):
+                    self.wfile.write(chunk)
+            self.close_connection = True
+            return
+        raise ValueError(f"unknown stand-in fault {fault!r} (known: {', '.join(FAULTS)})")
+
+    def send_raw(self, code: int, data: bytes, content_type: str) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def route(self, method: str) -> None:
         url = urlparse(self.path)
+        fault = self.take_fault()
+        if fault is not None:
+            return self.play_fault(fault)
         body = None
         length = int(self.headers.get("Content-Length") or 0)
         if length:
@@ -166,5 +254,8 @@ def serve(handler: type[StandinHandler], state: Any) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
+        stopped = getattr(state, "stopped", None)
+        if stopped is not None:
+            stopped.set()  # a hanging answer ends
         server.shutdown()
         server.server_close()
