@@ -94,3 +94,21 @@ spec:
     names = {n.display_name for n in run.tree.nodes.values()}
     assert "not-a-target" not in names  # only the target and its ancestors run
     assert by_display(run)["b"].phase is TaskState.SUCCEEDED
+
+
+def test_a_pod_past_its_timeout_is_killed_and_failed(tmp_path):
+    manifest = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: slow}
+spec:
+  entrypoint: slow
+  templates:
+  - name: slow
+    timeout: 1s
+    container: {image: python:3.12, command: [python, -c, "import time; time.sleep(30)"]}
+"""
+    run = run_manifest(manifest, tmp_path)
+    assert run.phase is TaskState.FAILED
+    assert run.root.message == "Pod was active on the node longer than the specified deadline"
+    assert run.root.finished_at - run.root.started_at < 20

@@ -200,3 +200,16 @@ def test_valid_manifest_passes():
         + LEAF
     )
     assert validate_workflow(doc, argo_version("4.1.2")) == []
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_kind_name_limits(version):
+    from flowyard_argo.executor.validate import validate_kind
+
+    cron = {"kind": "CronWorkflow", "metadata": {"name": "c" * 53}}
+    (problem,) = validate_kind(cron)
+    assert problem.message == f'cron workflow name "{"c" * 53}" must not be more than 52 characters long (currently 53)'
+    assert problem.rule == "validate.go CronWorkflow"
+    assert validate_kind({"kind": "CronWorkflow", "metadata": {"name": "c" * 52}}) == []
+    (problem,) = validate_kind({"kind": "WorkflowTemplate", "metadata": {"name": "t" * 64}})
+    assert problem.message.startswith('workflow template name "')

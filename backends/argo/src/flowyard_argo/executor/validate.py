@@ -49,6 +49,26 @@ class Problem:
         return f"{source}: {self.path}: {self.message} (rule: {self.rule})"
 
 
+MAX_CRON_NAME = 52
+_KIND_NAMES = {
+    "WorkflowTemplate": ("workflow template", MAX_OBJECT_NAME, "validate.go WorkflowTemplate"),
+    "ClusterWorkflowTemplate": ("cluster workflow template", MAX_OBJECT_NAME, "validate.go ClusterWorkflowTemplate"),
+    "CronWorkflow": ("cron workflow", MAX_CRON_NAME, "validate.go CronWorkflow"),
+}
+
+
+def validate_kind(doc: Mapping[str, Any]) -> list[Problem]:
+    """The name rule of a WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow (52 characters: the
+    controller appends a timestamp to a CronWorkflow's runs)."""
+    found = _KIND_NAMES.get(str(doc.get("kind")))
+    name = str((doc.get("metadata") or {}).get("name") or "")
+    if found is None or len(name) <= found[1]:
+        return []
+    what, limit, rule = found
+    message = f'{what} name "{name}" must not be more than {limit} characters long (currently {len(name)})'
+    return [Problem(rule, "metadata.name", message)]
+
+
 def validate_workflow(wf: Mapping[str, Any], version: ArgoVersion) -> list[Problem]:
     """Everything found wrong, in the controller's order; the first is the one it would report."""
     return list(_workflow(wf, version))

@@ -25,7 +25,7 @@ from flowyard_argo.executor.engine import execute
 from flowyard_argo.executor.images import ImageError, ImageMap
 from flowyard_argo.executor.nodes import Node, NodeTree
 from flowyard_argo.executor.refusals import ignored, refusals
-from flowyard_argo.executor.validate import Problem, validate_workflow
+from flowyard_argo.executor.validate import Problem, validate_kind, validate_workflow
 from flowyard_argo.executor.versions import ArgoVersion
 
 KINDS = ("Workflow", "WorkflowTemplate", "CronWorkflow", "ClusterWorkflowTemplate")
@@ -77,6 +77,9 @@ def prepare(
     images: ImageMap | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The workflow to run with the user's overrides applied, validated and checked; (workflow, notices)."""
+    kind_problems = validate_kind(doc)
+    if kind_problems:
+        raise ManifestError([p.render(source) for p in kind_problems])
     wf = workflow_of(doc)
     spec = wf["spec"]
     if entrypoint:
