@@ -102,6 +102,18 @@ def execute_manifest(
     write_atomic(folder / "manifest.yaml", yaml.safe_dump(dict(document), sort_keys=False).encode())
     started = _now()
     result = run_workflow(wf, version, images, folder)
+    status = _run_status(result, run_name, pipeline, started, notices, folder)
+    write_atomic(folder / "run.json", status.model_dump_json(indent=1).encode())
+    tree = result.tree.render(result.root.id)
+    if result.exit_node is not None:
+        tree += "\n" + result.tree.render(result.exit_node.id)
+    return status, tree
+
+
+def _run_status(
+    result: Any, run_name: str, pipeline: str | None, started: float, notices: list[str], folder: Path
+) -> RunStatus:
+    """The run in core's terms: one task per pod node (loop children numbered by their item index)."""
     tasks = tuple(
         TaskStatus(
             step=n.template or n.display_name,
@@ -115,7 +127,7 @@ def execute_manifest(
         )
         for n in result.tree.pods()
     )
-    status = RunStatus(
+    return RunStatus(
         run_id=run_name,
         pipeline=pipeline or run_name,
         backend="argo",
@@ -128,11 +140,6 @@ def execute_manifest(
         outputs={k: v for k, v in result.outputs.items()},
         location=str(folder),
     )
-    write_atomic(folder / "run.json", status.model_dump_json(indent=1).encode())
-    tree = result.tree.render(result.root.id)
-    if result.exit_node is not None:
-        tree += "\n" + result.tree.render(result.exit_node.id)
-    return status, tree
 
 
 def _item(display: str) -> int | None:

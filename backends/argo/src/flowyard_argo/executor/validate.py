@@ -225,38 +225,7 @@ def _dag(tmpl: Mapping[str, Any], path: str, by_name: Mapping[str, Any], version
         yield Problem(p.rule, p.path, f"templates.{name}.tasks{p.message}")
     using_depends = any(t.get("depends") for t in tasks)
     for i, task in enumerate(tasks):
-        where = f"{path}.dag.tasks[{i}]"
-        tname = task.get("name") or ""
-        if (using_depends or task.get("dependencies")) and tname[:1].isdigit():
-            yield Problem(
-                rule,
-                f"{where}.name",
-                f"templates.{name}.tasks.{tname} name cannot begin with a digit when "
-                "using either 'depends' or 'dependencies'",
-            )
-        if using_depends and task.get("dependencies"):
-            yield Problem(
-                rule,
-                f"{where}.dependencies",
-                f"templates.{name} cannot use both 'depends' and 'dependencies' in the same DAG template",
-            )
-        if using_depends and task.get("continueOn") is not None:
-            yield Problem(
-                rule,
-                f"{where}.continueOn",
-                f"templates.{name} cannot use 'continueOn' when using 'depends'. "
-                "Instead use 'dep-task.Failed'/'dep-task.Errored'",
-            )
-        problem = _reference(task, by_name)
-        if problem:
-            yield Problem("validate.go validateTemplateHolder", where, f"templates.{name}.tasks.{tname} {problem}")
-        result_problem = validate_task_results(task.get("depends") or "")
-        if result_problem:
-            yield Problem(
-                "ancestry.go ValidateTaskResults",
-                f"{where}.depends",
-                f"templates.{name}.tasks.{tname} {result_problem}",
-            )
+        yield from _dag_task(name, task, f"{path}.dag.tasks[{i}]", using_depends, by_name)
     target = (tmpl.get("dag") or {}).get("target") or ""
     for target_name in target.split():
         if target_name not in by_task:
@@ -265,6 +234,44 @@ def _dag(tmpl: Mapping[str, Any], path: str, by_name: Mapping[str, Any], version
                 f"{path}.dag.target",
                 f"templates.{name}.targets: target '{target_name}' is not defined",
             )
+
+
+def _dag_task(
+    name: str, task: Mapping[str, Any], where: str, using_depends: bool, by_name: Mapping[str, Any]
+) -> Iterator[Problem]:
+    """``validateDAG``'s checks of one task."""
+    rule = "validate.go validateDAG"
+    tname = task.get("name") or ""
+    if (using_depends or task.get("dependencies")) and tname[:1].isdigit():
+        yield Problem(
+            rule,
+            f"{where}.name",
+            f"templates.{name}.tasks.{tname} name cannot begin with a digit when "
+            "using either 'depends' or 'dependencies'",
+        )
+    if using_depends and task.get("dependencies"):
+        yield Problem(
+            rule,
+            f"{where}.dependencies",
+            f"templates.{name} cannot use both 'depends' and 'dependencies' in the same DAG template",
+        )
+    if using_depends and task.get("continueOn") is not None:
+        yield Problem(
+            rule,
+            f"{where}.continueOn",
+            f"templates.{name} cannot use 'continueOn' when using 'depends'. "
+            "Instead use 'dep-task.Failed'/'dep-task.Errored'",
+        )
+    problem = _reference(task, by_name)
+    if problem:
+        yield Problem("validate.go validateTemplateHolder", where, f"templates.{name}.tasks.{tname} {problem}")
+    result_problem = validate_task_results(task.get("depends") or "")
+    if result_problem:
+        yield Problem(
+            "ancestry.go ValidateTaskResults",
+            f"{where}.depends",
+            f"templates.{name}.tasks.{tname} {result_problem}",
+        )
 
 
 def _sorting(tasks: list[Mapping[str, Any]], by_task: Mapping[Any, Mapping[str, Any]]) -> str | None:
