@@ -147,6 +147,8 @@ def _save_outputs(run: RunContext, node: Node, template: Mapping[str, Any], resu
             continue
         store = run.folder / "artifacts" / node.id / art["name"]
         store.parent.mkdir(parents=True, exist_ok=True)
+        if store.is_dir():  # a retried pod's earlier output
+            shutil.rmtree(store)
         if host.is_dir():
             shutil.copytree(host, store)
         else:

@@ -167,13 +167,24 @@ def global_values(wf: Mapping[str, Any]) -> dict[str, str | None]:
     return values
 
 
-def run_workflow(wf: Mapping[str, Any], version: ArgoVersion, images: ImageMap, folder: Path) -> WorkflowRun:
-    """Run the (prepared) workflow; every pod's folder, logs and artifacts land under ``folder``."""
+def run_workflow(
+    wf: Mapping[str, Any],
+    version: ArgoVersion,
+    images: ImageMap,
+    folder: Path,
+    previous: Mapping[str, Mapping[str, Any]] | None = None,
+) -> WorkflowRun:
+    """Run the (prepared) workflow; every pod's folder, logs and artifacts land under ``folder``.
+
+    ``previous`` (node name -> node of an earlier run of it) makes this ``argo retry``: pods that succeeded
+    are kept with their outputs, everything else runs again."""
     spec = wf["spec"]
     name = wf["metadata"]["name"]
     tree = NodeTree(name)
     slots = threading.BoundedSemaphore(int(spec["parallelism"])) if spec.get("parallelism") else None
-    run = RunContext(name, spec, version, images, folder, tree, global_values(wf), pod_slots=slots)
+    run = RunContext(
+        name, spec, version, images, folder, tree, global_values(wf), pod_slots=slots, previous=previous or {}
+    )
     holder = {"template": spec["entrypoint"], "arguments": spec.get("arguments") or {}}
     root = execute(run, name, name, holder, None, {})
     phase, message = root.phase, root.message
