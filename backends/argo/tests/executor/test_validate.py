@@ -21,6 +21,12 @@ def wf(templates: str, entrypoint: str = "main", name: str = "wf") -> dict:
     return doc
 
 
+def with_arguments(params: list) -> dict:
+    doc = wf("- {name: leaf, container: {image: alpine, command: [true]}}\n", entrypoint="leaf")
+    doc["spec"]["arguments"] = {"parameters": params}
+    return doc
+
+
 LEAF = "- {name: leaf, container: {image: alpine, command: [true]}}\n"
 
 CASES = [
@@ -158,6 +164,20 @@ CASES = [
         "templates.main must have at least one task",
         "validateDAG",
         "spec.templates[0].dag.tasks",
+    ),
+    (
+        "argument not in enum",
+        with_arguments([{"name": "mode", "value": "slow", "enum": ["fast", "safe"]}]),
+        "spec.arguments.mode.value should be present in spec.arguments.mode.enum list",
+        "validateArgumentsValues",
+        "spec.arguments.parameters[0]",
+    ),
+    (
+        "argument without a value",
+        with_arguments([{"name": "mode"}]),
+        "spec.arguments.mode.value or spec.arguments.mode.valueFrom is required",
+        "validateArgumentsValues",
+        "spec.arguments.parameters[0]",
     ),
 ]
 

@@ -90,6 +90,7 @@ def _workflow(wf: Mapping[str, Any], version: ArgoVersion) -> Iterator[Problem]:
             "spec.templates",
             f"Too many: {len(templates)}: must have at most {CRD_MAX_ITEMS} items",
         )
+    yield from _arguments((spec.get("arguments") or {}).get("parameters") or [], "spec.arguments.")
     found = list(_field_names(templates, "spec.templates", "validate.go validateWorkflowFieldNames"))
     yield from found
     if found:
@@ -107,6 +108,28 @@ def _workflow(wf: Mapping[str, Any], version: ArgoVersion) -> Iterator[Problem]:
         yield Problem("validate.go validateTemplateHolder", "spec.onExit", f"template name '{on_exit}' undefined")
     for index, tmpl in enumerate(templates):
         yield from _template(tmpl, f"spec.templates[{index}]", by_name, version)
+
+
+def _arguments(params: list[Mapping[str, Any]], prefix: str) -> Iterator[Problem]:
+    """``validateArgumentsValues`` for a submitted workflow: a value (or a valueFrom the controller can use),
+    and a value among its ``enum``."""
+    rule = "validate.go validateArgumentsValues"
+    for i, param in enumerate(params):
+        name, path = param.get("name"), f"spec.arguments.parameters[{i}]"
+        source = param.get("valueFrom")
+        if source is None and param.get("value") is None:
+            yield Problem(rule, path, f"{prefix}{name}.value or {prefix}{name}.valueFrom is required")
+        if source is not None and (
+            not any(source.get(k) for k in ("configMapKeyRef", "event", "supplied"))
+            or any(source.get(k) for k in ("path", "jsonPath", "parameter", "expression"))
+        ):
+            yield Problem(rule, path, f"{prefix}{name}.valueFrom only allows: default, configMapKeyRef and supplied")
+        enum = param.get("enum")
+        if enum is not None:
+            if not enum:
+                yield Problem(rule, path, f"{prefix}{name}.enum should contain at least one value")
+            elif param.get("value") is not None and str(param["value"]) not in [str(e) for e in enum]:
+                yield Problem(rule, path, f"{prefix}{name}.value should be present in {prefix}{name}.enum list")
 
 
 def _field_names(items: list[Mapping[str, Any]], path: str, rule: str) -> Iterator[Problem]:
