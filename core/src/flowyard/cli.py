@@ -291,6 +291,8 @@ def run(
 
         runner = _document_runner(pipeline)
         if runner is not None:
+            if params_file or only_step or step_inputs or no_cache:
+                raise click.UsageError("--params-file, --step, --input and --no-cache go with a flowyard pipeline")
             sys.exit(runner(DocumentRun(pipeline, params, options, entrypoint, run_name, as_json)))
     if entrypoint or run_name:
         raise click.UsageError("--entrypoint and --name go with an engine manifest, not a flowyard pipeline")

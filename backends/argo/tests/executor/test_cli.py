@@ -129,6 +129,19 @@ def test_what_cannot_run_here_is_refused_by_name_before_anything_runs(here):
     result = invoke("run", "r.yaml")
     assert result.exit_code == 2
     assert "image 'registry.example/app:1' has no entry in the image map" in result.output
+    doc["spec"]["templates"][0]["container"] = {
+        "image": "python:3",
+        "command": ["python"],
+        "env": [{"name": "T", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}],
+    }
+    (here / "r.yaml").write_text(yaml.safe_dump(doc))
+    result = invoke("run", "r.yaml")
+    assert result.exit_code == 2 and "env T valueFrom (secrets, ConfigMaps, fields" in result.output
+    result = invoke("run", "r.yaml", "--params-file", "p.yaml")
+    assert (
+        result.exit_code == 2
+        and "--params-file, --step, --input and --no-cache go with a flowyard pipeline" in result.output
+    )
     assert not (here / ".flowyard").exists()
 
 

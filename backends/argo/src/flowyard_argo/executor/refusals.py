@@ -108,6 +108,12 @@ def _template_details(tmpl: Mapping[str, Any], path: str) -> Iterator[str]:
             for key in ("expression", "configMapKeyRef", "jsonPath", "jqFilter", "event", "supplied"):
                 if source.get(key) is not None:
                     yield f"{path}.{group}.parameters.{param.get('name')}.valueFrom.{key} cannot run here"
+    body = tmpl.get("container") or tmpl.get("script") or {}
+    for env in body.get("env") or []:
+        if env.get("valueFrom") is not None:
+            yield f"{path}: env {env.get('name')} valueFrom (secrets, ConfigMaps, fields: the executor's next issue)"
+    if body.get("envFrom"):
+        yield f"{path}: envFrom (secrets, ConfigMaps: the executor's next issue)"
     if (tmpl.get("retryStrategy") or {}).get("expression"):
         yield f"{path}.retryStrategy.expression: expressions (the executor's next issue)"
     for kind in ("steps", "dag"):
