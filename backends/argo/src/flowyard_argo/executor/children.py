@@ -1,0 +1,166 @@
+"""What steps and DAG tasks share: resolving references (``resolveReferences``/``resolveDependencyReferences``),
+``when``, loop expansion into named children, and running children side by side within a parallelism limit."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from flowyard.runs import TaskState
+from flowyard_argo.executor import gojson
+from flowyard_argo.executor.arguments import ABSENT_OPTIONAL
+from flowyard_argo.executor.context import ExecutionError, RunContext
+from flowyard_argo.executor.engine import execute
+from flowyard_argo.executor.govaluate import WhenError, should_execute
+from flowyard_argo.executor.loops import LoopError, loop_items, process_item
+from flowyard_argo.executor.nodes import SKIPPED, Node
+from flowyard_argo.executor.scope import Scope
+from flowyard_argo.executor.template import TemplateError, replace_json
+
+STRICT = ("steps", "tasks")
+LOOP_FIELDS = ("withItems", "withParam", "withSequence")
+
+
+def scope_values(run: RunContext, scope: Scope) -> dict[str, str | None]:
+    """``scope.getParametersAny(globalParams)``: the globals, overridden by the local scope."""
+    with run.lock:
+        values = dict(run.globals)
+    values.update(scope.values)
+    return values
+
+
+def evaluate_when(run: RunContext, body: Mapping[str, Any], scope: Scope) -> tuple[bool, str]:
+    """(whether the step/task runs, its resolved ``when``)."""
+    when = body.get("when") or ""
+    if not when:
+        return True, ""
+    strict = STRICT if run.version.strict_references else ()
+    try:
+        text = replace_json(
+            gojson.marshal_string(when), scope_values(run, scope), allow_unresolved=True, strict_prefixes=strict
+        )
+        resolved = gojson.decode(text)
+        return should_execute(resolved), resolved
+    except (TemplateError, WhenError) as e:
+        if any(body.get(k) for k in LOOP_FIELDS):
+            return True, ""  # a loop's condition may name {{item}}: each child decides (ShouldExpand)
+        raise ExecutionError(str(e)) from None
+
+
+def run_child(run: RunContext, name: str, display: str, body: Mapping[str, Any], parent: Node, include: bool) -> Node:
+    """Run one step/task (or loop child), unless its own, now resolved, ``when`` is false."""
+    when = body.get("when") or ""
+    try:
+        proceed = should_execute(when)
+    except WhenError as e:
+        return run.tree.create(name, display, SKIPPED, body.get("template") or "", parent).finish(
+            TaskState.ERROR, str(e)
+        )
+    if not proceed:
+        skipped = run.tree.create(name, display, SKIPPED, body.get("template") or "", parent)
+        return skipped.finish(TaskState.SKIPPED, f"when '{when}' evaluated false")
+    artifacts = {a["name"]: a for a in (body.get("arguments") or {}).get("artifacts") or []}
+    return execute(run, name, display, body, parent, artifacts, include)
+
+
+def resolve_body(run: RunContext, body: Mapping[str, Any], scope: Scope) -> dict[str, Any]:
+    """The step/task with scope tags replaced (``steps``/``tasks`` tags must resolve) and ``from`` artifacts found."""
+    plain = {k: v for k, v in body.items() if k != "hooks"}
+    if run.version.absent_optionals:
+        plain = _mark_absent_optionals(plain, scope)
+    strict = STRICT if run.version.strict_references else ()
+    try:
+        text = replace_json(
+            gojson.marshal(plain), scope_values(run, scope), allow_unresolved=True, strict_prefixes=strict
+        )
+    except TemplateError as e:
+        raise ExecutionError(str(e)) from None
+    resolved: dict[str, Any] = gojson.decode(text)
+    arguments = resolved.get("arguments") or {}
+    artifacts = []
+    for art in arguments.get("artifacts") or []:
+        source = str(art.get("from") or "").strip()
+        if not source:
+            artifacts.append(art)
+            continue
+        key = source[2:-2].strip() if source.startswith("{{") and source.endswith("}}") else source
+        found = scope.artifacts.get(key) or run.global_artifacts.get(key)
+        if found is None:
+            if art.get("optional"):
+                continue
+            raise ExecutionError(f"unable to resolve references: Unable to resolve: {source}")
+        artifacts.append({**found, "name": art["name"]})
+    if arguments:
+        resolved["arguments"] = {**arguments, "artifacts": artifacts}
+    return resolved
+
+
+def _mark_absent_optionals(body: dict[str, Any], scope: Scope) -> dict[str, Any]:
+    """``markAbsentOptionalArgs``: arguments that purely reference an absent optional get the sentinel."""
+    arguments = body.get("arguments") or {}
+    params = arguments.get("parameters") or []
+    if not any(scope.absent_reference(p.get("value")) for p in params):
+        return body
+    marked = [{**p, "value": ABSENT_OPTIONAL} if scope.absent_reference(p.get("value")) else p for p in params]
+    return {**body, "arguments": {**arguments, "parameters": marked}}
+
+
+def expand(run: RunContext, body: Mapping[str, Any], scope: Scope) -> list[tuple[str, dict[str, Any]]] | None:
+    """``expandStep``/``expandTask``: ``(child name, child body)`` per item, ``None`` without a loop."""
+    try:
+        items = loop_items(body)
+        if items is None:
+            return None
+        loopless = {k: v for k, v in body.items() if k not in ("withItems", "withParam", "withSequence")}
+        values = scope_values(run, scope)
+        children = []
+        for index, item in enumerate(items):
+            name, child = process_item(loopless, str(body["name"]), index, item, values, run.version)
+            child["name"], child["template"] = name, body.get("template")
+            children.append((name, child))
+        return children
+    except (LoopError, TemplateError) as e:
+        raise ExecutionError(str(e)) from None
+
+
+def add_settled(run: RunContext, scope: Scope, prefix: str, node: Node, holder: Mapping[str, Any]) -> None:
+    """A node that will not run enters the scope: in v4 with its outputs as defaults or absent optionals."""
+    if not run.version.absent_optionals or node.phase not in (TaskState.SKIPPED, TaskState.OMITTED):
+        scope.add_node(prefix, node)
+        return
+    try:
+        template: Mapping[str, Any] | None = run.template(holder)
+    except ExecutionError:
+        template = None
+    scope.add_skipped(prefix, node, template)
+
+
+def run_parallel(jobs: Sequence[Callable[[], Any]], limit: int | None) -> list[Any]:
+    """Run ``jobs`` in threads, at most ``limit`` at once; results in job order."""
+    results: list[Any] = [None] * len(jobs)
+    slots = threading.BoundedSemaphore(limit) if limit else None
+
+    def worker(i: int) -> None:
+        if slots is not None:
+            slots.acquire()
+        try:
+            results[i] = jobs[i]()
+        finally:
+            if slots is not None:
+                slots.release()
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(len(jobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def continues_on(body: Mapping[str, Any], phase: str) -> bool:
+    """``ContinuesOn``: a Failed/Error child that ``continueOn`` lets the group go past."""
+    continue_on = body.get("continueOn") or {}
+    return (phase == "Failed" and bool(continue_on.get("failed"))) or (
+        phase == "Error" and bool(continue_on.get("error"))
+    )
