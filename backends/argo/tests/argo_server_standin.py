@@ -1,6 +1,6 @@
 """A small Argo Server stand-in on 127.0.0.1, for testing submission without a cluster.
 
-Every request is matched against Argo's OpenAPI spec (v4.1.2, ``data/``): an unknown route is a
+Every request is matched against Argo's OpenAPI spec (v4.1.2, read in place from ``../shared``): an unknown route is a
 404, a body that breaks the operation's schema (made strict, as in ``argo_schema``) a 400 with
 Argo's error shape. Created workflows move Pending -> Running -> Succeeded (or Failed, for a
 workflow labelled ``standin.flowyard.dev/fail: "true"``), one phase per status read, with a node
@@ -24,7 +24,7 @@ from typing import Any
 
 from flowyard.testing.standin import OpenAPISpec, StandinHandler, serve
 
-from .argo_schema import SWAGGER_FILE
+from .argo_schema import SWAGGER_FILE, upstream
 
 PHASES = ("Pending", "Running")
 FAIL_LABEL = "standin.flowyard.dev/fail"
@@ -38,7 +38,7 @@ def _widen(defs: dict[str, Any]) -> None:
 
 @functools.cache
 def argo_api() -> OpenAPISpec:
-    return OpenAPISpec(SWAGGER_FILE, _widen)
+    return OpenAPISpec(upstream(SWAGGER_FILE), _widen)
 
 
 def body_errors(schema_ref: dict[str, Any], body: Any) -> list[str]:
@@ -107,7 +107,6 @@ def _nodes(wf: dict[str, Any], phase: str) -> dict[str, Any]:
 
 class _Handler(StandinHandler):
     state: StandinState
-    spec = argo_api()
 
     def check_access(self, params: dict[str, str]) -> tuple[int, str] | None:
         refused = super().check_access(params)
@@ -195,5 +194,6 @@ class _Handler(StandinHandler):
 def argo_server(**settings: Any) -> Iterator[tuple[str, StandinState]]:
     """``with argo_server(token="abc") as (url, state): ...``: a running stand-in and its state."""
     state = StandinState(**settings)
-    with serve(_Handler, state) as url:
+    spec = argo_api()  # read here, not at import: a test without the upstream file skips
+    with serve(type(_Handler.__name__, (_Handler,), {"spec": spec}), state) as url:
         yield url, state
