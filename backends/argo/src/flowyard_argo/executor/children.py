@@ -1,0 +1,117 @@
+"""What steps and DAG tasks share: resolving references (``resolveReferences``/``resolveDependencyReferences``),
+``when``, loop expansion into named children, and running children side by side within a parallelism limit."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from flowyard_argo.executor import gojson
+from flowyard_argo.executor.context import ExecutionError, RunContext
+from flowyard_argo.executor.govaluate import WhenError, should_execute
+from flowyard_argo.executor.loops import LoopError, loop_items, process_item
+from flowyard_argo.executor.scope import Scope
+from flowyard_argo.executor.template import TemplateError, replace_json
+
+STRICT = ("steps", "tasks")
+
+
+def scope_values(run: RunContext, scope: Scope) -> dict[str, str | None]:
+    """``scope.getParametersAny(globalParams)``: the globals, overridden by the local scope."""
+    with run.lock:
+        values = dict(run.globals)
+    values.update(scope.values)
+    return values
+
+
+def evaluate_when(run: RunContext, body: Mapping[str, Any], scope: Scope) -> tuple[bool, str]:
+    """(whether the step/task runs, its resolved ``when``)."""
+    when = body.get("when") or ""
+    if not when:
+        return True, ""
+    try:
+        text = replace_json(
+            gojson.marshal_string(when), scope_values(run, scope), allow_unresolved=True, strict_prefixes=STRICT
+        )
+        resolved = gojson.decode(text)
+        return should_execute(resolved), resolved
+    except (TemplateError, WhenError) as e:
+        raise ExecutionError(str(e)) from None
+
+
+def resolve_body(run: RunContext, body: Mapping[str, Any], scope: Scope) -> dict[str, Any]:
+    """The step/task with scope tags replaced (``steps``/``tasks`` tags must resolve) and ``from`` artifacts found."""
+    plain = {k: v for k, v in body.items() if k != "hooks"}
+    try:
+        text = replace_json(
+            gojson.marshal(plain), scope_values(run, scope), allow_unresolved=True, strict_prefixes=STRICT
+        )
+    except TemplateError as e:
+        raise ExecutionError(str(e)) from None
+    resolved: dict[str, Any] = gojson.decode(text)
+    arguments = resolved.get("arguments") or {}
+    artifacts = []
+    for art in arguments.get("artifacts") or []:
+        source = str(art.get("from") or "").strip()
+        if not source:
+            artifacts.append(art)
+            continue
+        key = source[2:-2].strip() if source.startswith("{{") and source.endswith("}}") else source
+        found = scope.artifacts.get(key) or run.global_artifacts.get(key)
+        if found is None:
+            if art.get("optional"):
+                continue
+            raise ExecutionError(f"unable to resolve references: Unable to resolve: {source}")
+        artifacts.append({**found, "name": art["name"]})
+    if arguments:
+        resolved["arguments"] = {**arguments, "artifacts": artifacts}
+    return resolved
+
+
+def expand(run: RunContext, body: Mapping[str, Any], scope: Scope) -> list[tuple[str, dict[str, Any]]] | None:
+    """``expandStep``/``expandTask``: ``(child name, child body)`` per item, ``None`` without a loop."""
+    try:
+        items = loop_items(body)
+        if items is None:
+            return None
+        loopless = {k: v for k, v in body.items() if k not in ("withItems", "withParam", "withSequence")}
+        values = scope_values(run, scope)
+        children = []
+        for index, item in enumerate(items):
+            name, child = process_item(loopless, str(body["name"]), index, item, values, run.version)
+            child["name"], child["template"] = name, body.get("template")
+            children.append((name, child))
+        return children
+    except (LoopError, TemplateError) as e:
+        raise ExecutionError(str(e)) from None
+
+
+def run_parallel(jobs: Sequence[Callable[[], Any]], limit: int | None) -> list[Any]:
+    """Run ``jobs`` in threads, at most ``limit`` at once; results in job order."""
+    results: list[Any] = [None] * len(jobs)
+    slots = threading.BoundedSemaphore(limit) if limit else None
+
+    def worker(i: int) -> None:
+        if slots is not None:
+            slots.acquire()
+        try:
+            results[i] = jobs[i]()
+        finally:
+            if slots is not None:
+                slots.release()
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(len(jobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def continues_on(body: Mapping[str, Any], phase: str) -> bool:
+    """``ContinuesOn``: a Failed/Error child that ``continueOn`` lets the group go past."""
+    continue_on = body.get("continueOn") or {}
+    return (phase == "Failed" and bool(continue_on.get("failed"))) or (
+        phase == "Error" and bool(continue_on.get("error"))
+    )

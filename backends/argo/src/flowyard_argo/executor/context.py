@@ -1,0 +1,63 @@
+"""What every part of a running workflow shares: templates, scope of globals, the node tree, pods' limits."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flowyard_argo.executor.images import ImageMap
+from flowyard_argo.executor.nodes import NodeTree
+from flowyard_argo.executor.versions import ArgoVersion
+
+
+class ExecutionError(Exception):
+    """An error the controller would record on a node (message in its words); the node is marked Error."""
+
+
+@dataclass
+class RunContext:
+    """One workflow run; mutable run state lives in ``tree``, ``globals`` and ``global_outputs``."""
+
+    name: str
+    spec: Mapping[str, Any]
+    version: ArgoVersion
+    images: ImageMap
+    folder: Path
+    tree: NodeTree
+    globals: dict[str, str | None] = field(default_factory=dict)
+    global_artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pod_slots: threading.BoundedSemaphore | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def templates(self) -> dict[str, Mapping[str, Any]]:
+        return {t["name"]: t for t in self.spec.get("templates") or []}
+
+    def template(self, holder: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The template a step/task names (``template``) or carries (``inline``)."""
+        if holder.get("inline") is not None:
+            return {"name": "", **holder["inline"]}
+        name = holder.get("template") or ""
+        found = self.templates.get(name)
+        if found is None:
+            raise ExecutionError(f"template name '{name}' undefined")
+        defaults = self.spec.get("templateDefaults") or {}
+        return _merge(defaults, found) if defaults else found
+
+    def set_global(self, key: str, value: str | None) -> None:
+        with self.lock:
+            self.globals[key] = value
+
+
+def _merge(defaults: Mapping[str, Any], template: Mapping[str, Any]) -> dict[str, Any]:
+    """``templateDefaults`` under the template: maps merged key by key, the template's values winning."""
+    out: dict[str, Any] = dict(defaults)
+    for key, value in template.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out

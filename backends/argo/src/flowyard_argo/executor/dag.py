@@ -1,0 +1,245 @@
+"""``dag`` templates (``workflow/controller/dag.go`` ``executeDAG``/``executeDAGTask``/``assessDAGPhase``).
+
+A task starts once every dependency is fulfilled and its ``depends`` logic holds (else it is Omitted); a loop task
+gets a TaskGroup node whose children are the items. Tasks without dependencies hang under the DAG node, the others
+under their dependencies. The DAG's phase is read from its target tasks (``target``, else the leaves): a target whose
+branch failed fails it (unless ``continueOn`` allows), and with ``failFast`` (the default) no new task starts once
+that is so.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flowyard.runs import TaskState
+from flowyard_argo.executor.children import continues_on, evaluate_when, expand, resolve_body, run_parallel
+from flowyard_argo.executor.context import ExecutionError, RunContext
+from flowyard_argo.executor.depends import DependsError, dependency_names, depends_logic, evaluate
+from flowyard_argo.executor.engine import execute, references_result, template_outputs
+from flowyard_argo.executor.nodes import SKIPPED, TASK_GROUP, Node
+from flowyard_argo.executor.scope import AggregateError, Scope
+
+BAD = (TaskState.FAILED, TaskState.ERROR)
+
+
+class _Dag:
+    def __init__(self, run: RunContext, node: Node, template: Mapping[str, Any]) -> None:
+        self.run, self.node, self.template = run, node, template
+        dag = template.get("dag") or {}
+        self.tasks: dict[str, Mapping[str, Any]] = {t["name"]: t for t in dag.get("tasks") or []}
+        self.deps = {name: dependency_names(t, self.tasks) for name, t in self.tasks.items()}
+        depended = {d for deps in self.deps.values() for d in deps}
+        target = str(dag.get("target") or "")
+        self.targets = target.split() if target else [n for n in self.tasks if n not in depended]
+        self.fail_fast = dag.get("failFast") is not False
+        self.limit = int(template["parallelism"]) if template.get("parallelism") else None
+        self.scope = Scope()
+        self.nodes: dict[str, Node] = {}
+        self.running: set[str] = set()
+        self.cond = threading.Condition()
+        self.slots = threading.BoundedSemaphore(self.limit) if self.limit else None
+
+    def needed(self) -> list[str]:
+        """The targets and their ancestors, in manifest order."""
+        seen: set[str] = set()
+        stack = list(self.targets)
+        while stack:
+            name = stack.pop()
+            if name not in seen and name in self.tasks:
+                seen.add(name)
+                stack.extend(self.deps[name])
+        return [n for n in self.tasks if n in seen]
+
+    def parent_of(self, name: str) -> Node:
+        deps = self.deps[name]
+        return self.nodes[deps[0]] if deps else self.node
+
+    def link(self, name: str, created: Node) -> None:
+        for dep in self.deps[name][1:]:
+            self.nodes[dep].children.append(created.id)
+
+    def ready(self, name: str) -> bool | None:
+        """True to run, False to omit, None while a dependency is not fulfilled."""
+        if any(d not in self.nodes or not self.nodes[d].fulfilled for d in self.deps[name]):
+            return None
+        task = self.tasks[name]
+        if not task.get("depends") and not task.get("dependencies"):
+            return True
+        results = {d.replace("-", "_"): self._results(self.nodes[d]) for d in self.deps[name]}
+        return evaluate(depends_logic(task, self.tasks), results)
+
+    def _results(self, node: Node) -> dict[str, bool]:
+        children = [self.run.tree.nodes[c] for c in node.children] if node.type == TASK_GROUP else []
+        return {
+            "Succeeded": node.phase is TaskState.SUCCEEDED,
+            "Failed": node.phase is TaskState.FAILED,
+            "Errored": node.phase is TaskState.ERROR,
+            "Skipped": node.phase is TaskState.SKIPPED,
+            "Omitted": node.phase is TaskState.OMITTED,
+            "Daemoned": False,
+            "AnySucceeded": any(c.phase is TaskState.SUCCEEDED for c in children),
+            "AllFailed": bool(children) and all(c.phase is TaskState.FAILED for c in children),
+        }
+
+    def branch(self, name: str) -> TaskState | None:
+        """``assessDAGPhase``'s branch phase of a task: its own when completed, else its dependencies'."""
+        node = self.nodes.get(name)
+        if node is None or not node.fulfilled:
+            return None
+        if node.phase in (TaskState.SUCCEEDED, *BAD):
+            return node.phase
+        inherited = [self.branch(d) for d in self.deps[name]]
+        return next((p for p in inherited if p in BAD), TaskState.SUCCEEDED)
+
+    def phase(self) -> TaskState | None:
+        """The DAG's phase from its targets, ``None`` while it is still running."""
+        result: TaskState | None = TaskState.SUCCEEDED
+        for name in self.targets:
+            branch = self.branch(name)
+            if branch is None:
+                result = None
+                if not self.fail_fast:
+                    break
+            elif branch in BAD and not continues_on(self.tasks[name], branch.value):
+                result = branch
+                if self.fail_fast:
+                    break
+        return result
+
+
+def run_dag(run: RunContext, node: Node, template: Mapping[str, Any]) -> None:
+    state = _Dag(run, node, template)
+    with state.cond:
+        while True:
+            final = state.phase()
+            if final in BAD and state.fail_fast:
+                break
+            started = _schedule(state)
+            if not state.running and not started:
+                final = state.phase() or TaskState.SUCCEEDED
+                break
+            if not started:
+                state.cond.wait()
+        while state.running:
+            state.cond.wait()
+    if final in BAD:
+        node.finish(final, _failure_message(state))
+        return
+    try:
+        node.outputs = template_outputs(
+            template, {**run.globals, **state.scope.values}, {**run.global_artifacts, **state.scope.artifacts}
+        )
+    except ExecutionError as e:
+        node.finish(TaskState.ERROR, str(e))
+        return
+    node.finish(TaskState.SUCCEEDED)
+
+
+def _failure_message(state: _Dag) -> str:
+    failed = [n for n in state.nodes.values() if n.phase in BAD]
+    return f"task '{failed[0].name}' failed" if failed else ""
+
+
+def _schedule(state: _Dag) -> bool:
+    """Start (or omit) every task that can be decided now; whether anything was."""
+    progressed = False
+    for name in state.needed():
+        if name in state.nodes or name in state.running:
+            continue
+        task = state.tasks[name]
+        node_name = f"{state.node.name}.{name}"
+        try:
+            decision = state.ready(name)
+        except DependsError as e:
+            _settle(state, name, node_name, TaskState.ERROR, str(e))
+            progressed = True
+            continue
+        if decision is None:
+            continue
+        progressed = True
+        if decision is False:
+            _settle(state, name, node_name, TaskState.OMITTED, "omitted: depends condition not met")
+            continue
+        try:
+            proceed, when = evaluate_when(state.run, task, state.scope)
+            if not proceed:
+                _settle(state, name, node_name, TaskState.SKIPPED, f"when '{when}' evaluated false")
+                continue
+            body = resolve_body(state.run, task, state.scope)
+            children = expand(state.run, body, state.scope)
+        except ExecutionError as e:
+            _settle(state, name, node_name, TaskState.ERROR, str(e))
+            continue
+        _start(state, name, body, children)
+    return progressed
+
+
+def _settle(state: _Dag, name: str, node_name: str, phase: TaskState, message: str) -> None:
+    created = state.run.tree.create(
+        node_name, name, SKIPPED, state.tasks[name].get("template") or "", state.parent_of(name)
+    )
+    state.link(name, created)
+    state.nodes[name] = created.finish(phase, message)
+    state.scope.add_node(f"tasks.{name}", created)
+
+
+def _artifacts_of(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {a["name"]: a for a in (body.get("arguments") or {}).get("artifacts") or []}
+
+
+def _start(state: _Dag, name: str, body: dict[str, Any], children: list[tuple[str, dict[str, Any]]] | None) -> None:
+    """Start a task (or its loop's TaskGroup) in a thread of its own; ``_finished`` records it."""
+    run = state.run
+    parent = state.parent_of(name)
+    state.running.add(name)
+    include = references_result(state.template, name)
+    if children is None:
+        task_name = f"{state.node.name}.{name}"
+
+        def single() -> None:
+            if state.slots is not None:
+                state.slots.acquire()
+            try:
+                created = execute(run, task_name, name, body, parent, _artifacts_of(body), include)
+            finally:
+                if state.slots is not None:
+                    state.slots.release()
+            _finished(state, name, created, None)
+
+        threading.Thread(target=single, daemon=True).start()
+        return
+    group = run.tree.create(f"{state.node.name}.{name}", name, TASK_GROUP, body.get("template") or "", parent)
+    state.link(name, group)
+    group.phase = TaskState.RUNNING
+    state.nodes[name] = group
+
+    def item_job(child_name: str, child: dict[str, Any]) -> Callable[[], Node]:
+        return lambda: execute(
+            run, f"{state.node.name}.{child_name}", child_name, child, group, _artifacts_of(child), include
+        )
+
+    def loop() -> None:
+        nodes = run_parallel([item_job(n, c) for n, c in children], state.limit)
+        bad = [n for n in nodes if n.phase in BAD]
+        group.finish(bad[0].phase if bad else TaskState.SUCCEEDED if nodes else TaskState.SKIPPED)
+        _finished(state, name, group, nodes)
+
+    threading.Thread(target=loop, daemon=True).start()
+
+
+def _finished(state: _Dag, name: str, node: Node, items: list[Node] | None) -> None:
+    with state.cond:
+        if items is None:
+            state.nodes[name] = node
+            for dep in state.deps[name][1:]:
+                state.nodes[dep].children.append(node.id)
+        else:
+            try:
+                state.scope.add_aggregate(f"tasks.{name}", items)
+            except AggregateError as e:
+                node.finish(TaskState.ERROR, str(e))
+        state.scope.add_node(f"tasks.{name}", node)
+        state.running.discard(name)
+        state.cond.notify_all()

@@ -1,0 +1,202 @@
+"""Running one template invocation: ``executeTemplate`` (``workflow/controller/operator.go``) for this machine.
+
+A node is created when the template starts (the tree unfolds as the run goes, so recursion works); inputs are bound
+and substituted, the template runs by kind (pod, steps, dag, suspend), retries wrap it in a Retry node, and its
+outputs (and ``globalName`` outputs) are recorded.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from flowyard.runs import TaskState
+from flowyard_argo.executor import gojson
+from flowyard_argo.executor.arguments import bind_inputs, substitute_template
+from flowyard_argo.executor.context import ExecutionError, RunContext
+from flowyard_argo.executor.leaf import run_leaf
+from flowyard_argo.executor.nodes import DAG, POD, RETRY, STEPS, Node
+from flowyard_argo.executor.retry import retry_delay, should_retry
+from flowyard_argo.executor.template import TemplateError, replace_json
+
+_KIND_NODE = {"container": POD, "script": POD, "steps": STEPS, "dag": DAG, "suspend": "Suspend"}
+
+
+def node_type(template: Mapping[str, Any]) -> str:
+    return next((kind for key, kind in _KIND_NODE.items() if template.get(key) is not None), POD)
+
+
+def execute(
+    run: RunContext,
+    name: str,
+    display: str,
+    holder: Mapping[str, Any],
+    parent: Node | None,
+    artifacts: Mapping[str, dict[str, Any]],
+    include_result: bool = False,
+) -> Node:
+    """Run the template ``holder`` names with its arguments; return its finished node.
+
+    ``include_result``: whether the pod's stdout is kept as ``outputs.result`` (``includeScriptOutput``).
+    """
+    try:
+        template = run.template(holder)
+    except ExecutionError as e:
+        node = run.tree.create(name, display, POD, holder.get("template") or "", parent)
+        return node.finish(TaskState.ERROR, str(e))
+    arguments = holder.get("arguments") or {}
+    if template.get("retryStrategy") is not None:
+        return _with_retries(run, name, display, template, arguments, parent, artifacts, include_result)
+    return _once(run, name, display, template, arguments, parent, artifacts, include_result)
+
+
+def _once(
+    run: RunContext,
+    name: str,
+    display: str,
+    template: Mapping[str, Any],
+    arguments: Mapping[str, Any],
+    parent: Node | None,
+    artifacts: Mapping[str, dict[str, Any]],
+    include_result: bool = False,
+) -> Node:
+    node = run.tree.create(name, display, node_type(template), template.get("name") or "", parent)
+    node.phase = TaskState.RUNNING
+    try:
+        params, arts = bind_inputs(template, arguments, artifacts)
+        resolved = substitute_template(template, params, arts, run.globals)
+        node.inputs = {"parameters": [{"name": p["name"], "value": p.get("value")} for p in params]}
+        _dispatch(run, node, resolved, include_result)
+    except ExecutionError as e:
+        node.finish(TaskState.ERROR, str(e))
+    if node.phase is TaskState.SUCCEEDED:
+        _global_outputs(run, node, template)
+    return node
+
+
+def _dispatch(run: RunContext, node: Node, template: dict[str, Any], include_result: bool) -> None:
+    from flowyard_argo.executor.dag import run_dag
+    from flowyard_argo.executor.steps import run_steps
+
+    if template.get("steps") is not None:
+        run_steps(run, node, template)
+    elif template.get("dag") is not None:
+        run_dag(run, node, template)
+    elif template.get("suspend") is not None:
+        _suspend(node, template["suspend"])
+    else:
+        run_leaf(run, node, template, include_result)
+
+
+def _suspend(node: Node, suspend: Mapping[str, Any]) -> None:
+    from flowyard_argo.executor.retry import parse_duration
+
+    duration = suspend.get("duration")
+    if duration is None:
+        raise ExecutionError("a suspend template without a duration waits for `argo resume`, which cannot happen here")
+    time.sleep(parse_duration(duration))
+    node.finish(TaskState.SUCCEEDED)
+
+
+def _with_retries(
+    run: RunContext,
+    name: str,
+    display: str,
+    template: Mapping[str, Any],
+    arguments: Mapping[str, Any],
+    parent: Node | None,
+    artifacts: Mapping[str, dict[str, Any]],
+    include_result: bool,
+) -> Node:
+    """``processNodeRetries``: attempts ``name(0)``, ``name(1)``... under a Retry node, the last one deciding."""
+    strategy = template["retryStrategy"]
+    retry_node = run.tree.create(name, display, RETRY, template.get("name") or "", parent)
+    retry_node.phase = TaskState.RUNNING
+    first_start = time.time()
+    attempt = 0
+    while True:
+        child = _once(
+            run,
+            f"{name}({attempt})",
+            f"{display}({attempt})",
+            template,
+            arguments,
+            retry_node,
+            artifacts,
+            include_result,
+        )
+        if child.phase is TaskState.SUCCEEDED or not should_retry(strategy, child.phase, attempt):
+            break
+        delay, give_up = retry_delay(strategy, attempt, first_start, run.version)
+        if give_up:
+            child.message = child.message or "Max duration limit exceeded"
+            break
+        time.sleep(delay)
+        attempt += 1
+    retry_node.outputs = child.outputs
+    retry_node.inputs = child.inputs
+    return retry_node.finish(child.phase, child.message)
+
+
+def _global_outputs(run: RunContext, node: Node, template: Mapping[str, Any]) -> None:
+    """``addOutputsToGlobalScope``: outputs with a ``globalName`` become ``workflow.outputs...``."""
+    declared = {p["name"]: p for p in (template.get("outputs") or {}).get("parameters") or []}
+    for param in node.outputs.get("parameters") or []:
+        global_name = declared.get(param["name"], {}).get("globalName")
+        if global_name:
+            run.set_global(f"workflow.outputs.parameters.{global_name}", param.get("value"))
+    declared_arts = {a["name"]: a for a in (template.get("outputs") or {}).get("artifacts") or []}
+    for art in node.outputs.get("artifacts") or []:
+        global_name = declared_arts.get(art["name"], {}).get("globalName")
+        if global_name:
+            with run.lock:
+                run.global_artifacts[f"workflow.outputs.artifacts.{global_name}"] = art
+
+
+def references_result(parent: Mapping[str, Any], name: str) -> bool:
+    """``hasOutputResultRef``: the parent steps/dag template mentions ``steps.NAME.outputs.result`` (or tasks)."""
+    prefix = "tasks" if parent.get("dag") is not None else "steps"
+    text = gojson.marshal(dict(parent))
+    escaped = re.escape(name)
+    return bool(re.search(rf"{prefix}\.{escaped}\.outputs\.result", text)) or bool(
+        re.search(rf"{prefix}\[['\"]{escaped}['\"]\]\.outputs.result", text)
+    )
+
+
+def template_outputs(
+    template: Mapping[str, Any], values: Mapping[str, str | None], artifacts: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``getTemplateOutputsFromScope``: a steps/dag template's outputs from its children's values."""
+    outputs: dict[str, Any] = {}
+    declared = template.get("outputs") or {}
+    params = []
+    for param in declared.get("parameters") or []:
+        source = (param.get("valueFrom") or {}).get("parameter")
+        if source is None:
+            continue
+        try:
+            text = replace_json(
+                '"' + source.replace("\\", "\\\\").replace('"', '\\"') + '"', values, allow_unresolved=False
+            )
+        except TemplateError as e:
+            default = (param.get("valueFrom") or {}).get("default")
+            if default is None:
+                raise ExecutionError(f"Unable to resolve outputs from scope: {e}") from None
+            params.append({"name": param["name"], "value": str(default)})
+            continue
+        params.append({"name": param["name"], "value": gojson.decode(text)})
+    if params:
+        outputs["parameters"] = params
+    arts = []
+    for art in declared.get("artifacts") or []:
+        source = str(art.get("from") or "").strip()
+        key = source[2:-2].strip() if source.startswith("{{") and source.endswith("}}") else None
+        if key and key in artifacts:
+            arts.append({**artifacts[key], "name": art["name"]})
+        elif key and not art.get("optional"):
+            raise ExecutionError(f"Unable to resolve outputs from scope: failed to resolve {source}")
+    if arts:
+        outputs["artifacts"] = arts
+    return outputs

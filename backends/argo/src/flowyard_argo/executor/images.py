@@ -1,0 +1,102 @@
+"""The image map: which host programs and folders stand in for a container image.
+
+There is no container runtime here, so an image is what the map says it is: programs (a command name mapped to a
+host executable, optionally with leading arguments, e.g. busybox applets) and folders (an image path filled with a
+copy of a host folder). An image the map does not know is refused by name, never run against the host's files.
+Defaults: ``python`` images get the host's ``python3``; ``busybox`` and ``alpine`` get the host's ``busybox``
+(refused when the host has none).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ImageError(ValueError):
+    """An image or program this machine cannot stand in for (one line, by name)."""
+
+
+@dataclass(frozen=True)
+class Image:
+    """A stand-in for one image: command names to host argv prefixes, image folders to host folders."""
+
+    name: str
+    programs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    folders: Mapping[str, Path] = field(default_factory=dict)
+    any_program: tuple[str, ...] | None = None  # busybox: every applet name runs as ``busybox NAME``
+
+    def resolve(self, argv0: str) -> list[str]:
+        """The host argv prefix for the manifest's command name (its basename is tried too)."""
+        for key in (argv0, argv0.rsplit("/", 1)[-1]):
+            if key in self.programs:
+                return list(self.programs[key])
+        if self.any_program is not None:
+            return [*self.any_program, argv0.rsplit("/", 1)[-1]]
+        raise ImageError(f"image {self.name!r} has no program {argv0!r} in the image map")
+
+
+def _host(program: str) -> str | None:
+    for candidate in (f"/usr/bin/{program}", f"/bin/{program}"):
+        if Path(candidate).exists():
+            return candidate
+    return shutil.which(program)
+
+
+def default_images() -> dict[str, dict[str, Any]]:
+    """The built-in entries (patterns over the image name without registry host)."""
+    python = _host("python3")
+    entries: dict[str, dict[str, Any]] = {}
+    if python:
+        entries["python*"] = {"programs": {"python": [python], "python3": [python]}}
+    busybox = _host("busybox")
+    for pattern in ("busybox*", "alpine*"):
+        entries[pattern] = {"busybox": busybox} if busybox else {"missing": "the host has no busybox"}
+    return entries
+
+
+@dataclass(frozen=True)
+class ImageMap:
+    """User entries (from ``-O image_map=FILE``) first, then the defaults."""
+
+    entries: Mapping[str, Mapping[str, Any]]
+    base: Path = Path()
+
+    @classmethod
+    def load(cls, path: str | None) -> ImageMap:
+        if not path:
+            return cls(default_images())
+        file = Path(path)
+        try:
+            data = yaml.safe_load(file.read_text())
+        except (OSError, yaml.YAMLError) as e:
+            raise ImageError(f"image map {path}: {e}") from None
+        if not isinstance(data, dict):
+            raise ImageError(f"image map {path}: expected a mapping of image names")
+        return cls({**data, **{k: v for k, v in default_images().items() if k not in data}}, file.parent)
+
+    def image(self, name: str) -> Image:
+        short = name.split("/")[-1] if "/" in name and "." in name.split("/")[0] else name
+        for pattern, entry in self.entries.items():
+            if (
+                name == pattern
+                or short == pattern
+                or fnmatch.fnmatchcase(short, pattern)
+                or short.split(":")[0] == pattern
+            ):
+                return self._build(name, entry)
+        raise ImageError(f"image {name!r} has no entry in the image map (-O image_map=FILE)")
+
+    def _build(self, name: str, entry: Mapping[str, Any]) -> Image:
+        if entry.get("missing"):
+            raise ImageError(f"image {name!r}: {entry['missing']}")
+        programs = {str(k): tuple(v if isinstance(v, list) else [v]) for k, v in (entry.get("programs") or {}).items()}
+        folders = {str(k): (self.base / str(v)).resolve() for k, v in (entry.get("folders") or {}).items()}
+        busybox = entry.get("busybox")
+        return Image(name, programs, folders, (str(busybox),) if busybox else None)

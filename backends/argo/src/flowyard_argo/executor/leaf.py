@@ -1,0 +1,119 @@
+"""Container and script templates as pods on this machine, and the outputs their executor (``argoexec``) saves.
+
+``outputs.result`` is the pod's stdout less one trailing newline; an output parameter's ``valueFrom.path`` is read
+from the pod's folder less one trailing newline (its ``default`` when the file is missing); output artifacts are
+copied into the run's folder, ``artifacts/<node id>/<name>``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flowyard.runs import TaskState
+from flowyard_argo.executor.context import ExecutionError, RunContext
+from flowyard_argo.executor.images import ImageError
+from flowyard_argo.executor.nodes import Node
+from flowyard_argo.executor.pods import PodError, PodResult, PodSpec, run_pod
+
+SCRIPT_PATH = "/argo/staging/script"
+MAX_RESULT = 256 * 1024
+
+
+def _trim_newline(text: str) -> str:
+    return text[:-1] if text.endswith("\n") else text
+
+
+def pod_spec(run: RunContext, node: Node, template: Mapping[str, Any]) -> tuple[PodSpec, str | None]:
+    """The pod for a resolved container/script template, and the script source to stage (if any)."""
+    body = template.get("container") or template.get("script") or {}
+    image = run.images.image(str(body.get("image") or ""))
+    argv = [*(body.get("command") or []), *(body.get("args") or [])]
+    source = None
+    if template.get("script") is not None:
+        source = str(body.get("source") or "")
+        argv = [*(body.get("command") or []), SCRIPT_PATH, *(body.get("args") or [])]
+    declared = [a["path"] for a in (template.get("inputs") or {}).get("artifacts") or [] if a.get("path")]
+    outputs = template.get("outputs") or {}
+    declared += [a["path"] for a in outputs.get("artifacts") or [] if a.get("path")]
+    declared += [
+        (p.get("valueFrom") or {}).get("path")
+        for p in outputs.get("parameters") or []
+        if (p.get("valueFrom") or {}).get("path")
+    ]
+    if source is not None:
+        declared.append(SCRIPT_PATH)
+    files = {
+        a["path"]: Path(a["_local"])
+        for a in (template.get("inputs") or {}).get("artifacts") or []
+        if a.get("_local") and a.get("path")
+    }
+    env = {str(e["name"]): str(e.get("value", "")) for e in body.get("env") or [] if "valueFrom" not in e}
+    spec = PodSpec(
+        node.pod or node.id, image, [str(a) for a in argv], env, str(body.get("workingDir") or "/"), declared, files
+    )
+    return spec, source
+
+
+def run_leaf(run: RunContext, node: Node, template: Mapping[str, Any], include_result: bool = False) -> None:
+    """Run the pod (within the workflow's pod parallelism) and record its phase and outputs on ``node``."""
+    folder = run.folder / "pods" / (node.pod or node.id)
+    try:
+        spec, source = pod_spec(run, node, template)
+        if source is not None:
+            script = folder / "fs" / SCRIPT_PATH.lstrip("/")
+            script.parent.mkdir(parents=True, exist_ok=True)
+            script.write_text(source)
+        if run.pod_slots is not None:
+            run.pod_slots.acquire()
+        try:
+            result = run_pod(spec, folder)
+        finally:
+            if run.pod_slots is not None:
+                run.pod_slots.release()
+    except (ImageError, PodError) as e:
+        raise ExecutionError(str(e)) from None
+    node.outputs = {"exitCode": str(result.exit_code)}
+    if include_result:
+        node.outputs["result"] = _trim_newline(result.stdout)[-MAX_RESULT:]
+    _save_outputs(run, node, template, result)
+    if result.exit_code != 0:
+        node.finish(TaskState.FAILED, f"Error (exit code {result.exit_code})")
+    else:
+        node.finish(TaskState.SUCCEEDED)
+
+
+def _save_outputs(run: RunContext, node: Node, template: Mapping[str, Any], result: PodResult) -> None:
+    outputs = template.get("outputs") or {}
+    params = []
+    for param in outputs.get("parameters") or []:
+        source = param.get("valueFrom") or {}
+        if not source.get("path"):
+            continue
+        host = result.host_path(source["path"])
+        if host is not None and host.is_file():
+            params.append({"name": param["name"], "value": _trim_newline(host.read_text(errors="replace"))})
+        elif source.get("default") is not None:
+            params.append({"name": param["name"], "value": str(source["default"])})
+        elif result.exit_code == 0:
+            raise ExecutionError(f"open {source['path']}: no such file or directory")
+    if params:
+        node.outputs["parameters"] = params
+    arts = []
+    for art in outputs.get("artifacts") or []:
+        host = result.host_path(art["path"]) if art.get("path") else None
+        if host is None or not host.exists():
+            if not art.get("optional") and result.exit_code == 0:
+                raise ExecutionError(f"open {art.get('path')}: no such file or directory")
+            continue
+        store = run.folder / "artifacts" / node.id / art["name"]
+        store.parent.mkdir(parents=True, exist_ok=True)
+        if host.is_dir():
+            shutil.copytree(host, store)
+        else:
+            shutil.copyfile(host, store)
+        arts.append({"name": art["name"], "path": art["path"], "_local": str(store)})
+    if arts:
+        node.outputs["artifacts"] = arts

@@ -1,0 +1,137 @@
+"""A pod on this machine: the container's argv as a subprocess in its own folder and namespaces.
+
+The pod folder holds ``fs/<path>`` for every folder the pod may write (``/tmp``, the working directory, the parent
+of every declared input/output path, the image's folders), ``stdout.log``/``stderr.log``, and the spec the pod's
+first process (:mod:`podinit`) reads. flowyard adds no shell: the argv is the manifest's, its first word resolved
+through the image map.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import posixpath
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flowyard_argo.executor.images import Image, ImageError
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+UNSHARE = ("unshare", "--mount", "--net", "--fork")
+POD_HOME = "/tmp"  # noqa: S108 - the pod's own /tmp, a folder of its own
+
+
+class PodError(ValueError):
+    """A pod that cannot be set up here (refused by name)."""
+
+
+@functools.lru_cache(maxsize=1)
+def namespaces_available() -> bool:
+    """Whether this process may create mount and network namespaces (root, or user namespaces allowed)."""
+    try:
+        return subprocess.run([*UNSHARE, "true"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@dataclass(frozen=True)
+class PodSpec:
+    name: str
+    image: Image
+    argv: Sequence[str]
+    env: Mapping[str, str] = field(default_factory=dict)
+    working_dir: str = "/"
+    declared_paths: Sequence[str] = ()
+    files: Mapping[str, Path] = field(default_factory=dict)  # image path -> host file/folder copied in first
+
+
+@dataclass(frozen=True)
+class PodResult:
+    exit_code: int
+    stdout: str
+    folder: Path
+    binds: Mapping[str, Path]
+
+    def host_path(self, path: str) -> Path | None:
+        """Where an image path the pod wrote lives on the host (``None`` outside the pod's folders)."""
+        for target in sorted(self.binds, key=len, reverse=True):
+            if path == target or path.startswith(target.rstrip("/") + "/"):
+                return self.binds[target] / posixpath.relpath(path, target)
+        return None
+
+
+def bind_targets(spec: PodSpec) -> list[str]:
+    """The image folders the pod gets read-write: outermost only, ``/`` refused."""
+    wanted = {"/tmp", spec.working_dir, *spec.image.folders}  # noqa: S108 - the pod's own /tmp, a folder of its own
+    for path in spec.declared_paths:
+        wanted.add(posixpath.dirname(posixpath.normpath(path)))
+    wanted.discard("/")
+    for path in list(wanted):
+        if not path.startswith("/"):
+            raise PodError(f"pod {spec.name}: path {path!r} is not absolute")
+    ordered = sorted(wanted, key=len)
+    return [p for i, p in enumerate(ordered) if not any(p.startswith(q.rstrip("/") + "/") for q in ordered[:i])]
+
+
+def prepare(spec: PodSpec, folder: Path) -> dict[str, Path]:
+    """Make the pod's folders, fill them from the image and the input files; return image path -> host folder."""
+    binds: dict[str, Path] = {}
+    for target in bind_targets(spec):
+        host = folder / "fs" / target.lstrip("/")
+        host.mkdir(parents=True, exist_ok=True)
+        binds[target] = host
+    for path in spec.declared_paths:  # a declared path's folder exists, as a volume mount would make it
+        _under(binds, posixpath.dirname(posixpath.normpath(path))).mkdir(parents=True, exist_ok=True)
+    for target, source in spec.image.folders.items():
+        host = _under(binds, target)
+        if not source.is_dir():
+            raise ImageError(f"image {spec.image.name!r}: folder {source} for {target} does not exist")
+        shutil.copytree(source, host, dirs_exist_ok=True)
+    for target, source in spec.files.items():
+        host = _under(binds, target)
+        host.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, host, dirs_exist_ok=True)
+        else:
+            shutil.copyfile(source, host)
+    return binds
+
+
+def _under(binds: Mapping[str, Path], path: str) -> Path:
+    result = PodResult(0, "", Path(), binds).host_path(path)
+    if result is None:
+        raise PodError(f"path {path!r} is outside the pod's folders")
+    return result
+
+
+def run_pod(spec: PodSpec, folder: Path, timeout: float | None = None) -> PodResult:
+    """Run the pod to its end; stdout and stderr kept in the pod folder."""
+    if not namespaces_available():
+        raise PodError("pods need mount and network namespaces (unshare), which this machine does not allow")
+    if not spec.argv:
+        raise PodError(f"pod {spec.name}: the container has no command (an image's entrypoint cannot be known here)")
+    folder.mkdir(parents=True, exist_ok=True)
+    binds = prepare(spec, folder)
+    argv = [*spec.image.resolve(spec.argv[0]), *spec.argv[1:]]
+    (folder / "root").mkdir(exist_ok=True)
+    env = {"PATH": DEFAULT_PATH, "HOME": POD_HOME, **spec.env}
+    pod_spec = {
+        "root": str(folder / "root"),
+        "binds": {k: str(v) for k, v in binds.items()},
+        "argv": argv,
+        "env": env,
+        "workdir": spec.working_dir,
+    }
+    (folder / "pod.json").write_text(json.dumps(pod_spec, indent=1))
+    command = [*UNSHARE, sys.executable, "-m", "flowyard_argo.executor.podinit", str(folder / "pod.json")]
+    with open(folder / "stdout.log", "wb") as out, open(folder / "stderr.log", "wb") as err:
+        try:
+            code = subprocess.run(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL, timeout=timeout).returncode
+        except subprocess.TimeoutExpired:
+            code = -9
+    stdout = (folder / "stdout.log").read_bytes().decode("utf-8", "replace")
+    return PodResult(code, stdout, folder, binds)

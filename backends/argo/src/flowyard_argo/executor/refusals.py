@@ -1,0 +1,129 @@
+"""What cannot run on this machine, found before anything runs: refused by name (one line, exit 2), or ignored
+with one notice where the field only places or sizes a pod on a cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from flowyard_argo.executor import gojson
+
+REFUSED_TEMPLATE_KINDS = {
+    "resource": "resource templates (they create Kubernetes objects)",
+    "containerSet": "containerSet templates",
+    "http": "http templates",
+    "plugin": "plugin templates",
+    "data": "data templates (the executor's next issue)",
+}
+REFUSED_TEMPLATE_FIELDS = {
+    "daemon": "daemon templates",
+    "sidecars": "sidecars",
+    "initContainers": "initContainers",
+    "volumes": "template volumes",
+    "synchronization": "synchronization (mutex/semaphore)",
+    "memoize": "memoize",
+    "timeout": "template timeout",
+    "activeDeadlineSeconds": "activeDeadlineSeconds",
+}
+REFUSED_SPEC_FIELDS = {
+    "workflowTemplateRef": "workflowTemplateRef (no cluster to hold the WorkflowTemplate)",
+    "volumes": "spec.volumes",
+    "volumeClaimTemplates": "volumeClaimTemplates",
+    "synchronization": "synchronization (mutex/semaphore)",
+    "hooks": "workflow lifecycle hooks",
+    "activeDeadlineSeconds": "spec.activeDeadlineSeconds",
+    "artifactRepositoryRef": "artifactRepositoryRef (artifact repositories are the executor's next issue)",
+}
+IGNORED_FIELDS = (
+    "nodeSelector",
+    "tolerations",
+    "affinity",
+    "podSpecPatch",
+    "securityContext",
+    "serviceAccountName",
+    "imagePullSecrets",
+    "priorityClassName",
+    "schedulerName",
+    "podGC",
+    "ttlStrategy",
+    "metrics",
+    "podMetadata",
+    "metadata",
+    "automountServiceAccountToken",
+    "hostAliases",
+    "dnsPolicy",
+    "dnsConfig",
+    "podPriorityClassName",
+    "archiveLogs",
+    "executor",
+    "retryStrategy.affinity",
+)
+LOCATIONS = ("s3", "gcs", "azure", "oss", "hdfs", "git", "http", "artifactory", "raw", "plugin")
+
+
+def refusals(spec: Mapping[str, Any]) -> list[str]:
+    """Every feature the manifest uses that this executor refuses, by name and path."""
+    return list(_refusals(spec))
+
+
+def _refusals(spec: Mapping[str, Any]) -> Iterator[str]:
+    for key, what in REFUSED_SPEC_FIELDS.items():
+        if spec.get(key):
+            yield f"spec.{key}: {what} cannot run here"
+    if "{{=" in gojson.marshal(spec):
+        yield "expression tags {{=...}} (Argo's expression language is the executor's next issue)"
+    for index, tmpl in enumerate(spec.get("templates") or []):
+        path = f"spec.templates[{index}] ({tmpl.get('name')})"
+        for key, what in {**REFUSED_TEMPLATE_KINDS, **REFUSED_TEMPLATE_FIELDS}.items():
+            if tmpl.get(key):
+                yield f"{path}.{key}: {what} cannot run here"
+        yield from _template_details(tmpl, path)
+
+
+def _template_details(tmpl: Mapping[str, Any], path: str) -> Iterator[str]:
+    for group in ("inputs", "outputs"):
+        for art in (tmpl.get(group) or {}).get("artifacts") or []:
+            where = [k for k in LOCATIONS if art.get(k) is not None]
+            if where:
+                yield f"{path}.{group}.artifacts.{art.get('name')}: {where[0]} artifacts (the executor's next issue)"
+            if art.get("fromExpression"):
+                yield f"{path}.{group}.artifacts.{art.get('name')}.fromExpression: expressions (next issue)"
+        for param in (tmpl.get(group) or {}).get("parameters") or []:
+            source = param.get("valueFrom") or {}
+            for key in ("expression", "configMapKeyRef", "jsonPath", "jqFilter", "event", "supplied"):
+                if source.get(key) is not None:
+                    yield f"{path}.{group}.parameters.{param.get('name')}.valueFrom.{key} cannot run here"
+    if (tmpl.get("retryStrategy") or {}).get("expression"):
+        yield f"{path}.retryStrategy.expression: expressions (the executor's next issue)"
+    for kind in ("steps", "dag"):
+        holders = _holders(tmpl, kind)
+        for holder in holders:
+            if holder.get("templateRef") is not None:
+                yield f"{path}: templateRef (no cluster to hold the WorkflowTemplate) cannot run here"
+            if holder.get("hooks"):
+                yield f"{path}: lifecycle hooks cannot run here yet"
+            if holder.get("onExit"):
+                yield f"{path}: step/task onExit cannot run here yet"
+            for art in (holder.get("arguments") or {}).get("artifacts") or []:
+                where = [k for k in LOCATIONS if art.get(k) is not None]
+                if where:
+                    name = art.get("name")
+                    yield f"{path}: argument artifact {name}: {where[0]} artifacts (the executor's next issue)"
+
+
+def _holders(tmpl: Mapping[str, Any], kind: str) -> list[Mapping[str, Any]]:
+    if kind == "steps":
+        return [s for group in tmpl.get("steps") or [] for s in group or []]
+    return list((tmpl.get("dag") or {}).get("tasks") or [])
+
+
+def ignored(spec: Mapping[str, Any]) -> list[str]:
+    """Fields that only matter on a cluster: named once in a notice."""
+    found = {k for k in IGNORED_FIELDS if spec.get(k) is not None}
+    for tmpl in spec.get("templates") or []:
+        found.update(k for k in IGNORED_FIELDS if tmpl.get(k) is not None)
+        body = tmpl.get("container") or tmpl.get("script") or {}
+        found.update(
+            f"container.{k}" for k in ("resources", "imagePullPolicy", "securityContext", "ports") if body.get(k)
+        )
+    return sorted(found)

@@ -1,0 +1,176 @@
+"""A Workflow run end to end: checks before anything runs, the globals, the entrypoint, the exit handler.
+
+``workflow.name`` is ``metadata.name`` (``--name``), else ``generateName`` plus five characters derived from the
+manifest (deterministic, as ``argo submit --name`` lets a user make it); ``workflow.status`` and
+``workflow.failures`` are set for the exit handler as ``operator.go`` ``setGlobalParameters``/``runOnExitNode`` do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flowyard.runs import TaskState, write_atomic
+from flowyard_argo.executor import gojson
+from flowyard_argo.executor.arguments import any_string
+from flowyard_argo.executor.context import RunContext
+from flowyard_argo.executor.engine import execute
+from flowyard_argo.executor.images import ImageMap
+from flowyard_argo.executor.nodes import Node, NodeTree
+from flowyard_argo.executor.refusals import ignored, refusals
+from flowyard_argo.executor.validate import Problem, validate_workflow
+from flowyard_argo.executor.versions import ArgoVersion
+
+KINDS = ("Workflow", "WorkflowTemplate", "CronWorkflow", "ClusterWorkflowTemplate")
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+
+
+class ManifestError(ValueError):
+    """A manifest refused before anything runs (each line: path, reason, rule)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+@dataclass
+class WorkflowRun:
+    """The outcome of one run: phase, message, the node tree, notices."""
+
+    name: str
+    phase: TaskState
+    message: str
+    tree: NodeTree
+    root: Node
+    exit_node: Node | None = None
+    notices: list[str] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def workflow_of(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The Workflow a document runs: itself, a WorkflowTemplate's spec, or a CronWorkflow's ``workflowSpec``."""
+    kind = doc.get("kind")
+    if kind not in KINDS:
+        raise ManifestError([f"kind {kind!r} is not an Argo Workflow, WorkflowTemplate or CronWorkflow"])
+    metadata = dict(doc.get("metadata") or {})
+    spec = (doc.get("spec") or {}).get("workflowSpec") if kind == "CronWorkflow" else doc.get("spec")
+    if kind != "Workflow" and metadata.get("name") and not metadata.get("generateName"):
+        metadata = {"generateName": f"{metadata.pop('name')}-", **metadata}
+    return {"apiVersion": doc.get("apiVersion"), "kind": "Workflow", "metadata": metadata, "spec": dict(spec or {})}
+
+
+def prepare(
+    doc: Mapping[str, Any],
+    version: ArgoVersion,
+    *,
+    source: str,
+    params: Mapping[str, str] | None = None,
+    entrypoint: str | None = None,
+    name: str | None = None,
+) -> tuple[dict[str, Any], list[str]]:
+    """The workflow to run with the user's overrides applied, validated and checked; (workflow, notices)."""
+    wf = workflow_of(doc)
+    spec = wf["spec"]
+    if entrypoint:
+        spec["entrypoint"] = entrypoint
+    if params:
+        spec["arguments"] = _with_params(spec.get("arguments") or {}, params, source)
+    metadata = wf["metadata"]
+    metadata["name"] = name or metadata.get("name") or _generated_name(metadata.get("generateName") or "", wf)
+    problems: list[Problem] = validate_workflow(wf, version)
+    if problems:
+        raise ManifestError([p.render(source) for p in problems[:1]])
+    refused = refusals(spec)
+    if refused:
+        raise ManifestError([f"{source}: {line}" for line in refused[:1]])
+    skipped = ignored(spec)
+    notices = [f"ignored here (they only place or size pods on a cluster): {', '.join(skipped)}"] if skipped else []
+    return wf, notices
+
+
+def _with_params(arguments: Mapping[str, Any], params: Mapping[str, str], source: str) -> dict[str, Any]:
+    """``argo submit -p``: set the value of a declared workflow parameter."""
+    declared = [dict(p) for p in arguments.get("parameters") or []]
+    names = {p.get("name") for p in declared}
+    for key, value in params.items():
+        if key not in names:
+            raise ManifestError([f"{source}: spec.arguments.parameters: no parameter named {key!r} (-p {key}=...)"])
+        for param in declared:
+            if param.get("name") == key:
+                param["value"] = value
+                param.pop("valueFrom", None)
+    return {**arguments, "parameters": declared}
+
+
+def _generated_name(prefix: str, wf: Mapping[str, Any]) -> str:
+    digest = hashlib.sha256(gojson.marshal(wf["spec"]).encode()).digest()
+    return (prefix or "workflow-") + "".join(_NAME_CHARS[b % len(_NAME_CHARS)] for b in digest[:5])
+
+
+def global_values(wf: Mapping[str, Any]) -> dict[str, str | None]:
+    """``setGlobalParameters``: the workflow's name, uid, namespace and parameters."""
+    metadata, spec = wf["metadata"], wf["spec"]
+    values: dict[str, str | None] = {
+        "workflow.name": metadata["name"],
+        "workflow.namespace": metadata.get("namespace") or "default",
+        "workflow.uid": str(uuid.uuid5(uuid.NAMESPACE_URL, metadata["name"])),
+        "workflow.serviceAccountName": spec.get("serviceAccountName") or "default",
+        "workflow.mainEntrypoint": spec.get("entrypoint"),
+        "workflow.creationTimestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "workflow.priority": str(spec.get("priority") or 0),
+    }
+    params = []
+    for param in (spec.get("arguments") or {}).get("parameters") or []:
+        value = param.get("value", param.get("default"))
+        text = any_string(value) if value is not None else None
+        values[f"workflow.parameters.{param['name']}"] = text
+        params.append({"name": param["name"], "value": text})
+    values["workflow.parameters.json"] = gojson.marshal(params)
+    for key, value in (metadata.get("labels") or {}).items():
+        values[f"workflow.labels.{key}"] = str(value)
+    for key, value in (metadata.get("annotations") or {}).items():
+        values[f"workflow.annotations.{key}"] = str(value)
+    return values
+
+
+def run_workflow(wf: Mapping[str, Any], version: ArgoVersion, images: ImageMap, folder: Path) -> WorkflowRun:
+    """Run the (prepared) workflow; every pod's folder, logs and artifacts land under ``folder``."""
+    spec = wf["spec"]
+    name = wf["metadata"]["name"]
+    tree = NodeTree(name)
+    slots = threading.BoundedSemaphore(int(spec["parallelism"])) if spec.get("parallelism") else None
+    run = RunContext(name, spec, version, images, folder, tree, global_values(wf), pod_slots=slots)
+    holder = {"template": spec["entrypoint"], "arguments": spec.get("arguments") or {}}
+    root = execute(run, name, name, holder, None, {})
+    phase, message = root.phase, root.message
+    exit_node = None
+    if spec.get("onExit"):
+        run.set_global("workflow.status", phase.value if phase is not TaskState.SKIPPED else "Succeeded")
+        run.set_global("workflow.failures", json.dumps(tree.failures(), separators=(",", ":")))
+        exit_node = execute(run, f"{name}.onExit", f"{name}.onExit", {"template": spec["onExit"]}, None, {}, True)
+        if phase is TaskState.SUCCEEDED and exit_node.phase in (TaskState.FAILED, TaskState.ERROR):
+            phase, message = exit_node.phase, exit_node.message
+    outputs = {k: v for k, v in run.globals.items() if k.startswith("workflow.outputs.")}
+    result = WorkflowRun(name, phase, message, tree, root, exit_node, outputs=outputs)
+    write_atomic(folder / "workflow.json", json.dumps(status_document(result), indent=1).encode())
+    return result
+
+
+def status_document(result: WorkflowRun) -> dict[str, Any]:
+    """The run's ``status`` as Argo would store it (phase, message, nodes by id)."""
+    return {
+        "metadata": {"name": result.name},
+        "status": {
+            "phase": result.phase.value,
+            "message": result.message,
+            "nodes": {i: result.tree.nodes[i].to_json() for i in result.tree.order},
+            "outputs": result.outputs,
+        },
+    }
