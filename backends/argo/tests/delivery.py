@@ -29,24 +29,33 @@ from flowyard_argo.executor.template import TemplateError, replace_tags, substit
 from flowyard_argo.executor.versions import ArgoVersion
 from flowyard_argo.helper import COUNT_PATH, ITEMS_PATH, SCRIPT
 
-_JSONPATH_V = re.compile(r"""^\s*jsonpath\(\s*(item(?:\.[A-Za-z0-9_-]+)?)\s*,\s*'\$\.v'\s*\)\s*$""")
+_JSONPATH_V = re.compile(r"""^\s*jsonpath\(\s*(item\.[\w-]+|inputs\.parameters\['[\w-]+'\])\s*,\s*'\$\.v'\s*\)\s*$""")
 
 
 class Refused(Exception):
     """The controller (or the compiled helper) stops the workflow here; the message says why."""
 
 
-def expression(scope: Mapping[str, str | None]) -> Any:
-    """An expression hook for ``replace_tags``: ``jsonpath(item.KEY, '$.v')`` evaluated as Argo would."""
+def expression(scope: Mapping[str, str | None], *, allow_unresolved: bool = False) -> Any:
+    """An expression hook for ``replace_tags``: ``jsonpath(REF, '$.v')`` evaluated as Argo would.
+
+    ``REF`` is ``item.KEY`` (in ``processItem``) or ``inputs.parameters['NAME']`` (in the template's
+    second pass). A reference not in scope keeps the tag as written when unresolved tags are allowed
+    (``expressionReplace``'s compile error with ``allowUnresolved``), else fails.
+    """
 
     def evaluate(text: str) -> str:
         source = json.loads(f'"{text}"')  # the template is JSON text: the expression is unescaped first
         found = _JSONPATH_V.match(source)
         if found is None:
             raise AssertionError(f"expression not modelled: {source!r}")
-        document = scope.get(found.group(1))
+        ref = found.group(1)
+        key = "inputs.parameters." + ref[len("inputs.parameters['") : -2] if ref.startswith("inputs.") else ref
+        document = scope.get(key)
         if document is None:
-            raise TemplateError(f"failed to evaluate expression: {found.group(1)} is missing")
+            if allow_unresolved:
+                return "{{=" + text + "}}"
+            raise TemplateError(f"failed to evaluate expression: {key} is missing")
         try:
             value = gojson.decode(document)["v"]  # json.Unmarshal in jsonPath, then the query
         except (gojson.GoJSONError, KeyError, TypeError) as e:
@@ -126,11 +135,14 @@ def argv_of(doc: Mapping[str, Any], body: Mapping[str, Any], index: int, item: I
     globals_ = {**workflow_parameters(doc), "workflow.name": "wf", "workflow.namespace": "argo"}
     try:
         # substituteParams: globals over the whole template (inputs' values included), then the inputs
-        passed = substitute_object(template, globals_, allow_unresolved=True)
+        passed = substitute_object(
+            template, globals_, allow_unresolved=True, expression=expression(globals_, allow_unresolved=True)
+        )
         local = {f"inputs.parameters.{p['name']}": p["value"] for p in passed["inputs"]["parameters"]}
-        passed = substitute_object(passed, local, allow_unresolved=True)
+        passed = substitute_object(passed, local, allow_unresolved=True, expression=expression(local))
         # substitutePodParams: globals, inputs and pod.name over the pod (its container)
-        pod = substitute_object(passed["container"], {**globals_, **local, "pod.name": "wf-1"}, allow_unresolved=True)
+        pod_scope = {**globals_, **local, "pod.name": "wf-1"}
+        pod = substitute_object(passed["container"], pod_scope, allow_unresolved=True, expression=expression(pod_scope))
     except TemplateError as e:
         raise Refused(str(e)) from None
     return [*pod.get("command", []), *pod.get("args", [])]

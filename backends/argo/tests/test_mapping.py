@@ -89,12 +89,23 @@ def test_dependencies_become_dag_depends() -> None:
     assert task(doc, "d")["depends"] == "b && c"
 
 
-def test_fan_out_over_literals_is_with_items_numbered_at_compile_time() -> None:
+def test_fan_out_over_literals_goes_through_the_helper_as_ascii_json() -> None:
+    """Literal items take the parameter's path: a ``withItems`` map member would reach the container through
+    ``Item.String()`` (escaped); the helper writes each field as a small JSON document instead."""
     doc = manifest(canonical_ir("parallel-limits"))
+    helper = task(doc, "b-items")
+    args = {p["name"]: p["value"] for p in helper["arguments"]["parameters"]}
+    assert args["mode"] == "enumerate" and json.loads(args["data"]) == [5, 6, 7]
     inner = task(doc, "b")
-    assert [r["index"] for r in inner["withItems"]] == ["000000", "000001", "000002"]
-    assert [r["item"] for r in inner["withItems"]] == ["5", "6", "7"]
+    assert inner["withParam"] == "{{tasks.b-items.outputs.parameters.items}}" and "withItems" not in inner
     assert {"name": "flowyard-index", "value": "{{item.index}}"} in inner["arguments"]["parameters"]
+
+
+def test_a_literal_for_each_list_reaches_the_helper_in_printable_ascii_without_tags() -> None:
+    pipeline = Pipeline(name="p", steps={"s": box("echo", "${{ item }}", for_each=["{{workflow.name}}", "é\x7f"])})
+    args = {p["name"]: p["value"] for p in task(manifest(pipeline), "s-items")["arguments"]["parameters"]}
+    assert "{{" not in args["data"] and args["data"].isascii() and "\x7f" not in args["data"]
+    assert json.loads(args["data"]) == ["{{workflow.name}}", "é\x7f"]
 
 
 def test_fan_out_over_a_parameter_is_with_param_over_the_numbered_list() -> None:
@@ -121,7 +132,8 @@ def test_item_fields_are_flattened_for_argo_which_reads_one_level() -> None:
     assert json.loads({p["name"]: p["value"] for p in helper["arguments"]["parameters"]}["fields"]) == [["event"]]
     inner = task(doc, "activator", dag="activator-loop")
     assert {"name": "flowyard-f0", "value": "{{item.f0}}"} in inner["arguments"]["parameters"]
-    assert template(doc, "activator")["container"]["command"][-2:] == ["activator", "{{inputs.parameters.flowyard-f0}}"]
+    field = "{{=jsonpath(inputs.parameters['flowyard-f0'], '$.v')}}"
+    assert template(doc, "activator")["container"]["command"][-2:] == ["activator", field]
 
 
 def test_pipeline_parallelism_is_spec_parallelism() -> None:
@@ -134,18 +146,18 @@ def test_step_parallelism_wraps_the_loop_in_a_dag_template_that_carries_it() -> 
     template whose (only) task holds the loop, not on the task and not on the looped template."""
     doc = manifest(canonical_ir("parallel-limits"))
     outer = task(doc, "a")
-    assert outer["template"] == "a-loop" and "withItems" not in outer
+    assert outer["template"] == "a-loop" and "withParam" not in outer
     wrapper = template(doc, "a-loop")
     assert wrapper["parallelism"] == 1
     (inner,) = wrapper["dag"]["tasks"]
-    assert inner["template"] == "a" and len(inner["withItems"]) == 4
+    assert inner["template"] == "a" and inner["withParam"] == "{{inputs.parameters.flowyard-items}}"
     assert "parallelism" not in template(doc, "a")
     # its aggregated value output is passed up, so downstream steps read it as from any task
     assert wrapper["outputs"]["parameters"] == [
         {"name": "out", "valueFrom": {"parameter": "{{tasks.a.outputs.parameters.out}}"}}
     ]
     # b has no limit of its own: no wrapper
-    assert task(doc, "b")["template"] == "b" and "withItems" in task(doc, "b")
+    assert task(doc, "b")["template"] == "b" and "withParam" in task(doc, "b")
 
 
 def test_wrapped_loop_receives_upstream_references_through_its_inputs() -> None:

@@ -38,7 +38,6 @@ from flowyard.ir import (
     TemplateSource,
     Text,
 )
-from flowyard.step import INDEX_WIDTH
 from flowyard.templates import MissingFieldError, dig, render_value
 from hera.workflows import (
     DAG,
@@ -143,17 +142,48 @@ def item_fields(step: StepIR) -> tuple[tuple[str, ...], ...]:
     return tuple(sorted(found))
 
 
-def literal_rows(values: list[Any], fields: tuple[tuple[str, ...], ...], step: str) -> tuple[dict[str, str], ...]:
-    rows = []
+def literal_data(values: Any) -> str:
+    """A literal ``for_each`` list as the helper's argument: JSON in printable ASCII, with no ``{{``.
+
+    The controller substitutes it with ``strconv.Quote`` (which writes DEL and astral non-printables in
+    Go-only syntax) and would read ``{{`` as its own tag; ``\\u007b`` and ``\\u007f`` are the same JSON.
+    """
+    text = json.dumps(values, separators=(",", ":"), ensure_ascii=True)
+    return text.replace("\x7f", "\\u007f").replace("{{", "{\\u007b")
+
+
+def check_literal_fields(values: list[Any], fields: tuple[tuple[str, ...], ...], step: str) -> None:
+    """Refuse at compile time a literal item without a field the step uses (the helper would at run time)."""
     for i, item in enumerate(values):
-        row = {"index": f"{i:0{INDEX_WIDTH}d}", "item": render_value(item)}
-        for k, path in enumerate(fields):
+        for path in fields:
             try:
-                row[f"f{k}"] = render_value(dig(item, path, f"step {step!r}: for_each item {i}"))
+                dig(item, path, f"step {step!r}: for_each item {i}")
             except MissingFieldError as e:
                 raise CompileError(str(e)) from None
-        rows.append(row)
-    return tuple(rows)
+
+
+def unquotable(text: str) -> str | None:
+    """The first character Argo cannot substitute into a template, described; ``None`` when there is none.
+
+    The controller inserts a simple tag's value with ``strconv.Quote`` and parses the JSON back
+    (``util/template/simple_template.go``); Go writes C0 controls other than ``\\b\\t\\n\\f\\r``, DEL
+    and non-printable characters beyond U+FFFF as ``\\xNN``/``\\a``/``\\v``/``\\UXXXXXXXX``, which JSON rejects.
+    """
+    for ch in text:
+        code = ord(ch)
+        if (code < 0x20 and ch not in "\b\t\n\f\r") or code == 0x7F or (code > 0xFFFF and not ch.isprintable()):
+            return f"U+{code:04X}"
+    return None
+
+
+def item_expression(ref: str) -> str:
+    """The expression that gives a numbered item's field back byte for byte (see :mod:`flowyard_argo.helper`).
+
+    ``ref`` is ``item.fK`` on a task (``processItem``'s scope) or ``inputs.parameters['flowyard-fK']`` in the
+    step's template: there the result is inserted after the last ``strconv.Quote`` pass over the inputs, so
+    control characters and DEL arrive as written (``util/template/expression_template.go``).
+    """
+    return f"{{{{=jsonpath({ref}, '$.v')}}}}"
 
 
 class CompileError(Exception):
@@ -229,14 +259,15 @@ class ArgoCompiler:
         fields = item_fields(step)
         src = step.for_each.source
         fields_json = json.dumps([list(f) for f in fields])
-        if isinstance(src, LiteralSource):
-            rows = literal_rows(list(src.value), fields, step.name)
-            return Items(with_items=rows, count=str(len(rows)), fields=fields)
         own = items_task(step.dns_name)
         with_param = f"{{{{tasks.{own}.outputs.parameters.items}}}}"
         count = f"{{{{tasks.{own}.outputs.parameters.count}}}}"
-        if isinstance(src, ParamSource):
-            args = {"mode": "enumerate", "data": f"{{{{workflow.parameters.{src.name}}}}}", "count": "-"}
+        if isinstance(src, LiteralSource):
+            check_literal_fields(list(src.value), fields, step.name)
+        if isinstance(src, LiteralSource | ParamSource):
+            param = f"{{{{workflow.parameters.{getattr(src, 'name', '')}}}}}"
+            data = literal_data(src.value) if isinstance(src, LiteralSource) else param
+            args = {"mode": "enumerate", "data": data, "count": "-"}
             return Items(with_param=with_param, count=count, helper_args={**args, "fields": fields_json}, fields=fields)
         assert isinstance(src, StepOutputSource)
         up = self.steps[src.step]
@@ -295,10 +326,10 @@ class ArgoCompiler:
     def item_param(self, step: StepIR, fields: tuple[str, ...], calls: _StepTemplate) -> str:
         if not fields:
             calls.parameters[P_ITEM] = "{{item.item}}"
-            return f"{{{{inputs.parameters.{P_ITEM}}}}}"
+            return item_expression(f"inputs.parameters['{P_ITEM}']")
         k = self.items[step.name].fields.index(fields)
         calls.parameters[field_param(k)] = f"{{{{item.f{k}}}}}"
-        return f"{{{{inputs.parameters.{field_param(k)}}}}}"
+        return item_expression(f"inputs.parameters['{field_param(k)}']")
 
     def value_text(self, step: StepIR, inp: InputIR, calls: _StepTemplate, where: str) -> tuple[str, str]:
         """(encoding, text) of a value input inside the step's template."""
@@ -331,7 +362,7 @@ class ArgoCompiler:
                 text, quoted = f"{{{{workflow.parameters.{src.name}}}}}", self.ir.parameter(src.name).type == "string"
             elif isinstance(src, ItemSource):
                 fields = self.items[step.name].fields
-                text = "{{item.item}}" if not src.fields else f"{{{{item.f{fields.index(src.fields)}}}}}"
+                text = item_expression("item.item" if not src.fields else f"item.f{fields.index(src.fields)}")
                 quoted = True
             elif isinstance(src, StepOutputSource):
                 text = self.output_ref(src.step, src.output)
@@ -544,7 +575,7 @@ class ArgoCompiler:
         if "with_param" in loop:
             outer_params[P_ITEMS] = loop["with_param"]
             loop = {"with_param": f"{{{{inputs.parameters.{P_ITEMS}}}}}"}
-        item_when = when is not None and "{{item" in when
+        item_when = when is not None and "(item." in when
         inner = Task(
             name=step.dns_name,
             template=step.dns_name,
@@ -607,6 +638,13 @@ class ArgoCompiler:
                 kwargs["value"] = render_value(self.values[p.name])
             elif not p.required:
                 kwargs["value"] = render_value(p.default)
+            bad = unquotable(kwargs.get("value", ""))
+            if bad is not None:
+                raise CompileError(
+                    f"parameter {p.name!r}: its value holds {bad}, which Argo's controller cannot substitute "
+                    "(strconv.Quote writes it in a form its JSON parser rejects); give it in a file or a literal "
+                    "for_each list instead"
+                )
             if p.description:
                 kwargs["description"] = p.description
             params.append(Parameter(**kwargs))
