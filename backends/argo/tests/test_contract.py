@@ -12,3 +12,10 @@ class TestArgoBackendContract(BackendContract):
     @pytest.fixture
     def backend(self):
         return ArgoBackend({"default_image": STEP_IMAGE})
+
+    @pytest.mark.skip(
+        reason="issue 15 makes the Argo executor the contract kit's oracle for argo (images mapped, documents "
+        "compared with the local backend's); `flowyard run --backend argo` is tested in tests/executor/test_cli.py"
+    )
+    def test_runs_produce_the_expected_documents(self) -> None:
+        """Not yet: see the skip reason."""

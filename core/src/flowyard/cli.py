@@ -78,6 +78,24 @@ def _backend(name: str, options: tuple[str, ...] = ()) -> Backend:
     return _registry().create(name, parse_option_pairs(list(options)))
 
 
+def _document_runner(path: str) -> Any:
+    """The plugin runner claiming ``path``'s first document, when it is not a flowyard pipeline."""
+    if not path.endswith((".yaml", ".yml", ".json")) or not Path(path).is_file():
+        return None
+    import yaml
+
+    from flowyard.plugins import make_plugin_manager
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            document = next(yaml.safe_load_all(f), None)
+    except yaml.YAMLError:
+        return None  # the pipeline loader reports it
+    if not isinstance(document, dict) or str(document.get("apiVersion", "flowyard")).startswith("flowyard"):
+        return None
+    return make_plugin_manager().hook.flowyard_document_runner(document=document)
+
+
 def _load(pipeline: str) -> PipelineIR:
     from flowyard.loading import load_ir
 
@@ -232,6 +250,8 @@ def compile_(pipeline: str, backend_name: str, output: str | None, options: tupl
 @click.option("--no-cache", is_flag=True, help="Do not reuse results of earlier runs.")
 @click.option("--step", "only_step", metavar="NAME", help="Run this one step alone (with --input for its files).")
 @click.option("--input", "step_inputs", multiple=True, metavar="NAME=PATH", help="An input of --step: a file.")
+@click.option("--entrypoint", metavar="TEMPLATE", help="An engine manifest's entrypoint (e.g. an Argo Workflow).")
+@click.option("--name", "run_name", metavar="NAME", help="An engine manifest's run name (e.g. metadata.name).")
 @json_option
 @expected_errors
 def run(
@@ -244,14 +264,27 @@ def run(
     no_cache: bool,
     only_step: str | None,
     step_inputs: tuple[str, ...],
+    entrypoint: str | None,
+    run_name: str | None,
     as_json: bool,
 ) -> None:
-    """Run a pipeline here (local backend by default) and print its status tree."""
+    """Run a pipeline here (local backend by default) and print its status tree.
+
+    PIPELINE may also be an engine's own manifest that a backend plugin claims (e.g. an Argo Workflow).
+    """
     from flowyard.backend import Capability
     from flowyard.runs import RunRequest, render_status_tree
 
     if pipeline is None and resume is None:
         raise click.UsageError("give a PIPELINE, or --resume RUN_ID")
+    if pipeline is not None and resume is None:
+        from flowyard.hookspecs import DocumentRun
+
+        runner = _document_runner(pipeline)
+        if runner is not None:
+            sys.exit(runner(DocumentRun(pipeline, params, options, entrypoint, run_name, as_json)))
+    if entrypoint or run_name:
+        raise click.UsageError("--entrypoint and --name go with an engine manifest, not a flowyard pipeline")
     ir = None
     values: dict[str, Any] = {}
     if resume is None:

@@ -9,7 +9,9 @@ A plugin is a module (or object) with functions marked ``@flowyard.hookimpl``, f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -31,4 +33,37 @@ def flowyard_register_backends(register: RegisterBackend) -> None:
     """
 
 
-__all__ = ["NAME", "flowyard_register_backends", "hookimpl", "hookspec"]
+@dataclass(frozen=True)
+class DocumentRun:
+    """What ``flowyard run FILE`` asks of a plugin that claimed FILE's document (see ``flowyard_document_runner``)."""
+
+    path: str
+    params: tuple[str, ...] = ()  # -p NAME=VALUE, as typed
+    options: tuple[str, ...] = ()  # -O KEY=VALUE, as typed
+    entrypoint: str | None = None
+    name: str | None = None
+    as_json: bool = False
+
+
+DocumentRunner = Callable[[DocumentRun], int]
+
+
+@hookspec(firstresult=True)
+def flowyard_document_runner(document: Mapping[str, Any]) -> DocumentRunner | None:
+    """Claim a document that is not a flowyard pipeline (an engine's own manifest) for ``flowyard run``.
+
+    :param document: the file's first YAML/JSON document, when its ``apiVersion`` is not ``flowyard/...``.
+    :return: a function running it (printing what it reports, returning the exit code), or ``None``.
+        The first plugin that answers wins; core never imports the engine.
+    """
+
+
+__all__ = [
+    "NAME",
+    "DocumentRun",
+    "DocumentRunner",
+    "flowyard_document_runner",
+    "flowyard_register_backends",
+    "hookimpl",
+    "hookspec",
+]

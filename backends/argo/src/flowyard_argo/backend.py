@@ -40,6 +40,7 @@ class ArgoBackend(Backend):
             Capability.S3_STORE,
             Capability.IMAGES,
             Capability.RESOURCES,
+            Capability.RUN,
             Capability.SUBMIT,
             Capability.STATUS,
             Capability.LOGS,
@@ -123,6 +124,26 @@ class ArgoBackend(Backend):
                 },
             },
         )
+
+    # --- here: the compiled manifest through the Argo executor -----------------------------------
+
+    def run(self, ir: PipelineIR | None, request: Any) -> Any:
+        """Compile as ``submit`` would send it, then execute that manifest by the controller's rules
+        (``-O argo_version=``), pods on this machine (``-O image_map=``)."""
+        from flowyard_argo.compiler import CompileError, build_workflow
+        from flowyard_argo.manifest_run import execute_manifest
+
+        if ir is None or request.resume:
+            raise FlowyardError("--resume of an argo run (argo retry's semantics) is not available yet")
+        self.check(ir)
+        try:
+            document = build_workflow(ir, self.options, request.params).to_dict()
+        except CompileError as e:
+            raise FlowyardError(f"cannot compile for Argo: {e}") from None
+        status, _ = execute_manifest(
+            document, self.options, source=f"{ir.name} (compiled for argo)", pipeline=ir.name, root=request.runs_root
+        )
+        return status.model_copy(update={"notices": (*request.notices, *status.notices)})
 
     # --- the cluster ---------------------------------------------------------------------------
 

@@ -31,5 +31,13 @@ class ArgoOptions(BackendOptions):
         description="Image (with python3) of the small task that numbers a run-time fan-out list.",
     )
     python: str = Field(default="python3", description="Interpreter that runs Python-function steps in their image.")
+    argo_version: Literal["3.6.19", "3.7.9", "4.1.2"] = Field(
+        default="4.1.2",
+        description="The Argo release whose controller rules `flowyard run` follows for a manifest.",
+    )
+    image_map: str | None = Field(
+        default=None,
+        description="YAML file mapping images to host programs and folders, for running manifests here.",
+    )
     poll_seconds: float = Field(default=2.0, gt=0, description="How often submit --watch asks the server.")
     watch_timeout: float | None = Field(default=None, gt=0, description="Stop watching after this many seconds.")

@@ -7,6 +7,7 @@ copied into the run's folder, ``artifacts/<node id>/<name>``.
 
 from __future__ import annotations
 
+import posixpath
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +18,7 @@ from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.images import ImageError
 from flowyard_argo.executor.nodes import Node
 from flowyard_argo.executor.pods import PodError, PodResult, PodSpec, run_pod
+from flowyard_argo.executor.refusals import key_only
 
 SCRIPT_PATH = "/argo/staging/script"
 MAX_RESULT = 256 * 1024
@@ -45,16 +47,37 @@ def pod_spec(run: RunContext, node: Node, template: Mapping[str, Any]) -> tuple[
     ]
     if source is not None:
         declared.append(SCRIPT_PATH)
-    files = {
-        a["path"]: Path(a["_local"])
-        for a in (template.get("inputs") or {}).get("artifacts") or []
-        if a.get("_local") and a.get("path")
-    }
+    files: dict[str, Path] = {}
+    for art in (template.get("inputs") or {}).get("artifacts") or []:
+        loaded = input_source(run, art) if art.get("path") else None
+        if loaded is not None:
+            files[str(art["path"])] = loaded
     env = {str(e["name"]): str(e.get("value", "")) for e in body.get("env") or [] if "valueFrom" not in e}
     spec = PodSpec(
         node.pod or node.id, image, [str(a) for a in argv], env, str(body.get("workingDir") or "/"), declared, files
     )
     return spec, source
+
+
+def repository_path(run: RunContext, key: str) -> Path:
+    """Where a key-only artifact lives: the run's default repository (``<run>/repository/<key>``)."""
+    clean = posixpath.normpath("/" + key).lstrip("/")
+    return run.folder / "repository" / clean
+
+
+def input_source(run: RunContext, art: Mapping[str, Any]) -> Path | None:
+    """The host file an input artifact is loaded from: an upstream output, else its key in the repository."""
+    if art.get("_local"):
+        return Path(art["_local"])
+    key = key_only(art)
+    if key is None:
+        return None
+    source = repository_path(run, key)
+    if not source.exists():
+        if art.get("optional"):
+            return None
+        raise ExecutionError(f"failed to load artifact {art.get('name')}: key {key} does not exist in the repository")
+    return source
 
 
 def run_leaf(run: RunContext, node: Node, template: Mapping[str, Any], include_result: bool = False) -> None:
@@ -115,5 +138,13 @@ def _save_outputs(run: RunContext, node: Node, template: Mapping[str, Any], resu
         else:
             shutil.copyfile(host, store)
         arts.append({"name": art["name"], "path": art["path"], "_local": str(store)})
+        key = key_only(art)
+        if key is not None:
+            target = repository_path(run, key)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if store.is_dir():
+                shutil.copytree(store, target, dirs_exist_ok=True)
+            else:
+                shutil.copyfile(store, target)
     if arts:
         node.outputs["artifacts"] = arts

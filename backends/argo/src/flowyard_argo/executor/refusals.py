@@ -80,10 +80,23 @@ def _refusals(spec: Mapping[str, Any]) -> Iterator[str]:
         yield from _template_details(tmpl, path)
 
 
+def key_only(art: Mapping[str, Any]) -> str | None:
+    """The key of a key-only S3 artifact (no endpoint, no bucket): it lives in the default artifact repository."""
+    s3 = art.get("s3")
+    if isinstance(s3, Mapping) and s3.get("key") and not s3.get("endpoint") and not s3.get("bucket"):
+        return str(s3["key"])
+    return None
+
+
+def _location(art: Mapping[str, Any]) -> list[str]:
+    """The artifact's locations this executor cannot reach (a key-only S3 artifact it can)."""
+    return [k for k in LOCATIONS if art.get(k) is not None and not (k == "s3" and key_only(art))]
+
+
 def _template_details(tmpl: Mapping[str, Any], path: str) -> Iterator[str]:
     for group in ("inputs", "outputs"):
         for art in (tmpl.get(group) or {}).get("artifacts") or []:
-            where = [k for k in LOCATIONS if art.get(k) is not None]
+            where = _location(art)
             if where:
                 yield f"{path}.{group}.artifacts.{art.get('name')}: {where[0]} artifacts (the executor's next issue)"
             if art.get("fromExpression"):
@@ -105,7 +118,7 @@ def _template_details(tmpl: Mapping[str, Any], path: str) -> Iterator[str]:
             if holder.get("onExit"):
                 yield f"{path}: step/task onExit cannot run here yet"
             for art in (holder.get("arguments") or {}).get("artifacts") or []:
-                where = [k for k in LOCATIONS if art.get(k) is not None]
+                where = _location(art)
                 if where:
                     name = art.get("name")
                     yield f"{path}: argument artifact {name}: {where[0]} artifacts (the executor's next issue)"

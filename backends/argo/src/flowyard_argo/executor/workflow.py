@@ -22,7 +22,7 @@ from flowyard_argo.executor import gojson
 from flowyard_argo.executor.arguments import any_string
 from flowyard_argo.executor.context import RunContext
 from flowyard_argo.executor.engine import execute
-from flowyard_argo.executor.images import ImageMap
+from flowyard_argo.executor.images import ImageError, ImageMap
 from flowyard_argo.executor.nodes import Node, NodeTree
 from flowyard_argo.executor.refusals import ignored, refusals
 from flowyard_argo.executor.validate import Problem, validate_workflow
@@ -74,6 +74,7 @@ def prepare(
     params: Mapping[str, str] | None = None,
     entrypoint: str | None = None,
     name: str | None = None,
+    images: ImageMap | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The workflow to run with the user's overrides applied, validated and checked; (workflow, notices)."""
     wf = workflow_of(doc)
@@ -90,9 +91,32 @@ def prepare(
     refused = refusals(spec)
     if refused:
         raise ManifestError([f"{source}: {line}" for line in refused[:1]])
+    if images is not None:
+        unmapped = _unmapped_images(spec, images)
+        if unmapped:
+            raise ManifestError([f"{source}: {unmapped[0]}"])
     skipped = ignored(spec)
     notices = [f"ignored here (they only place or size pods on a cluster): {', '.join(skipped)}"] if skipped else []
     return wf, notices
+
+
+def _unmapped_images(spec: Mapping[str, Any], images: ImageMap) -> list[str]:
+    """Images (written literally) and commands the image map cannot stand in for."""
+    problems = []
+    for index, tmpl in enumerate(spec.get("templates") or []):
+        body = tmpl.get("container") or tmpl.get("script") or {}
+        image = str(body.get("image") or "")
+        if not body or "{{" in image:
+            continue
+        where = f"spec.templates[{index}] ({tmpl.get('name')})"
+        try:
+            found = images.image(image)
+            command = [*(body.get("command") or [])] or ([] if tmpl.get("script") else body.get("args") or [])
+            if command and "{{" not in str(command[0]):
+                found.resolve(str(command[0]))
+        except ImageError as e:
+            problems.append(f"{where}: {e}")
+    return problems
 
 
 def _with_params(arguments: Mapping[str, Any], params: Mapping[str, str], source: str) -> dict[str, Any]:

@@ -1,0 +1,146 @@
+"""``flowyard run MANIFEST.yaml`` for an Argo manifest, and ``flowyard run PIPELINE --backend argo``: the executor
+run in a run folder of core's layout, reported as core's :class:`~flowyard.runs.RunStatus` plus the Argo node tree."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+from flowyard.errors import FlowyardError
+from flowyard.hookspecs import DocumentRun
+from flowyard.runs import RunStatus, TaskStatus, runs_root, write_atomic
+
+from flowyard_argo.options import ArgoOptions
+
+_ITEM = re.compile(r"\((\d+):")
+
+
+class ManifestRefused(FlowyardError):
+    """The controller would reject the manifest, or it uses what cannot run here (exit 2)."""
+
+
+def _options(pairs: tuple[str, ...]) -> ArgoOptions:
+    from flowyard.backend import parse_option_pairs
+
+    from flowyard_argo.backend import ArgoBackend
+
+    return ArgoBackend(parse_option_pairs(list(pairs))).options
+
+
+def _params(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise FlowyardError(f"expected -p NAME=VALUE, got {pair!r}")
+        out[key] = value
+    return out
+
+
+def run_document(request: DocumentRun) -> int:
+    """Run the manifest at ``request.path``; print the status tree (or JSON); the exit code."""
+    options = _options(request.options)
+    with open(request.path, encoding="utf-8") as f:
+        document = next(yaml.safe_load_all(f))
+    status, tree = execute_manifest(
+        document,
+        options,
+        source=request.path,
+        params=_params(request.params),
+        entrypoint=request.entrypoint,
+        name=request.name,
+    )
+    if request.as_json:
+        click.echo(json.dumps(status.summary_json(), indent=2))
+    else:
+        for notice in status.notices:
+            click.echo(f"notice: {notice}", err=True)
+        click.echo(tree)
+        click.echo(f"\n{status.state.value}  {status.location}" + (f"  {status.message}" if status.message else ""))
+    return status.exit_code
+
+
+def execute_manifest(
+    document: Mapping[str, Any],
+    options: ArgoOptions,
+    *,
+    source: str,
+    params: Mapping[str, str] | None = None,
+    entrypoint: str | None = None,
+    name: str | None = None,
+    pipeline: str | None = None,
+    root: Path | None = None,
+) -> tuple[RunStatus, str]:
+    """Check and run one Argo document; (core's run status, the ``argo get``-style tree)."""
+    from flowyard_argo.executor.images import ImageError, ImageMap
+    from flowyard_argo.executor.versions import argo_version
+    from flowyard_argo.executor.workflow import ManifestError, prepare, run_workflow
+
+    version = argo_version(options.argo_version)
+    try:
+        images = ImageMap.load(options.image_map)
+        wf, notices = prepare(
+            document, version, source=source, params=params, entrypoint=entrypoint, name=name, images=images
+        )
+    except (ManifestError, ImageError) as e:
+        raise ManifestRefused(str(e)) from None
+    if not name and not (document.get("metadata") or {}).get("name"):
+        wf["metadata"]["name"] = wf["metadata"]["name"][:-5] + "".join(
+            secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5)
+        )
+    run_name = wf["metadata"]["name"]
+    folder = runs_root(root) / run_name
+    if folder.exists():
+        raise ManifestRefused(f"a run named {run_name!r} exists already ({folder}); pass another --name")
+    folder.mkdir(parents=True)
+    write_atomic(folder / "manifest.yaml", yaml.safe_dump(dict(document), sort_keys=False).encode())
+    started = _now()
+    result = run_workflow(wf, version, images, folder)
+    tasks = tuple(
+        TaskStatus(
+            step=n.template or n.display_name,
+            item=_item(n.display_name),
+            state=n.phase,
+            started_at=n.started_at,
+            finished_at=n.finished_at,
+            message=n.message,
+            exit_code=int(n.outputs["exitCode"]) if "exitCode" in n.outputs else None,
+            attempts=1,
+        )
+        for n in result.tree.pods()
+    )
+    status = RunStatus(
+        run_id=run_name,
+        pipeline=pipeline or run_name,
+        backend="argo",
+        state=result.phase,
+        started_at=started,
+        finished_at=_now(),
+        tasks=tasks,
+        message=result.message,
+        notices=tuple(notices),
+        outputs={k: v for k, v in result.outputs.items()},
+        location=str(folder),
+    )
+    write_atomic(folder / "run.json", status.model_dump_json(indent=1).encode())
+    tree = result.tree.render(result.root.id)
+    if result.exit_node is not None:
+        tree += "\n" + result.tree.render(result.exit_node.id)
+    return status, tree
+
+
+def _item(display: str) -> int | None:
+    match = _ITEM.search(display)
+    return int(match.group(1)) if match else None
+
+
+def _now() -> float:
+    import time
+
+    return time.time()

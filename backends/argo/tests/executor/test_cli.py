@@ -1,0 +1,233 @@
+"""``flowyard run`` on Argo manifests, as a user runs it: a fresh folder, the CLI, no FLOWYARD_HOME.
+
+The seed's Solution 1 runs with stand-ins for the study's two scripts mapped into its image; today's compiled
+fan-out is shown failing the way the controller would make it fail (issue 15 fixes the compiler).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from flowyard.cli import cli
+
+from .conftest import needs_namespaces
+
+ROOT = Path(__file__).resolve().parents[4]
+SEED = ROOT.parent / "shared" / "seed-argo"
+EXAMPLES = ROOT / "examples" / "activator_processor"
+
+ACTIVATOR = """import json, os, sys
+msg = sys.argv[1]
+print(msg)
+os.makedirs("/workdir", exist_ok=True)
+json.dump(json.loads(msg), open("/workdir/activator_event.json", "w"))
+"""
+PROCESSOR = """import json, sys
+event = json.load(open(sys.argv[1]))
+print(event)
+json.dump({"processed": event}, open("/workdir/processor_event.json", "w"))
+"""
+
+
+@pytest.fixture
+def here(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FLOWYARD_HOME", raising=False)
+    return tmp_path
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def seed_image_map(folder: Path) -> Path:
+    """The study's image, ``nasa-hsi-argo``: python, and /workdir holding the two stand-in scripts."""
+    workdir = folder / "image" / "workdir"
+    workdir.mkdir(parents=True)
+    (workdir / "activator.py").write_text(ACTIVATOR)
+    (workdir / "processor.py").write_text(PROCESSOR)
+    path = folder / "images.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {"nasa-hsi-argo": {"programs": {"python": "/usr/bin/python3"}, "folders": {"/workdir": "image/workdir"}}}
+        )
+    )
+    return path
+
+
+@needs_namespaces
+def test_seed_solution1_runs_and_produces_the_processor_document(here):
+    manifest = SEED / "solution1.yaml"
+    if not manifest.is_file():
+        pytest.skip(f"{manifest} is absent (the shared seed manifests)")
+    images = seed_image_map(here)
+    result = invoke("run", str(manifest), "-O", f"image_map={images}", "--name", "seed-one")
+    assert result.exit_code == 0, result.output
+    run = here / ".flowyard" / "runs" / "seed-one"
+    status = json.loads((run / "workflow.json").read_text())["status"]
+    pods = [n for n in status["nodes"].values() if n["type"] == "Pod"]
+    assert [(n["displayName"], n["phase"]) for n in pods] == [("activator", "Succeeded"), ("processor", "Succeeded")]
+    (document,) = run.glob("artifacts/*/processor-output")
+    assert json.loads(document.read_text()) == {"processed": {"msg": "activator run"}}
+    assert "seed-one-processor-template-" in result.output
+    assert json.loads((run / "run.json").read_text())["state"] == "Succeeded"
+
+
+def test_a_manifest_the_controller_rejects_is_refused_with_rule_file_and_path(here):
+    bad = here / "bad.yaml"
+    bad.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "argoproj.io/v1alpha1",
+                "kind": "Workflow",
+                "metadata": {"generateName": "x-"},
+                "spec": {
+                    "entrypoint": "main",
+                    "templates": [
+                        {
+                            "name": "main",
+                            "dag": {
+                                "tasks": [
+                                    {"name": "a", "template": "leaf", "continueOn": {"failed": True}},
+                                    {"name": "b", "template": "leaf", "depends": "a"},
+                                ]
+                            },
+                        },
+                        {"name": "leaf", "container": {"image": "python:3", "command": ["python", "-c", "pass"]}},
+                    ],
+                },
+            }
+        )
+    )
+    result = invoke("run", str(bad))
+    assert result.exit_code == 2
+    assert (
+        f"{bad}: spec.templates[0].dag.tasks[0].continueOn: templates.main cannot use 'continueOn' when using"
+        in result.output
+    )
+    assert "(rule: validate.go validateDAG)" in result.output
+    assert not (here / ".flowyard").exists()  # nothing half-run
+
+
+def test_what_cannot_run_here_is_refused_by_name_before_anything_runs(here):
+    doc = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"name": "r"},
+        "spec": {"entrypoint": "k", "templates": [{"name": "k", "resource": {"action": "create", "manifest": "{}"}}]},
+    }
+    (here / "r.yaml").write_text(yaml.safe_dump(doc))
+    result = invoke("run", "r.yaml")
+    assert result.exit_code == 2
+    assert "resource templates (they create Kubernetes objects) cannot run here" in result.output
+    doc["spec"]["templates"] = [{"name": "k", "container": {"image": "registry.example/app:1", "command": ["app"]}}]
+    (here / "r.yaml").write_text(yaml.safe_dump(doc))
+    result = invoke("run", "r.yaml")
+    assert result.exit_code == 2
+    assert "image 'registry.example/app:1' has no entry in the image map" in result.output
+    assert not (here / ".flowyard").exists()
+
+
+@needs_namespaces
+def test_params_entrypoint_and_name(here):
+    doc = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "WorkflowTemplate",
+        "metadata": {"name": "greet"},
+        "spec": {
+            "entrypoint": "one",
+            "arguments": {"parameters": [{"name": "who", "value": "world"}]},
+            "templates": [
+                {
+                    "name": "one",
+                    "container": {"image": "python:3.12", "command": ["python", "-c", "raise SystemExit(1)"]},
+                },
+                {
+                    "name": "two",
+                    "container": {
+                        "image": "python:3.12",
+                        "command": [
+                            "python",
+                            "-c",
+                            "import sys; print(sys.argv[1])",
+                            "hello {{workflow.parameters.who}} from {{workflow.name}}",
+                        ],
+                    },
+                },
+            ],
+        },
+    }
+    (here / "greet.yaml").write_text(yaml.safe_dump(doc))
+    result = invoke("run", "greet.yaml", "-p", "who=you", "--entrypoint", "two", "--name", "g1")
+    assert result.exit_code == 0, result.output
+    (log,) = (here / ".flowyard" / "runs" / "g1" / "pods").glob("*/stdout.log")
+    assert log.read_text() == "hello you from g1\n"
+    again = invoke("run", "greet.yaml", "--name", "g1")
+    assert again.exit_code == 2 and "exists already" in again.output
+    unknown = invoke("run", "greet.yaml", "-p", "nobody=1")
+    assert unknown.exit_code == 2 and "no parameter named 'nobody'" in unknown.output
+
+
+def fanout_image_map(folder: Path) -> Path:
+    """The example's image, ``nasa-hsi``: its two apps run by the host's python3."""
+    path = folder / "images.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "nasa-hsi": {
+                    "programs": {
+                        "activator": ["/usr/bin/python3", "/opt/seed/activator"],
+                        "processor": ["/usr/bin/python3", "/opt/seed/processor"],
+                    },
+                    "folders": {"/opt/seed": str(EXAMPLES / "bin")},
+                }
+            }
+        )
+    )
+    return path
+
+
+@needs_namespaces
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 15: the compiled fan-out passes each item's event as JSON text in a map item; processItem formats "
+    'it with Item.String(), so the activator gets {\\"msg\\":...} and fails (as on a real controller)',
+)
+@pytest.mark.parametrize("version", ["3.6.19", "4.1.2"])
+def test_compiled_fanout_runs_on_the_controller_rules(here, version):
+    images = fanout_image_map(here)
+    result = invoke(
+        "run",
+        str(EXAMPLES / "fanout.yaml"),
+        "--backend",
+        "argo",
+        "-O",
+        f"image_map={images}",
+        "-O",
+        f"argo_version={version}",
+        "--json",
+    )
+    summary = json.loads(result.output)
+    assert summary["state"] == "Succeeded", summary
+    (run,) = (here / ".flowyard" / "runs").iterdir()
+    documents = sorted(json.loads(p.read_text()) for p in run.glob("artifacts/*/event") if "processed" in p.read_text())
+    assert documents == [{"msg": "activator run 1", "processed": True}, {"msg": "activator run 2", "processed": True}]
+
+
+@needs_namespaces
+def test_compiled_fanout_fails_today_the_way_the_controller_fails_it(here):
+    """What the xfail above sees: the activator's argv holds the escaped JSON text."""
+    images = fanout_image_map(here)
+    result = invoke("run", str(EXAMPLES / "fanout.yaml"), "--backend", "argo", "-O", f"image_map={images}")
+    assert result.exit_code == 1
+    (run,) = (here / ".flowyard" / "runs").iterdir()
+    argvs = [
+        json.loads(p.read_text())["argv"][-1]
+        for p in run.glob("pods/*/pod.json")
+        if "/opt/seed/activator" in p.read_text()
+    ]
+    assert sorted(argvs) == ['{\\"msg\\":\\"activator run 1\\"}', '{\\"msg\\":\\"activator run 2\\"}']
