@@ -128,6 +128,23 @@ def argv_of(doc: Mapping[str, Any], body: Mapping[str, Any], index: int, item: I
         resolved = unmarshal_after_replace(text)
     except TemplateError as e:
         raise Refused(str(e)) from None
+    return pod_argv(doc, resolved)
+
+
+def plain_argv(doc: Mapping[str, Any], step: str) -> list[str]:
+    """The argv of a task that does not loop: its arguments resolved against the globals
+    (``dag.go`` ``resolveDependencyReferences``), then the template's passes."""
+    task = next(t for t in templates(doc)["main"]["dag"]["tasks"] if t["name"] == step)
+    globals_ = {**workflow_parameters(doc), "workflow.name": "wf", "workflow.namespace": "argo"}
+    try:
+        resolved = substitute_object(task, globals_, allow_unresolved=True)
+    except TemplateError as e:
+        raise Refused(str(e)) from None
+    return pod_argv(doc, resolved)
+
+
+def pod_argv(doc: Mapping[str, Any], resolved: Mapping[str, Any]) -> list[str]:
+    """A resolved task's container argv after ``substituteParams`` and ``substitutePodParams``."""
     template = dict(templates(doc)[resolved["template"]])
     arguments = {p["name"]: p["value"] for p in (resolved.get("arguments") or {}).get("parameters") or []}
     inputs = [dict(p, value=arguments[p["name"]]) for p in (template.get("inputs") or {}).get("parameters") or []]
