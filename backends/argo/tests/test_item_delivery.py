@@ -7,6 +7,7 @@ argv is what the local backend runs: each command element rendered with :func:`f
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,8 @@ def test_a_parameter_value_argo_cannot_substitute_is_refused_by_name() -> None:
 
 @pytest.mark.parametrize("bad", ["nul\x00", "{{workflow.name}}"])
 def test_an_item_no_argv_can_carry_or_argo_would_substitute_is_refused_by_the_helper(bad: str, tmp_path: Path) -> None:
-    doc = manifest(lower(hostile_pipeline([{**HOSTILE[0], "msg": bad}], literal=False)))
+    """As when the list comes from an upstream step at run time (compile time refuses such a parameter)."""
+    doc = manifest(lower(hostile_pipeline([HOSTILE[0]], literal=False)))
+    doc["spec"]["arguments"]["parameters"][0]["value"] = json.dumps([{**HOSTILE[0], "msg": bad}])
     with pytest.raises(Refused, match=r"for_each item 0, .*the value holds"):
         deliver(doc, "show", VERSIONS[-1], tmp_path)

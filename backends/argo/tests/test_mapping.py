@@ -6,6 +6,8 @@ import json
 
 import pytest
 import yaml
+from flowyard.errors import FlowyardError
+from flowyard.lowering import lower
 from flowyard.spec import Container, Input, Output, Parameter, Pipeline, PythonFunction, S3Store, SecretRef, Step
 from flowyard.testing.contract import canonical_ir
 from flowyard_argo import ArgoBackend
@@ -101,11 +103,11 @@ def test_fan_out_over_literals_goes_through_the_helper_as_ascii_json() -> None:
     assert {"name": "flowyard-index", "value": "{{item.index}}"} in inner["arguments"]["parameters"]
 
 
-def test_a_literal_for_each_list_reaches_the_helper_in_printable_ascii_without_tags() -> None:
-    pipeline = Pipeline(name="p", steps={"s": box("echo", "${{ item }}", for_each=["{{workflow.name}}", "é\x7f"])})
+def test_a_literal_for_each_list_reaches_the_helper_in_printable_ascii() -> None:
+    pipeline = Pipeline(name="p", steps={"s": box("echo", "${{ item }}", for_each=["{x}", "é\x7f"])})
     args = {p["name"]: p["value"] for p in task(manifest(pipeline), "s-items")["arguments"]["parameters"]}
-    assert "{{" not in args["data"] and args["data"].isascii() and "\x7f" not in args["data"]
-    assert json.loads(args["data"]) == ["{{workflow.name}}", "é\x7f"]
+    assert args["data"].isascii() and "\x7f" not in args["data"]
+    assert json.loads(args["data"]) == ["{x}", "é\x7f"]
 
 
 def test_fan_out_over_a_parameter_is_with_param_over_the_numbered_list() -> None:
@@ -356,3 +358,14 @@ def test_other_kinds_validate_against_their_own_definition(kind) -> None:
     assert not schema_errors(doc) + semantic_errors(doc)
     if kind == "CronWorkflow":
         assert doc["spec"]["schedules"] == ["0 * * * *"]
+
+
+def test_values_argo_would_read_as_tags_are_refused_by_name() -> None:
+    """The value model's proof, per hostile value, is in test_values_not_templates.py."""
+    backend = ArgoBackend({"default_image": STEP_IMAGE})
+    default = Pipeline(name="p", parameters={"v": Parameter(default="{{pod.name}}")}, steps={"s": box("echo", "x")})
+    with pytest.raises(FlowyardError, match=r"parameter 'v': its value holds '\{\{'"):
+        backend.compile(lower(default))
+    item = Pipeline(name="p", steps={"s": box("echo", "${{ item }}", for_each=["{{=sprig.upper('x')}}"])})
+    with pytest.raises(FlowyardError, match=r"step 's': for_each item 0 holds '\{\{'"):
+        backend.compile(lower(item))

@@ -26,7 +26,6 @@ def echo(value_ref: str, **fields) -> Step:
     return Step(container=Container(command=["echo", value_ref], image="alpine:3"), **fields)
 
 
-@pytest.mark.xfail(strict=True, reason="divergence 11: a parameter default holding {{...}} is substituted")
 @pytest.mark.parametrize("value", HOSTILE)
 def test_a_parameter_default_argo_would_substitute_is_refused_by_name(value: str) -> None:
     """Before the fix this compiled, and the value model gives the pod ``wf`` for ``{{workflow.name}}``."""
@@ -41,7 +40,6 @@ def test_braces_short_of_a_tag_reach_the_pod_as_written(value: str) -> None:
     assert plain_argv(manifest(pipeline), "s") == ["echo", value]
 
 
-@pytest.mark.xfail(strict=True, reason="divergence 11: a submit-time value holding {{...}} is substituted")
 def test_a_submit_time_value_is_never_substituted() -> None:
     ir = lower(Pipeline(name="p", parameters={"v": Parameter(default="x")}, steps={"s": echo("${{ params.v }}")}))
     options = ArgoOptions.model_validate({"default_image": STEP_IMAGE})
@@ -49,7 +47,6 @@ def test_a_submit_time_value_is_never_substituted() -> None:
         build_workflow(ir, options, {"v": "{{workflow.name}}"})
 
 
-@pytest.mark.xfail(strict=True, reason="divergence 11: a literal for_each item holding {{...}} is only refused at run")
 @pytest.mark.parametrize("value", HOSTILE)
 def test_a_literal_item_is_refused_at_compile_time(value: str) -> None:
     pipeline = Pipeline(name="p", steps={"s": echo("${{ item }}", for_each=["ok", {"deep": [value]}])})

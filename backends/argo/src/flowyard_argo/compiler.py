@@ -143,18 +143,22 @@ def item_fields(step: StepIR) -> tuple[tuple[str, ...], ...]:
 
 
 def literal_data(values: Any) -> str:
-    """A literal ``for_each`` list as the helper's argument: JSON in printable ASCII, with no ``{{``.
+    """A literal ``for_each`` list as the helper's argument: JSON in printable ASCII.
 
-    The controller substitutes it with ``strconv.Quote`` (which writes DEL and astral non-printables in
-    Go-only syntax) and would read ``{{`` as its own tag; ``\\u007b`` and ``\\u007f`` are the same JSON.
+    The controller substitutes it with ``strconv.Quote``, which writes DEL and astral non-printables in
+    Go-only syntax that its JSON parse back rejects; ``\\u007f`` and ``\\uXXXX`` are the same JSON.
     """
-    text = json.dumps(values, separators=(",", ":"), ensure_ascii=True)
-    return text.replace("\x7f", "\\u007f").replace("{{", "{\\u007b")
+    return json.dumps(values, separators=(",", ":"), ensure_ascii=True).replace("\x7f", "\\u007f")
 
 
 def check_literal_fields(values: list[Any], fields: tuple[tuple[str, ...], ...], step: str) -> None:
-    """Refuse at compile time a literal item without a field the step uses (the helper would at run time)."""
+    """Refuse at compile time what the helper would refuse at run time: ``{{`` in an item, a missing field."""
     for i, item in enumerate(values):
+        if "{{" in json.dumps(item, ensure_ascii=False):
+            raise CompileError(
+                f"step {step!r}: for_each item {i} holds '{{{{', which Argo's controller would substitute or "
+                "evaluate as its own tag in the pod (argo-workflows 1765, 7828)"
+            )
         for path in fields:
             try:
                 dig(item, path, f"step {step!r}: for_each item {i}")
@@ -638,6 +642,11 @@ class ArgoCompiler:
                 kwargs["value"] = render_value(self.values[p.name])
             elif not p.required:
                 kwargs["value"] = render_value(p.default)
+            if "{{" in kwargs.get("value", ""):
+                raise CompileError(
+                    f"parameter {p.name!r}: its value holds '{{{{', which Argo's controller would substitute or "
+                    "evaluate as its own tag in the pod (argo-workflows 1765, 7828); give it in a file instead"
+                )
             bad = unquotable(kwargs.get("value", ""))
             if bad is not None:
                 raise CompileError(
