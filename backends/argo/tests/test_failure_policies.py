@@ -34,7 +34,6 @@ def continuing(parallelism: int | None) -> Pipeline:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="divergence 2: continueOn with depends is refused by validate.go")
 @pytest.mark.parametrize("version", VERSIONS, ids=ARGO_VERSIONS)
 @pytest.mark.parametrize("source", ["canonical", "unwrapped", "wrapped"])
 def test_continue_passes_the_controllers_validation(source: str, version) -> None:
@@ -45,7 +44,6 @@ def test_continue_passes_the_controllers_validation(source: str, version) -> Non
     assert problems == [], problems
 
 
-@pytest.mark.xfail(strict=True, reason="divergence 2: continue is written as continueOn, not in depends")
 def test_a_dependent_of_a_continuing_step_runs_after_its_failure() -> None:
     doc = manifest(continuing(None))
     tasks = {t["name"]: t for t in template(doc, "main")["dag"]["tasks"]}
@@ -57,7 +55,6 @@ def test_a_dependent_of_a_continuing_step_runs_after_its_failure() -> None:
         assert evaluate(logic, results), (logic, phase)
 
 
-@pytest.mark.xfail(strict=True, reason="divergence 6: stop sets only the DAG-level failFast")
 def test_stop_sets_template_level_fail_fast_where_the_loop_runs() -> None:
     stop = manifest(canonical_ir("failing-item-stop"))
     assert template(stop, "items-loop")["failFast"] is True  # the wrapper holding the loop

@@ -225,11 +225,19 @@ def test_the_on_exit_step_becomes_on_exit_and_sees_the_workflow_status() -> None
 
 
 def test_continue_on_failure_keeps_the_dag_going() -> None:
+    """Validation and depends evaluation per version: test_failure_policies.py."""
     doc = manifest(canonical_ir("failing-item-continue"))
     assert template(doc, "main")["dag"]["failFast"] is False
-    assert task(doc, "items")["continueOn"] == {"failed": True}
+    assert "continueOn" not in task(doc, "items")  # validate.go: not with depends
+    assert template(doc, "items-loop")["dag"]["tasks"][0]["continueOn"] == {"failed": True}  # no depends there
+    assert "items.Failed" in task(doc, "after")["depends"]
     stop = manifest(canonical_ir("failing-item-stop"))
-    assert "failFast" not in template(stop, "main")["dag"] and "continueOn" not in task(stop, "items")
+    assert template(stop, "main")["failFast"] is True and "continueOn" not in task(stop, "items")
+
+
+def test_stop_sets_template_level_fail_fast_on_the_loops_template() -> None:
+    stop = manifest(canonical_ir("failing-item-stop"))
+    assert template(stop, "items-loop")["failFast"] is True and template(stop, "items-loop")["dag"]["failFast"] is True
 
 
 def test_the_s3_store_becomes_s3_artifacts_with_secret_credentials() -> None:

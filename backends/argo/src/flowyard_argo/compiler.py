@@ -281,7 +281,7 @@ class ArgoCompiler:
                 with_param=with_param,
                 count=count,
                 helper_args={**args, "fields": fields_json},
-                helper_depends=(up.dns_name,),
+                helper_depends=(src.step,),  # step names
                 fields=fields,
             )
         upstream = self.items[src.step]
@@ -293,7 +293,7 @@ class ArgoCompiler:
             with_param=with_param,
             count=upstream.count,
             helper_args={**args, "fields": fields_json},
-            helper_depends=(up.dns_name,),
+            helper_depends=(src.step,),  # step names
             fields=fields,
         )
 
@@ -521,8 +521,19 @@ class ArgoCompiler:
 
     # --- tasks -------------------------------------------------------------------------------
 
+    def depends_on(self, step_name: str) -> str:
+        """One dependency in ``depends``: a step whose policy is ``continue`` is waited for in any outcome.
+
+        ``validate.go`` refuses ``continueOn`` in a DAG that uses ``depends``; this is the form ``ancestry.go``
+        (``expandDependency``) rewrites ``continueOn: {failed: true}`` into for the dependents.
+        """
+        dns = self.dns(step_name)
+        if self.steps[step_name].failure_policy != "continue":
+            return dns
+        return f"({dns}.Succeeded || {dns}.Skipped || {dns}.Daemoned || {dns}.Failed || {dns}.Errored)"
+
     def depends(self, step: StepIR, items: Items | None) -> str | None:
-        names = [self.dns(d) for d in step.depends_on]
+        names = [self.depends_on(d) for d in step.depends_on]
         if items is not None and items.helper_args is not None:
             names.append(items_task(step.dns_name))
         return " && ".join(names) or None
@@ -540,7 +551,7 @@ class ArgoCompiler:
                     name=items_task(step.dns_name),
                     template=HELPER,
                     arguments=[Parameter(name=k, value=v) for k, v in items.helper_args.items()],
-                    depends=" && ".join(items.helper_depends) or None,
+                    depends=" && ".join(self.depends_on(d) for d in items.helper_depends) or None,
                 )
             )
         arguments: list[Any] = [Parameter(name=k, value=v) for k, v in calls.parameters.items()]
@@ -560,7 +571,6 @@ class ArgoCompiler:
                     arguments=arguments or None,
                     depends=self.depends(step, items),
                     when=when,
-                    continue_on=continue_on,
                     **loop,
                 )
             )
@@ -592,7 +602,7 @@ class ArgoCompiler:
         wrapper = DAG(
             name=loop_template(step.dns_name),
             parallelism=step.parallelism,
-            fail_fast=False if step.failure_policy == "continue" else None,
+            fail_fast=step.failure_policy != "continue",  # template-level: stops starting items (checkParallelism)
             inputs=[Parameter(name=k) for k in outer_params] + [Artifact(name=k) for k in outer_artifacts] or None,
             outputs=[
                 Parameter(
@@ -613,7 +623,6 @@ class ArgoCompiler:
                 arguments=outer_args or None,
                 depends=self.depends(step, items),
                 when=None if item_when else when,
-                continue_on=continue_on,
             )
         )
         return tasks, [wrapper]
@@ -671,7 +680,7 @@ class ArgoCompiler:
             step_tasks, wrappers = self.step_tasks(step, calls)
             tasks += step_tasks
             extra += wrappers
-        fail_fast = False if any(s.failure_policy == "continue" for s in self.ir.steps) else None
+        fail_fast = not any(s.failure_policy == "continue" for s in self.ir.steps)
         entry = DAG(name=ENTRY, tasks=tasks, fail_fast=fail_fast)
         all_templates: list[Any] = [entry, *extra, *templates]
         on_exit = None

@@ -37,7 +37,10 @@ def summarize_manifest(text: str) -> StructuralSummary:
     fan_outs = []
     wires = []
     for task in steps:
-        for dep in re.findall(r"[-a-z0-9]+", task.get("depends") or ""):
+        # task names in the logic, each once (``X.Succeeded || X.Failed`` waits for X in any outcome)
+        for dep in dict.fromkeys(
+            re.findall(r"(?<![\w.-])([-a-z0-9]+)(?=\.[A-Z]|[\s)&|]|$)", task.get("depends") or "")
+        ):
             if dep in names:
                 edges.append((dep, task["name"]))
         template = templates[task["template"]]
