@@ -68,6 +68,7 @@ DEFAULT_WORKDIR = "/flowyard/work"
 P_INDEX = "flowyard-index"
 P_ITEM = "flowyard-item"
 P_ITEMS = "flowyard-items"
+AWS_S3_ENDPOINT = "s3.amazonaws.com"  # Argo's docs for AWS S3 (docs/configure-artifact-repository.md)
 ARGUMENT_LIMIT = 128 * 1024  # Argo refuses larger parameter values
 MANIFEST_LIMIT = 1024 * 1024  # etcd's object limit is ~1.5 MB; Argo's docs advise staying under 1 MB
 IR_ANNOTATION = "workflows.flowyard.dev/ir-version"
@@ -384,9 +385,8 @@ class ArgoCompiler:
         store = self.ir.store
         if not isinstance(store, S3StoreIR):
             return {}
-        fields: dict[str, Any] = {"bucket": store.bucket}
-        if store.endpoint:
-            fields["endpoint"] = store.endpoint
+        # S3Artifact.HasLocation needs an endpoint: without one the artifact would go to the default repository
+        fields: dict[str, Any] = {"bucket": store.bucket, "endpoint": store.endpoint or AWS_S3_ENDPOINT}
         if store.insecure:
             fields["insecure"] = True
         if store.region:
@@ -412,23 +412,25 @@ class ArgoCompiler:
         return Artifact(name=out.name, path=path, archive=archive)
 
     def input_artifact(self, step: StepIR, inp: InputIR, calls: _StepTemplate) -> Artifact:
+        """An input file or folder, with ``archive: none``: without it the executor unpacks anything that looks
+        like a tarball (``workflow/executor/executor.go`` ``unarchiveArtifact``), a user's ``.tar.gz`` included."""
         path = self.input_path(step, inp)
+        archive = NoneArchiveStrategy()
         src = inp.source
         if isinstance(src, ItemSource):  # fan-out over a fanned-out step's files: item i reads file i
             assert step.for_each is not None and isinstance(step.for_each.source, StepOutputSource)
             up = self.steps[step.for_each.source.step]
             out = up.output(step.for_each.source.output)
             key = self.key(up, out, indexed=f"{{{{inputs.parameters.{P_INDEX}}}}}")
-            return S3Artifact(name=inp.name, path=path, key=key, **self.s3())
+            return S3Artifact(name=inp.name, path=path, archive=archive, key=key, **self.s3())
         assert isinstance(src, StepOutputSource)
         up = self.steps[src.step]
         out = up.output(src.output)
-        if src.collect:  # fan-in: the whole key prefix arrives as a folder, one sub-folder per item
-            return S3Artifact(name=inp.name, path=path, key=self.key(up, out, indexed=None), **self.s3())
-        if self.keyed():
-            return S3Artifact(name=inp.name, path=path, key=self.key(up, out, indexed=None), **self.s3())
+        if src.collect or self.keyed():  # a fan-in reads the whole key prefix as a folder, one sub-folder per item
+            key = self.key(up, out, indexed=None)
+            return S3Artifact(name=inp.name, path=path, archive=archive, key=key, **self.s3())
         calls.artifacts[inp.name] = {"from_": f"{{{{tasks.{up.dns_name}.outputs.artifacts.{out.name}}}}}"}
-        return Artifact(name=inp.name, path=path)
+        return Artifact(name=inp.name, path=path, archive=archive)
 
     def step_template(self, step: StepIR) -> tuple[Container, _StepTemplate]:
         calls = _StepTemplate()
