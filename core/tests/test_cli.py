@@ -87,7 +87,7 @@ def test_backends_json() -> None:
     r = invoke("backends", "--json")
     data = {b["name"]: b for b in json.loads(r.output)}
     assert data["local"]["distribution"] == "flowyard-local"
-    assert "run" in data["local"]["capabilities"] and "run" not in data["argo"]["capabilities"]
+    assert "run" in data["local"]["capabilities"] and "run" in data["argo"]["capabilities"]  # the Argo executor
 
 
 def test_schema_is_a_json_schema_with_the_spec_fields() -> None:

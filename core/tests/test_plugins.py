@@ -107,6 +107,26 @@ def test_help_does_not_even_import_pydantic() -> None:
     assert out.strip().endswith("P False")
 
 
+def test_hook_flowyard_document_runner() -> None:
+    """The hook: the first plugin claiming a document returns its runner; an unclaimed document gets None."""
+    from flowyard.hookspecs import DocumentRun
+
+    calls = []
+
+    class Claimer:
+        @hookimpl
+        def flowyard_document_runner(self, document):
+            if document.get("apiVersion") == "toy.example/v1":
+                return lambda request: calls.append(request) or 7
+            return None
+
+    hook = make_plugin_manager(load_entrypoints=False, plugins=[Claimer()]).hook.flowyard_document_runner
+    runner = hook(document={"apiVersion": "toy.example/v1", "kind": "Job"})
+    assert runner(DocumentRun("job.yaml", params=("a=1",))) == 7
+    assert calls == [DocumentRun("job.yaml", params=("a=1",))]
+    assert hook(document={"apiVersion": "other/v1"}) is None
+
+
 def test_hook_flowyard_register_backends() -> None:
     """The hook: each implementation's register() calls become registry entries, named by plugin."""
     seen = []

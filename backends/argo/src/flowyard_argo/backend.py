@@ -41,6 +41,7 @@ class ArgoBackend(Backend):
             Capability.IMAGES,
             Capability.RESOURCES,
             Capability.RUN,
+            Capability.RESUME,
             Capability.SUBMIT,
             Capability.STATUS,
             Capability.LOGS,
@@ -133,8 +134,13 @@ class ArgoBackend(Backend):
         from flowyard_argo.compiler import CompileError, build_workflow
         from flowyard_argo.manifest_run import execute_manifest
 
-        if ir is None or request.resume:
-            raise FlowyardError("--resume of an argo run (argo retry's semantics) is not available yet")
+        if request.resume:
+            from flowyard_argo.manifest_run import retry_run
+
+            status, _ = retry_run(request.resume, request.runs_root)
+            return status
+        if ir is None:
+            raise FlowyardError("nothing to run: give a pipeline, or --resume RUN_NAME")
         self.check(ir)
         try:
             document = build_workflow(ir, self.options, request.params).to_dict()

@@ -19,6 +19,7 @@ from flowyard.runs import RunStatus, TaskStatus, runs_root, write_atomic
 from flowyard_argo.options import ArgoOptions
 
 _ITEM = re.compile(r"\((\d+):")
+RETRY_FILE = "retry.json"  # what `flowyard run --resume NAME --backend argo` needs to run it again
 
 
 class ManifestRefused(FlowyardError):
@@ -80,7 +81,7 @@ def execute_manifest(
     """Check and run one Argo document; (core's run status, the ``argo get``-style tree)."""
     from flowyard_argo.executor.images import ImageError, ImageMap
     from flowyard_argo.executor.versions import argo_version
-    from flowyard_argo.executor.workflow import ManifestError, prepare, run_workflow
+    from flowyard_argo.executor.workflow import ManifestError, prepare
 
     version = argo_version(options.argo_version)
     try:
@@ -100,8 +101,63 @@ def execute_manifest(
         raise ManifestRefused(f"a run named {run_name!r} exists already ({folder}); pass another --name")
     folder.mkdir(parents=True)
     write_atomic(folder / "manifest.yaml", yaml.safe_dump(dict(document), sort_keys=False).encode())
+    image_map = str(Path(options.image_map).resolve()) if options.image_map else None
+    saved = {"workflow": wf, "argo_version": options.argo_version, "image_map": image_map, "pipeline": pipeline}
+    write_atomic(folder / RETRY_FILE, json.dumps(saved).encode())
+    return _execute(wf, version, images, folder, pipeline, notices, None)
+
+
+def retry_run(run_name: str, root: Path | None = None) -> tuple[RunStatus, str]:
+    """``argo retry``: run the same workflow again in its folder; pods that succeeded are kept."""
+    from flowyard_argo.executor.images import ImageError, ImageMap
+    from flowyard_argo.executor.versions import argo_version
+
+    folder = runs_root(root) / run_name
+    if not (folder / RETRY_FILE).is_file():
+        raise ManifestRefused(f"no argo run named {run_name!r} under {runs_root(root)}")
+    saved = json.loads((folder / RETRY_FILE).read_text())
+    status = json.loads((folder / "workflow.json").read_text())["status"]
+    if status["phase"] == "Succeeded":
+        raise ManifestRefused(
+            "To retry a succeeded workflow, set the options restartSuccessful and nodeFieldSelector "
+            "(argo retry's; not available here)"
+        )
+    nodes = status["nodes"].values()
+    exit_handler = f"{run_name}.onExit"  # the exit handler runs again, as argo retry resets it
+    previous = {n["name"]: n for n in nodes if not n["name"].startswith(exit_handler)}
+    try:
+        images = ImageMap.load(saved["image_map"])
+    except ImageError as e:
+        raise ManifestRefused(str(e)) from None
+    version = argo_version(saved["argo_version"])
+    return _execute(saved["workflow"], version, images, folder, saved["pipeline"], [], previous)
+
+
+def _execute(
+    wf: Mapping[str, Any],
+    version: Any,
+    images: Any,
+    folder: Path,
+    pipeline: str | None,
+    notices: list[str],
+    previous: Mapping[str, Mapping[str, Any]] | None,
+) -> tuple[RunStatus, str]:
+    from flowyard_argo.executor.workflow import run_workflow
+
     started = _now()
-    result = run_workflow(wf, version, images, folder)
+    result = run_workflow(wf, version, images, folder, previous)
+    status = _run_status(result, wf["metadata"]["name"], pipeline, started, notices, folder)
+    write_atomic(folder / "run.json", status.model_dump_json(indent=1).encode())
+    tree = result.tree.render(result.root.id)
+    if result.exit_node is not None:
+        tree += "\n" + result.tree.render(result.exit_node.id)
+    return status, tree
+
+
+def _run_status(
+    result: Any, run_name: str, pipeline: str | None, started: float, notices: list[str], folder: Path
+) -> RunStatus:
+    """The run in core's terms: one task per pod node (loop children numbered by their item index)."""
     tasks = tuple(
         TaskStatus(
             step=n.template or n.display_name,
@@ -115,7 +171,7 @@ def execute_manifest(
         )
         for n in result.tree.pods()
     )
-    status = RunStatus(
+    return RunStatus(
         run_id=run_name,
         pipeline=pipeline or run_name,
         backend="argo",
@@ -128,11 +184,6 @@ def execute_manifest(
         outputs={k: v for k, v in result.outputs.items()},
         location=str(folder),
     )
-    write_atomic(folder / "run.json", status.model_dump_json(indent=1).encode())
-    tree = result.tree.render(result.root.id)
-    if result.exit_node is not None:
-        tree += "\n" + result.tree.render(result.exit_node.id)
-    return status, tree
 
 
 def _item(display: str) -> int | None:

@@ -226,3 +226,53 @@ def test_compiled_fanout_fails_today_the_way_the_controller_fails_it(here):
     result = invoke("run", str(EXAMPLES / "fanout.yaml"), "--backend", "argo", "-O", f"image_map={images}")
     assert result.exit_code == 2 and "expression tags {{=...}}" in result.output, result.output
     assert not (here / ".flowyard" / "runs").exists() or not any((here / ".flowyard" / "runs").rglob("pod.json"))
+
+
+@needs_namespaces
+def test_resume_is_argo_retry_pods_that_succeeded_are_kept(here):
+    """``flowyard run --resume NAME --backend argo``: only what did not succeed runs again."""
+    gate = here / "gate"
+    gate.mkdir()
+    (here / "images.yaml").write_text(
+        yaml.safe_dump({"gated": {"programs": {"python": "/usr/bin/python3"}, "folders": {"/gate": str(gate)}}})
+    )
+    doc = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"name": "retry-me"},
+        "spec": {
+            "entrypoint": "main",
+            "templates": [
+                {
+                    "name": "main",
+                    "steps": [[{"name": "first", "template": "stamp"}], [{"name": "second", "template": "gated"}]],
+                },
+                {
+                    "name": "stamp",
+                    "container": {"image": "gated", "command": ["python", "-c", "import time; print(time.time())"]},
+                },
+                {
+                    "name": "gated",
+                    "container": {
+                        "image": "gated",
+                        "command": ["python", "-c", "import os; assert os.path.exists('/gate/open')"],
+                    },
+                },
+            ],
+        },
+    }
+    (here / "wf.yaml").write_text(yaml.safe_dump(doc))
+    first = invoke("run", "wf.yaml", "-O", "image_map=images.yaml")
+    assert first.exit_code == 1
+    run = here / ".flowyard" / "runs" / "retry-me"
+    (stamp_log,) = [p for p in run.glob("pods/*/stdout.log") if "stamp" in p.parent.name]
+    stamped = stamp_log.read_text()
+    (gate / "open").write_text("")
+    again = invoke("run", "--resume", "retry-me", "--backend", "argo")
+    assert again.exit_code == 0, again.output
+    assert stamp_log.read_text() == stamped  # first was kept, not run again
+    nodes = json.loads((run / "workflow.json").read_text())["status"]["nodes"].values()
+    phases = {n["displayName"]: (n["phase"], n["message"]) for n in nodes if n["type"] == "Pod"}
+    assert phases == {"first": ("Succeeded", "kept from the run retried"), "second": ("Succeeded", "")}
+    succeeded = invoke("run", "--resume", "retry-me", "--backend", "argo")
+    assert succeeded.exit_code == 2 and "To retry a succeeded workflow" in succeeded.output

@@ -194,3 +194,42 @@ def test_unmapped_image_is_refused_by_name(tmp_path):
     run = run_manifest(DAG.replace("python:3.12-alpine", "registry.example/unknown:1"), tmp_path)
     messages = [n.message for n in run.tree.nodes.values()]
     assert "image 'registry.example/unknown:1' has no entry in the image map (-O image_map=FILE)" in messages
+
+
+FAIL_FAST = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: ff}
+spec:
+  entrypoint: main
+  onExit: report
+  templates:
+  - name: main
+    dag:
+      FAILFAST
+      tasks:
+      - {name: bad, template: fail}
+      - {name: slow, template: sleepy}
+      - {name: later, template: sleepy, depends: slow}
+  - name: sleepy
+    container: {image: python:3.12, command: [python, -c, "import time; time.sleep(2.5)"]}
+  - name: fail
+    container: {image: python:3.12, command: [python, -c, "raise SystemExit(2)"]}
+  - name: report
+    container: {image: python:3.12, command: [python, -c, "import sys; print(sys.argv[1])", "{{workflow.status}} {{workflow.failures}}"]}
+"""
+
+
+@pytest.mark.parametrize("fail_fast", [True, False])
+def test_dag_fail_fast_stops_new_tasks_and_exit_handler_sees_failures(tmp_path, fail_fast):
+    run = run_manifest(FAIL_FAST.replace("FAILFAST", f"failFast: {str(fail_fast).lower()}"), tmp_path)
+    assert run.phase is TaskState.FAILED
+    names = set(by_display(run))
+    # bad fails while slow still runs; with failFast the DAG starts nothing after that
+    assert ("later" in names) is (not fail_fast)
+    report = (tmp_path / "pods" / run.exit_node.pod / "stdout.log").read_text()
+    status, failures = report.split(" ", 1)
+    assert status == "Failed"
+    (failure,) = json.loads(failures)
+    assert list(failure) == ["displayName", "message", "templateName", "phase", "podName", "finishedAt"]
+    assert failure["displayName"] == "bad" and failure["message"] == "Error (exit code 2)"

@@ -21,6 +21,12 @@ def wf(templates: str, entrypoint: str = "main", name: str = "wf") -> dict:
     return doc
 
 
+def with_arguments(params: list) -> dict:
+    doc = wf("- {name: leaf, container: {image: alpine, command: [true]}}\n", entrypoint="leaf")
+    doc["spec"]["arguments"] = {"parameters": params}
+    return doc
+
+
 LEAF = "- {name: leaf, container: {image: alpine, command: [true]}}\n"
 
 CASES = [
@@ -159,6 +165,20 @@ CASES = [
         "validateDAG",
         "spec.templates[0].dag.tasks",
     ),
+    (
+        "argument not in enum",
+        with_arguments([{"name": "mode", "value": "slow", "enum": ["fast", "safe"]}]),
+        "spec.arguments.mode.value should be present in spec.arguments.mode.enum list",
+        "validateArgumentsValues",
+        "spec.arguments.parameters[0]",
+    ),
+    (
+        "argument without a value",
+        with_arguments([{"name": "mode"}]),
+        "spec.arguments.mode.value or spec.arguments.mode.valueFrom is required",
+        "validateArgumentsValues",
+        "spec.arguments.parameters[0]",
+    ),
 ]
 
 
@@ -200,3 +220,16 @@ def test_valid_manifest_passes():
         + LEAF
     )
     assert validate_workflow(doc, argo_version("4.1.2")) == []
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_kind_name_limits(version):
+    from flowyard_argo.executor.validate import validate_kind
+
+    cron = {"kind": "CronWorkflow", "metadata": {"name": "c" * 53}}
+    (problem,) = validate_kind(cron)
+    assert problem.message == f'cron workflow name "{"c" * 53}" must not be more than 52 characters long (currently 53)'
+    assert problem.rule == "validate.go CronWorkflow"
+    assert validate_kind({"kind": "CronWorkflow", "metadata": {"name": "c" * 52}}) == []
+    (problem,) = validate_kind({"kind": "WorkflowTemplate", "metadata": {"name": "t" * 64}})
+    assert problem.message.startswith('workflow template name "')

@@ -13,6 +13,8 @@ from flowyard_argo.executor import gojson
 from flowyard_argo.executor.context import ExecutionError
 from flowyard_argo.executor.template import TemplateError, substitute_object
 
+ABSENT_OPTIONAL = "__argo-internal.absent-optional-output__"  # common.AbsentOptionalArgumentValue (v4)
+
 
 def any_string(value: Any) -> str:
     """An ``AnyString`` value (a parameter's ``value``/``default``): numbers and booleans as their text."""
@@ -36,7 +38,13 @@ def bind_inputs(
         if param.get("value") is None and param.get("default") is not None:
             param["value"] = param["default"]
         arg = args.get(param["name"])
-        if arg is not None and arg.get("value") is not None:
+        if arg is not None and arg.get("value") == ABSENT_OPTIONAL:
+            if param.get("value") is None and param.get("valueFrom") is None:
+                raise ExecutionError(
+                    f"inputs.parameters.{param['name']}: argument references an absent optional "
+                    "(skipped/omitted node output with no default)"
+                )
+        elif arg is not None and arg.get("value") is not None:
             param["value"] = arg["value"]
             param.pop("valueFrom", None)
         if param.get("value") is None and param.get("valueFrom") is None:

@@ -7,10 +7,13 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from flowyard.runs import TaskState
 from flowyard_argo.executor import gojson
+from flowyard_argo.executor.arguments import ABSENT_OPTIONAL
 from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.govaluate import WhenError, should_execute
 from flowyard_argo.executor.loops import LoopError, loop_items, process_item
+from flowyard_argo.executor.nodes import Node
 from flowyard_argo.executor.scope import Scope
 from flowyard_argo.executor.template import TemplateError, replace_json
 
@@ -30,9 +33,10 @@ def evaluate_when(run: RunContext, body: Mapping[str, Any], scope: Scope) -> tup
     when = body.get("when") or ""
     if not when:
         return True, ""
+    strict = STRICT if run.version.strict_references else ()
     try:
         text = replace_json(
-            gojson.marshal_string(when), scope_values(run, scope), allow_unresolved=True, strict_prefixes=STRICT
+            gojson.marshal_string(when), scope_values(run, scope), allow_unresolved=True, strict_prefixes=strict
         )
         resolved = gojson.decode(text)
         return should_execute(resolved), resolved
@@ -43,9 +47,12 @@ def evaluate_when(run: RunContext, body: Mapping[str, Any], scope: Scope) -> tup
 def resolve_body(run: RunContext, body: Mapping[str, Any], scope: Scope) -> dict[str, Any]:
     """The step/task with scope tags replaced (``steps``/``tasks`` tags must resolve) and ``from`` artifacts found."""
     plain = {k: v for k, v in body.items() if k != "hooks"}
+    if run.version.absent_optionals:
+        plain = _mark_absent_optionals(plain, scope)
+    strict = STRICT if run.version.strict_references else ()
     try:
         text = replace_json(
-            gojson.marshal(plain), scope_values(run, scope), allow_unresolved=True, strict_prefixes=STRICT
+            gojson.marshal(plain), scope_values(run, scope), allow_unresolved=True, strict_prefixes=strict
         )
     except TemplateError as e:
         raise ExecutionError(str(e)) from None
@@ -69,6 +76,16 @@ def resolve_body(run: RunContext, body: Mapping[str, Any], scope: Scope) -> dict
     return resolved
 
 
+def _mark_absent_optionals(body: dict[str, Any], scope: Scope) -> dict[str, Any]:
+    """``markAbsentOptionalArgs``: arguments that purely reference an absent optional get the sentinel."""
+    arguments = body.get("arguments") or {}
+    params = arguments.get("parameters") or []
+    if not any(scope.absent_reference(p.get("value")) for p in params):
+        return body
+    marked = [{**p, "value": ABSENT_OPTIONAL} if scope.absent_reference(p.get("value")) else p for p in params]
+    return {**body, "arguments": {**arguments, "parameters": marked}}
+
+
 def expand(run: RunContext, body: Mapping[str, Any], scope: Scope) -> list[tuple[str, dict[str, Any]]] | None:
     """``expandStep``/``expandTask``: ``(child name, child body)`` per item, ``None`` without a loop."""
     try:
@@ -85,6 +102,18 @@ def expand(run: RunContext, body: Mapping[str, Any], scope: Scope) -> list[tuple
         return children
     except (LoopError, TemplateError) as e:
         raise ExecutionError(str(e)) from None
+
+
+def add_settled(run: RunContext, scope: Scope, prefix: str, node: Node, holder: Mapping[str, Any]) -> None:
+    """A node that will not run enters the scope: in v4 with its outputs as defaults or absent optionals."""
+    if not run.version.absent_optionals or node.phase not in (TaskState.SKIPPED, TaskState.OMITTED):
+        scope.add_node(prefix, node)
+        return
+    try:
+        template: Mapping[str, Any] | None = run.template(holder)
+    except ExecutionError:
+        template = None
+    scope.add_skipped(prefix, node, template)
 
 
 def run_parallel(jobs: Sequence[Callable[[], Any]], limit: int | None) -> list[Any]:

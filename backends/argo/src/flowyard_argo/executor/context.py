@@ -31,6 +31,7 @@ class RunContext:
     global_artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     pod_slots: threading.BoundedSemaphore | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    previous: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # node name -> node, for a retry
 
     @property
     def templates(self) -> dict[str, Mapping[str, Any]]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowyard.runs import TaskState
-from flowyard_argo.executor.children import continues_on, evaluate_when, expand, resolve_body, run_parallel
+from flowyard_argo.executor.children import add_settled, continues_on, evaluate_when, expand, resolve_body, run_parallel
 from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.depends import DependsError, dependency_names, depends_logic, evaluate
 from flowyard_argo.executor.engine import execute, references_result, template_outputs
@@ -182,7 +182,7 @@ def _settle(state: _Dag, name: str, node_name: str, phase: TaskState, message: s
     )
     state.link(name, created)
     state.nodes[name] = created.finish(phase, message)
-    state.scope.add_node(f"tasks.{name}", created)
+    add_settled(state.run, state.scope, f"tasks.{name}", created, state.tasks[name])
 
 
 def _artifacts_of(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -68,7 +68,14 @@ def _once(
         params, arts = bind_inputs(template, arguments, artifacts)
         resolved = substitute_template(template, params, arts, run.globals)
         node.inputs = {"parameters": [{"name": p["name"], "value": p.get("value")} for p in params]}
-        _dispatch(run, node, resolved, include_result)
+        kept = run.previous.get(name)
+        if node.type == POD and kept is not None and kept.get("phase") == TaskState.SUCCEEDED.value:
+            node.outputs = dict(kept.get("outputs") or {})  # argo retry keeps the pods that succeeded
+            node.started_at, node.message = kept.get("startedAt"), "kept from the run retried"
+            node.finish(TaskState.SUCCEEDED)
+            node.finished_at = kept.get("finishedAt")
+        else:
+            _dispatch(run, node, resolved, include_result)
     except ExecutionError as e:
         node.finish(TaskState.ERROR, str(e))
     if node.phase is TaskState.SUCCEEDED:

@@ -2,19 +2,40 @@
 
 Argo lexes the condition with govaluate, turns every VARIABLE token into a STRING token (so ``foo != bar`` compares
 two strings) and evaluates. Numbers are float64; ``==`` compares values of the same kind only; ``=~``/``!~`` match a
-regular expression; ``&&``/``||`` need booleans. Left out (refused as parse errors): functions, ``in``, ``??``,
-bit operators, accessors, and govaluate's reading of date-like strings as times.
+regular expression; ``&&``/``||`` need booleans. Date-like string literals are read as times (``tryParseTime``),
+compared as float64 Unix seconds. Left out (refused by name): functions, ``in``, ``??`` and bit operators.
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-_OPERATORS = ("**", "==", "!=", ">=", "<=", "=~", "!~", "&&", "||", "?", ":", ">", "<", "+", "-", "*", "/", "%", "!")
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
-_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_PREFIX = {"-", "!", "~"}
+_MODIFIERS = {"+", "-", "*", "/", "%", "**", "&", "|", "^", ">>", "<<"}
+_LOGICAL = {"&&", "||"}
+_COMPARATORS = {"==", "!=", ">", ">=", "<", "<=", "=~", "!~", "in"}
+_TERNARY = {"?", ":", "??"}
+_UNSUPPORTED = {"&", "|", "^", ">>", "<<", "~", "??", "in"}
+_VALUE_KINDS = ("NUMBER", "STRING", "BOOLEAN", "RPAREN", "ACCESSOR")
+# tryParseTime's layouts (Go reference time) as strptime formats; times are read in UTC (the controller's zone)
+_TIME_FORMATS = (
+    "%a %b %d %H:%M:%S %Y",  # ANSIC
+    "%a %b %d %H:%M:%S UTC %Y",  # UnixDate
+    "%a %b %d %H:%M:%S %z %Y",  # RubyDate
+    "%I:%M%p",  # Kitchen
+    "%Y-%m-%dT%H:%M:%S%z",  # RFC3339
+    "%Y-%m-%dT%H:%M:%S.%f%z",  # RFC3339Nano
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%dT%H%z",
+    "%Y-%m-%dT%H:%M%z",
+)
 
 
 class WhenError(ValueError):
@@ -23,12 +44,54 @@ class WhenError(ValueError):
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # NUMBER, STRING, BOOLEAN, OP, LPAREN, RPAREN
+    kind: str  # NUMBER, STRING, BOOLEAN, OP, LPAREN, RPAREN, ACCESSOR
     value: Any
 
 
+def _time_value(text: str) -> float | None:
+    """``tryParseTime``: a date-like string literal becomes a time, compared as float64 Unix seconds."""
+    candidate = text[:-1] + "+0000" if text.endswith("Z") else text
+    for fmt in _TIME_FORMATS:
+        try:
+            parsed = datetime.datetime.strptime(candidate, fmt)
+        except ValueError:
+            continue
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+        return float(int(parsed.timestamp()))
+    return None
+
+
+def _run(text: str, pos: int, accept: Any) -> int:
+    """``readUntilFalse`` breaking at whitespace: the end of the run of characters ``accept`` takes."""
+    while pos < len(text) and not text[pos].isspace() and accept(text[pos]):
+        pos += 1
+    return pos
+
+
+def _quoted(text: str, pos: int) -> tuple[str, int]:
+    """A string literal: up to the next quote of either kind (govaluate's ``isNotQuote``), ``\\`` escaping."""
+    chars: list[str] = []
+    pos += 1
+    while pos < len(text):
+        ch = text[pos]
+        if ch == "\\" and pos + 1 < len(text):
+            chars.append(text[pos + 1])
+            pos += 2
+            continue
+        if ch in "'\"":
+            return "".join(chars), pos + 1
+        chars.append(ch)
+        pos += 1
+    raise WhenError("Unclosed string literal")
+
+
+def _operator_char(ch: str) -> bool:
+    return not (ch.isdigit() or ch.isalpha() or ch in "()[]'\"")
+
+
 def tokenize(text: str) -> list[Token]:
-    """govaluate's lexer, with Argo's rewrite of variables into strings applied."""
+    """govaluate's ``readToken``, with Argo's rewrite of VARIABLE tokens into STRING tokens."""
     tokens: list[Token] = []
     pos = 0
     while pos < len(text):
@@ -36,40 +99,53 @@ def tokenize(text: str) -> list[Token]:
         if ch.isspace():
             pos += 1
             continue
-        if ch in "'\"":
-            end = pos + 1
-            chars: list[str] = []
-            while end < len(text) and text[end] != ch:
-                if text[end] == "\\" and end + 1 < len(text):
-                    end += 1
-                chars.append(text[end])
-                end += 1
-            if end >= len(text):
-                raise WhenError("Unclosed string literal")
-            tokens.append(Token("STRING", "".join(chars)))
-            pos = end + 1
-            continue
-        if ch in "()":
-            tokens.append(Token("LPAREN" if ch == "(" else "RPAREN", ch))
-            pos += 1
-            continue
-        number = _NUMBER.match(text, pos)
-        if number:
-            tokens.append(Token("NUMBER", float(number.group(0))))
-            pos = number.end()
-            continue
-        word = _WORD.match(text, pos)
-        if word:
-            value = word.group(0)
-            tokens.append(Token("BOOLEAN", value == "true") if value in ("true", "false") else Token("STRING", value))
-            pos = word.end()
-            continue
-        op = next((o for o in _OPERATORS if text.startswith(o, pos)), None)
-        if op is None:
-            raise WhenError(f"Invalid token: '{ch}'")
-        tokens.append(Token("OP", op))
-        pos += len(op)
+        token, pos = _read_token(text, pos, not tokens or tokens[-1].kind not in _VALUE_KINDS)
+        tokens.append(token)
     return tokens
+
+
+def _read_token(text: str, pos: int, prefix_allowed: bool) -> tuple[Token, int]:
+    ch = text[pos]
+    if ch.isdigit() or ch == ".":
+        if text.startswith("0x", pos):
+            end = _run(text, pos + 2, lambda c: c in "0123456789abcdefABCDEF")
+            return Token("NUMBER", float(int(text[pos + 2 : end] or "0", 16))), end
+        end = _run(text, pos, lambda c: c.isdigit() or c == ".")
+        try:
+            return Token("NUMBER", float(text[pos:end])), end
+        except ValueError:
+            raise WhenError(f"Unable to parse numeric value '{text[pos:end]}' to float64\n") from None
+    if ch == "[":
+        close = text.find("]", pos)
+        if close < 0:
+            raise WhenError("Unclosed parameter bracket")
+        return Token("STRING", text[pos + 1 : close]), close + 1  # a VARIABLE, read as a string by Argo
+    if ch.isalpha():
+        end = _run(text, pos, lambda c: c.isalpha() or c.isdigit() or c in "_.")
+        word = text[pos:end]
+        if word in ("true", "false"):
+            return Token("BOOLEAN", word == "true"), end
+        if word in ("in", "IN"):
+            raise WhenError("the 'in' comparator is not supported by this executor")
+        if "." in word:
+            if word.endswith("."):
+                raise WhenError(f"Hanging accessor on token '{word}'")
+            return Token("ACCESSOR", word), end  # not a VARIABLE: Argo leaves it, and it has no parameter
+        return Token("STRING", word), end
+    if ch in "'\"":
+        value, end = _quoted(text, pos)
+        when = _time_value(value)
+        return (Token("NUMBER", when) if when is not None else Token("STRING", value)), end
+    if ch in "()":
+        return Token("LPAREN" if ch == "(" else "RPAREN", ch), pos + 1
+    end = _run(text, pos, _operator_char)
+    symbol = text[pos:end]
+    known = (_PREFIX if prefix_allowed else set()) | _MODIFIERS | _LOGICAL | _COMPARATORS | _TERNARY
+    if symbol not in known:
+        raise WhenError(f"Invalid token: '{symbol}'")
+    if symbol in _UNSUPPORTED:
+        raise WhenError(f"the operator '{symbol}' is not supported by this executor")
+    return Token("OP", symbol), end
 
 
 _BINARY = [("||",), ("&&",), ("==", "!=", ">", "<", ">=", "<=", "=~", "!~"), ("+", "-"), ("*", "/", "%"), ("**",)]
@@ -99,8 +175,19 @@ def should_execute(when: str) -> bool:
 
 
 def _go_value(value: Any) -> str:
+    """``fmt``'s ``%v``: floats in ``strconv.FormatFloat(f, 'g', -1, 64)`` form (exponent from 1e+06)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float):
-        return format(value, "g")
+        if value != value or value in (float("inf"), float("-inf")):
+            return {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf"}[repr(value)]
+        exact = Decimal(repr(value)).normalize()
+        exponent = exact.adjusted()
+        if exponent < -4 or exponent >= 6:
+            sign, digits, _ = exact.as_tuple()
+            mantissa = str(digits[0]) + ("." + "".join(map(str, digits[1:])) if len(digits) > 1 else "")
+            return f"{'-' if sign else ''}{mantissa}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
+        return format(exact, "f")
     return str(value)
 
 
@@ -140,13 +227,9 @@ class _Parser:
         if op in ("!", "-"):
             self.pos += 1
             value = self.prefix()
-            if op == "!":
-                if not isinstance(value, bool):
-                    raise WhenError(f"Value '{_go_value(value)}' cannot be used with the prefix '!', it is not a bool")
-                return not value
-            if not _is_number(value):
-                raise WhenError(f"Value '{_go_value(value)}' cannot be used with the prefix '-', it is not a number")
-            return -value
+            if (op == "!" and not isinstance(value, bool)) or (op == "-" and not _is_number(value)):
+                raise WhenError(f"Value '{_go_value(value)}' cannot be used with the prefix '{op}'")
+            return (not value) if op == "!" else -value
         if self.pos >= len(self.tokens):
             raise WhenError("Unexpected end of expression")
         token = self.tokens[self.pos]
@@ -159,6 +242,8 @@ class _Parser:
             return value
         if token.kind in ("NUMBER", "STRING", "BOOLEAN"):
             return token.value
+        if token.kind == "ACCESSOR":
+            raise WhenError(f"No parameter '{str(token.value).split('.')[0]}' found.")
         raise WhenError(f"Unexpected token {token.value!r}")
 
 
@@ -189,8 +274,8 @@ def _apply(op: str, left: Any, right: Any) -> Any:
         if not ((_is_number(left) and _is_number(right)) or (isinstance(left, str) and isinstance(right, str))):
             raise WhenError(f"Value '{_go_value(left)}' cannot be used with the comparator '{op}', it is not a number")
         return {">": left > right, "<": left < right, ">=": left >= right, "<=": left <= right}[op]
-    if op == "+" and isinstance(left, str) and isinstance(right, str):
-        return left + right
+    if op == "+" and (isinstance(left, str) or isinstance(right, str)):
+        return _go_value(left) + _go_value(right)  # addStage: concatenation when either side is a string
     for value in (left, right):
         if not _is_number(value):
             raise WhenError(f"Value '{_go_value(value)}' cannot be used with the modifier '{op}', it is not a number")

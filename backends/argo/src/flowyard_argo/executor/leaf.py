@@ -19,6 +19,7 @@ from flowyard_argo.executor.images import ImageError
 from flowyard_argo.executor.nodes import Node
 from flowyard_argo.executor.pods import PodError, PodResult, PodSpec, run_pod
 from flowyard_argo.executor.refusals import key_only
+from flowyard_argo.executor.retry import parse_duration
 
 SCRIPT_PATH = "/argo/staging/script"
 MAX_RESULT = 256 * 1024
@@ -80,6 +81,17 @@ def input_source(run: RunContext, art: Mapping[str, Any]) -> Path | None:
     return source
 
 
+def deadline(template: Mapping[str, Any]) -> float | None:
+    """Seconds the pod may run: the template's ``timeout`` (which the controller turns into the pod's
+    ``activeDeadlineSeconds``) or its ``activeDeadlineSeconds``, whichever is shorter."""
+    limits = []
+    if template.get("timeout"):
+        limits.append(parse_duration(template["timeout"]))
+    if template.get("activeDeadlineSeconds") is not None:
+        limits.append(parse_duration(template["activeDeadlineSeconds"]))
+    return min(limits) if limits else None
+
+
 def run_leaf(run: RunContext, node: Node, template: Mapping[str, Any], include_result: bool = False) -> None:
     """Run the pod (within the workflow's pod parallelism) and record its phase and outputs on ``node``."""
     folder = run.folder / "pods" / (node.pod or node.id)
@@ -92,7 +104,7 @@ def run_leaf(run: RunContext, node: Node, template: Mapping[str, Any], include_r
         if run.pod_slots is not None:
             run.pod_slots.acquire()
         try:
-            result = run_pod(spec, folder)
+            result = run_pod(spec, folder, deadline(template))
         finally:
             if run.pod_slots is not None:
                 run.pod_slots.release()
@@ -102,7 +114,9 @@ def run_leaf(run: RunContext, node: Node, template: Mapping[str, Any], include_r
     if include_result:
         node.outputs["result"] = _trim_newline(result.stdout)[-MAX_RESULT:]
     _save_outputs(run, node, template, result)
-    if result.exit_code != 0:
+    if result.timed_out:
+        node.finish(TaskState.FAILED, "Pod was active on the node longer than the specified deadline")
+    elif result.exit_code != 0:
         node.finish(TaskState.FAILED, f"Error (exit code {result.exit_code})")
     else:
         node.finish(TaskState.SUCCEEDED)
@@ -133,6 +147,8 @@ def _save_outputs(run: RunContext, node: Node, template: Mapping[str, Any], resu
             continue
         store = run.folder / "artifacts" / node.id / art["name"]
         store.parent.mkdir(parents=True, exist_ok=True)
+        if store.is_dir():  # a retried pod's earlier output
+            shutil.rmtree(store)
         if host.is_dir():
             shutil.copytree(host, store)
         else:

@@ -119,7 +119,7 @@ class NodeTree:
         return [self.nodes[i] for i in self.order if self.nodes[i].type == POD]
 
     def failures(self) -> list[dict[str, str]]:
-        """``workflow.failures``: the failed or errored pod nodes."""
+        """``workflow.failures``: the failed or errored pod nodes, fields in ``NodeFailure``'s order."""
         return [
             {
                 "displayName": n.display_name,
@@ -127,7 +127,7 @@ class NodeTree:
                 "templateName": n.template,
                 "phase": n.phase.value,
                 "podName": n.pod or "",
-                "finishedAt": str(n.finished_at or ""),
+                "finishedAt": _rfc3339(n.finished_at),
             }
             for n in self.pods()
             if n.phase in (TaskState.FAILED, TaskState.ERROR)
@@ -159,3 +159,9 @@ class NodeTree:
         for i, child in enumerate(children):
             if child not in seen:
                 self._rows(child, child_prefix, i == len(children) - 1, False, rows, seen)
+
+
+def _rfc3339(epoch: float | None) -> str:
+    if epoch is None:
+        return ""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))

@@ -21,7 +21,7 @@ from pathlib import Path
 from flowyard_argo.executor.images import Image, ImageError
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-UNSHARE = ("unshare", "--mount", "--net", "--fork")
+UNSHARE = ("unshare", "--mount", "--net", "--fork", "--kill-child")
 POD_HOME = "/tmp"  # noqa: S108 - the pod's own /tmp, a folder of its own
 
 
@@ -55,6 +55,7 @@ class PodResult:
     stdout: str
     folder: Path
     binds: Mapping[str, Path]
+    timed_out: bool = False
 
     def host_path(self, path: str) -> Path | None:
         """Where an image path the pod wrote lives on the host (``None`` outside the pod's folders)."""
@@ -128,10 +129,11 @@ def run_pod(spec: PodSpec, folder: Path, timeout: float | None = None) -> PodRes
     }
     (folder / "pod.json").write_text(json.dumps(pod_spec, indent=1))
     command = [*UNSHARE, sys.executable, "-m", "flowyard_argo.executor.podinit", str(folder / "pod.json")]
+    timed_out = False
     with open(folder / "stdout.log", "wb") as out, open(folder / "stderr.log", "wb") as err:
         try:
             code = subprocess.run(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL, timeout=timeout).returncode
         except subprocess.TimeoutExpired:
-            code = -9
+            code, timed_out = 137, True  # killed, as a container killed at its deadline reports
     stdout = (folder / "stdout.log").read_bytes().decode("utf-8", "replace")
-    return PodResult(code, stdout, folder, binds)
+    return PodResult(code, stdout, folder, binds, timed_out)

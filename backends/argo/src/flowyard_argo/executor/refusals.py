@@ -22,8 +22,6 @@ REFUSED_TEMPLATE_FIELDS = {
     "volumes": "template volumes",
     "synchronization": "synchronization (mutex/semaphore)",
     "memoize": "memoize",
-    "timeout": "template timeout",
-    "activeDeadlineSeconds": "activeDeadlineSeconds",
 }
 REFUSED_SPEC_FIELDS = {
     "workflowTemplateRef": "workflowTemplateRef (no cluster to hold the WorkflowTemplate)",
@@ -77,6 +75,10 @@ def _refusals(spec: Mapping[str, Any]) -> Iterator[str]:
         for key, what in {**REFUSED_TEMPLATE_KINDS, **REFUSED_TEMPLATE_FIELDS}.items():
             if tmpl.get(key):
                 yield f"{path}.{key}: {what} cannot run here"
+        if (tmpl.get("steps") is not None or tmpl.get("dag") is not None) and (
+            tmpl.get("timeout") or tmpl.get("activeDeadlineSeconds") is not None
+        ):
+            yield f"{path}: timeout/activeDeadlineSeconds on a steps or dag template (only leaf templates have one)"
         yield from _template_details(tmpl, path)
 
 

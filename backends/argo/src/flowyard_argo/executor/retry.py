@@ -87,7 +87,7 @@ def retry_delay(
     factor = _int(backoff.get("factor"))
     if factor is not None and factor > 0:
         wait *= float(factor) ** attempt
-    if backoff.get("cap") and version.name != "3.6.19":
+    if backoff.get("cap") and version.backoff_cap:
         wait = min(wait, parse_duration(backoff["cap"]))
     if deadline is not None and time.time() + wait > deadline:
         return 0.0, True

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,21 @@ class Scope:
             self.values[f"{prefix}.outputs.parameters.{param['name']}"] = param.get("value")
         for art in outputs.get("artifacts", []):
             self.artifacts[f"{prefix}.outputs.artifacts.{art['name']}"] = art
+
+    def add_skipped(self, prefix: str, node: Node, template: Mapping[str, Any] | None) -> None:
+        """``addSkippedNodeOutputsToScope`` (v4): a skipped/omitted node's declared outputs become their
+        ``valueFrom.default``, else absent optionals (``None``), which fail substitution by name."""
+        self.add_node(prefix, node)
+        for param in ((template or {}).get("outputs") or {}).get("parameters") or []:
+            default = (param.get("valueFrom") or {}).get("default")
+            self.values[f"{prefix}.outputs.parameters.{param['name']}"] = None if default is None else str(default)
+
+    def absent_reference(self, value: Any) -> bool:
+        """``absentOptionalRef``: ``value`` is one pure ``{{key}}`` whose key holds an absent optional."""
+        if not isinstance(value, str) or not value.startswith("{{") or not value.endswith("}}"):
+            return False
+        key = value[2:-2].strip()
+        return "{{" not in key and "}}" not in key and key in self.values and self.values[key] is None
 
     def add_aggregate(self, prefix: str, children: Iterable[Node]) -> None:
         """A loop's outputs: succeeded children only, in item order, as JSON lists."""

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flowyard.runs import TaskState
-from flowyard_argo.executor.children import continues_on, evaluate_when, expand, resolve_body, run_parallel
+from flowyard_argo.executor.children import add_settled, continues_on, evaluate_when, expand, resolve_body, run_parallel
 from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.engine import execute, references_result, template_outputs
 from flowyard_argo.executor.nodes import SKIPPED, STEP_GROUP, Node
@@ -82,7 +82,7 @@ def _run_group(
             jobs.append(_job(run, f"{group_node.name}.{child_name}", child_name, child, group_node, include))
             owners.append(planned["name"])
     results = run_parallel(jobs, limit)
-    return _record(plans, owners, results, scope)
+    return _record(run, plans, owners, results, scope)
 
 
 def _job(run: RunContext, name: str, display: str, body: dict[str, Any], parent: Node, include: bool) -> Any:
@@ -90,7 +90,9 @@ def _job(run: RunContext, name: str, display: str, body: dict[str, Any], parent:
     return lambda: execute(run, name, display, body, parent, artifacts, include)
 
 
-def _record(plans: list[Any], owners: list[str], results: list[Node], scope: Scope) -> tuple[Node | None, str]:
+def _record(
+    run: RunContext, plans: list[Any], owners: list[str], results: list[Node], scope: Scope
+) -> tuple[Node | None, str]:
     """Add the group's steps to the scope; (the first child failing the group, an aggregation error)."""
     failed: Node | None = None
     for body, children, done in plans:
@@ -104,7 +106,7 @@ def _record(plans: list[Any], owners: list[str], results: list[Node], scope: Sco
                 return None, str(e)
         for node in nodes:
             if not children:
-                scope.add_node(prefix, node)
+                add_settled(run, scope, prefix, node, body)
             if node.phase in BAD and not continues_on(body, node.phase.value) and failed is None:
                 failed = node
     return failed, ""

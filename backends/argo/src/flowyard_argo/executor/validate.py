@@ -49,6 +49,26 @@ class Problem:
         return f"{source}: {self.path}: {self.message} (rule: {self.rule})"
 
 
+MAX_CRON_NAME = 52
+_KIND_NAMES = {
+    "WorkflowTemplate": ("workflow template", MAX_OBJECT_NAME, "validate.go WorkflowTemplate"),
+    "ClusterWorkflowTemplate": ("cluster workflow template", MAX_OBJECT_NAME, "validate.go ClusterWorkflowTemplate"),
+    "CronWorkflow": ("cron workflow", MAX_CRON_NAME, "validate.go CronWorkflow"),
+}
+
+
+def validate_kind(doc: Mapping[str, Any]) -> list[Problem]:
+    """The name rule of a WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow (52 characters: the
+    controller appends a timestamp to a CronWorkflow's runs)."""
+    found = _KIND_NAMES.get(str(doc.get("kind")))
+    name = str((doc.get("metadata") or {}).get("name") or "")
+    if found is None or len(name) <= found[1]:
+        return []
+    what, limit, rule = found
+    message = f'{what} name "{name}" must not be more than {limit} characters long (currently {len(name)})'
+    return [Problem(rule, "metadata.name", message)]
+
+
 def validate_workflow(wf: Mapping[str, Any], version: ArgoVersion) -> list[Problem]:
     """Everything found wrong, in the controller's order; the first is the one it would report."""
     return list(_workflow(wf, version))
@@ -70,6 +90,7 @@ def _workflow(wf: Mapping[str, Any], version: ArgoVersion) -> Iterator[Problem]:
             "spec.templates",
             f"Too many: {len(templates)}: must have at most {CRD_MAX_ITEMS} items",
         )
+    yield from _arguments((spec.get("arguments") or {}).get("parameters") or [], "spec.arguments.")
     found = list(_field_names(templates, "spec.templates", "validate.go validateWorkflowFieldNames"))
     yield from found
     if found:
@@ -87,6 +108,28 @@ def _workflow(wf: Mapping[str, Any], version: ArgoVersion) -> Iterator[Problem]:
         yield Problem("validate.go validateTemplateHolder", "spec.onExit", f"template name '{on_exit}' undefined")
     for index, tmpl in enumerate(templates):
         yield from _template(tmpl, f"spec.templates[{index}]", by_name, version)
+
+
+def _arguments(params: list[Mapping[str, Any]], prefix: str) -> Iterator[Problem]:
+    """``validateArgumentsValues`` for a submitted workflow: a value (or a valueFrom the controller can use),
+    and a value among its ``enum``."""
+    rule = "validate.go validateArgumentsValues"
+    for i, param in enumerate(params):
+        name, path = param.get("name"), f"spec.arguments.parameters[{i}]"
+        source = param.get("valueFrom")
+        if source is None and param.get("value") is None:
+            yield Problem(rule, path, f"{prefix}{name}.value or {prefix}{name}.valueFrom is required")
+        if source is not None and (
+            not any(source.get(k) for k in ("configMapKeyRef", "event", "supplied"))
+            or any(source.get(k) for k in ("path", "jsonPath", "parameter", "expression"))
+        ):
+            yield Problem(rule, path, f"{prefix}{name}.valueFrom only allows: default, configMapKeyRef and supplied")
+        enum = param.get("enum")
+        if enum is not None:
+            if not enum:
+                yield Problem(rule, path, f"{prefix}{name}.enum should contain at least one value")
+            elif param.get("value") is not None and str(param["value"]) not in [str(e) for e in enum]:
+                yield Problem(rule, path, f"{prefix}{name}.value should be present in {prefix}{name}.enum list")
 
 
 def _field_names(items: list[Mapping[str, Any]], path: str, rule: str) -> Iterator[Problem]:
@@ -205,38 +248,7 @@ def _dag(tmpl: Mapping[str, Any], path: str, by_name: Mapping[str, Any], version
         yield Problem(p.rule, p.path, f"templates.{name}.tasks{p.message}")
     using_depends = any(t.get("depends") for t in tasks)
     for i, task in enumerate(tasks):
-        where = f"{path}.dag.tasks[{i}]"
-        tname = task.get("name") or ""
-        if (using_depends or task.get("dependencies")) and tname[:1].isdigit():
-            yield Problem(
-                rule,
-                f"{where}.name",
-                f"templates.{name}.tasks.{tname} name cannot begin with a digit when "
-                "using either 'depends' or 'dependencies'",
-            )
-        if using_depends and task.get("dependencies"):
-            yield Problem(
-                rule,
-                f"{where}.dependencies",
-                f"templates.{name} cannot use both 'depends' and 'dependencies' in the same DAG template",
-            )
-        if using_depends and task.get("continueOn") is not None:
-            yield Problem(
-                rule,
-                f"{where}.continueOn",
-                f"templates.{name} cannot use 'continueOn' when using 'depends'. "
-                "Instead use 'dep-task.Failed'/'dep-task.Errored'",
-            )
-        problem = _reference(task, by_name)
-        if problem:
-            yield Problem("validate.go validateTemplateHolder", where, f"templates.{name}.tasks.{tname} {problem}")
-        result_problem = validate_task_results(task.get("depends") or "")
-        if result_problem:
-            yield Problem(
-                "ancestry.go ValidateTaskResults",
-                f"{where}.depends",
-                f"templates.{name}.tasks.{tname} {result_problem}",
-            )
+        yield from _dag_task(name, task, f"{path}.dag.tasks[{i}]", using_depends, by_name)
     target = (tmpl.get("dag") or {}).get("target") or ""
     for target_name in target.split():
         if target_name not in by_task:
@@ -245,6 +257,44 @@ def _dag(tmpl: Mapping[str, Any], path: str, by_name: Mapping[str, Any], version
                 f"{path}.dag.target",
                 f"templates.{name}.targets: target '{target_name}' is not defined",
             )
+
+
+def _dag_task(
+    name: str, task: Mapping[str, Any], where: str, using_depends: bool, by_name: Mapping[str, Any]
+) -> Iterator[Problem]:
+    """``validateDAG``'s checks of one task."""
+    rule = "validate.go validateDAG"
+    tname = task.get("name") or ""
+    if (using_depends or task.get("dependencies")) and tname[:1].isdigit():
+        yield Problem(
+            rule,
+            f"{where}.name",
+            f"templates.{name}.tasks.{tname} name cannot begin with a digit when "
+            "using either 'depends' or 'dependencies'",
+        )
+    if using_depends and task.get("dependencies"):
+        yield Problem(
+            rule,
+            f"{where}.dependencies",
+            f"templates.{name} cannot use both 'depends' and 'dependencies' in the same DAG template",
+        )
+    if using_depends and task.get("continueOn") is not None:
+        yield Problem(
+            rule,
+            f"{where}.continueOn",
+            f"templates.{name} cannot use 'continueOn' when using 'depends'. "
+            "Instead use 'dep-task.Failed'/'dep-task.Errored'",
+        )
+    problem = _reference(task, by_name)
+    if problem:
+        yield Problem("validate.go validateTemplateHolder", where, f"templates.{name}.tasks.{tname} {problem}")
+    result_problem = validate_task_results(task.get("depends") or "")
+    if result_problem:
+        yield Problem(
+            "ancestry.go ValidateTaskResults",
+            f"{where}.depends",
+            f"templates.{name}.tasks.{tname} {result_problem}",
+        )
 
 
 def _sorting(tasks: list[Mapping[str, Any]], by_task: Mapping[Any, Mapping[str, Any]]) -> str | None:

@@ -29,6 +29,17 @@ class ArgoVersion:
         return self.major >= 4
 
     @property
+    def strict_references(self) -> bool:
+        """v4 resolves a step/task with ``ReplaceStrict``: ``steps``/``tasks`` tags must resolve; 3.x leaves them
+        as text (``template.Replace(..., true)``), so an unresolved reference reaches the container literally."""
+        return self.major >= 4
+
+    @property
+    def backoff_cap(self) -> bool:
+        """``retryStrategy.backoff.cap`` exists from 3.7."""
+        return self.name != "3.6.19"
+
+    @property
     def crd_limits(self) -> bool:
         """v4's CRDs cap a DAG's tasks and a workflow's templates (``maxItems: 200``)."""
         return self.major >= 4

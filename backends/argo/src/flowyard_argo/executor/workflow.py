@@ -25,7 +25,7 @@ from flowyard_argo.executor.engine import execute
 from flowyard_argo.executor.images import ImageError, ImageMap
 from flowyard_argo.executor.nodes import Node, NodeTree
 from flowyard_argo.executor.refusals import ignored, refusals
-from flowyard_argo.executor.validate import Problem, validate_workflow
+from flowyard_argo.executor.validate import Problem, validate_kind, validate_workflow
 from flowyard_argo.executor.versions import ArgoVersion
 
 KINDS = ("Workflow", "WorkflowTemplate", "CronWorkflow", "ClusterWorkflowTemplate")
@@ -77,6 +77,9 @@ def prepare(
     images: ImageMap | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The workflow to run with the user's overrides applied, validated and checked; (workflow, notices)."""
+    kind_problems = validate_kind(doc)
+    if kind_problems:
+        raise ManifestError([p.render(source) for p in kind_problems])
     wf = workflow_of(doc)
     spec = wf["spec"]
     if entrypoint:
@@ -164,13 +167,24 @@ def global_values(wf: Mapping[str, Any]) -> dict[str, str | None]:
     return values
 
 
-def run_workflow(wf: Mapping[str, Any], version: ArgoVersion, images: ImageMap, folder: Path) -> WorkflowRun:
-    """Run the (prepared) workflow; every pod's folder, logs and artifacts land under ``folder``."""
+def run_workflow(
+    wf: Mapping[str, Any],
+    version: ArgoVersion,
+    images: ImageMap,
+    folder: Path,
+    previous: Mapping[str, Mapping[str, Any]] | None = None,
+) -> WorkflowRun:
+    """Run the (prepared) workflow; every pod's folder, logs and artifacts land under ``folder``.
+
+    ``previous`` (node name -> node of an earlier run of it) makes this ``argo retry``: pods that succeeded
+    are kept with their outputs, everything else runs again."""
     spec = wf["spec"]
     name = wf["metadata"]["name"]
     tree = NodeTree(name)
     slots = threading.BoundedSemaphore(int(spec["parallelism"])) if spec.get("parallelism") else None
-    run = RunContext(name, spec, version, images, folder, tree, global_values(wf), pod_slots=slots)
+    run = RunContext(
+        name, spec, version, images, folder, tree, global_values(wf), pod_slots=slots, previous=previous or {}
+    )
     holder = {"template": spec["entrypoint"], "arguments": spec.get("arguments") or {}}
     root = execute(run, name, name, holder, None, {})
     phase, message = root.phase, root.message
