@@ -364,7 +364,7 @@ class ArgoCompiler:
                     return f"'{src.value}'"
                 return render_value(src.value)
             if isinstance(src, ParamSource):
-                text, quoted = f"{{{{workflow.parameters.{src.name}}}}}", self.ir.parameter(src.name).type == "string"
+                text, quoted = f"{{{{workflow.parameters.{src.name}}}}}", self.quoted_parameter(step, src.name)
             elif isinstance(src, ItemSource):
                 fields = self.items[step.name].fields
                 text = item_expression("item.item" if not src.fields else f"item.f{fields.index(src.fields)}")
@@ -377,6 +377,25 @@ class ArgoCompiler:
             return f"'{text}'" if quoted else text
 
         return f"{side(cond.left)} {cond.op} {side(cond.right)}"
+
+    def quoted_parameter(self, step: StepIR, name: str) -> bool:
+        """Whether a parameter's side of ``when`` is quoted: strings are (an ``any`` holding one too, as its
+        spaces would break govaluate); a value govaluate cannot hold inside quotes is refused by name.
+
+        Argo inserts the value as is, and govaluate ends a quoted string at either quote and reads a
+        backslash as an escape (``lexer.go`` ``readUntilFalse``), so such a value would rewrite the condition.
+        """
+        param = self.ir.parameter(name)
+        value = self.values.get(name, param.default)
+        if param.type not in ("string", "any") or (param.type == "any" and not isinstance(value, str)):
+            return False
+        bad = next((ch for ch in ("'", '"', "\\") if isinstance(value, str) and ch in value), None)
+        if bad is not None:
+            raise CompileError(
+                f"parameter {name!r}: its value holds {bad}, which would rewrite step {step.name!r}'s condition "
+                "in Argo's govaluate (a quoted string ends at either quote; a backslash escapes)"
+            )
+        return True
 
     # --- one step ----------------------------------------------------------------------------
 
