@@ -414,3 +414,12 @@ def test_every_artifact_arrives_as_written_never_unpacked() -> None:
     for name in ("seed-fanout", "fan-in-files"):
         arts = _artifacts(manifest(canonical_ir(name)))
         assert arts and all(a.get("archive") == {"none": {}} for _, a in arts), arts
+
+
+def test_preflight_refuses_what_the_controller_would_with_its_words() -> None:
+    """More cases, per rule: test_preflight.py."""
+    backend = ArgoBackend({"default_image": STEP_IMAGE, "kind": "CronWorkflow", "schedule": "0 * * * *"})
+    with pytest.raises(
+        FlowyardError, match=r"every Argo release would refuse the manifest \(validate.go CronWorkflow\)"
+    ):
+        backend.compile(lower(Pipeline(name="c" * 53, steps={"s": box("echo")})))

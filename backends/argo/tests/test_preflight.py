@@ -17,7 +17,6 @@ def fan_outs(n: int, name: str = "p") -> Pipeline:
     return Pipeline(name=name, steps={f"s{i}": Step(container=box, for_each=[1, 2]) for i in range(n)})
 
 
-@pytest.mark.xfail(strict=True, reason="divergence 7: a DAG over v4's 200-task cap compiles")
 def test_a_dag_over_the_crds_200_tasks_is_refused_with_the_controllers_message() -> None:
     """101 fan-outs are 202 tasks in ``main`` (each has its numbering task); v4's CRD caps a DAG at 200."""
     with pytest.raises(FlowyardError, match=r"spec\.templates\[0\]\.dag\.tasks: Too many: 202: must have at most 200"):
@@ -25,7 +24,6 @@ def test_a_dag_over_the_crds_200_tasks_is_refused_with_the_controllers_message()
     ArgoBackend({"default_image": STEP_IMAGE}).compile(lower(fan_outs(99)))  # 198 tasks fit
 
 
-@pytest.mark.xfail(strict=True, reason="divergence 7: a CronWorkflow name over 52 characters compiles")
 def test_a_cron_workflow_name_over_52_characters_is_refused_with_the_controllers_message() -> None:
     backend = ArgoBackend({"default_image": STEP_IMAGE, "kind": "CronWorkflow", "schedule": "0 * * * *"})
     with pytest.raises(FlowyardError, match=r"cron workflow name \"p{53}\" must not be more than 52 characters"):

@@ -753,7 +753,12 @@ def compile_manifest(ir: PipelineIR, options: ArgoOptions) -> tuple[dict[str, An
     """The manifest as a dict and as YAML text: the one place the typed models are serialised."""
     import yaml
 
+    from flowyard_argo.preflight import refusal
+
     document = build_workflow(ir, options).to_dict()
+    refused = refusal(document)
+    if refused is not None:
+        raise CompileError(refused)
     text = yaml.dump(document, sort_keys=False, allow_unicode=True, width=120, Dumper=_dumper())
     if len(text.encode()) > MANIFEST_LIMIT:
         raise CompileError(
