@@ -176,7 +176,7 @@ def test_retries_become_a_retry_strategy_counting_retries() -> None:
     assert rs == {
         "limit": 2,
         "retryPolicy": "Always",
-        "backoff": {"duration": "1s", "factor": 2, "maxDuration": "10s"},
+        "backoff": {"duration": "1s", "factor": 2, "cap": "10s"},
     }
 
 

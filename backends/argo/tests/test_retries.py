@@ -16,14 +16,12 @@ from flowyard_argo import ArgoBackend
 from .conftest import STEP_IMAGE, manifest, template
 
 
-@pytest.mark.xfail(strict=True, reason="divergence 4: max_duration is written as Argo's total budget, maxDuration")
 @pytest.mark.parametrize("version", ["3.7.9", "4.1.2"])
 def test_max_duration_caps_each_wait_as_argos_cap(version: str) -> None:
     backoff = template(manifest(canonical_ir("retries"), argo_version=version), "s")["retryStrategy"]["backoff"]
     assert backoff == {"duration": "1s", "factor": 2, "cap": "10s"}
 
 
-@pytest.mark.xfail(strict=True, reason="divergence 4: v3.6 has no per-wait cap; max_duration compiled anyway")
 def test_max_duration_is_refused_by_name_for_argo_3_6() -> None:
     with pytest.raises(FlowyardError, match=r"max_duration.*3\.6.*cap"):
         ArgoBackend({"default_image": STEP_IMAGE, "argo_version": "3.6.19"}).compile(canonical_ir("retries"))

@@ -519,10 +519,18 @@ class ArgoCompiler:
         if not step.retry.limit:
             return None
         b = step.retry.backoff
+        if b.max_duration_seconds is not None and self.options.argo_version == "3.6.19":
+            raise CompileError(
+                f"step {step.name!r}: retries.backoff.max_duration caps each wait; Argo 3.6 has no such cap "
+                "(backoff.cap is from 3.7; its maxDuration is a total budget): compile with -O argo_version=3.7.9 "
+                "or later, or drop max_duration"
+            )
+        # the spec's max_duration caps each wait: Argo's cap (3.7+), not maxDuration, a budget from the first
+        # attempt (operator.go processNodeRetries)
         backoff = m.Backoff(
             duration=f"{b.duration_seconds:g}s",
             factor=m.IntOrString(int(b.factor)),
-            max_duration=f"{b.max_duration_seconds:g}s" if b.max_duration_seconds is not None else None,
+            cap=f"{b.max_duration_seconds:g}s" if b.max_duration_seconds is not None else None,
         )
         return RetryStrategy(limit=step.retry.limit, retry_policy="Always", backoff=backoff)
 
