@@ -215,7 +215,6 @@ VALID_INPUTS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="divergence 12: the reference checker rejects valid manifests")
 @pytest.mark.parametrize("name", list(VALID_INPUTS))
 def test_the_reference_checker_accepts_valid_manifests_it_may_meet(name: str) -> None:
     doc = VALID_INPUTS[name]
