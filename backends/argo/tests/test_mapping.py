@@ -87,8 +87,8 @@ def test_python_steps_run_flowyards_step_entrypoint_in_their_image() -> None:
 def test_dependencies_become_dag_depends() -> None:
     doc = manifest(canonical_ir("diamond"))
     assert "depends" not in task(doc, "a")
-    assert task(doc, "b")["depends"] == "a"
-    assert task(doc, "d")["depends"] == "b && c"
+    assert task(doc, "b")["depends"] == "a.Succeeded"  # b reads a's output: omitted if a is skipped
+    assert task(doc, "d")["depends"] == "b.Succeeded && c"  # d reads b, only runs after c
 
 
 def test_fan_out_over_literals_goes_through_the_helper_as_ascii_json() -> None:
@@ -124,8 +124,8 @@ def test_fan_out_over_an_upstream_output_waits_for_it() -> None:
     helper = task(doc, "double-items")
     args = {p["name"]: p["value"] for p in helper["arguments"]["parameters"]}
     assert args["data"] == "{{tasks.make.outputs.parameters.xs}}"
-    assert helper["depends"] == "make"
-    assert task(doc, "double")["depends"] == "make && double-items"
+    assert helper["depends"] == "make.Succeeded"
+    assert task(doc, "double")["depends"] == "make.Succeeded && double-items"
 
 
 def test_item_fields_are_flattened_for_argo_which_reads_one_level() -> None:
@@ -305,7 +305,7 @@ def test_fan_out_over_a_fan_out_reads_item_i_of_the_upstream() -> None:
     runs over the first loop's items once the whole first loop is done."""
     doc = manifest(canonical_ir("seed-fanout"))
     proc = task(doc, "processor")
-    assert proc["depends"] == "activator"
+    assert proc["depends"] == "activator.Succeeded"
     assert proc["withParam"] == "{{tasks.activator-items.outputs.parameters.items}}"
     key = template(doc, "processor")["inputs"]["artifacts"][0]["s3"]["key"]
     assert key == "{{workflow.name}}/activator/event/{{inputs.parameters.flowyard-index}}/activator_event.json"

@@ -8,7 +8,6 @@ that only runs ``after`` another keeps the bare name, so it still runs after a s
 
 from __future__ import annotations
 
-import pytest
 from flowyard.spec import Container, Input, Output, Parameter, Pipeline, Step
 from flowyard_argo.executor.depends import depends_logic, evaluate
 
@@ -21,7 +20,9 @@ def pipeline() -> Pipeline:
         name="p",
         parameters={"mode": Parameter(default="slow")},
         steps={
-            "make": Step(container=box, when="${{ params.mode }} == 'fast'", outputs={"o": Output(type="integer", path="o.json")}),
+            "make": Step(
+                container=box, when="${{ params.mode }} == 'fast'", outputs={"o": Output(type="integer", path="o.json")}
+            ),
             "use": Step(
                 container=Container(command=["use", "${{ inputs.v }}"], image="alpine:3"),
                 inputs={"v": Input(value="${{ steps.make.outputs.o }}")},
@@ -38,7 +39,6 @@ def starts(doc: dict, name: str, make_phase: str) -> bool:
     return evaluate(depends_logic(task(doc, name), tasks), results)
 
 
-@pytest.mark.xfail(strict=True, reason="divergence 3: a consumer of a skipped step starts (bare depends)")
 def test_a_consumer_of_a_skipped_step_is_omitted() -> None:
     doc = manifest(pipeline())
     assert not starts(doc, "use", "Skipped")

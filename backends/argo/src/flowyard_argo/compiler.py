@@ -117,6 +117,16 @@ class Items:
     fields: tuple[tuple[str, ...], ...] = ()
 
 
+def data_producers(step: StepIR) -> set[str]:
+    """The steps whose outputs this step reads (inputs, ``for_each``, ``when``), not those it only runs after."""
+    sources: list[Any] = [inp.source for inp in step.inputs]
+    if step.for_each is not None:
+        sources.append(step.for_each.source)
+    if step.when is not None:
+        sources += [step.when.left, step.when.right]
+    return {src.step for src in sources if isinstance(src, StepOutputSource)}
+
+
 def item_fields(step: StepIR) -> tuple[tuple[str, ...], ...]:
     """Every ``item.a.b`` field path the step uses, in a fixed order (``flowyard-f0``, ...)."""
     found: set[tuple[str, ...]] = set()
@@ -550,19 +560,23 @@ class ArgoCompiler:
 
     # --- tasks -------------------------------------------------------------------------------
 
-    def depends_on(self, step_name: str) -> str:
-        """One dependency in ``depends``: a step whose policy is ``continue`` is waited for in any outcome.
+    def depends_on(self, step_name: str, *, data: bool) -> str:
+        """One dependency in ``depends``.
 
-        ``validate.go`` refuses ``continueOn`` in a DAG that uses ``depends``; this is the form ``ancestry.go``
-        (``expandDependency``) rewrites ``continueOn: {failed: true}`` into for the dependents.
+        A step whose policy is ``continue`` is waited for in any outcome: ``validate.go`` refuses ``continueOn``
+        in a DAG that uses ``depends``, and this is the form ``ancestry.go`` (``expandDependency``) rewrites
+        ``continueOn: {failed: true}`` into. A consumer of a step's outputs (``data``) needs it to have
+        succeeded, so it is Omitted after a skipped producer as locally; the bare name would also accept
+        Skipped and start it on outputs that do not exist.
         """
         dns = self.dns(step_name)
-        if self.steps[step_name].failure_policy != "continue":
-            return dns
-        return f"({dns}.Succeeded || {dns}.Skipped || {dns}.Daemoned || {dns}.Failed || {dns}.Errored)"
+        if self.steps[step_name].failure_policy == "continue":
+            return f"({dns}.Succeeded || {dns}.Skipped || {dns}.Daemoned || {dns}.Failed || {dns}.Errored)"
+        return f"{dns}.Succeeded" if data else dns
 
     def depends(self, step: StepIR, items: Items | None) -> str | None:
-        names = [self.depends_on(d) for d in step.depends_on]
+        producers = data_producers(step)
+        names = [self.depends_on(d, data=d in producers) for d in step.depends_on]
         if items is not None and items.helper_args is not None:
             names.append(items_task(step.dns_name))
         return " && ".join(names) or None
@@ -580,7 +594,7 @@ class ArgoCompiler:
                     name=items_task(step.dns_name),
                     template=HELPER,
                     arguments=[Parameter(name=k, value=v) for k, v in items.helper_args.items()],
-                    depends=" && ".join(self.depends_on(d) for d in items.helper_depends) or None,
+                    depends=" && ".join(self.depends_on(d, data=True) for d in items.helper_depends) or None,
                 )
             )
         arguments: list[Any] = [Parameter(name=k, value=v) for k, v in calls.parameters.items()]
