@@ -233,3 +233,43 @@ def test_dag_fail_fast_stops_new_tasks_and_exit_handler_sees_failures(tmp_path, 
     (failure,) = json.loads(failures)
     assert list(failure) == ["displayName", "message", "templateName", "phase", "podName", "finishedAt"]
     assert failure["displayName"] == "bad" and failure["message"] == "Error (exit code 2)"
+
+
+LOOP_WHEN = (
+    """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: lw}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - name: big
+        template: echo
+        arguments: {parameters: [{name: m, value: "{{item}}"}]}
+        withItems: [1, 5, 9]
+        when: "{{item}} > 4"
+    - - name: dag
+        template: dag
+  - name: dag
+    dag:
+      tasks:
+      - name: small
+        template: echo
+        arguments: {parameters: [{name: m, value: "{{item}}"}]}
+        withItems: [1, 5]
+        when: "{{item}} < 4"
+"""
+    + ECHO
+)
+
+
+def test_a_loop_condition_naming_item_is_decided_per_child(tmp_path):
+    run = run_manifest(LOOP_WHEN, tmp_path)
+    assert run.phase is TaskState.SUCCEEDED, run.message
+    nodes = by_display(run)
+    assert nodes["big(0:1)"].phase is TaskState.SKIPPED
+    assert nodes["big(0:1)"].message == "when '1 > 4' evaluated false"
+    assert [argv_of(nodes[n], tmp_path) for n in ("big(1:5)", "big(2:9)", "small(0:1)")] == [["5"], ["9"], ["1"]]
+    assert nodes["small(1:5)"].phase is TaskState.SKIPPED

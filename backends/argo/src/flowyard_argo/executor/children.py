@@ -11,13 +11,15 @@ from flowyard.runs import TaskState
 from flowyard_argo.executor import gojson
 from flowyard_argo.executor.arguments import ABSENT_OPTIONAL
 from flowyard_argo.executor.context import ExecutionError, RunContext
+from flowyard_argo.executor.engine import execute
 from flowyard_argo.executor.govaluate import WhenError, should_execute
 from flowyard_argo.executor.loops import LoopError, loop_items, process_item
-from flowyard_argo.executor.nodes import Node
+from flowyard_argo.executor.nodes import SKIPPED, Node
 from flowyard_argo.executor.scope import Scope
 from flowyard_argo.executor.template import TemplateError, replace_json
 
 STRICT = ("steps", "tasks")
+LOOP_FIELDS = ("withItems", "withParam", "withSequence")
 
 
 def scope_values(run: RunContext, scope: Scope) -> dict[str, str | None]:
@@ -41,7 +43,25 @@ def evaluate_when(run: RunContext, body: Mapping[str, Any], scope: Scope) -> tup
         resolved = gojson.decode(text)
         return should_execute(resolved), resolved
     except (TemplateError, WhenError) as e:
+        if any(body.get(k) for k in LOOP_FIELDS):
+            return True, ""  # a loop's condition may name {{item}}: each child decides (ShouldExpand)
         raise ExecutionError(str(e)) from None
+
+
+def run_child(run: RunContext, name: str, display: str, body: Mapping[str, Any], parent: Node, include: bool) -> Node:
+    """Run one step/task (or loop child), unless its own, now resolved, ``when`` is false."""
+    when = body.get("when") or ""
+    try:
+        proceed = should_execute(when)
+    except WhenError as e:
+        return run.tree.create(name, display, SKIPPED, body.get("template") or "", parent).finish(
+            TaskState.ERROR, str(e)
+        )
+    if not proceed:
+        skipped = run.tree.create(name, display, SKIPPED, body.get("template") or "", parent)
+        return skipped.finish(TaskState.SKIPPED, f"when '{when}' evaluated false")
+    artifacts = {a["name"]: a for a in (body.get("arguments") or {}).get("artifacts") or []}
+    return execute(run, name, display, body, parent, artifacts, include)
 
 
 def resolve_body(run: RunContext, body: Mapping[str, Any], scope: Scope) -> dict[str, Any]:

@@ -14,7 +14,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowyard.runs import TaskState
-from flowyard_argo.executor.children import add_settled, continues_on, evaluate_when, expand, resolve_body, run_parallel
+from flowyard_argo.executor.children import (
+    add_settled,
+    continues_on,
+    evaluate_when,
+    expand,
+    resolve_body,
+    run_child,
+    run_parallel,
+)
 from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.depends import DependsError, dependency_names, depends_logic, evaluate
 from flowyard_argo.executor.engine import execute, references_result, template_outputs
@@ -216,9 +224,7 @@ def _start(state: _Dag, name: str, body: dict[str, Any], children: list[tuple[st
     state.nodes[name] = group
 
     def item_job(child_name: str, child: dict[str, Any]) -> Callable[[], Node]:
-        return lambda: execute(
-            run, f"{state.node.name}.{child_name}", child_name, child, group, _artifacts_of(child), include
-        )
+        return lambda: run_child(run, f"{state.node.name}.{child_name}", child_name, child, group, include)
 
     def loop() -> None:
         nodes = run_parallel([item_job(n, c) for n, c in children], state.limit)

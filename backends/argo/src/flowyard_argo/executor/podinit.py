@@ -1,15 +1,15 @@
 """The first process of a pod, run inside fresh mount and network namespaces (``unshare --mount --net --fork``).
 
 It builds the pod's root in a tmpfs: the host's system folders read-only, the pod's own folders read-write at the
-image paths, then chroots there and executes the pod's argv (no shell). Run as
-``python -m flowyard_argo.executor.podinit SPEC.json``.
+image paths, then chroots there and executes the pod's argv (no shell). Run as ``python PATH/podinit.py SPEC.json``
+(as a file, so that starting it imports nothing but the standard library), with ``mount(2)`` called directly.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,19 +18,30 @@ DEVICE_DIRS = ("dev", "proc", "sys")
 SYMLINKS = ("bin", "lib", "lib64", "sbin", "lib32", "libx32")
 
 
-def _mount(*args: str) -> None:
-    subprocess.run(["mount", *args], check=True)
+MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
+
+
+def _bytes(value: str | None) -> bytes | None:
+    return value.encode() if value is not None else None
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    """``mount(2)``; an error names the target and the reason."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mount(_bytes(source), _bytes(target), _bytes(fstype), flags, _bytes(data)) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"mount {target}: {os.strerror(errno)}")
 
 
 def _build_root(root: Path, binds: dict[str, str]) -> None:
-    _mount("--make-rprivate", "/")
-    _mount("-t", "tmpfs", "-o", "mode=0755", "tmpfs", str(root))
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    _mount("tmpfs", str(root), "tmpfs", 0, "mode=0755")
     for name in SYSTEM_DIRS + DEVICE_DIRS:
         if Path("/", name).is_dir():
             (root / name).mkdir()
-            _mount("--rbind", f"/{name}", str(root / name))
+            _mount(f"/{name}", str(root / name), None, MS_BIND | MS_REC)
             if name in SYSTEM_DIRS:
-                _mount("-o", "remount,bind,ro", str(root / name))
+                _mount(None, str(root / name), None, MS_REMOUNT | MS_BIND | MS_RDONLY)
     for name in SYMLINKS:
         link = Path("/", name)
         if link.is_symlink():
@@ -38,7 +49,7 @@ def _build_root(root: Path, binds: dict[str, str]) -> None:
     for target in sorted(binds, key=len):
         inside = root / target.lstrip("/")
         inside.mkdir(parents=True, exist_ok=True)
-        _mount("--bind", binds[target], str(inside))
+        _mount(binds[target], str(inside), None, MS_BIND)
 
 
 def main(spec_path: str) -> None:

@@ -128,7 +128,7 @@ def run_pod(spec: PodSpec, folder: Path, timeout: float | None = None) -> PodRes
         "workdir": spec.working_dir,
     }
     (folder / "pod.json").write_text(json.dumps(pod_spec, indent=1))
-    command = [*UNSHARE, sys.executable, "-m", "flowyard_argo.executor.podinit", str(folder / "pod.json")]
+    command = [*UNSHARE, sys.executable, str(Path(__file__).with_name("podinit.py")), str(folder / "pod.json")]
     timed_out = False
     with open(folder / "stdout.log", "wb") as out, open(folder / "stderr.log", "wb") as err:
         try:

@@ -11,9 +11,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from flowyard.runs import TaskState
-from flowyard_argo.executor.children import add_settled, continues_on, evaluate_when, expand, resolve_body, run_parallel
+from flowyard_argo.executor.children import (
+    add_settled,
+    continues_on,
+    evaluate_when,
+    expand,
+    resolve_body,
+    run_child,
+    run_parallel,
+)
 from flowyard_argo.executor.context import ExecutionError, RunContext
-from flowyard_argo.executor.engine import execute, references_result, template_outputs
+from flowyard_argo.executor.engine import references_result, template_outputs
 from flowyard_argo.executor.nodes import SKIPPED, STEP_GROUP, Node
 from flowyard_argo.executor.scope import AggregateError, Scope
 
@@ -86,8 +94,7 @@ def _run_group(
 
 
 def _job(run: RunContext, name: str, display: str, body: dict[str, Any], parent: Node, include: bool) -> Any:
-    artifacts = {a["name"]: a for a in (body.get("arguments") or {}).get("artifacts") or []}
-    return lambda: execute(run, name, display, body, parent, artifacts, include)
+    return lambda: run_child(run, name, display, body, parent, include)
 
 
 def _record(
