@@ -19,9 +19,12 @@ def fan_outs(n: int, name: str = "p") -> Pipeline:
 
 def test_a_dag_over_the_crds_200_tasks_is_refused_with_the_controllers_message() -> None:
     """101 fan-outs are 202 tasks in ``main`` (each has its numbering task); v4's CRD caps a DAG at 200."""
-    with pytest.raises(FlowyardError, match=r"spec\.templates\[0\]\.dag\.tasks: Too many: 202: must have at most 200"):
+    with pytest.raises(
+        FlowyardError, match=r"Argo 4\.1\.2 would refuse.*\.dag\.tasks: Too many: 202: must have at most 200"
+    ):
         ArgoBackend({"default_image": STEP_IMAGE}).compile(lower(fan_outs(101)))
     ArgoBackend({"default_image": STEP_IMAGE}).compile(lower(fan_outs(99)))  # 198 tasks fit
+    ArgoBackend({"default_image": STEP_IMAGE, "argo_version": "3.7.9"}).compile(lower(fan_outs(101)))  # no cap
 
 
 def test_a_cron_workflow_name_over_52_characters_is_refused_with_the_controllers_message() -> None:

@@ -180,7 +180,7 @@ class ArgoBackend(Backend):
             raise FlowyardError(f"cannot compile for Argo: {e}") from None
         from flowyard_argo.preflight import refusal
 
-        refused = refusal(workflow.to_dict(), submitting=True)
+        refused = refusal(workflow.to_dict(), self.options.argo_version, submitting=True)
         if refused is not None:
             raise FlowyardError(f"cannot submit to Argo: {refused}")
         created = service.create(conn, workflow)

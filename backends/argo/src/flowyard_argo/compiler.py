@@ -778,7 +778,7 @@ def compile_manifest(ir: PipelineIR, options: ArgoOptions) -> tuple[dict[str, An
     from flowyard_argo.preflight import refusal
 
     document = build_workflow(ir, options).to_dict()
-    refused = refusal(document)
+    refused = refusal(document, options.argo_version)
     if refused is not None:
         raise CompileError(refused)
     text = yaml.dump(document, sort_keys=False, allow_unicode=True, width=120, Dumper=_dumper())
