@@ -82,6 +82,15 @@ def _document_runner(path: str) -> Any:
     """The plugin runner claiming ``path``'s first document, when it is not a flowyard pipeline."""
     if not path.endswith((".yaml", ".yml", ".json")) or not Path(path).is_file():
         return None
+    import re
+
+    api_version = re.compile(
+        r"(?m)^[\"']?apiVersion[\"']?\s*:\s*[\"']?([^\"'\s,#}]+)|\"apiVersion\"\s*:\s*\"([^\"]+)\""
+    )
+    with open(path, encoding="utf-8", errors="replace") as f:  # a cheap look first: pipelines pay no second parse
+        found = api_version.search(f.read(65536))
+    if not found or (found.group(1) or found.group(2)).startswith("flowyard"):
+        return None
     import yaml
 
     from flowyard.plugins import make_plugin_manager
