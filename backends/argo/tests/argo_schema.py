@@ -70,6 +70,15 @@ _WORKFLOW_PARAM = re.compile(r"\{\{\s*workflow\.parameters\.([-\w]+)\s*\}\}")
 _INPUT_REF = re.compile(r"\{\{\s*inputs\.(parameters|artifacts)\.([-\w]+)\s*\}\}")
 
 
+def _without_inline(template: dict[str, Any]) -> dict[str, Any]:
+    """The template without its tasks' inline templates (each is its own scope for ``{{inputs...}}``)."""
+    dag = template.get("dag")
+    if not dag:
+        return template
+    tasks = [{k: v for k, v in task.items() if k != "inline"} for task in dag.get("tasks", [])]
+    return {**template, "dag": {**dag, "tasks": tasks}}
+
+
 def semantic_errors(doc: dict[str, Any]) -> list[str]:
     """Cross-references the schema cannot check: templates, DAG tasks, inputs a task passes."""
     spec = doc.get("spec", {})
@@ -78,13 +87,17 @@ def semantic_errors(doc: dict[str, Any]) -> list[str]:
     templates = {t["name"]: t for t in spec.get("templates", [])}
     errors = []
     for field in ("entrypoint", "onExit"):
+        if spec.get("workflowTemplateRef"):  # the templates are the referenced WorkflowTemplate's
+            break
         if spec.get(field) and spec[field] not in templates:
             errors.append(f"spec.{field}: no template named {spec[field]!r}")
     for tname, t in templates.items():
         tasks = {task["name"]: task for task in (t.get("dag") or {}).get("tasks", [])}
         for name, task in tasks.items():
             where = f"templates[{tname}].dag.tasks[{name}]"
-            target = templates.get(task.get("template", ""))
+            if "templateRef" in task:  # a template of another WorkflowTemplate: not checkable here
+                continue
+            target = task["inline"] if "inline" in task else templates.get(task.get("template", ""))
             if target is None:
                 errors.append(f"{where}.template: no template named {task.get('template')!r}")
                 continue
@@ -104,7 +117,7 @@ def semantic_errors(doc: dict[str, Any]) -> list[str]:
             wanted = {
                 p["name"]
                 for p in (target.get("inputs") or {}).get("parameters", [])
-                if "value" not in p and "default" not in p
+                if "value" not in p and "default" not in p and "valueFrom" not in p  # e.g. supplied by an event
             }
             given = {p["name"] for p in (task.get("arguments") or {}).get("parameters", [])}
             errors += [
@@ -136,11 +149,14 @@ def semantic_errors(doc: dict[str, Any]) -> list[str]:
             ]
     declared = {p["name"] for p in (spec.get("arguments") or {}).get("parameters", [])}
     for ref in sorted(set(_WORKFLOW_PARAM.findall(json.dumps(spec)))):
-        if ref not in declared:
+        if ref not in declared and ref != "json":  # {{workflow.parameters.json}}: all of them, as JSON
             errors.append(f"spec: {{{{workflow.parameters.{ref}}}}} is not in spec.arguments.parameters")
-    for tname, t in templates.items():
+    inlined = [task.get("inline") for t in templates.values() for task in (t.get("dag") or {}).get("tasks", [])]
+    scopes = [(name, t, _without_inline(t)) for name, t in templates.items()]
+    scopes += [(f"inline {i}", t, t) for i, t in enumerate(inlined) if isinstance(t, dict)]
+    for tname, t, own in scopes:
         inputs = t.get("inputs") or {}
-        text = json.dumps(t)
+        text = json.dumps(own)
         for kind, ref in _INPUT_REF.findall(text):
             if ref not in {i["name"] for i in inputs.get(kind, [])}:
                 errors.append(f"templates[{tname}]: {{{{inputs.{kind}.{ref}}}}} is not an input of the template")

@@ -60,10 +60,24 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+def _literal_param_items(entry: dict[str, Any], task: dict[str, Any], looped: dict[str, Any]) -> Any:
+    """The items a ``withParam`` task loops over when its helper task was given a literal JSON list."""
+    ref = looped.get("withParam", "")
+    if ref.startswith("{{inputs.parameters."):
+        name = ref[len("{{inputs.parameters.") : -2]
+        ref = next((a["value"] for a in task.get("arguments", {}).get("parameters", []) if a["name"] == name), "")
+    if not ref.startswith("{{tasks."):
+        return None
+    helper = next((t for t in entry["dag"]["tasks"] if t["name"] == ref[len("{{tasks.") :].split(".")[0]), {})
+    data = next((a["value"] for a in helper.get("arguments", {}).get("parameters", []) if a["name"] == "data"), "")
+    return None if data.startswith("{{") else json.loads(data or "null")
+
+
 def _nodes(wf: dict[str, Any], phase: str) -> dict[str, Any]:
     """Nodes as the controller reports them: the entry DAG, a Pod per task, and for a task looping
     over ``withItems`` (directly or inside a wrapper DAG) a TaskGroup with one ``task(i:item)`` Pod
-    per item. (A ``withParam`` list exists only at run time: its task stays one node here.)"""
+    per item. A ``withParam`` list from the item helper is expanded when the helper's data is a literal
+    list (a literal ``for_each``); otherwise it exists only at run time and its task stays one node."""
     spec = wf["spec"]
     templates = {t["name"]: t for t in spec.get("templates", [])}
     entry = templates.get(spec.get("entrypoint", ""), {})
@@ -96,7 +110,7 @@ def _nodes(wf: dict[str, Any], phase: str) -> dict[str, Any]:
         if "dag" in target and len(target["dag"].get("tasks", [])) == 1:  # a parallelism wrapper
             add(task["name"], "DAG", target["name"])
             looped = target["dag"]["tasks"][0]
-        items = looped.get("withItems")
+        items = looped.get("withItems", _literal_param_items(entry, task, looped))
         if items is None:
             add(task["name"], "Pod", looped.get("template", ""), task.get("arguments", {}))
             continue

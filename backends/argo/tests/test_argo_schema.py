@@ -146,3 +146,77 @@ def test_with_items_rows_must_have_every_key_the_task_reads() -> None:
     doc = mutate("spec.templates.0.dag.tasks.0.withItems", [{"f0": "a"}, {"other": "b"}])
     doc["spec"]["templates"][0]["dag"]["tasks"][0]["arguments"]["parameters"][0]["value"] = "{{item.f0}}"
     assert any("has no key 'f0'" in e for e in semantic_errors(doc)), semantic_errors(doc)
+
+
+def _wf(spec: dict) -> dict:
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"generateName": "w-"}, "spec": spec}
+
+
+VALID_INPUTS = {
+    "templateRef task": _wf(
+        {
+            "entrypoint": "main",
+            "templates": [
+                {
+                    "name": "main",
+                    "dag": {"tasks": [{"name": "a", "templateRef": {"name": "lib", "template": "echo"}}]},
+                }
+            ],
+        }
+    ),
+    "inline task": _wf(
+        {
+            "entrypoint": "main",
+            "templates": [
+                {
+                    "name": "main",
+                    "dag": {
+                        "tasks": [
+                            {
+                                "name": "a",
+                                "inline": {
+                                    "inputs": {"parameters": [{"name": "m"}]},
+                                    "container": {"image": "alpine", "command": ["echo", "{{inputs.parameters.m}}"]},
+                                },
+                                "arguments": {"parameters": [{"name": "m", "value": "hi"}]},
+                            }
+                        ]
+                    },
+                }
+            ],
+        }
+    ),
+    "workflowTemplateRef": _wf({"workflowTemplateRef": {"name": "lib"}, "entrypoint": "whatever-it-has"}),
+    "workflow.parameters.json": _wf(
+        {
+            "entrypoint": "main",
+            "arguments": {"parameters": [{"name": "a", "value": "1"}]},
+            "templates": [
+                {"name": "main", "container": {"image": "alpine", "command": ["echo", "{{workflow.parameters.json}}"]}}
+            ],
+        }
+    ),
+    "supplied by an event binding": _wf(
+        {
+            "entrypoint": "main",
+            "templates": [
+                {
+                    "name": "main",
+                    "dag": {"tasks": [{"name": "a", "template": "wait"}]},
+                },
+                {
+                    "name": "wait",
+                    "inputs": {"parameters": [{"name": "approve", "valueFrom": {"supplied": {}}}]},
+                    "suspend": {},
+                },
+            ],
+        }
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(VALID_INPUTS))
+def test_the_reference_checker_accepts_valid_manifests_it_may_meet(name: str) -> None:
+    doc = VALID_INPUTS[name]
+    assert semantic_errors(doc) == []
+    assert schema_errors(doc) == []

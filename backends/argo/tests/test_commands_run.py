@@ -27,8 +27,14 @@ def run_template(doc: dict, name: str, params: dict[str, str], root: Path, workf
     values = {f"inputs.parameters.{k}": v for k, v in params.items()}
     values |= {f"workflow.parameters.{k}": v for k, v in (workflow or {}).items()}
 
+    def one(tag: str) -> str:
+        item = re.fullmatch(r"=jsonpath\(inputs\.parameters\['([^']+)'\], '\$\.v'\)", tag)
+        if item:  # a numbered item's field (flowyard_argo.helper); delivery.py models it per version
+            return json.loads(values[f"inputs.parameters.{item.group(1)}"])["v"]
+        return values[tag]
+
     def subst(text: str) -> str:
-        text = re.sub(r"\{\{([^}]+)\}\}", lambda m: values[m.group(1)], text)
+        text = re.sub(r"\{\{([^}]+)\}\}", lambda m: one(m.group(1)), text)
         return text.replace("/tmp/flowyard", str(root / "tmp")).replace("/flowyard/", f"{root}/")
 
     argv = [subst(a) for a in argv]
@@ -53,8 +59,8 @@ def test_the_helper_numbers_a_parameter_list_and_flattens_fields(tmp_path: Path)
     rows, count = helper_outputs(tmp_path)
     assert count == "2"
     assert rows == [
-        {"index": "000000", "item": '{"event":{"msg":"é 1"},"id":"1"}', "f0": '{"msg":"é 1"}'},
-        {"index": "000001", "item": '{"event":{"msg":"two"},"id":"2"}', "f0": '{"msg":"two"}'},
+        {"index": "000000", "item": {"v": '{"event":{"msg":"é 1"},"id":"1"}'}, "f0": {"v": '{"msg":"é 1"}'}},
+        {"index": "000001", "item": {"v": '{"event":{"msg":"two"},"id":"2"}'}, "f0": {"v": '{"msg":"two"}'}},
     ]
 
 
@@ -75,7 +81,7 @@ def test_fan_in_of_values_survives_argos_unordered_aggregate_with_a_failed_item(
     for i, x in enumerate(xs):
         root = tmp_path / f"item{i}"
         root.mkdir()
-        run_template(doc, "double", {"flowyard-item": str(x), "flowyard-index": f"{i:06d}"}, root)
+        run_template(doc, "double", {"flowyard-item": json.dumps({"v": str(x)}), "flowyard-index": f"{i:06d}"}, root)
         envelopes.append((root / "values" / "out").read_text())
     assert json.loads(envelopes[2]) == {"index": 2, "value": 6}
     del envelopes[1]  # item 1 failed: Argo's aggregate simply lacks it
@@ -94,7 +100,7 @@ def test_fan_in_of_values_survives_argos_unordered_aggregate_with_a_failed_item(
 
 def test_a_python_step_writes_rendered_values_and_files_where_argo_collects_them(tmp_path: Path) -> None:
     doc = manifest(canonical_ir("fan-in-files"))
-    run_template(doc, "write", {"flowyard-item": '{"n":1}', "flowyard-index": "000000"}, tmp_path)
+    run_template(doc, "write", {"flowyard-item": json.dumps({"v": '{"n":1}'}), "flowyard-index": "000000"}, tmp_path)
     assert json.loads((tmp_path / "outputs" / "out").read_text()) == {"n": 1}
     # the gather step reads the folder Argo downloads from the key prefix: <index>/<file>
     folder = tmp_path / "inputs" / "folder"

@@ -6,6 +6,8 @@ import json
 
 import pytest
 import yaml
+from flowyard.errors import FlowyardError
+from flowyard.lowering import lower
 from flowyard.spec import Container, Input, Output, Parameter, Pipeline, PythonFunction, S3Store, SecretRef, Step
 from flowyard.testing.contract import canonical_ir
 from flowyard_argo import ArgoBackend
@@ -85,16 +87,27 @@ def test_python_steps_run_flowyards_step_entrypoint_in_their_image() -> None:
 def test_dependencies_become_dag_depends() -> None:
     doc = manifest(canonical_ir("diamond"))
     assert "depends" not in task(doc, "a")
-    assert task(doc, "b")["depends"] == "a"
-    assert task(doc, "d")["depends"] == "b && c"
+    assert task(doc, "b")["depends"] == "a.Succeeded"  # b reads a's output: omitted if a is skipped
+    assert task(doc, "d")["depends"] == "b.Succeeded && c"  # d reads b, only runs after c
 
 
-def test_fan_out_over_literals_is_with_items_numbered_at_compile_time() -> None:
+def test_fan_out_over_literals_goes_through_the_helper_as_ascii_json() -> None:
+    """Literal items take the parameter's path: a ``withItems`` map member would reach the container through
+    ``Item.String()`` (escaped); the helper writes each field as a small JSON document instead."""
     doc = manifest(canonical_ir("parallel-limits"))
+    helper = task(doc, "b-items")
+    args = {p["name"]: p["value"] for p in helper["arguments"]["parameters"]}
+    assert args["mode"] == "enumerate" and json.loads(args["data"]) == [5, 6, 7]
     inner = task(doc, "b")
-    assert [r["index"] for r in inner["withItems"]] == ["000000", "000001", "000002"]
-    assert [r["item"] for r in inner["withItems"]] == ["5", "6", "7"]
+    assert inner["withParam"] == "{{tasks.b-items.outputs.parameters.items}}" and "withItems" not in inner
     assert {"name": "flowyard-index", "value": "{{item.index}}"} in inner["arguments"]["parameters"]
+
+
+def test_a_literal_for_each_list_reaches_the_helper_in_printable_ascii() -> None:
+    pipeline = Pipeline(name="p", steps={"s": box("echo", "${{ item }}", for_each=["{x}", "é\x7f"])})
+    args = {p["name"]: p["value"] for p in task(manifest(pipeline), "s-items")["arguments"]["parameters"]}
+    assert args["data"].isascii() and "\x7f" not in args["data"]
+    assert json.loads(args["data"]) == ["{x}", "é\x7f"]
 
 
 def test_fan_out_over_a_parameter_is_with_param_over_the_numbered_list() -> None:
@@ -111,8 +124,8 @@ def test_fan_out_over_an_upstream_output_waits_for_it() -> None:
     helper = task(doc, "double-items")
     args = {p["name"]: p["value"] for p in helper["arguments"]["parameters"]}
     assert args["data"] == "{{tasks.make.outputs.parameters.xs}}"
-    assert helper["depends"] == "make"
-    assert task(doc, "double")["depends"] == "make && double-items"
+    assert helper["depends"] == "make.Succeeded"
+    assert task(doc, "double")["depends"] == "make.Succeeded && double-items"
 
 
 def test_item_fields_are_flattened_for_argo_which_reads_one_level() -> None:
@@ -121,7 +134,8 @@ def test_item_fields_are_flattened_for_argo_which_reads_one_level() -> None:
     assert json.loads({p["name"]: p["value"] for p in helper["arguments"]["parameters"]}["fields"]) == [["event"]]
     inner = task(doc, "activator", dag="activator-loop")
     assert {"name": "flowyard-f0", "value": "{{item.f0}}"} in inner["arguments"]["parameters"]
-    assert template(doc, "activator")["container"]["command"][-2:] == ["activator", "{{inputs.parameters.flowyard-f0}}"]
+    field = "{{=jsonpath(inputs.parameters['flowyard-f0'], '$.v')}}"
+    assert template(doc, "activator")["container"]["command"][-2:] == ["activator", field]
 
 
 def test_pipeline_parallelism_is_spec_parallelism() -> None:
@@ -134,18 +148,18 @@ def test_step_parallelism_wraps_the_loop_in_a_dag_template_that_carries_it() -> 
     template whose (only) task holds the loop, not on the task and not on the looped template."""
     doc = manifest(canonical_ir("parallel-limits"))
     outer = task(doc, "a")
-    assert outer["template"] == "a-loop" and "withItems" not in outer
+    assert outer["template"] == "a-loop" and "withParam" not in outer
     wrapper = template(doc, "a-loop")
     assert wrapper["parallelism"] == 1
     (inner,) = wrapper["dag"]["tasks"]
-    assert inner["template"] == "a" and len(inner["withItems"]) == 4
+    assert inner["template"] == "a" and inner["withParam"] == "{{inputs.parameters.flowyard-items}}"
     assert "parallelism" not in template(doc, "a")
     # its aggregated value output is passed up, so downstream steps read it as from any task
     assert wrapper["outputs"]["parameters"] == [
         {"name": "out", "valueFrom": {"parameter": "{{tasks.a.outputs.parameters.out}}"}}
     ]
     # b has no limit of its own: no wrapper
-    assert task(doc, "b")["template"] == "b" and "withItems" in task(doc, "b")
+    assert task(doc, "b")["template"] == "b" and "withParam" in task(doc, "b")
 
 
 def test_wrapped_loop_receives_upstream_references_through_its_inputs() -> None:
@@ -162,7 +176,7 @@ def test_retries_become_a_retry_strategy_counting_retries() -> None:
     assert rs == {
         "limit": 2,
         "retryPolicy": "Always",
-        "backoff": {"duration": "1s", "factor": 2, "maxDuration": "10s"},
+        "backoff": {"duration": "1s", "factor": 2, "cap": "10s"},
     }
 
 
@@ -211,11 +225,19 @@ def test_the_on_exit_step_becomes_on_exit_and_sees_the_workflow_status() -> None
 
 
 def test_continue_on_failure_keeps_the_dag_going() -> None:
+    """Validation and depends evaluation per version: test_failure_policies.py."""
     doc = manifest(canonical_ir("failing-item-continue"))
     assert template(doc, "main")["dag"]["failFast"] is False
-    assert task(doc, "items")["continueOn"] == {"failed": True}
+    assert "continueOn" not in task(doc, "items")  # validate.go: not with depends
+    assert template(doc, "items-loop")["dag"]["tasks"][0]["continueOn"] == {"failed": True}  # no depends there
+    assert "items.Failed" in task(doc, "after")["depends"]
     stop = manifest(canonical_ir("failing-item-stop"))
-    assert "failFast" not in template(stop, "main")["dag"] and "continueOn" not in task(stop, "items")
+    assert template(stop, "main")["failFast"] is True and "continueOn" not in task(stop, "items")
+
+
+def test_stop_sets_template_level_fail_fast_on_the_loops_template() -> None:
+    stop = manifest(canonical_ir("failing-item-stop"))
+    assert template(stop, "items-loop")["failFast"] is True and template(stop, "items-loop")["dag"]["failFast"] is True
 
 
 def test_the_s3_store_becomes_s3_artifacts_with_secret_credentials() -> None:
@@ -258,7 +280,12 @@ def test_fan_in_of_files_reads_the_zero_padded_key_prefix_as_a_folder() -> None:
     assert out["s3"] == {"key": "{{workflow.name}}/write/out/{{inputs.parameters.flowyard-index}}/out"}
     assert out["archive"] == {"none": {}}
     folder = template(doc, "gather")["inputs"]["artifacts"][0]
-    assert folder == {"name": "folder", "path": "/flowyard/inputs/folder", "s3": {"key": "{{workflow.name}}/write/out"}}
+    assert folder == {
+        "name": "folder",
+        "path": "/flowyard/inputs/folder",
+        "s3": {"key": "{{workflow.name}}/write/out"},
+        "archive": {"none": {}},
+    }
     assert out["s3"]["key"].startswith(folder["s3"]["key"] + "/")
 
 
@@ -278,7 +305,7 @@ def test_fan_out_over_a_fan_out_reads_item_i_of_the_upstream() -> None:
     runs over the first loop's items once the whole first loop is done."""
     doc = manifest(canonical_ir("seed-fanout"))
     proc = task(doc, "processor")
-    assert proc["depends"] == "activator"
+    assert proc["depends"] == "activator.Succeeded"
     assert proc["withParam"] == "{{tasks.activator-items.outputs.parameters.items}}"
     key = template(doc, "processor")["inputs"]["artifacts"][0]["s3"]["key"]
     assert key == "{{workflow.name}}/activator/event/{{inputs.parameters.flowyard-index}}/activator_event.json"
@@ -344,3 +371,55 @@ def test_other_kinds_validate_against_their_own_definition(kind) -> None:
     assert not schema_errors(doc) + semantic_errors(doc)
     if kind == "CronWorkflow":
         assert doc["spec"]["schedules"] == ["0 * * * *"]
+
+
+def test_values_argo_would_read_as_tags_are_refused_by_name() -> None:
+    """The value model's proof, per hostile value, is in test_values_not_templates.py."""
+    backend = ArgoBackend({"default_image": STEP_IMAGE})
+    default = Pipeline(name="p", parameters={"v": Parameter(default="{{pod.name}}")}, steps={"s": box("echo", "x")})
+    with pytest.raises(FlowyardError, match=r"parameter 'v': its value holds '\{\{'"):
+        backend.compile(lower(default))
+    item = Pipeline(name="p", steps={"s": box("echo", "${{ item }}", for_each=["{{=sprig.upper('x')}}"])})
+    with pytest.raises(FlowyardError, match=r"step 's': for_each item 0 holds '\{\{'"):
+        backend.compile(lower(item))
+
+
+def _artifacts(doc: dict) -> list[dict]:
+    found = []
+    for t in doc["spec"]["templates"]:
+        for group in ("inputs", "outputs"):
+            found += [(group, a) for a in (t.get(group) or {}).get("artifacts", [])]
+    return found
+
+
+def test_an_s3_store_without_an_endpoint_gets_aws_s3s_so_every_location_is_complete() -> None:
+    """``S3Artifact.HasLocation`` needs endpoint, bucket and key; without one the artifact goes to the default
+    repository (``workflow_types.go``)."""
+    p = Pipeline(
+        name="p",
+        store=S3Store(bucket="bkt", region="eu-west-1"),
+        steps={
+            "a": box("w", outputs={"o": Output(path="o.json")}),
+            "b": box("r", inputs={"i": Input(value="${{ steps.a.outputs.o }}", path="i.json")}),
+        },
+    )
+    s3 = [a["s3"] for _, a in _artifacts(manifest(p)) if "s3" in a]
+    assert len(s3) == 2
+    assert all(loc["endpoint"] == "s3.amazonaws.com" and loc["bucket"] and loc["key"] for loc in s3), s3
+
+
+def test_every_artifact_arrives_as_written_never_unpacked() -> None:
+    """Without ``archive`` on an input, the executor unpacks anything that looks like a tarball
+    (``workflow/executor/executor.go`` ``unarchiveArtifact``): ``archive: none`` on inputs and outputs."""
+    for name in ("seed-fanout", "fan-in-files"):
+        arts = _artifacts(manifest(canonical_ir(name)))
+        assert arts and all(a.get("archive") == {"none": {}} for _, a in arts), arts
+
+
+def test_preflight_refuses_what_the_controller_would_with_its_words() -> None:
+    """More cases, per rule: test_preflight.py."""
+    backend = ArgoBackend({"default_image": STEP_IMAGE, "kind": "CronWorkflow", "schedule": "0 * * * *"})
+    with pytest.raises(
+        FlowyardError, match=r"every Argo release would refuse the manifest \(validate.go CronWorkflow\)"
+    ):
+        backend.compile(lower(Pipeline(name="c" * 53, steps={"s": box("echo")})))

@@ -178,6 +178,11 @@ class ArgoBackend(Backend):
             workflow = build_workflow(ir, self.options, request.params)
         except CompileError as e:
             raise FlowyardError(f"cannot compile for Argo: {e}") from None
+        from flowyard_argo.preflight import refusal
+
+        refused = refusal(workflow.to_dict(), self.options.argo_version, submitting=True)
+        if refused is not None:
+            raise FlowyardError(f"cannot submit to Argo: {refused}")
         created = service.create(conn, workflow)
         name = created["metadata"]["name"]
         link = service.workflow_link(conn, name)

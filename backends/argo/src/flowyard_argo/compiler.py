@@ -38,7 +38,6 @@ from flowyard.ir import (
     TemplateSource,
     Text,
 )
-from flowyard.step import INDEX_WIDTH
 from flowyard.templates import MissingFieldError, dig, render_value
 from hera.workflows import (
     DAG,
@@ -69,6 +68,7 @@ DEFAULT_WORKDIR = "/flowyard/work"
 P_INDEX = "flowyard-index"
 P_ITEM = "flowyard-item"
 P_ITEMS = "flowyard-items"
+AWS_S3_ENDPOINT = "s3.amazonaws.com"  # Argo's docs for AWS S3 (docs/configure-artifact-repository.md)
 ARGUMENT_LIMIT = 128 * 1024  # Argo refuses larger parameter values
 MANIFEST_LIMIT = 1024 * 1024  # etcd's object limit is ~1.5 MB; Argo's docs advise staying under 1 MB
 IR_ANNOTATION = "workflows.flowyard.dev/ir-version"
@@ -117,6 +117,16 @@ class Items:
     fields: tuple[tuple[str, ...], ...] = ()
 
 
+def data_producers(step: StepIR) -> set[str]:
+    """The steps whose outputs this step reads (inputs, ``for_each``, ``when``), not those it only runs after."""
+    sources: list[Any] = [inp.source for inp in step.inputs]
+    if step.for_each is not None:
+        sources.append(step.for_each.source)
+    if step.when is not None:
+        sources += [step.when.left, step.when.right]
+    return {src.step for src in sources if isinstance(src, StepOutputSource)}
+
+
 def item_fields(step: StepIR) -> tuple[tuple[str, ...], ...]:
     """Every ``item.a.b`` field path the step uses, in a fixed order (``flowyard-f0``, ...)."""
     found: set[tuple[str, ...]] = set()
@@ -143,17 +153,52 @@ def item_fields(step: StepIR) -> tuple[tuple[str, ...], ...]:
     return tuple(sorted(found))
 
 
-def literal_rows(values: list[Any], fields: tuple[tuple[str, ...], ...], step: str) -> tuple[dict[str, str], ...]:
-    rows = []
+def literal_data(values: Any) -> str:
+    """A literal ``for_each`` list as the helper's argument: JSON in printable ASCII.
+
+    The controller substitutes it with ``strconv.Quote``, which writes DEL and astral non-printables in
+    Go-only syntax that its JSON parse back rejects; ``\\u007f`` and ``\\uXXXX`` are the same JSON.
+    """
+    return json.dumps(values, separators=(",", ":"), ensure_ascii=True).replace("\x7f", "\\u007f")
+
+
+def check_literal_fields(values: list[Any], fields: tuple[tuple[str, ...], ...], step: str) -> None:
+    """Refuse at compile time what the helper would refuse at run time: ``{{`` in an item, a missing field."""
     for i, item in enumerate(values):
-        row = {"index": f"{i:0{INDEX_WIDTH}d}", "item": render_value(item)}
-        for k, path in enumerate(fields):
+        if "{{" in json.dumps(item, ensure_ascii=False):
+            raise CompileError(
+                f"step {step!r}: for_each item {i} holds '{{{{', which Argo's controller would substitute or "
+                "evaluate as its own tag in the pod (argo-workflows 1765, 7828)"
+            )
+        for path in fields:
             try:
-                row[f"f{k}"] = render_value(dig(item, path, f"step {step!r}: for_each item {i}"))
+                dig(item, path, f"step {step!r}: for_each item {i}")
             except MissingFieldError as e:
                 raise CompileError(str(e)) from None
-        rows.append(row)
-    return tuple(rows)
+
+
+def unquotable(text: str) -> str | None:
+    """The first character Argo cannot substitute into a template, described; ``None`` when there is none.
+
+    The controller inserts a simple tag's value with ``strconv.Quote`` and parses the JSON back
+    (``util/template/simple_template.go``); Go writes C0 controls other than ``\\b\\t\\n\\f\\r``, DEL
+    and non-printable characters beyond U+FFFF as ``\\xNN``/``\\a``/``\\v``/``\\UXXXXXXXX``, which JSON rejects.
+    """
+    for ch in text:
+        code = ord(ch)
+        if (code < 0x20 and ch not in "\b\t\n\f\r") or code == 0x7F or (code > 0xFFFF and not ch.isprintable()):
+            return f"U+{code:04X}"
+    return None
+
+
+def item_expression(ref: str) -> str:
+    """The expression that gives a numbered item's field back byte for byte (see :mod:`flowyard_argo.helper`).
+
+    ``ref`` is ``item.fK`` on a task (``processItem``'s scope) or ``inputs.parameters['flowyard-fK']`` in the
+    step's template: there the result is inserted after the last ``strconv.Quote`` pass over the inputs, so
+    control characters and DEL arrive as written (``util/template/expression_template.go``).
+    """
+    return f"{{{{=jsonpath({ref}, '$.v')}}}}"
 
 
 class CompileError(Exception):
@@ -229,14 +274,15 @@ class ArgoCompiler:
         fields = item_fields(step)
         src = step.for_each.source
         fields_json = json.dumps([list(f) for f in fields])
-        if isinstance(src, LiteralSource):
-            rows = literal_rows(list(src.value), fields, step.name)
-            return Items(with_items=rows, count=str(len(rows)), fields=fields)
         own = items_task(step.dns_name)
         with_param = f"{{{{tasks.{own}.outputs.parameters.items}}}}"
         count = f"{{{{tasks.{own}.outputs.parameters.count}}}}"
-        if isinstance(src, ParamSource):
-            args = {"mode": "enumerate", "data": f"{{{{workflow.parameters.{src.name}}}}}", "count": "-"}
+        if isinstance(src, LiteralSource):
+            check_literal_fields(list(src.value), fields, step.name)
+        if isinstance(src, LiteralSource | ParamSource):
+            param = f"{{{{workflow.parameters.{getattr(src, 'name', '')}}}}}"
+            data = literal_data(src.value) if isinstance(src, LiteralSource) else param
+            args = {"mode": "enumerate", "data": data, "count": "-"}
             return Items(with_param=with_param, count=count, helper_args={**args, "fields": fields_json}, fields=fields)
         assert isinstance(src, StepOutputSource)
         up = self.steps[src.step]
@@ -246,7 +292,7 @@ class ArgoCompiler:
                 with_param=with_param,
                 count=count,
                 helper_args={**args, "fields": fields_json},
-                helper_depends=(up.dns_name,),
+                helper_depends=(src.step,),  # step names
                 fields=fields,
             )
         upstream = self.items[src.step]
@@ -258,7 +304,7 @@ class ArgoCompiler:
             with_param=with_param,
             count=upstream.count,
             helper_args={**args, "fields": fields_json},
-            helper_depends=(up.dns_name,),
+            helper_depends=(src.step,),  # step names
             fields=fields,
         )
 
@@ -295,10 +341,10 @@ class ArgoCompiler:
     def item_param(self, step: StepIR, fields: tuple[str, ...], calls: _StepTemplate) -> str:
         if not fields:
             calls.parameters[P_ITEM] = "{{item.item}}"
-            return f"{{{{inputs.parameters.{P_ITEM}}}}}"
+            return item_expression(f"inputs.parameters['{P_ITEM}']")
         k = self.items[step.name].fields.index(fields)
         calls.parameters[field_param(k)] = f"{{{{item.f{k}}}}}"
-        return f"{{{{inputs.parameters.{field_param(k)}}}}}"
+        return item_expression(f"inputs.parameters['{field_param(k)}']")
 
     def value_text(self, step: StepIR, inp: InputIR, calls: _StepTemplate, where: str) -> tuple[str, str]:
         """(encoding, text) of a value input inside the step's template."""
@@ -328,10 +374,10 @@ class ArgoCompiler:
                     return f"'{src.value}'"
                 return render_value(src.value)
             if isinstance(src, ParamSource):
-                text, quoted = f"{{{{workflow.parameters.{src.name}}}}}", self.ir.parameter(src.name).type == "string"
+                text, quoted = f"{{{{workflow.parameters.{src.name}}}}}", self.quoted_parameter(step, src.name)
             elif isinstance(src, ItemSource):
                 fields = self.items[step.name].fields
-                text = "{{item.item}}" if not src.fields else f"{{{{item.f{fields.index(src.fields)}}}}}"
+                text = item_expression("item.item" if not src.fields else f"item.f{fields.index(src.fields)}")
                 quoted = True
             elif isinstance(src, StepOutputSource):
                 text = self.output_ref(src.step, src.output)
@@ -342,6 +388,25 @@ class ArgoCompiler:
 
         return f"{side(cond.left)} {cond.op} {side(cond.right)}"
 
+    def quoted_parameter(self, step: StepIR, name: str) -> bool:
+        """Whether a parameter's side of ``when`` is quoted: strings are (an ``any`` holding one too, as its
+        spaces would break govaluate); a value govaluate cannot hold inside quotes is refused by name.
+
+        Argo inserts the value as is, and govaluate ends a quoted string at either quote and reads a
+        backslash as an escape (``lexer.go`` ``readUntilFalse``), so such a value would rewrite the condition.
+        """
+        param = self.ir.parameter(name)
+        value = self.values.get(name, param.default)
+        if param.type not in ("string", "any") or (param.type == "any" and not isinstance(value, str)):
+            return False
+        bad = next((ch for ch in ("'", '"', "\\") if isinstance(value, str) and ch in value), None)
+        if bad is not None:
+            raise CompileError(
+                f"parameter {name!r}: its value holds {bad}, which would rewrite step {step.name!r}'s condition "
+                "in Argo's govaluate (a quoted string ends at either quote; a backslash escapes)"
+            )
+        return True
+
     # --- one step ----------------------------------------------------------------------------
 
     def s3(self) -> dict[str, Any]:
@@ -349,9 +414,8 @@ class ArgoCompiler:
         store = self.ir.store
         if not isinstance(store, S3StoreIR):
             return {}
-        fields: dict[str, Any] = {"bucket": store.bucket}
-        if store.endpoint:
-            fields["endpoint"] = store.endpoint
+        # S3Artifact.HasLocation needs an endpoint: without one the artifact would go to the default repository
+        fields: dict[str, Any] = {"bucket": store.bucket, "endpoint": store.endpoint or AWS_S3_ENDPOINT}
         if store.insecure:
             fields["insecure"] = True
         if store.region:
@@ -377,23 +441,25 @@ class ArgoCompiler:
         return Artifact(name=out.name, path=path, archive=archive)
 
     def input_artifact(self, step: StepIR, inp: InputIR, calls: _StepTemplate) -> Artifact:
+        """An input file or folder, with ``archive: none``: without it the executor unpacks anything that looks
+        like a tarball (``workflow/executor/executor.go`` ``unarchiveArtifact``), a user's ``.tar.gz`` included."""
         path = self.input_path(step, inp)
+        archive = NoneArchiveStrategy()
         src = inp.source
         if isinstance(src, ItemSource):  # fan-out over a fanned-out step's files: item i reads file i
             assert step.for_each is not None and isinstance(step.for_each.source, StepOutputSource)
             up = self.steps[step.for_each.source.step]
             out = up.output(step.for_each.source.output)
             key = self.key(up, out, indexed=f"{{{{inputs.parameters.{P_INDEX}}}}}")
-            return S3Artifact(name=inp.name, path=path, key=key, **self.s3())
+            return S3Artifact(name=inp.name, path=path, archive=archive, key=key, **self.s3())
         assert isinstance(src, StepOutputSource)
         up = self.steps[src.step]
         out = up.output(src.output)
-        if src.collect:  # fan-in: the whole key prefix arrives as a folder, one sub-folder per item
-            return S3Artifact(name=inp.name, path=path, key=self.key(up, out, indexed=None), **self.s3())
-        if self.keyed():
-            return S3Artifact(name=inp.name, path=path, key=self.key(up, out, indexed=None), **self.s3())
+        if src.collect or self.keyed():  # a fan-in reads the whole key prefix as a folder, one sub-folder per item
+            key = self.key(up, out, indexed=None)
+            return S3Artifact(name=inp.name, path=path, archive=archive, key=key, **self.s3())
         calls.artifacts[inp.name] = {"from_": f"{{{{tasks.{up.dns_name}.outputs.artifacts.{out.name}}}}}"}
-        return Artifact(name=inp.name, path=path)
+        return Artifact(name=inp.name, path=path, archive=archive)
 
     def step_template(self, step: StepIR) -> tuple[Container, _StepTemplate]:
         calls = _StepTemplate()
@@ -463,10 +529,18 @@ class ArgoCompiler:
         if not step.retry.limit:
             return None
         b = step.retry.backoff
+        if b.max_duration_seconds is not None and self.options.argo_version == "3.6.19":
+            raise CompileError(
+                f"step {step.name!r}: retries.backoff.max_duration caps each wait; Argo 3.6 has no such cap "
+                "(backoff.cap is from 3.7; its maxDuration is a total budget): compile with -O argo_version=3.7.9 "
+                "or later, or drop max_duration"
+            )
+        # the spec's max_duration caps each wait: Argo's cap (3.7+), not maxDuration, a budget from the first
+        # attempt (operator.go processNodeRetries)
         backoff = m.Backoff(
             duration=f"{b.duration_seconds:g}s",
             factor=m.IntOrString(int(b.factor)),
-            max_duration=f"{b.max_duration_seconds:g}s" if b.max_duration_seconds is not None else None,
+            cap=f"{b.max_duration_seconds:g}s" if b.max_duration_seconds is not None else None,
         )
         return RetryStrategy(limit=step.retry.limit, retry_policy="Always", backoff=backoff)
 
@@ -486,8 +560,23 @@ class ArgoCompiler:
 
     # --- tasks -------------------------------------------------------------------------------
 
+    def depends_on(self, step_name: str, *, data: bool) -> str:
+        """One dependency in ``depends``.
+
+        A step whose policy is ``continue`` is waited for in any outcome: ``validate.go`` refuses ``continueOn``
+        in a DAG that uses ``depends``, and this is the form ``ancestry.go`` (``expandDependency``) rewrites
+        ``continueOn: {failed: true}`` into. A consumer of a step's outputs (``data``) needs it to have
+        succeeded, so it is Omitted after a skipped producer as locally; the bare name would also accept
+        Skipped and start it on outputs that do not exist.
+        """
+        dns = self.dns(step_name)
+        if self.steps[step_name].failure_policy == "continue":
+            return f"({dns}.Succeeded || {dns}.Skipped || {dns}.Daemoned || {dns}.Failed || {dns}.Errored)"
+        return f"{dns}.Succeeded" if data else dns
+
     def depends(self, step: StepIR, items: Items | None) -> str | None:
-        names = [self.dns(d) for d in step.depends_on]
+        producers = data_producers(step)
+        names = [self.depends_on(d, data=d in producers) for d in step.depends_on]
         if items is not None and items.helper_args is not None:
             names.append(items_task(step.dns_name))
         return " && ".join(names) or None
@@ -505,7 +594,7 @@ class ArgoCompiler:
                     name=items_task(step.dns_name),
                     template=HELPER,
                     arguments=[Parameter(name=k, value=v) for k, v in items.helper_args.items()],
-                    depends=" && ".join(items.helper_depends) or None,
+                    depends=" && ".join(self.depends_on(d, data=True) for d in items.helper_depends) or None,
                 )
             )
         arguments: list[Any] = [Parameter(name=k, value=v) for k, v in calls.parameters.items()]
@@ -525,7 +614,6 @@ class ArgoCompiler:
                     arguments=arguments or None,
                     depends=self.depends(step, items),
                     when=when,
-                    continue_on=continue_on,
                     **loop,
                 )
             )
@@ -544,7 +632,7 @@ class ArgoCompiler:
         if "with_param" in loop:
             outer_params[P_ITEMS] = loop["with_param"]
             loop = {"with_param": f"{{{{inputs.parameters.{P_ITEMS}}}}}"}
-        item_when = when is not None and "{{item" in when
+        item_when = when is not None and "(item." in when
         inner = Task(
             name=step.dns_name,
             template=step.dns_name,
@@ -557,7 +645,7 @@ class ArgoCompiler:
         wrapper = DAG(
             name=loop_template(step.dns_name),
             parallelism=step.parallelism,
-            fail_fast=False if step.failure_policy == "continue" else None,
+            fail_fast=step.failure_policy != "continue",  # template-level: stops starting items (checkParallelism)
             inputs=[Parameter(name=k) for k in outer_params] + [Artifact(name=k) for k in outer_artifacts] or None,
             outputs=[
                 Parameter(
@@ -578,7 +666,6 @@ class ArgoCompiler:
                 arguments=outer_args or None,
                 depends=self.depends(step, items),
                 when=None if item_when else when,
-                continue_on=continue_on,
             )
         )
         return tasks, [wrapper]
@@ -607,6 +694,18 @@ class ArgoCompiler:
                 kwargs["value"] = render_value(self.values[p.name])
             elif not p.required:
                 kwargs["value"] = render_value(p.default)
+            if "{{" in kwargs.get("value", ""):
+                raise CompileError(
+                    f"parameter {p.name!r}: its value holds '{{{{', which Argo's controller would substitute or "
+                    "evaluate as its own tag in the pod (argo-workflows 1765, 7828); give it in a file instead"
+                )
+            bad = unquotable(kwargs.get("value", ""))
+            if bad is not None:
+                raise CompileError(
+                    f"parameter {p.name!r}: its value holds {bad}, which Argo's controller cannot substitute "
+                    "(strconv.Quote writes it in a form its JSON parser rejects); give it in a file or a literal "
+                    "for_each list instead"
+                )
             if p.description:
                 kwargs["description"] = p.description
             params.append(Parameter(**kwargs))
@@ -624,7 +723,7 @@ class ArgoCompiler:
             step_tasks, wrappers = self.step_tasks(step, calls)
             tasks += step_tasks
             extra += wrappers
-        fail_fast = False if any(s.failure_policy == "continue" for s in self.ir.steps) else None
+        fail_fast = not any(s.failure_policy == "continue" for s in self.ir.steps)
         entry = DAG(name=ENTRY, tasks=tasks, fail_fast=fail_fast)
         all_templates: list[Any] = [entry, *extra, *templates]
         on_exit = None
@@ -676,7 +775,12 @@ def compile_manifest(ir: PipelineIR, options: ArgoOptions) -> tuple[dict[str, An
     """The manifest as a dict and as YAML text: the one place the typed models are serialised."""
     import yaml
 
+    from flowyard_argo.preflight import refusal
+
     document = build_workflow(ir, options).to_dict()
+    refused = refusal(document, options.argo_version)
+    if refused is not None:
+        raise CompileError(refused)
     text = yaml.dump(document, sort_keys=False, allow_unicode=True, width=120, Dumper=_dumper())
     if len(text.encode()) > MANIFEST_LIMIT:
         raise CompileError(

@@ -14,8 +14,17 @@ Modes (argv after the script):
   value output (index envelopes, in any order, failed items missing); items that produced nothing
   are left out, as the local runner omits them.
 
-Each writes ``/tmp/flowyard/items`` (a JSON list of string maps: ``index`` zero-padded, ``item``
-rendered, ``f0``, ``f1``, ... the fields the consumer uses) and ``/tmp/flowyard/count``.
+Each writes ``/tmp/flowyard/items`` (a JSON list of maps: ``index`` zero-padded, ``item``, ``f0``,
+``f1``, ... the fields the consumer uses, each as ``{"v": RENDERED}``) and ``/tmp/flowyard/count``.
+
+How a value survives the controller (docs/backends/argo.md, "Fan-out items"): ``processItem`` gives a map
+item's members through ``Item.String()``, which keeps JSON escapes, so a member is never the value
+itself: it is a small JSON document, and the consumer's argument is ``{{=jsonpath(item.fK, '$.v')}}``,
+whose result the controller JSON-encodes into the template and decodes back, byte for byte. The file is
+written in printable ASCII with backslashes as ``\u005c`` (``util/json.Fix`` would otherwise turn a
+literal ``\u003c`` in a value into ``<``) and DEL as ``\u007f`` (``strconv.Quote`` writes ``\x7f``,
+which JSON cannot read). A value holding NUL (no argv can carry it) or ``{{`` (the controller would
+substitute it in the pod) is refused by name.
 """
 
 from __future__ import annotations
@@ -49,14 +58,25 @@ else:
         env = json.loads(text) if isinstance(text, str) else text
         found[int(env["index"])] = env["value"]
     pairs = sorted(found.items())
+def cell(i, name, v):
+    text = render(v)
+    for bad, why in (
+        ("\\0", "a NUL character, which no argv can carry"),
+        ("\\x7b\\x7b", "two opening braces, which Argo would substitute"),
+    ):
+        if bad in text:
+            sys.exit("for_each item %d, %s: the value holds %s: %r" % (i, name, why, text[:80]))
+    return {"v": text}
 fields = json.loads(fields)
 out = []
 for i, item in pairs:
-    row = {"index": "%06d" % i, "item": render(item)}
+    row = {"index": "%06d" % i, "item": cell(i, "item", item)}
     for k, path in enumerate(fields):
-        row["f%d" % k] = render(dig(item, path))
+        row["f%d" % k] = cell(i, "field " + ".".join(path), dig(item, path))
     out.append(row)
+text = json.dumps(out, separators=(",", ":"), ensure_ascii=True)
+text = text.replace("\\\\\\\\", "\\\\u005c").replace("\\x7f", "\\\\u007f")
 os.makedirs("/tmp/flowyard", exist_ok=True)
-open("/tmp/flowyard/items", "w").write(json.dumps(out, separators=(",", ":"), ensure_ascii=False))
+open("/tmp/flowyard/items", "w").write(text)
 open("/tmp/flowyard/count", "w").write(str(count))
 """

@@ -6,6 +6,7 @@ helper's arguments, artifact ``from`` and keys), not anything flowyard wrote for
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -36,7 +37,10 @@ def summarize_manifest(text: str) -> StructuralSummary:
     fan_outs = []
     wires = []
     for task in steps:
-        for dep in re.findall(r"[-a-z0-9]+", task.get("depends") or ""):
+        # task names in the logic, each once (``X.Succeeded || X.Failed`` waits for X in any outcome)
+        for dep in dict.fromkeys(
+            re.findall(r"(?<![\w.-])([-a-z0-9]+)(?=\.[A-Z]|[\s)&|]|$)", task.get("depends") or "")
+        ):
             if dep in names:
                 edges.append((dep, task["name"]))
         template = templates[task["template"]]
@@ -73,6 +77,8 @@ def _fan_out_source(
         return f"literal:{len(loop_task['withItems'])}", False
     helper = helpers[f"{task['name']}-items"]
     args = {k: v.get("value", "") for k, v in _args(helper, "parameters").items()}
+    if not args["data"].startswith("{{"):  # a literal for_each list, given to the helper as JSON
+        return f"literal:{len(json.loads(args['data']))}", False
     if (p := _WF_PARAM.fullmatch(args["data"])) is not None:
         return f"param:{p.group(1)}", False
     up = _TASK_OUTPUT.fullmatch(args["data"])

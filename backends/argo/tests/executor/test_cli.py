@@ -207,8 +207,9 @@ def fanout_image_map(folder: Path) -> Path:
 @needs_namespaces
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 15: the compiled fan-out passes each item's event as JSON text in a map item; processItem formats "
-    'it with Item.String(), so the activator gets {\\"msg\\":...} and fails (as on a real controller)',
+    reason='issue 15 delivers each item field as {"v": ...} read back with {{=jsonpath(...)}} (byte for byte on '
+    "a controller, see backends/argo/tests/test_item_delivery.py); the executor refuses expression tags until its "
+    "next issue adds Argo's expression language",
 )
 @pytest.mark.parametrize("version", ["3.6.19", "4.1.2"])
 def test_compiled_fanout_runs_on_the_controller_rules(here, version):
@@ -233,17 +234,11 @@ def test_compiled_fanout_runs_on_the_controller_rules(here, version):
 
 @needs_namespaces
 def test_compiled_fanout_fails_today_the_way_the_controller_fails_it(here):
-    """What the xfail above sees: the activator's argv holds the escaped JSON text."""
+    """What the xfail above sees: the compiled fan-out reads its items with an expression the executor refuses by name."""
     images = fanout_image_map(here)
     result = invoke("run", str(EXAMPLES / "fanout.yaml"), "--backend", "argo", "-O", f"image_map={images}")
-    assert result.exit_code == 1
-    (run,) = (here / ".flowyard" / "runs").iterdir()
-    argvs = [
-        json.loads(p.read_text())["argv"][-1]
-        for p in run.glob("pods/*/pod.json")
-        if "/opt/seed/activator" in p.read_text()
-    ]
-    assert sorted(argvs) == ['{\\"msg\\":\\"activator run 1\\"}', '{\\"msg\\":\\"activator run 2\\"}']
+    assert result.exit_code == 2 and "expression tags {{=...}}" in result.output, result.output
+    assert not (here / ".flowyard" / "runs").exists() or not any((here / ".flowyard" / "runs").rglob("pod.json"))
 
 
 @needs_namespaces

@@ -1,0 +1,34 @@
+"""Pre-flight with the controller's own numbers and messages (divergence 7): what the controller or v4's CRDs would
+refuse is refused by name at compile time (``flowyard_argo.executor.validate``: ``validate.go``, the CRDs' caps)."""
+
+from __future__ import annotations
+
+import pytest
+from flowyard.errors import FlowyardError
+from flowyard.lowering import lower
+from flowyard.spec import Container, Pipeline, Step
+from flowyard_argo import ArgoBackend
+
+from .conftest import STEP_IMAGE
+
+
+def fan_outs(n: int, name: str = "p") -> Pipeline:
+    box = Container(command=["echo", "${{ item }}"], image="alpine:3")
+    return Pipeline(name=name, steps={f"s{i}": Step(container=box, for_each=[1, 2]) for i in range(n)})
+
+
+def test_a_dag_over_the_crds_200_tasks_is_refused_with_the_controllers_message() -> None:
+    """101 fan-outs are 202 tasks in ``main`` (each has its numbering task); v4's CRD caps a DAG at 200."""
+    with pytest.raises(
+        FlowyardError, match=r"Argo 4\.1\.2 would refuse.*\.dag\.tasks: Too many: 202: must have at most 200"
+    ):
+        ArgoBackend({"default_image": STEP_IMAGE}).compile(lower(fan_outs(101)))
+    ArgoBackend({"default_image": STEP_IMAGE}).compile(lower(fan_outs(99)))  # 198 tasks fit
+    ArgoBackend({"default_image": STEP_IMAGE, "argo_version": "3.7.9"}).compile(lower(fan_outs(101)))  # no cap
+
+
+def test_a_cron_workflow_name_over_52_characters_is_refused_with_the_controllers_message() -> None:
+    backend = ArgoBackend({"default_image": STEP_IMAGE, "kind": "CronWorkflow", "schedule": "0 * * * *"})
+    with pytest.raises(FlowyardError, match=r"cron workflow name \"p{53}\" must not be more than 52 characters"):
+        backend.compile(lower(fan_outs(1, "p" * 53)))
+    backend.compile(lower(fan_outs(1, "p" * 52)))
