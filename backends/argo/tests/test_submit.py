@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from flowyard.cli import cli
+from flowyard.json_output import command_schema
 from flowyard.provenance import PROVENANCE_FILE
 
 from .argo_server_standin import FAIL_LABEL, argo_server, body_errors
@@ -65,6 +66,20 @@ def test_submit_watch_follows_to_the_end_and_records_provenance(tmp_path) -> Non
     r = flowyard("provenance", str(run / "tasks" / "processor"))
     assert r.exit_code == 0, r.output
     assert "processor" in r.output and "activator" in r.output  # the chain follows the input's source
+
+
+def test_submit_json_follows_the_shipped_schema_with_and_without_watch() -> None:
+    from jsonschema import Draft202012Validator
+
+    schema = Draft202012Validator(command_schema("submit"))
+    with argo_server() as (url, _):
+        for watch in ([], ["--watch", *FAST]):
+            r = flowyard("submit", SEQUENTIAL, "-b", "argo", "--server", url, "--json", *watch)
+            assert r.exit_code == 0, r.output
+            data = json.loads(r.stdout)
+            schema.validate(data)
+            assert data["backend"] == "argo" and data["run_id"]
+            assert (data["status"] == "Succeeded") == bool(watch), data["status"]
 
 
 def test_a_failed_workflow_exits_1_and_prints_the_failed_steps_logs() -> None:
