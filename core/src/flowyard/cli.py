@@ -22,6 +22,13 @@ import click
 from flowyard import completion
 from flowyard._version import __version__
 from flowyard.cli_group import FlowyardGroup, remember_secret
+from flowyard.cli_options import (
+    backend_choice,
+    backend_option,
+    json_option,
+    options_option,
+    with_params,
+)
 from flowyard.errors import EXIT_INFRASTRUCTURE, FlowyardError
 
 if TYPE_CHECKING:
@@ -30,7 +37,6 @@ if TYPE_CHECKING:
     from flowyard.plugins import BackendRegistry
 
 F = TypeVar("F", bound=Callable[..., Any])
-DEFAULT_BACKEND = "local"
 
 
 def _echo_json(data: Any) -> None:
@@ -79,76 +85,11 @@ def _backend(name: str, options: tuple[str, ...] = ()) -> Backend:
     return _registry().create(name, parse_option_pairs(list(options)))
 
 
-def _document_runner(path: str) -> Any:
-    """The plugin runner claiming ``path``'s first document, when it is not a flowyard pipeline."""
-    if not path.endswith((".yaml", ".yml", ".json")) or not Path(path).is_file():
-        return None
-    import re
-
-    api_version = re.compile(
-        r"(?m)^[\"']?apiVersion[\"']?\s*:\s*[\"']?([^\"'\s,#}]+)|\"apiVersion\"\s*:\s*\"([^\"]+)\""
-    )
-    with open(path, encoding="utf-8", errors="replace") as f:  # a cheap look first: pipelines pay no second parse
-        found = api_version.search(f.read(65536))
-    if not found or (found.group(1) or found.group(2)).startswith("flowyard"):
-        return None
-    import yaml
-
-    from flowyard.plugins import make_plugin_manager
-
-    try:
-        with open(path, encoding="utf-8") as f:
-            document = next(yaml.safe_load_all(f), None)
-    except yaml.YAMLError:
-        return None  # the pipeline loader reports it
-    if not isinstance(document, dict) or str(document.get("apiVersion", "flowyard")).startswith("flowyard"):
-        return None
-    return make_plugin_manager().hook.flowyard_document_runner(document=document)
-
-
 def _load(pipeline: str) -> PipelineIR:
     from flowyard.loading import load_ir
 
     logging.getLogger(__name__).debug("loading %s", pipeline)
     return load_ir(pipeline)
-
-
-def _backend_choice(**settings: Any) -> Callable[[F], F]:
-    """``--backend NAME``, completing the installed backends' names."""
-    return click.option(
-        "--backend", "-b", "backend_name", metavar="NAME", shell_complete=completion.backend_names, **settings
-    )
-
-
-backend_option = _backend_choice(
-    default=DEFAULT_BACKEND, show_default=True, help="Engine to use (see `flowyard backends`)."
-)
-options_option = click.option(
-    "-O",
-    "--option",
-    "options",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="A backend option (repeatable); see `flowyard backends --json` for each backend's options.",
-)
-param_options = [
-    click.option(
-        "--param",
-        "-p",
-        "params",
-        multiple=True,
-        metavar="NAME=VALUE",
-        help="Set a parameter (JSON-parsed unless its type is string). Repeatable.",
-    ),
-    click.option("--params-file", type=click.Path(dir_okay=False), help="JSON or YAML mapping of parameter values."),
-]
-json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-
-
-def with_params(fn: F) -> F:
-    for opt in reversed(param_options):
-        fn = opt(fn)
-    return fn
 
 
 def _resolve_params(ir: PipelineIR, params: tuple[str, ...], params_file: str | None) -> dict[str, Any]:
@@ -219,7 +160,7 @@ def backends(as_json: bool) -> None:
 
 @cli.command()
 @click.argument("pipeline")
-@_backend_choice(default=None, help="Also report what this backend would refuse or ignore.")
+@backend_choice(default=None, help="Also report what this backend would refuse or ignore.")
 @options_option
 @expected_errors
 def validate(pipeline: str, backend_name: str | None, options: tuple[str, ...]) -> None:
@@ -236,7 +177,7 @@ def validate(pipeline: str, backend_name: str | None, options: tuple[str, ...]) 
 
 @cli.command(name="compile")
 @click.argument("pipeline")
-@_backend_choice(required=True, help="Engine to compile for.")
+@backend_choice(required=True, help="Engine to compile for.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of standard output.")
 @options_option
 @expected_errors
@@ -310,12 +251,14 @@ def run(
         raise click.UsageError("give a PIPELINE, or --resume RUN_ID")
     if pipeline is not None and resume is None:
         from flowyard.hookspecs import DocumentRun
+        from flowyard.plugins import document_runner
 
-        runner = _document_runner(pipeline)
-        if runner is not None:
+        claimed = document_runner(pipeline)
+        if claimed is not None:
             if params_file or only_step or step_inputs or no_cache:
                 raise click.UsageError("--params-file, --step, --input and --no-cache go with a flowyard pipeline")
-            sys.exit(runner(DocumentRun(pipeline, params, options, entrypoint, run_name, as_json)))
+            runner, document = claimed
+            sys.exit(runner(DocumentRun(pipeline, document, params, options, entrypoint, run_name, as_json)))
     if entrypoint or run_name:
         raise click.UsageError("--entrypoint and --name go with an engine manifest, not a flowyard pipeline")
     ir = None
@@ -363,7 +306,7 @@ def run(
 def _remote_run_options(fn: F) -> F:
     """``--backend`` plus the connection flags, for commands that look at an existing run."""
     fn = _remote_options(fn)
-    return _backend_choice(default=None, help="Ask this engine (a submitted run); default: a local run directory.")(fn)
+    return backend_choice(default=None, help="Ask this engine (a submitted run); default: a local run directory.")(fn)
 
 
 def _remote_options(fn: F) -> F:
@@ -380,7 +323,7 @@ def _remote_options(fn: F) -> F:
 
 @cli.command()
 @click.argument("pipeline")
-@_backend_choice(required=True)
+@backend_choice(required=True)
 @with_params
 @options_option
 @_remote_options

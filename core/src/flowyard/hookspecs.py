@@ -10,7 +10,7 @@ A plugin is a module (or object) with functions marked ``@flowyard.hookimpl``, f
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -38,6 +38,8 @@ class DocumentRun:
     """What ``flowyard run FILE`` asks of a plugin that claimed FILE's document (see ``flowyard_document_runner``)."""
 
     path: str
+    # the file's first document, parsed within flowyard's YAML bounds: a runner need not read the file again
+    document: Mapping[str, Any] = field(default_factory=dict)
     params: tuple[str, ...] = ()  # -p NAME=VALUE, as typed
     options: tuple[str, ...] = ()  # -O KEY=VALUE, as typed
     entrypoint: str | None = None

@@ -11,8 +11,9 @@ import functools
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -136,3 +137,29 @@ def _top_package(plugin: object) -> str:
 def backend_registry(*, load_entrypoints: bool = True, plugins: Iterable[object] = ()) -> BackendRegistry:
     """The registry of installed backends (plus ``plugins``)."""
     return BackendRegistry(make_plugin_manager(load_entrypoints=load_entrypoints, plugins=plugins))
+
+
+def document_runner(path: str) -> tuple[Any, Mapping[str, Any]] | None:
+    """The plugin runner claiming ``path``'s document, and that document, when it is not a flowyard
+    pipeline. Read within flowyard's YAML bounds: a manifest is as hostile as a spec can be."""
+    if not path.endswith((".yaml", ".yml", ".json")) or not Path(path).is_file():
+        return None
+    import re
+
+    api_version = re.compile(
+        r"(?m)^[\"']?apiVersion[\"']?\s*:\s*[\"']?([^\"'\s,#}]+)|\"apiVersion\"\s*:\s*\"([^\"]+)\""
+    )
+    with open(path, encoding="utf-8", errors="replace") as f:  # a cheap look first: pipelines pay no second parse
+        found = api_version.search(f.read(65536))
+    if not found or (found.group(1) or found.group(2)).startswith("flowyard"):
+        return None
+    from flowyard.bounded_yaml import DocumentError, parse_yaml, read_bounded
+
+    try:
+        document, _ = parse_yaml(read_bounded(path))
+    except (DocumentError, OSError, UnicodeDecodeError):
+        return None  # the pipeline loader reports it, with the file, line and field
+    if not isinstance(document, dict) or str(document.get("apiVersion", "flowyard")).startswith("flowyard"):
+        return None
+    runner = make_plugin_manager().hook.flowyard_document_runner(document=document)
+    return None if runner is None else (runner, document)

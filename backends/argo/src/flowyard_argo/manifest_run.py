@@ -47,10 +47,8 @@ def _params(pairs: tuple[str, ...]) -> dict[str, str]:
 def run_document(request: DocumentRun) -> int:
     """Run the manifest at ``request.path``; print the status tree (or JSON); the exit code."""
     options = _options(request.options)
-    with open(request.path, encoding="utf-8") as f:
-        document = next(yaml.safe_load_all(f))
     status, tree = execute_manifest(
-        document,
+        dict(request.document),
         options,
         source=request.path,
         params=_params(request.params),

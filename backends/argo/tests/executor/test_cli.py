@@ -289,3 +289,16 @@ def test_resume_is_argo_retry_pods_that_succeeded_are_kept(here):
     assert phases == {"first": ("Succeeded", "kept from the run retried"), "second": ("Succeeded", "")}
     succeeded = invoke("run", "--resume", "retry-me", "--backend", "argo")
     assert succeeded.exit_code == 2 and "To retry a succeeded workflow" in succeeded.output
+
+
+def test_a_manifest_is_read_within_the_same_yaml_bounds_as_a_spec(here) -> None:
+    """An alias bomb claiming to be a Workflow is refused by the bounded reader, not expanded."""
+    lines = ["apiVersion: argoproj.io/v1alpha1", "kind: Workflow", "metadata: {generateName: bomb-}"]
+    lines.append("a0: &a0 [" + ", ".join(["x"] * 10) + "]")
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    lines.append("spec: {entrypoint: main, templates: [{name: main, container: {image: busybox, args: [*a8]}}]}")
+    (here / "bomb.yaml").write_text("\n".join(lines) + "\n")
+    r = CliRunner().invoke(cli, ["run", "bomb.yaml"])
+    assert r.exit_code == 2, r.output
+    assert "bomb.yaml:" in r.output and "aliases expand to more than" in r.output
+    assert not (here / ".flowyard").exists()

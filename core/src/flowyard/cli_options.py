@@ -1,0 +1,51 @@
+"""The options several ``flowyard`` commands share, declared once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from flowyard import completion
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_BACKEND = "local"
+
+
+def backend_choice(**settings: Any) -> Callable[[F], F]:
+    """``--backend NAME``, completing the installed backends' names."""
+    return click.option(
+        "--backend", "-b", "backend_name", metavar="NAME", shell_complete=completion.backend_names, **settings
+    )
+
+
+backend_option = backend_choice(
+    default=DEFAULT_BACKEND, show_default=True, help="Engine to use (see `flowyard backends`)."
+)
+options_option = click.option(
+    "-O",
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A backend option (repeatable); see `flowyard backends --json` for each backend's options.",
+)
+param_options = [
+    click.option(
+        "--param",
+        "-p",
+        "params",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Set a parameter (JSON-parsed unless its type is string). Repeatable.",
+    ),
+    click.option("--params-file", type=click.Path(dir_okay=False), help="JSON or YAML mapping of parameter values."),
+]
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+def with_params(fn: F) -> F:
+    for opt in reversed(param_options):
+        fn = opt(fn)
+    return fn
