@@ -66,7 +66,8 @@ def test_a_failed_run(fresh: Path) -> None:
 def test_compare(fresh: Path) -> None:
     data = json_of("compare", str(EXAMPLES / "sequential.yaml"), "--backends", "local,argo", "--run")
     rows = {b["backend"]: b for b in data["backends"]}
-    assert isinstance(rows["local"]["run"]["duration_seconds"], float) and rows["argo"]["run"] is None
+    assert isinstance(rows["local"]["run"]["duration_seconds"], float)
+    assert isinstance(rows["argo"]["run"]["duration_seconds"], float)  # the Argo executor runs the manifest
 
 
 def test_compare_has_one_json_flag() -> None:
