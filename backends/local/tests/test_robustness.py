@@ -118,7 +118,6 @@ def _failed_gated_run(tmp_path: Path) -> tuple[Path, Path]:
     return work, run_dir
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17: two --resume of one run both run it")
 @pytest.mark.parametrize("trial", range(5))
 def test_a_second_resume_of_a_run_in_flight_is_refused(tmp_path: Path, trial: int) -> None:
     work, run_dir = _failed_gated_run(tmp_path)
@@ -135,7 +134,6 @@ def test_a_second_resume_of_a_run_in_flight_is_refused(tmp_path: Path, trial: in
     assert len((tmp_path / "log").read_text().splitlines()) == 1, "the slow step ran twice"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17: runs --prune deletes a run in flight")
 def test_prune_refuses_to_delete_a_run_in_flight(tmp_path: Path) -> None:
     gate = tmp_path / "gate"
     path = _write_spec(
