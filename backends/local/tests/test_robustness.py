@@ -204,7 +204,6 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to see processes")
-@pytest.mark.xfail(strict=True, reason="issue 17: a SIGKILL of flowyard leaves its tasks running")
 def test_a_sigkill_of_flowyard_takes_its_tasks_and_their_children_along(tmp_path: Path) -> None:
     proc, _work, task_pids = _start_orphans(tmp_path)
     try:
@@ -221,12 +220,11 @@ def test_a_sigkill_of_flowyard_takes_its_tasks_and_their_children_along(tmp_path
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to see processes")
-@pytest.mark.xfail(strict=True, reason="issue 17: a resume runs beside the processes of the killed attempt")
 def test_a_resume_ends_what_the_killed_attempt_left_running(tmp_path: Path) -> None:
     proc, work, task_pids = _start_orphans(tmp_path)
     try:
         # Everything of flowyard's own dies at once (its helper processes too): only the tasks stay.
-        doomed = [proc.pid, *(c for c in _children(proc.pid) if c not in task_pids)]
+        doomed = [*(c for c in _children(proc.pid) if c not in task_pids), proc.pid]  # its watchdog first
         for p in doomed:
             os.kill(p, signal.SIGKILL)
         proc.communicate()

@@ -35,6 +35,7 @@ from flowyard.store import ArtifactStore, open_store
 from pydantic import Field
 
 from flowyard_local.cache import cache_for
+from flowyard_local.reaper import end_marked_processes
 from flowyard_local.runner import Scheduler, default_workers, load_previous
 
 if TYPE_CHECKING:  # imported where used: a run needs neither
@@ -125,6 +126,7 @@ class LocalBackend(Backend):
         if request.resume is not None:
             run_dir = find_run(request.resume, root)
             held.enter_context(lock_run(run_dir.path))
+            end_marked_processes(run_dir.run_id)  # what the killed attempt left running must not write on
             ir = PipelineIR.model_validate_json(run_dir.ir_file.read_bytes())
             params = read_json(run_dir.params_file)
         else:

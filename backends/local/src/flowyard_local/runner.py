@@ -37,6 +37,7 @@ from flowyard.runs import RunDirectory, RunStatus, TaskState, read_journal, task
 from flowyard.store import ArtifactStore
 
 from flowyard_local.journal import Journal
+from flowyard_local.reaper import Watchdog
 from flowyard_local.tasks import (
     ERROR,
     FAILED,
@@ -169,6 +170,7 @@ class Scheduler:
             store_in_run_dir=store_in_run_dir,
             notices=notices,
             cache=cache,
+            watchdog=Watchdog(run_dir.run_id),
         )
         self.journal = Journal(run_dir.journal_file)
         self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -202,6 +204,7 @@ class Scheduler:
                 self.inbox.put(_STOP)
             sys.stdout, sys.stderr = saved
             self.journal.close()
+            self.ctx.watchdog.close()
         return self.status()
 
     def _loop(self) -> None:

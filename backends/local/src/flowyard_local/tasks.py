@@ -263,6 +263,7 @@ class RunContext:
     made_dirs: set[str] = field(default_factory=set)  # steps whose folder exists
     capture: TaskOutputCapture = field(default_factory=TaskOutputCapture)
     cache: Any = None
+    watchdog: Any = None  # a reaper.Watchdog: ends the run's processes if flowyard dies
 
     @functools.cached_property
     def run_dir_text(self) -> str:
@@ -589,6 +590,9 @@ class Task:
     def _run_process(self, argv: list[str], attempt: int) -> None:
         env = self.env()
         out, err = self._log_files(attempt)
+        watchdog = self.ctx.watchdog
+        if watchdog is not None:
+            watchdog.ensure()  # before the first process: nothing may start unwatched
         try:
             try:
                 proc = subprocess.Popen(
@@ -607,6 +611,8 @@ class Task:
                 raise TaskFailure(f"command not executable: {argv[0]!r}", 126) from None
             with self.ctx.process_lock:
                 self.ctx.processes.add(proc)
+            if watchdog is not None:
+                watchdog.started(proc.pid)
             try:
                 code = proc.wait(timeout=self.step.timeout_seconds)
             except subprocess.TimeoutExpired:
@@ -617,6 +623,8 @@ class Task:
                 _kill_group(proc)  # whatever it left running in its group goes too
                 with self.ctx.process_lock:
                     self.ctx.processes.discard(proc)
+                if watchdog is not None:
+                    watchdog.ended(proc.pid)
         finally:
             out.close()
             err.close()
