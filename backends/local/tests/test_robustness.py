@@ -265,7 +265,6 @@ outputs: {o: "${{ steps.make.outputs.o }}"}
     ],
     ids=["fifo", "dev-zero", "host-file", "inside-link-to-fifo"],
 )
-@pytest.mark.xfail(strict=True, reason="issue 17: outputs that are FIFOs, devices or links out of the task are read")
 def test_an_output_that_is_not_a_regular_file_of_the_task_is_refused_by_name(
     tmp_path: Path, script: str, why: str
 ) -> None:
@@ -294,7 +293,6 @@ def test_an_output_linked_to_a_file_inside_the_task_is_taken(tmp_path: Path) -> 
     assert Path(json.loads(result.stdout)["outputs"]["o"]).read_text() == "hi\n"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17: a value output that is a FIFO hangs the run")
 def test_a_value_output_that_is_a_fifo_is_refused_by_name(tmp_path: Path) -> None:
     path = _write_spec(
         tmp_path / "specs",

@@ -41,7 +41,7 @@ from flowyard.ir import (
     Text,
 )
 from flowyard.lowering import value_matches
-from flowyard.provenance import PROVENANCE_FILE, record_json, sha256_file, sha256_tree, tree_digest
+from flowyard.provenance import PROVENANCE_FILE, record_json, sha256_tree, tree_digest
 from flowyard.runs import TaskState, TaskStatus, redact, task_dir_name, write_atomic
 from flowyard.step import (
     FunctionSignature,
@@ -56,6 +56,8 @@ from flowyard.step import (
 )
 from flowyard.store import ArtifactStore
 from flowyard.templates import render_value
+
+from flowyard_local.outputs import UnsafeOutputError, check_output, open_output, sha256_fd
 
 # Reading a member off an Enum class costs 150 ns on Python 3.11 (a plain class attribute, 25 ns),
 # and a task's way through the runner read a dozen: the runner names them once here.
@@ -731,6 +733,14 @@ class Task:
 
     def _read_values(self) -> dict[str, Any]:
         _, outputs = self._task_io()
+        for out in outputs:
+            if out.type != "file" and out.path is not None:
+                try:
+                    check_output(out.path, self.folder)
+                except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                    pass  # read_value_outputs says it is missing
+                except UnsafeOutputError as e:
+                    raise TaskFailure(f"value output {out.name!r} {e}: refused") from None
         try:
             return read_value_outputs(outputs, self.work)
         except StepFunctionError as e:
@@ -757,16 +767,19 @@ class Task:
             rel = plan.output_files[name]
             src = f"{self.folder}/{rel}"
             try:
-                digest, _ = sha256_file(src)
+                fd, real = open_output(src, self.folder, check_parents=not plan.in_process)
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 out = self.step.output(name)
                 where = out.path or f"${{{{ outputs.{name}.path }}}} ({src})"
                 raise TaskFailure(f"the step did not write its output {name!r} at {where}") from None
+            except UnsafeOutputError as e:
+                raise TaskFailure(f"output {name!r} at {rel} {e}: refused") from None
+            digest = sha256_fd(fd)
             if self.ctx.store_in_run_dir:
                 key = f"{base}/{rel}"
             else:
                 key = f"{base}/outputs/{name}/{posixpath.basename(rel)}"
-                self._publish(src, key)
+                self._publish(real, key)
             files[name] = FileRef(key, digest)
         return files
 
