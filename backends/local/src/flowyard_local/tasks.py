@@ -57,6 +57,7 @@ from flowyard.step import (
 from flowyard.store import ArtifactStore
 from flowyard.templates import render_value
 
+from flowyard_local.logfiles import CapturedLog, redact_file, tail
 from flowyard_local.outputs import UnsafeOutputError, check_output, open_output, sha256_fd
 
 # Reading a member off an Enum class costs 150 ns on Python 3.11 (a plain class attribute, 25 ns),
@@ -191,7 +192,7 @@ class TaskResult(TaskStatus):
 class TaskOutputCapture(threading.local):
     """What the current thread's task wrote to stdout and stderr, in pieces (None: not in a task)."""
 
-    streams: tuple[list[str], list[str]] | None = None  # one attribute: set twice a task, not four times
+    streams: tuple[CapturedLog, CapturedLog] | None = None  # one attribute: set twice a task, not four times
 
 
 class ThreadLocalStream(io.TextIOBase):
@@ -639,7 +640,7 @@ class Task:
 
     def _stderr_tail(self) -> str:
         try:
-            data = (self.dir / "stderr.log").read_bytes()[-400:].decode("utf-8", errors="replace").strip()
+            data = tail(f"{self.folder}/stderr.log").decode("utf-8", errors="replace").strip()
         except OSError:
             return ""
         last = data.splitlines()[-1] if data else ""
@@ -647,11 +648,7 @@ class Task:
 
     def _redact_logs(self) -> None:
         for name in ("stdout.log", "stderr.log"):
-            path = self.dir / name
-            text = path.read_text(encoding="utf-8", errors="replace")
-            clean = redact(text, self.secret_values)
-            if clean != text:
-                write_atomic(path, clean.encode())
+            redact_file(f"{self.folder}/{name}", self.secret_values)
 
     def _task_io(self) -> tuple[list[TaskInput], list[TaskOutput]]:
         inputs = []
@@ -679,38 +676,25 @@ class Task:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(f"{self.folder}/{name}")
         capture = self.ctx.capture
-        out_pieces: list[str] = []
-        err_pieces: list[str] = []
-        capture.streams = (out_pieces, err_pieces)
+        header = f"--- attempt {attempt} ---\n" if attempt > 1 else ""
+        out_log, err_log = (
+            CapturedLog(f"{self.folder}/{name}", self.secret_values, self._ensure_dir, attempt == 1, header)
+            for name in ("stdout.log", "stderr.log")
+        )
+        capture.streams = (out_log, err_log)
         try:
             result = fn(**kwargs)
         except Exception as e:
-            err_pieces.append(traceback.format_exc())
+            err_log.append(traceback.format_exc())
             raise TaskFailure(f"{type(e).__name__}: {e}") from None
         finally:
             capture.streams = None
-            if out_pieces or err_pieces or attempt > 1:
-                self._write_captured("".join(out_pieces), "".join(err_pieces), attempt)
+            # the task's logs; a silent first attempt writes none (10,000 no-op items stay cheap)
+            out_log.close(always=attempt > 1)
+            err_log.close(always=attempt > 1)
         if not plan.value_outputs:
             return {}
         return value_outputs_from_return(result, plan.value_outputs)
-
-    def _write_captured(self, out: str, err: str, attempt: int) -> None:
-        """The task's logs; a silent first attempt writes none (10,000 no-op items stay cheap)."""
-        if not self._step_plan().makes_folder:
-            self._ensure_dir()  # otherwise the attempt made it
-        for name, text in (("stdout.log", out), ("stderr.log", err)):
-            if not text and attempt == 1:
-                continue
-            header = f"--- attempt {attempt} ---\n" if attempt > 1 else ""
-            flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_TRUNC if attempt == 1 else os.O_APPEND)
-            fd = os.open(f"{self.folder}/{name}", flags, 0o666)
-            try:
-                data = memoryview((header + self._clean(text)).encode("utf-8", errors="replace"))
-                while data:
-                    data = data[os.write(fd, data) :]
-            finally:
-                os.close(fd)
 
     def _run_python_subprocess(self, attempt: int) -> dict[str, Any]:
         assert self.step.python is not None
