@@ -421,7 +421,6 @@ def test_flowyard_logs_streams_a_big_log(tmp_path: Path) -> None:
 RERUN_BOUND_4_WORKERS = 576
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17: a journal group commit has no bound in tasks")
 def test_a_sigkill_leaves_at_most_the_documented_number_of_finished_tasks_unjournaled(tmp_path: Path) -> None:
     import random
 

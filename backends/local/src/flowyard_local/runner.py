@@ -62,9 +62,10 @@ _STOP = object()
 # items of one step and runs them one after another. A batch holds one parallelism slot, so the
 # limits still hold at every instant; it only saves the per-item queue hand-offs and thread
 # wake-ups that dominate when items take microseconds. Sized to take about BATCH_SECONDS, and
-# never more than a share of what is left, so the tail stays balanced across workers.
+# never more than a share of what is left, so the tail stays balanced across workers. A batch's
+# results reach the journal when the batch ends, so MAX_BATCH also bounds what a SIGKILL loses.
 BATCH_SECONDS = 0.02
-MAX_BATCH = 1024
+MAX_BATCH = 64
 
 _JOURNALED = (SUCCEEDED, FAILED, ERROR, OMITTED)  # final states
 
