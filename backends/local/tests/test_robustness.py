@@ -480,7 +480,6 @@ def test_a_sigkill_leaves_at_most_the_documented_number_of_finished_tasks_unjour
     assert worst <= RERUN_BOUND_4_WORKERS
 
 
-@pytest.mark.xfail(strict=True, reason="a log a step swapped for a FIFO hangs masking and flowyard logs")
 def test_a_log_a_step_swapped_for_a_fifo_is_never_read(tmp_path: Path) -> None:
     path = _write_spec(
         tmp_path / "specs",

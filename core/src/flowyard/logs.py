@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import codecs
+import os
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,7 +54,12 @@ def _lines(path: Path, chunk: int = 1 << 20) -> Iterator[str]:
     """
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     carry = ""
-    with open(path, "rb") as f:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or a device a step left for its log: never read
+        os.close(fd)
+        return
+    os.set_blocking(fd, True)
+    with open(fd, "rb") as f:
         while True:
             data = f.read(chunk)
             text = carry + decoder.decode(data, final=not data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Callable, Sequence
 
 from flowyard.runs import redact
@@ -59,8 +60,13 @@ def redact_file(path: str, secrets: Sequence[str]) -> None:
         return
     redactor = StreamRedactor(secrets)
     tmp = f"{path}.{os.getpid()}.redacting"
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a step swapped its log for a FIFO or a device: not read
+        os.close(fd)
+        return
+    os.set_blocking(fd, True)
     with (
-        open(path, encoding="utf-8", errors="replace", newline="") as src,
+        open(fd, encoding="utf-8", errors="replace", newline="") as src,
         open(tmp, "w", encoding="utf-8", newline="") as dst,
     ):
         while chunk := src.read(CHUNK):
@@ -81,7 +87,7 @@ class CapturedLog:
     there is any (a silent task writes no file).
     """
 
-    __slots__ = ("fd", "header", "path", "pieces", "prepare", "redactor", "size", "truncate")
+    __slots__ = ("fd", "header", "path", "pieces", "prepare", "redactor", "secrets", "size", "truncate")
 
     def __init__(
         self, path: str, secrets: Sequence[str], prepare: Callable[[], None], truncate: bool, header: str = ""
@@ -93,7 +99,8 @@ class CapturedLog:
         self.fd: int | None = None
         self.truncate = truncate
         self.header = header
-        self.redactor = StreamRedactor(secrets) if any(secrets) else None
+        self.secrets = secrets  # read when output first goes out: the task may learn its secrets late
+        self.redactor: StreamRedactor | None = None
 
     def append(self, text: str) -> None:
         self.pieces.append(text)
@@ -105,6 +112,8 @@ class CapturedLog:
         text = "".join(self.pieces)
         self.pieces.clear()
         self.size = 0
+        if self.redactor is None and any(self.secrets):
+            self.redactor = StreamRedactor(self.secrets)
         if self.redactor is not None:
             text = self.redactor.feed(text)
         self._write(text)
