@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
+import os
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,8 +42,41 @@ def read_run_logs(run: RunDirectory, step: str | None = None, item: int | None =
             path = folder / f"{stream}.log"
             if not path.exists():
                 continue
-            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-                yield f"{name}{'' if stream == 'stdout' else ' (stderr)'}: {line}"
+            prefix = f"{name}{'' if stream == 'stdout' else ' (stderr)'}: "
+            for line in _lines(path):
+                yield prefix + line
+
+
+def _lines(path: Path, chunk: int = 1 << 20) -> Iterator[str]:
+    """The file's lines as ``str.splitlines`` cuts them, read a chunk at a time (a log may be gigabytes).
+
+    A line longer than a chunk comes out in pieces of a chunk: memory stays bounded either way.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    carry = ""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or a device a step left for its log: never read
+        os.close(fd)
+        return
+    os.set_blocking(fd, True)
+    with open(fd, "rb") as f:
+        while True:
+            data = f.read(chunk)
+            text = carry + decoder.decode(data, final=not data)
+            if not data:
+                yield from text.splitlines()
+                return
+            lines = text.splitlines(keepends=True)
+            # the last line may go on in the next chunk (a "\r" may be half of a "\r\n")
+            carry = lines.pop() if lines and (lines[-1][-1] not in _LINE_ENDS or lines[-1][-1] == "\r") else ""
+            if len(carry) > chunk:  # a line longer than a chunk: out it goes, in pieces
+                lines.append(carry)
+                carry = ""
+            for line in lines:
+                yield line.splitlines()[0]
+
+
+_LINE_ENDS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # where str.splitlines cuts
 
 
 def follow_run_logs(
@@ -59,16 +95,26 @@ def follow_run_logs(
                 path = folder / f"{stream}.log"
                 if not path.exists():
                     continue
-                with open(path, "rb") as f:
-                    f.seek(offsets.get(path, 0))
-                    data = f.read()
-                    cut = data.rfind(b"\n") + 1
-                    offsets[path] = offsets.get(path, 0) + cut
-                for line in data[:cut].decode("utf-8", errors="replace").splitlines():
-                    yield f"{name}{'' if stream == 'stdout' else ' (stderr)'}: {line}"
+                yield from _new_lines(path, offsets, f"{name}{'' if stream == 'stdout' else ' (stderr)'}: ")
         if ended:
             return
         time.sleep(poll)
+
+
+def _new_lines(path: Path, offsets: dict[Path, int], prefix: str, chunk: int = 1 << 20) -> Iterator[str]:
+    """The whole lines written to ``path`` since the offset last seen, a chunk at a time."""
+    with open(path, "rb") as f:
+        while True:
+            f.seek(offsets.get(path, 0))
+            data = f.read(chunk)
+            cut = data.rfind(b"\n") + 1
+            if cut == 0 and len(data) == chunk:  # a line longer than a chunk: out it goes, in pieces
+                cut = chunk
+            offsets[path] = offsets.get(path, 0) + cut
+            for line in data[:cut].decode("utf-8", errors="replace").splitlines():
+                yield prefix + line
+            if len(data) < chunk:
+                return
 
 
 def _safe_dirs(run: RunDirectory, step: str, item: int | None) -> list[tuple[str, Path]]:

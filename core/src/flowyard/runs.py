@@ -599,6 +599,15 @@ def prune_runs(*, keep: int | None = None, older_than: str | None = None, root: 
         except ValueError as e:
             raise FlowyardError(f"--older-than: {e}") from None
         victims = [d for d in victims if d.ir_file.stat().st_mtime < limit]
-    for d in victims:
-        shutil.rmtree(d.path)
+    from flowyard.runlock import lock_run
+
+    locks = []
+    try:  # every victim's lock first: a run in flight is never deleted, and then nothing is
+        for d in victims:
+            locks.append(lock_run(d.path, "nothing was pruned"))
+        for d in victims:
+            shutil.rmtree(d.path)
+    finally:
+        for lock in locks:
+            lock.release()
     return [d.run_id for d in victims]

@@ -6,6 +6,7 @@ compiles, which is what makes a local run say something about a cluster run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -19,6 +20,7 @@ from flowyard.backend import Backend, BackendOptions, Capability, CompiledFile, 
 from flowyard.errors import FlowyardError, InfrastructureError
 from flowyard.ir import LocalStoreIR, PipelineIR, StepIR, StepOutputSource
 from flowyard.masking import MIN_SECRET_LENGTH, short_secrets
+from flowyard.runlock import lock_run
 from flowyard.runs import (
     RunDirectory,
     RunRequest,
@@ -34,6 +36,7 @@ from flowyard.store import ArtifactStore, open_store
 from pydantic import Field
 
 from flowyard_local.cache import cache_for
+from flowyard_local.reaper import end_marked_processes
 from flowyard_local.runner import Scheduler, default_workers, load_previous, pool_notices
 
 if TYPE_CHECKING:  # imported where used: a run needs neither
@@ -117,10 +120,16 @@ class LocalBackend(Backend):
     # --- running -----------------------------------------------------------------------------
 
     def run(self, ir: PipelineIR | None, request: RunRequest) -> RunStatus:
+        with contextlib.ExitStack() as held:  # the run folder's lock, released however the run ends
+            return self._run(ir, request, held)
+
+    def _run(self, ir: PipelineIR | None, request: RunRequest, held: contextlib.ExitStack) -> RunStatus:
         root = runs_root(request.runs_root)
         environ = dict(os.environ if request.environ is None else request.environ)
         if request.resume is not None:
             run_dir = find_run(request.resume, root)
+            held.enter_context(lock_run(run_dir.path))
+            end_marked_processes(run_dir.run_id)  # what the killed attempt left running must not write on
             ir = PipelineIR.model_validate_json(run_dir.ir_file.read_bytes())
             params = read_json(run_dir.params_file)
             external = self._checked(ir, request, environ)
@@ -131,6 +140,7 @@ class LocalBackend(Backend):
             external = self._checked(ir, request, environ)
             run_dir = RunDirectory(root / new_run_id(ir.dns_name))
             run_dir.path.mkdir(parents=True, exist_ok=False)
+            held.enter_context(lock_run(run_dir.path))
             # Not fsynced one by one: the journal's first commit syncs them before it records anything.
             write_atomic(run_dir.ir_file, ir.model_dump_json(indent=1).encode(), sync=False)
             # pydantic-core's encoder: the stdlib's indenting one is pure Python (a 10,000-item list: 15 ms)

@@ -3,9 +3,11 @@
 A task's artifacts are complete on disk before its "done" line is queued, and each group commit
 that names files first syncs them (``os.sync()``), then writes and fsyncs its lines: nothing the
 journal records as done can be missing or half-written, even after a power loss. Groups commit
-every ``interval`` seconds or ``batch`` lines, on the journal's own thread, and when the run is
-idle or ends; a crash loses at most the last group, whose tasks simply run again on resume. A torn
-last line is ignored when reading.
+every ``interval`` seconds on the journal's own thread, and when the run is idle or ends; a crash
+loses the tasks not yet committed, which simply run again on resume. Their number is bounded:
+once ``max_tasks`` tasks wait uncommitted (queued, or in the commit under way), ``append`` commits
+them itself and returns when they are on disk, so the scheduler waits for the disk rather than let
+the window grow. A torn last line is ignored when reading.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+# At most this many finished tasks wait for a commit; docs/run-model.md states the bound it gives.
+WINDOW_TASKS = 256
+
 
 class Journal:
     """Appends from the scheduler's thread; commits on a thread of its own.
@@ -25,11 +30,12 @@ class Journal:
     workers keep busy meanwhile, and ``append`` only queues a line.
     """
 
-    def __init__(self, path: Path, *, interval: float = 0.25, batch: int = 8192) -> None:
+    def __init__(self, path: Path, *, interval: float = 0.25, max_tasks: int = WINDOW_TASKS) -> None:
         self.path = path
         self.interval = interval
-        self.batch = batch
+        self.max_tasks = max_tasks
         self._pending: list[str] = []
+        self._uncommitted = 0  # tasks in queued lines and in the commit under way
         self._records_files = True  # the first commit also makes the run's ir.json and params.json durable
         self._queue_lock = threading.Lock()  # held for a moment: taking or adding lines
         self._commit_lock = threading.Lock()  # held through a commit: one at a time, lines in order
@@ -48,16 +54,19 @@ class Journal:
         if self._error is not None:
             raise self._error
         line = _encode(event)
+        kind = event.get("t")
+        tasks = len(event["item"]) if kind == "tasks" else int(kind == "task")
         with self._queue_lock:
             self._pending.append(line)
             if "files" in event:
                 self._records_files = True
-            full = len(self._pending) >= self.batch
+            self._uncommitted += tasks
+            full = self._uncommitted >= self.max_tasks
         if self._committer is None:
             self._committer = threading.Thread(target=self._commit_every_interval, name="flowyard-journal", daemon=True)
             self._committer.start()
-        if full:
-            self._due.set()
+        if full:  # the window is full: wait for the disk here (after a commit under way, if any)
+            self.commit()
 
     def commit(self) -> None:
         """Write and sync what is queued, now (returns once it is on disk)."""
@@ -65,6 +74,7 @@ class Journal:
             with self._queue_lock:
                 lines, self._pending = self._pending, []
                 records_files, self._records_files = self._records_files, False
+                committing = self._uncommitted
             if lines:
                 if records_files:
                     # The artifacts these lines record were written unsynced: make them durable first,
@@ -80,6 +90,8 @@ class Journal:
                 self._file.write("\n".join(lines) + "\n")
             self._file.flush()
             os.fsync(self._file.fileno())
+            with self._queue_lock:
+                self._uncommitted -= committing
 
     def _commit_every_interval(self) -> None:
         while not self._closed:

@@ -38,6 +38,7 @@ from flowyard.runs import RunDirectory, RunStatus, TaskState, read_journal, task
 from flowyard.store import ArtifactStore
 
 from flowyard_local.journal import Journal
+from flowyard_local.reaper import Watchdog
 from flowyard_local.tasks import (
     ERROR,
     FAILED,
@@ -64,9 +65,10 @@ _STOP = object()
 # items of one step and runs them one after another. A batch holds one parallelism slot, so the
 # limits still hold at every instant; it only saves the per-item queue hand-offs and thread
 # wake-ups that dominate when items take microseconds. Sized to take about BATCH_SECONDS, and
-# never more than a share of what is left, so the tail stays balanced across workers.
+# never more than a share of what is left, so the tail stays balanced across workers. A batch's
+# results reach the journal when the batch ends, so MAX_BATCH also bounds what a SIGKILL loses.
 BATCH_SECONDS = 0.02
-MAX_BATCH = 1024
+MAX_BATCH = 64
 
 _JOURNALED = (SUCCEEDED, FAILED, ERROR, OMITTED)  # final states
 
@@ -172,6 +174,7 @@ class Scheduler:
             store_in_run_dir=store_in_run_dir,
             notices=notices,
             cache=cache,
+            watchdog=Watchdog(run_dir.run_id),
         )
         self.journal = Journal(run_dir.journal_file)
         self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -205,6 +208,7 @@ class Scheduler:
                 self.inbox.put(_STOP)
             sys.stdout, sys.stderr = saved
             self.journal.close()
+            self.ctx.watchdog.close()
         return self.status()
 
     def _loop(self) -> None:

@@ -43,7 +43,7 @@ from flowyard.ir import (
 )
 from flowyard.lowering import value_matches
 from flowyard.masking import redact_value
-from flowyard.provenance import PROVENANCE_FILE, record_json, sha256_file, sha256_tree, tree_digest
+from flowyard.provenance import PROVENANCE_FILE, record_json, sha256_tree, tree_digest
 from flowyard.runs import TaskState, TaskStatus, redact, task_dir_name, write_atomic
 from flowyard.step import (
     FunctionSignature,
@@ -58,6 +58,9 @@ from flowyard.step import (
 )
 from flowyard.store import ArtifactStore
 from flowyard.templates import render_value
+
+from flowyard_local.logfiles import CapturedLog, redact_file, tail
+from flowyard_local.outputs import UnsafeOutputError, check_output, open_output, sha256_fd
 
 # Reading a member off an Enum class costs 150 ns on Python 3.11 (a plain class attribute, 25 ns),
 # and a task's way through the runner read a dozen: the runner names them once here.
@@ -191,7 +194,7 @@ class TaskResult(TaskStatus):
 class TaskOutputCapture(threading.local):
     """What the current thread's task wrote to stdout and stderr, in pieces (None: not in a task)."""
 
-    streams: tuple[list[str], list[str]] | None = None  # one attribute: set twice a task, not four times
+    streams: tuple[CapturedLog, CapturedLog] | None = None  # one attribute: set twice a task, not four times
 
 
 class ThreadLocalStream(io.TextIOBase):
@@ -265,6 +268,7 @@ class RunContext:
     made_dirs: set[str] = field(default_factory=set)  # steps whose folder exists
     capture: TaskOutputCapture = field(default_factory=TaskOutputCapture)
     cache: Any = None
+    watchdog: Any = None  # a reaper.Watchdog: ends the run's processes if flowyard dies
 
     @functools.cached_property
     def run_dir_text(self) -> str:
@@ -595,6 +599,9 @@ class Task:
     def _run_process(self, argv: list[str], attempt: int) -> None:
         env = self.env()
         out, err = self._log_files(attempt)
+        watchdog = self.ctx.watchdog
+        if watchdog is not None:
+            watchdog.ensure()  # before the first process: nothing may start unwatched
         try:
             try:
                 proc = subprocess.Popen(
@@ -613,6 +620,8 @@ class Task:
                 raise TaskFailure(f"command not executable: {argv[0]!r}", 126) from None
             with self.ctx.process_lock:
                 self.ctx.processes.add(proc)
+            if watchdog is not None:
+                watchdog.started(proc.pid)
             try:
                 code = proc.wait(timeout=self.step.timeout_seconds)
             except subprocess.TimeoutExpired:
@@ -623,6 +632,8 @@ class Task:
                 _kill_group(proc)  # whatever it left running in its group goes too
                 with self.ctx.process_lock:
                     self.ctx.processes.discard(proc)
+                if watchdog is not None:
+                    watchdog.ended(proc.pid)
         finally:
             out.close()
             err.close()
@@ -635,7 +646,7 @@ class Task:
 
     def _stderr_tail(self) -> str:
         try:
-            data = (self.dir / "stderr.log").read_bytes()[-400:].decode("utf-8", errors="replace").strip()
+            data = tail(f"{self.folder}/stderr.log").decode("utf-8", errors="replace").strip()
         except OSError:
             return ""
         last = data.splitlines()[-1] if data else ""
@@ -643,11 +654,7 @@ class Task:
 
     def _redact_logs(self) -> None:
         for name in ("stdout.log", "stderr.log"):
-            path = self.dir / name
-            text = path.read_text(encoding="utf-8", errors="replace")
-            clean = redact(text, self.secret_values)
-            if clean != text:
-                write_atomic(path, clean.encode())
+            redact_file(f"{self.folder}/{name}", self.secret_values)
 
     def _task_io(self) -> tuple[list[TaskInput], list[TaskOutput]]:
         inputs = []
@@ -675,38 +682,25 @@ class Task:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(f"{self.folder}/{name}")
         capture = self.ctx.capture
-        out_pieces: list[str] = []
-        err_pieces: list[str] = []
-        capture.streams = (out_pieces, err_pieces)
+        header = f"--- attempt {attempt} ---\n" if attempt > 1 else ""
+        out_log, err_log = (
+            CapturedLog(f"{self.folder}/{name}", self.secret_values, self._ensure_dir, attempt == 1, header)
+            for name in ("stdout.log", "stderr.log")
+        )
+        capture.streams = (out_log, err_log)
         try:
             result = fn(**kwargs)
         except Exception as e:  # noqa: BLE001 - the user's function failed: its traceback goes to its log
-            err_pieces.append(traceback.format_exc())
+            err_log.append(traceback.format_exc())
             raise TaskFailure(f"{type(e).__name__}: {e}") from None
         finally:
             capture.streams = None
-            if out_pieces or err_pieces or attempt > 1:
-                self._write_captured("".join(out_pieces), "".join(err_pieces), attempt)
+            # the task's logs; a silent first attempt writes none (10,000 no-op items stay cheap)
+            out_log.close(always=attempt > 1)
+            err_log.close(always=attempt > 1)
         if not plan.value_outputs:
             return {}
         return value_outputs_from_return(result, plan.value_outputs)
-
-    def _write_captured(self, out: str, err: str, attempt: int) -> None:
-        """The task's logs; a silent first attempt writes none (10,000 no-op items stay cheap)."""
-        if not self._step_plan().makes_folder:
-            self._ensure_dir()  # otherwise the attempt made it
-        for name, text in (("stdout.log", out), ("stderr.log", err)):
-            if not text and attempt == 1:
-                continue
-            header = f"--- attempt {attempt} ---\n" if attempt > 1 else ""
-            flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_TRUNC if attempt == 1 else os.O_APPEND)
-            fd = os.open(f"{self.folder}/{name}", flags, 0o666)
-            try:
-                data = memoryview((header + self._clean(text)).encode("utf-8", errors="replace"))
-                while data:
-                    data = data[os.write(fd, data) :]
-            finally:
-                os.close(fd)
 
     def _run_python_subprocess(self, attempt: int) -> dict[str, Any]:
         assert self.step.python is not None
@@ -729,6 +723,14 @@ class Task:
 
     def _read_values(self) -> dict[str, Any]:
         _, outputs = self._task_io()
+        for out in outputs:
+            if out.type != "file" and out.path is not None:
+                try:
+                    check_output(out.path, self.folder)
+                except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                    pass  # read_value_outputs says it is missing
+                except UnsafeOutputError as e:
+                    raise TaskFailure(f"value output {out.name!r} {e}: refused") from None
         try:
             return read_value_outputs(outputs, self.work)
         except StepFunctionError as e:
@@ -770,16 +772,19 @@ class Task:
             rel = plan.output_files[name]
             src = f"{self.folder}/{rel}"
             try:
-                digest, _ = sha256_file(src)
+                fd, real = open_output(src, self.folder, check_parents=not plan.in_process)
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 out = self.step.output(name)
                 where = out.path or f"${{{{ outputs.{name}.path }}}} ({src})"
                 raise TaskFailure(f"the step did not write its output {name!r} at {where}") from None
+            except UnsafeOutputError as e:
+                raise TaskFailure(f"output {name!r} at {rel} {e}: refused") from None
+            digest = sha256_fd(fd)
             if self.ctx.store_in_run_dir:
                 key = f"{base}/{rel}"
             else:
                 key = f"{base}/outputs/{name}/{posixpath.basename(rel)}"
-                self._publish(src, key)
+                self._publish(real, key)
             files[name] = FileRef(key, digest)
         return files
 
