@@ -55,7 +55,6 @@ def _compiled(spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> st
     return r.output
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 1: compiled to an artifactIterator over a sub-pipeline")
 def test_the_seed_fan_out_compiles_to_one_parallel_for_without_an_artifact_iterator(tmp_path, monkeypatch) -> None:
     text = _compiled(FANOUT, tmp_path, monkeypatch)
     assert "artifactIterator" not in text
@@ -68,7 +67,6 @@ def test_the_seed_fan_out_compiles_to_one_parallel_for_without_an_artifact_itera
     assert wire == {"producerTask": "activator", "outputArtifactKey": "event"}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 1: one sub-pipeline per fanned-out step, not one loop")
 def test_a_three_step_chain_gives_the_local_backends_values_in_item_order(tmp_path, monkeypatch) -> None:
     spec = tmp_path / "chain3.yaml"
     spec.write_text(CHAIN3, encoding="utf-8")
@@ -83,3 +81,31 @@ def test_a_three_step_chain_gives_the_local_backends_values_in_item_order(tmp_pa
         results.append(output_documents(ir, st.outputs))
     assert results[0] == results[1]
     assert results[0]  # not two empty results
+
+
+UNCHAINABLE = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: unchainable
+defaults: {image: "img:1"}
+steps:
+  make:
+    for_each: [a, b]
+    container: {command: [sh, -c, "echo ${{ item }} > out.txt"]}
+    outputs: {f: out.txt}
+  use:
+    for_each: ${{ steps.make.outputs.f }}
+    container: {command: [cat, "${{ inputs.one.path }}", "${{ inputs.all.path }}"]}
+    inputs:
+      one: {value: "${{ item }}", type: file}
+      all: {value: "${{ steps.make.outputs.f }}", type: file}
+"""
+
+
+def test_a_fan_out_over_files_that_cannot_be_chained_is_refused_by_name(tmp_path, monkeypatch) -> None:
+    spec = tmp_path / "unchainable.yaml"
+    spec.write_text(UNCHAINABLE, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(cli, ["compile", str(spec), "--backend", "kubeflow"])
+    assert r.exit_code == 2, r.output
+    assert "fan-out-over-fanned-out-files" in r.output and "Traceback" not in r.output

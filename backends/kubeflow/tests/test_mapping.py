@@ -164,16 +164,17 @@ def test_item_fields_of_a_container_step_are_kfp_field_selectors(tmp_path) -> No
     )
 
 
-def test_fan_out_over_a_fan_out_is_a_sub_pipeline_returning_its_artifacts(tmp_path) -> None:
-    """Variant 2: kfp refuses ParallelFor(Collected(...)); a sub-pipeline returning List[Artifact]
-    and an artifact iterator over its output works."""
+def test_fan_out_over_a_fan_out_is_a_per_item_chain_in_one_parallel_for(tmp_path) -> None:
+    """Variant 2: a KFP server has no artifact iterator (argocompiler/dag.go, DAG); item i of the
+    processor is the activator's output for item i, so both run in one loop, one chain per item."""
     doc = package(canonical_ir("seed-fanout"), tmp_path)
-    assert "activator-fanout" in tasks(doc)
-    sub = doc["components"]["comp-activator-fanout"]
-    assert sub["outputDefinitions"]["artifacts"]["event"]["isArtifactList"] is True
-    loop = next(t for n, t in tasks(doc).items() if n.startswith("for-loop"))
-    assert loop["artifactIterator"]["items"]["inputArtifact"] == "pipelinechannel--activator-fanout-event"
-    assert loop["dependentTasks"] == ["activator-fanout"]
+    (loop_name,) = [n for n in tasks(doc) if n.startswith("for-loop")]
+    loop = tasks(doc)[loop_name]
+    assert "artifactIterator" not in loop and loop["iteratorPolicy"]["parallelismLimit"] == 2
+    inner = tasks(doc, loop_name)
+    assert inner["processor"]["dependentTasks"] == ["activator"]
+    wire = inner["processor"]["inputs"]["artifacts"]["event"]["taskOutputArtifact"]
+    assert wire == {"producerTask": "activator", "outputArtifactKey": "event"}
 
 
 def test_fan_in_of_values_is_collected_in_item_order(tmp_path) -> None:

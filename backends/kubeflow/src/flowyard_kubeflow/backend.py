@@ -58,6 +58,15 @@ class KubeflowBackend(Backend):
 
         out = cluster_refusals(ir, "KFP", self.options.default_image)
         wrapped = wrapped_steps(ir)  # fanned-out steps built as sub-pipelines (all have a for_each)
+        for s in ir.steps:
+            src = s.for_each.source if s.for_each is not None else None
+            over_wrapped = isinstance(src, StepOutputSource) and src.step in wrapped
+            if over_wrapped and ir.step(src.step).output(src.output).type == "file":  # type: ignore[union-attr]
+                why = (
+                    f"step {s.name!r} fans out over {src.step!r}'s files and cannot join its loop; a KFP server "  # type: ignore[union-attr]
+                    "has no artifact iterator (argocompiler/dag.go, DAG)"
+                )
+                out.append(FeatureUse("fan-out-over-fanned-out-files", why))
         for p in ir.parameters:
             if p.type == "any":
                 out.append(FeatureUse("untyped-parameter", f"parameter {p.name!r}: KFP parameters need a type"))

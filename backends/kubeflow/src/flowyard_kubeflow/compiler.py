@@ -32,6 +32,7 @@ from flowyard.ir import (
     StepOutputSource,
 )
 
+from flowyard_kubeflow.chains import chain_members, fan_out_chains
 from flowyard_kubeflow.components import (
     VALUE_TYPES,
     Target,
@@ -50,10 +51,12 @@ class CompileError(Exception):
 
 
 def wrapped_steps(ir: PipelineIR) -> set[str]:
-    """Fanned-out steps another step fans out over: built as sub-pipelines."""
+    """Fanned-out steps another step fans out over without joining their loop (see
+    :mod:`flowyard_kubeflow.chains`): built as sub-pipelines."""
+    chained = fan_out_chains(ir)
     out = set()
     for s in ir.steps:
-        if s.for_each is not None and s.for_each.over_fanout:
+        if s.for_each is not None and s.for_each.over_fanout and s.name not in chained:
             src = s.for_each.source
             assert isinstance(src, StepOutputSource)
             out.add(src.step)
@@ -91,6 +94,7 @@ class KfpCompiler:
         self.plans = {s.name: plan_step(ir, s, target) for s in ir.all_steps}
         self.components = {s.name: self.component(s) for s in ir.all_steps}
         self.wrapped = wrapped_steps(ir)
+        self.chained = fan_out_chains(ir)
         taken: set[str] = set()
         self.param_names = {p.name: identifier(p.name, taken) for p in ir.parameters}
         self.subpipelines = {name: self.make_sub_pipeline(self.ir.step(name)) for name in sorted(self.wrapped)}
@@ -283,9 +287,33 @@ class _DagBuild:
         # to the channel's reflected operator)
         return dsl.If(OPERATORS[cond.op](side(cond.left), side(cond.right)))
 
-    def add(self, step: StepIR) -> None:
+    def loop(self, step: StepIR) -> Any:
+        """The step's ``ParallelFor``, with the steps chained after it (one per item, in order)."""
         from kfp import dsl
 
+        members = chain_members(self.ir, step.name)
+        limits = [s.parallelism for s in (step, *members) if s.parallelism]
+        with dsl.ParallelFor(self.items(step), parallelism=min(limits, default=0)) as item:
+            task = self.c.call(step, lambda key: self.resolve(key, item))
+            self.tasks[step.name] = task
+            for member in members:
+                self.chained(member)
+        return task
+
+    def chained(self, step: StepIR) -> None:
+        """A chained step inside its chain's loop: its item is its upstream task's output."""
+        assert step.for_each is not None and isinstance(step.for_each.source, StepOutputSource)
+        src = step.for_each.source
+        upstream = self.tasks[src.step].outputs[self.c.plans[src.step].outputs[src.output]]
+        when = self.condition(step.when) if step.when is not None else contextlib.nullcontext()
+        with when:
+            task = self.c.call(step, lambda key: upstream if key[0] == "item" else self.resolve(key))
+        self.tasks[step.name] = task
+        self.after(step, task)
+
+    def add(self, step: StepIR) -> None:
+        if step.name in self.c.chained:
+            return  # built inside its chain's loop
         when = self.condition(step.when) if step.when is not None else contextlib.nullcontext()
         with when:
             if step.for_each is None:
@@ -295,9 +323,11 @@ class _DagBuild:
                 self.subs[step.name] = self.sub_pipeline(step)
                 task = self.subs[step.name]
             else:
-                with dsl.ParallelFor(self.items(step), parallelism=step.parallelism or 0) as item:
-                    task = self.c.call(step, lambda key: self.resolve(key, item))
-                self.tasks[step.name] = task
+                task = self.loop(step)
+        self.after(step, task)
+
+    def after(self, step: StepIR, task: Any) -> None:
+        """``after`` for the dependencies no data passes along."""
         data_deps = {a.key[1] for a in self.c.plans[step.name].args if a.key is not None and a.key[0] == "output"} | (
             {step.for_each.source.step}
             if step.for_each and isinstance(step.for_each.source, StepOutputSource)

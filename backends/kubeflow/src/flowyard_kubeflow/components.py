@@ -110,7 +110,7 @@ class StepPlan:
         return next((a for a in self.args if a.role.kind == kind and a.role.name == name), None)
 
 
-def _template_refs(step: StepIR) -> list[Any]:
+def template_refs(step: StepIR) -> list[Any]:
     templates: list[Template] = [t for _, t in step.env]
     if step.container is not None:
         templates += list(step.container.command)
@@ -133,7 +133,7 @@ def plan_step(ir: PipelineIR, step: StepIR, target: Target) -> StepPlan:
         plan.args.append(arg)
         return arg
 
-    refs = _template_refs(step)
+    refs = template_refs(step)
     loops = _loop_sources(ir)
     for inp in step.inputs:  # inputs first: they keep their own names where they can
         src = inp.source
@@ -167,11 +167,11 @@ def plan_step(ir: PipelineIR, step: StepIR, target: Target) -> StepPlan:
     item_fields |= {i.source.fields for i in step.inputs if isinstance(i.source, ItemSource) and i.type != "file"}
     if item_fields and plan.arg("item") is None:
         if lightweight:
-            add("item", ArgRole(kind="item"), item_annotation(step), ("item", ()))
+            add("item", ArgRole(kind="item"), item_annotation(ir, step), ("item", ()))
         else:
             for fields in sorted(item_fields):
                 name = "item" if not fields else "item_" + "_".join(fields)
-                annotation = item_annotation(step) if not fields else "str"
+                annotation = item_annotation(ir, step) if not fields else "str"
                 add(name, ArgRole(kind="item", name=".".join(fields)), annotation, ("item", fields))
     if any(isinstance(r, RunStatusRef) for r in refs):
         add("status", ArgRole(kind="status"), "dsl.PipelineTaskFinalStatus", None)
@@ -192,12 +192,17 @@ def plan_step(ir: PipelineIR, step: StepIR, target: Target) -> StepPlan:
     return plan
 
 
-def item_annotation(step: StepIR) -> str:
+def item_annotation(ir: PipelineIR, step: StepIR) -> str:
     """KFP checks a loop item's type against the input it feeds: for a literal list it knows the
-    element type; for a list from a parameter or an output it passes the item as it is."""
+    element type; for a list from a parameter or an output it passes the item as it is; a chained
+    step's item is the upstream task's output, of that output's type."""
     from flowyard.ir import LiteralSource
 
+    from flowyard_kubeflow.chains import fan_out_chains
+
     src = step.for_each.source if step.for_each is not None else None
+    if isinstance(src, StepOutputSource) and step.name in fan_out_chains(ir):
+        return VALUE_TYPES[ir.step(src.step).output(src.output).type]
     if not isinstance(src, LiteralSource) or not src.value:
         return "str"
     kinds = {type(v) for v in src.value}
