@@ -1,0 +1,219 @@
+"""The server-compatibility pass (flowyard_kubeflow.compat): what a KFP server's compiler and driver
+reject or ignore, per server version. Each rule has a package that breaks it, built with the kfp SDK
+(or, for what the SDK cannot write, edited from one); the pass accepts every valid spec in KFP's own
+test data that the server's tests compile."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from flowyard.cli import cli
+
+ROOT = Path(__file__).resolve().parents[3]
+CORPUS = ROOT.parent / "shared" / "corpora" / "kfp-test-data"
+if not CORPUS.is_dir():
+    CORPUS = Path("/work/shared/corpora/kfp-test-data")
+FANOUT = ROOT / "examples" / "activator_processor" / "fanout.yaml"
+
+
+def _compiled(pipeline: Any, tmp_path: Path) -> dict[str, Any]:
+    from kfp import compiler
+
+    out = tmp_path / "p.yaml"
+    compiler.Compiler().compile(pipeline, str(out))
+    return next(d for d in yaml.safe_load_all(out.read_text()) if d)
+
+
+def _rules(doc: dict[str, Any], version: str = "2.17") -> set[str]:
+    from flowyard_kubeflow.compat import check_package
+
+    return {f.rule.name for f in check_package(doc, version)}
+
+
+def _components():
+    from kfp import dsl
+
+    @dsl.component(base_image="python:3.11")
+    def make(x: str) -> str:
+        return x
+
+    @dsl.component(base_image="python:3.11")
+    def take(xs: list) -> str:
+        return str(xs)
+
+    @dsl.component(base_image="python:3.11")
+    def art(out: dsl.Output[dsl.Artifact]):
+        pass
+
+    @dsl.component(base_image="python:3.11")
+    def use(a: dsl.Input[dsl.Artifact]):
+        pass
+
+    @dsl.component(base_image="python:3.11")
+    def status(s: dsl.PipelineTaskFinalStatus):
+        pass
+
+    return make, take, art, use, status
+
+
+@pytest.mark.xfail(strict=True, reason="issue 16 item 5: no server-compatibility pass yet")
+def test_each_rule_is_broken_by_its_own_package(tmp_path) -> None:
+    from kfp import dsl
+
+    make, take, art, use, status = _components()
+
+    @dsl.pipeline(name="inner")
+    def inner(xs: list) -> list[dsl.Artifact]:
+        with dsl.ParallelFor(xs):
+            t = art()
+        return dsl.Collected(t.outputs["out"])
+
+    @dsl.pipeline(name="artifact-iterator")
+    def artifact_iterator(xs: list = ["a"]):  # noqa: B006 - kfp reads the default
+        sub = inner(xs=xs)
+        with dsl.ParallelFor(sub.output) as a:
+            use(a=a)
+
+    @dsl.pipeline(name="retry-in-loop")
+    def retry_in_loop(xs: list = ["a"]):  # noqa: B006
+        with dsl.ParallelFor(xs) as x:
+            make(x=x).set_retry(2)
+
+    @dsl.pipeline(name="sub-second")
+    def sub_second():
+        make(x="a").set_retry(2, backoff_duration="0.5s")
+
+    @dsl.pipeline(name="factor")
+    def factor():
+        make(x="a").set_retry(2, backoff_factor=1.5)
+
+    @dsl.pipeline(name="collected")
+    def collected(xs: list = ["a"]):  # noqa: B006
+        with dsl.ParallelFor(xs) as x:
+            t = make(x=x)
+        take(xs=dsl.Collected(t.output))
+
+    @dsl.pipeline(name="final-status")
+    def final_status():
+        with dsl.ExitHandler(status()):
+            make(x="a")
+
+    @dsl.pipeline(name="retry-in-group")
+    def retry_in_group(flag: str = "y"):
+        with dsl.If(flag == "y"):
+            make(x="a").set_retry(2)
+
+    assert "artifact-iterator" in _rules(_compiled(artifact_iterator, tmp_path))
+    assert "retry-in-parallel-for" in _rules(_compiled(retry_in_loop, tmp_path))
+    assert "sub-second-backoff" in _rules(_compiled(sub_second, tmp_path))
+    assert "fractional-backoff-factor" in _rules(_compiled(factor, tmp_path))
+    assert "collected" in _rules(_compiled(collected, tmp_path), "2.5")
+    assert "collected" not in _rules(_compiled(collected, tmp_path), "2.14")
+    assert "task-final-status" in _rules(_compiled(final_status, tmp_path), "2.5")
+    assert "task-final-status" not in _rules(_compiled(final_status, tmp_path), "2.17")
+    assert "retry-outside-root-dag" in _rules(_compiled(retry_in_group, tmp_path), "2.5")
+    assert "retry-outside-root-dag" not in _rules(_compiled(retry_in_group, tmp_path), "2.14")
+
+    # what the SDK cannot write: edited from a valid package
+    base = _compiled(collected, tmp_path)
+    both = copy.deepcopy(base)
+    loop = next(t for t in both["root"]["dag"]["tasks"].values() if "parameterIterator" in t)
+    loop["artifactIterator"] = {"itemInput": "x", "items": {"inputArtifact": "y"}}
+    assert "both-iterators" in _rules(both)
+    resolver = copy.deepcopy(base)
+    (executor,) = [e for n, e in resolver["deploymentSpec"]["executors"].items() if n == "exec-make"]
+    executor.clear()
+    executor["resolver"] = {"outputArtifactQueries": {}}
+    assert "resolver" in _rules(resolver)
+    custom = copy.deepcopy(base)
+    custom["deploymentSpec"]["executors"]["exec-make"] = {"customJob": {"customJob": {}}}
+    assert "custom-job" in _rules(custom)
+    exit_only = _compiled(final_status, tmp_path)
+    handler = next(n for n in exit_only["root"]["dag"]["tasks"] if n.startswith("exit-handler"))
+    del exit_only["root"]["dag"]["tasks"][handler]
+    assert "exit-tasks-only" in _rules(exit_only)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 16 item 5: no server-compatibility pass yet")
+def test_an_importer_under_a_condition_is_refused(tmp_path) -> None:
+    from kfp import dsl
+
+    @dsl.pipeline(name="importer-if")
+    def importer_if(flag: str = "y"):
+        with dsl.If(flag == "y"):
+            dsl.importer(artifact_uri="s3://b/k", artifact_class=dsl.Artifact)
+
+    assert "importer-condition" in _rules(_compiled(importer_if, tmp_path))
+
+
+def _server_compiled_specs() -> list[Path]:
+    valid = CORPUS / "sdk_compiled_pipelines" / "valid"
+    if not valid.is_dir():
+        return []
+    compiled = {p.stem for p in (CORPUS / "compiled-workflows").glob("*.yaml")}
+    return sorted(p for p in valid.glob("*.yaml") if p.stem in compiled)
+
+
+@pytest.mark.skipif(not _server_compiled_specs(), reason="../shared/corpora/kfp-test-data is absent")
+@pytest.mark.xfail(strict=True, reason="issue 16 item 5: no server-compatibility pass yet")
+def test_every_spec_the_servers_own_tests_compile_passes(tmp_path) -> None:
+    from flowyard_kubeflow.compat import check_package
+
+    specs = _server_compiled_specs()
+    assert len(specs) > 50
+    rejected = {}
+    for spec in specs:
+        doc = next(d for d in yaml.safe_load_all(spec.read_text(encoding="utf-8")) if d)
+        if "pipelineSpec" in doc:  # a PipelineJob wrapper
+            doc = doc["pipelineSpec"]
+        found = [f.line() for f in check_package(doc, "2.17") if f.rule.effect == "rejected"]
+        if found:
+            rejected[spec.name] = found
+    assert not rejected
+
+
+@pytest.mark.xfail(strict=True, reason="issue 16 item 2: no kfp_version option; 2.5 servers are not told apart")
+def test_kfp_version_refuses_by_name_what_the_chosen_server_cannot_run(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    ok = CliRunner().invoke(cli, ["compile", str(FANOUT), "-b", "kubeflow", "-O", "kfp_version=2.14"])
+    assert ok.exit_code == 0, ok.output
+    spec = tmp_path / "fanin.yaml"
+    spec.write_text(
+        """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: fanin
+defaults: {image: "img:1"}
+steps:
+  double:
+    for_each: [1, 2]
+    python: {function: "flowyard.testing.functions:double"}
+    inputs: {x: "${{ item }}"}
+    outputs: {y: {type: number}}
+  total:
+    python: {function: "flowyard.testing.functions:total"}
+    inputs: {xs: "${{ steps.double.outputs.y }}"}
+    outputs: {t: {type: number}}
+""",
+        encoding="utf-8",
+    )
+    old = CliRunner().invoke(cli, ["compile", str(spec), "-b", "kubeflow", "-O", "kfp_version=2.5"])
+    assert old.exit_code == 2, old.output
+    assert "fan-in" in old.output and "2.14" in old.output and "Traceback" not in old.output
+    bad = CliRunner().invoke(cli, ["compile", str(spec), "-b", "kubeflow", "-O", "kfp_version=1.8"])
+    assert bad.exit_code == 2 and "kfp_version" in bad.output
+
+
+@pytest.mark.xfail(strict=True, reason="issue 16 item 5: no server-compatibility pass yet")
+def test_fanout_passes_the_pass_for_the_default_version(tmp_path, monkeypatch) -> None:
+    from flowyard_kubeflow.compat import DEFAULT_VERSION, check_package
+
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(cli, ["compile", str(FANOUT), "-b", "kubeflow"])
+    assert r.exit_code == 0, r.output
+    assert check_package(next(d for d in yaml.safe_load_all(r.output) if d), DEFAULT_VERSION) == []
