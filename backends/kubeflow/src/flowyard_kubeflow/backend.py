@@ -54,11 +54,12 @@ class KubeflowBackend(Backend):
 
     def refusals(self, ir: PipelineIR) -> list[FeatureUse]:
         """What KFP (or this mapping of it) cannot express, beyond the capability set."""
+        from flowyard_kubeflow import server_refusals as sr
         from flowyard_kubeflow.compiler import wrapped_steps
-        from flowyard_kubeflow.server_refusals import retry_refusals, version_refusals
 
         out = cluster_refusals(ir, "KFP", self.options.default_image)
-        out += version_refusals(ir, self.options) + retry_refusals(ir)
+        out += sr.version_refusals(ir, self.options) + sr.retry_refusals(ir)
+        out += sr.value_refusals(ir) + sr.topology_refusals(ir)
         wrapped = wrapped_steps(ir)  # fanned-out steps built as sub-pipelines (all have a for_each)
         for s in ir.steps:
             src = s.for_each.source if s.for_each is not None else None
@@ -153,6 +154,13 @@ class KubeflowBackend(Backend):
         if request.only_step:
             raise FlowyardError("the kubeflow backend runs whole pipelines; use the local backend for --step")
         report = self.check(ir)
+        from flowyard.errors import UnsupportedFeatureError
+
+        from flowyard_kubeflow.server_refusals import kfp_local_refusals, value_refusals
+
+        here = kfp_local_refusals(ir) + [f"{u.capability} ({u.where})" for u in value_refusals(ir, request.params)]
+        if here:
+            raise UnsupportedFeatureError(self.name, here)
         return run_local(ir, request.with_notices(report.notices()), self.options)
 
     # --- a KFP API server ----------------------------------------------------------------------

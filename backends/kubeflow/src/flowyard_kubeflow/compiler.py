@@ -144,7 +144,9 @@ class KfpCompiler:
         plan = self.plans[step.name]
         image = step.image or self.options.default_image or ""
         if self.target == "local":
-            return lightweight_component(plan, self.options.local_base_image, self.bin_dirs)
+            is_exit = self.ir.on_exit is not None and step.name == self.ir.on_exit.name
+            guard = None if is_exit else {s.name: s.retry.limit for s in self.ir.all_steps}
+            return lightweight_component(plan, self.options.local_base_image, self.bin_dirs, guard)
         if step.kind == "python":
             return lightweight_component(plan, image)
         return container_component(plan, image)
@@ -206,7 +208,18 @@ class KfpCompiler:
         body.__signature__ = _signature([params[i] for i in order], returns)  # type: ignore[attr-defined]
         body.__name__ = self.ir.dns_name.replace("-", "_")
         root = self.options.pipeline_root if self.target == "cluster" else None
-        return dsl.pipeline(name=self.ir.dns_name, description=self.ir.description or None, pipeline_root=root)(body)
+        name = self.ir.dns_name if self.target == "cluster" else self.local_name()
+        return dsl.pipeline(name=name, description=self.ir.description or None, pipeline_root=root)(body)
+
+    def local_name(self) -> str:
+        """kfp.local loads a package as ONE component when an executor is named after the pipeline
+        (``Implementation.from_pipeline_spec_dict``): a pipeline named like one of its steps ran that
+        step alone. The kfp.local package's name is one no step has."""
+        steps = {s.dns_name for s in self.ir.all_steps}
+        name = self.ir.dns_name
+        while name in steps:
+            name = f"{name}-pipeline"
+        return name
 
     def output_fields(self) -> list[tuple[str, Any]]:
         fields = []

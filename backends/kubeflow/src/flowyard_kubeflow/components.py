@@ -243,7 +243,10 @@ def _generated_function(name: str, signature: str, body: list[str], returns: str
     return namespace[name]
 
 
-def lightweight_component(plan: StepPlan, base_image: str, bin_dirs: tuple[str, ...] = ()) -> Any:
+def lightweight_component(
+    plan: StepPlan, base_image: str, bin_dirs: tuple[str, ...] = (), guard: dict[str, int] | None = None
+) -> Any:
+    """``guard`` (kfp.local runs): every step's retries, for :mod:`flowyard_kubeflow.local_guard`."""
     from kfp import dsl
 
     task = FunctionTask(
@@ -256,8 +259,14 @@ def lightweight_component(plan: StepPlan, base_image: str, bin_dirs: tuple[str, 
     )
     signature = ", ".join(f"{a.name}: {a.annotation}" for a in plan.args)
     returns = VALUE_TYPES[plan.step.output(plan.returns).type] if plan.returns is not None else None
-    body = [
-        "_flowyard_arguments = dict(locals())",
+    body = ["_flowyard_arguments = dict(locals())"]
+    if guard is not None:
+        fanned_out = plan.step.for_each is not None
+        body += [
+            "from flowyard_kubeflow.local_guard import omit_after_failure",
+            f"omit_after_failure({plan.step.name!r}, {fanned_out!r}, {guard!r}, _flowyard_arguments)",
+        ]
+    body += [
         "from flowyard.function_task import run_function_task",
         f"return run_function_task({task.model_dump_json()!r}, _flowyard_arguments)",
     ]

@@ -3,8 +3,11 @@ checks of the same rules are :mod:`flowyard_kubeflow.compat`, which cites the up
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flowyard.backend import FeatureUse
-from flowyard.ir import PipelineIR, RunStatusRef, StepIR, StepOutputSource
+from flowyard.ir import LiteralSource, PipelineIR, RunStatusRef, StepIR, StepOutputSource
 
 from flowyard_kubeflow.chains import fan_out_chains
 from flowyard_kubeflow.compat import RULES, minor_version
@@ -68,4 +71,66 @@ def retry_refusals(ir: PipelineIR) -> list[FeatureUse]:
         if b.factor != int(b.factor):
             why = f"step {s.name!r}: backoff factor {b.factor:g}; KFP's server needs a whole number"
             out.append(FeatureUse("fractional-backoff-factor", why))
+    return out
+
+
+def _bad_value(value: Any, top: bool = True) -> str | None:
+    """Why kfp cannot carry ``value`` as written: a null inside an object or list (the SDK's
+    ``to_protobuf_value`` refuses it), or text with KFP's ``{{$...}}`` placeholder syntax (which
+    kfp.local replaces, so the step received null)."""
+    if value is None and not top:
+        return "a null inside an object or list"
+    if isinstance(value, str) and KFP_PLACEHOLDER in value:
+        return f"text with KFP's placeholder syntax {KFP_PLACEHOLDER!r}"
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return next((why for v in items if (why := _bad_value(v, top=False))), None)
+
+
+KFP_PLACEHOLDER = "{{$"
+
+
+def value_refusals(ir: PipelineIR, params: Mapping[str, Any] | None = None) -> list[FeatureUse]:
+    """Values kfp cannot carry: in defaults, literals, loop items and the run's parameters."""
+    found: list[tuple[str, Any]] = [(f"parameter {p.name!r}", p.default) for p in ir.parameters]
+    found += [(f"parameter {k!r} (given)", v) for k, v in (params or {}).items()]
+    for s in ir.all_steps:
+        found += [
+            (f"step {s.name!r}, input {i.name!r}", i.source.value)
+            for i in s.inputs
+            if isinstance(i.source, LiteralSource)
+        ]
+        if s.for_each is not None and isinstance(s.for_each.source, LiteralSource):
+            found.append((f"step {s.name!r}, for_each", s.for_each.source.value))
+    out = []
+    for where, value in found:
+        why = _bad_value(value)
+        if why is not None:
+            feature = "null-in-value" if why.startswith("a null") else "kfp-placeholder-in-value"
+            out.append(FeatureUse(feature, f"{where}: {why}"))
+    return out
+
+
+def topology_refusals(ir: PipelineIR) -> list[FeatureUse]:
+    """kfp returns pipeline outputs only from the top level (``InvalidTopologyException``)."""
+    out = []
+    for o in ir.outputs:
+        if ir.step(o.source.step).when is not None:
+            why = (
+                f"pipeline output {o.name!r} comes from {o.source.step!r}, which has a condition: KFP returns "
+                "outputs only from the top level of a pipeline"
+            )
+            out.append(FeatureUse("output-of-a-conditional-step", why))
+    return out
+
+
+def kfp_local_refusals(ir: PipelineIR) -> list[str]:
+    """What kfp.local cannot run though a server can (``run --backend kubeflow`` only)."""
+    out = []
+    for s in ir.all_steps:
+        sides = (s.when.left, s.when.right) if s.when is not None else ()
+        if any(isinstance(x, StepOutputSource) for x in sides):
+            out.append(
+                f"condition-on-step-output (step {s.name!r}: kfp.local cannot resolve a condition on an upstream "
+                "value, 'Could not resolve CEL parameter', and would skip it; the cluster package keeps it)"
+            )
     return out
