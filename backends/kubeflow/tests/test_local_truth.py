@@ -186,3 +186,22 @@ def test_a_fan_in_larger_than_one_argument_runs_and_leaves_its_record(tmp_path) 
     assert st["outputs"]["all"] == items
     (run_dir,) = (tmp_path / ".flowyard" / "runs").iterdir()
     assert (run_dir / "run.json").exists()
+
+
+def test_a_fan_out_over_a_gathered_fan_out_is_refused_by_name_on_kfp_local(tmp_path) -> None:
+    """Not a per-item chain (the second fan-out waits for a fan-in of the first): the package iterates
+    over a sub-pipeline's collected values, which kfp.local cannot ("Parent pipeline input argument
+    ... not found")."""
+    spec = _spec(
+        tmp_path,
+        "gathered",
+        "parameters:\n  xs: {type: list, default: [1, 2, 3]}\n"
+        f"steps:\n  a:\n    for_each: ${{{{ params.xs }}}}\n    python: {{function: '{FN}:double'}}\n"
+        "    inputs: {x: '${{ item }}'}\n    outputs: {y: {type: number}}\n"
+        f"  t:\n    python: {{function: '{FN}:total'}}\n    inputs: {{xs: '${{{{ steps.a.outputs.y }}}}'}}\n"
+        "    outputs: {s: {type: number}}\n"
+        f"  b:\n    for_each: ${{{{ steps.a.outputs.y }}}}\n    python: {{function: '{FN}:double'}}\n"
+        "    inputs: {x: '${{ item }}'}\n    after: [t]\n",
+    )
+    code, st = _run(spec)
+    assert code == 2 and "fan-out-over-gathered-fan-out" in st["text"], st

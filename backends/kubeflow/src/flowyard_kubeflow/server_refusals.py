@@ -125,7 +125,13 @@ def topology_refusals(ir: PipelineIR) -> list[FeatureUse]:
 
 def kfp_local_refusals(ir: PipelineIR) -> list[str]:
     """What kfp.local cannot run though a server can (``run --backend kubeflow`` only)."""
-    out = []
+    from flowyard_kubeflow.compiler import wrapped_steps
+
+    out = [
+        f"fan-out-over-gathered-fan-out (step {name!r} runs as a sub-pipeline whose collected outputs a later "
+        "fan-out iterates; kfp.local cannot: 'Parent pipeline input argument ... not found')"
+        for name in sorted(wrapped_steps(ir))
+    ]
     for s in ir.all_steps:
         sides = (s.when.left, s.when.right) if s.when is not None else ()
         if any(isinstance(x, StepOutputSource) for x in sides):
