@@ -241,7 +241,7 @@ class KfpCompiler:
         with tempfile.TemporaryDirectory(prefix="flowyard-kfp-") as tmp:
             path = Path(tmp) / "pipeline.yaml"
             compiler.Compiler().compile(pipeline, str(path), pipeline_parameters=None)
-            return _mend_header(path.read_text(encoding="utf-8"))
+            return _safe_header(path.read_bytes().decode("utf-8"), pipeline)  # CR kept as written
 
 
 class _DagBuild:
@@ -383,16 +383,37 @@ def compile_package(
     return KfpCompiler(ir, options, target, bin_dirs).package()
 
 
-_TOP_LEVEL = ("components:", "defaultPipelineRoot:", "deploymentSpec:", "pipelineInfo:", "root:", "schemaVersion:")
+# what PyYAML (kfp.Client's reader) takes as a line break, or refuses in a comment
+_LINE_BREAKS = frozenset("\r\x85\u2028\u2029")
 
 
-def _mend_header(text: str) -> str:
-    """kfp 2.17 writes a comment header with each parameter's default; a default with a newline
-    leaks its second line out of the comment and breaks the YAML. Comment such lines back in."""
-    lines = text.split("\n")
-    for i, line in enumerate(lines):
-        if line.startswith(_TOP_LEVEL):
-            break
-        if not line.startswith("#"):
-            lines[i] = "#    " + line
-    return "\n".join(lines)
+def _printable(ch: str) -> bool:
+    """YAML 1.1's printable set, less its line breaks."""
+    o = ord(ch)
+    if ch in _LINE_BREAKS:
+        return False
+    return ch == "\t" or 0x20 <= o <= 0x7E or 0xA0 <= o <= 0xD7FF or 0xE000 <= o <= 0xFFFD or o >= 0x10000
+
+
+def _comment_line(line: str) -> str:
+    line = "".join(ch if _printable(ch) else f"\\u{ord(ch):04x}" for ch in line)
+    return line if line.startswith("#") else "#    " + line
+
+
+def _safe_header(text: str, pipeline: Any) -> str:
+    """kfp writes each parameter's default, as given, into the package's header comment; a line break
+    in a default (``\\n``, and for PyYAML also CR, U+0085, U+2028, U+2029) ended the comment and
+    injected YAML into what kfp.Client reads, and a control character made the file unreadable. The
+    header is rewritten from what kfp made of it: one comment line per line, anything unprintable
+    escaped. The body is PyYAML's own escaped dump and is kept as it is."""
+    from google.protobuf import json_format
+    from kfp.compiler.pipeline_spec_builder import extract_comments_from_pipeline_spec
+
+    header = extract_comments_from_pipeline_spec(
+        json_format.MessageToDict(pipeline.pipeline_spec), pipeline.description
+    )
+    if not text.startswith(header):
+        raise CompileError("kfp wrote a package header flowyard does not recognise; refusing to pass it on")
+    lines = header.split("\n")
+    safe = [_comment_line(line) if line else line for line in lines]
+    return "\n".join(safe) + text[len(header) :]

@@ -80,6 +80,8 @@ def _bad_value(value: Any, top: bool = True) -> str | None:
     kfp.local replaces, so the step received null)."""
     if value is None and not top:
         return "a null inside an object or list"
+    if isinstance(value, str) and not value.isascii() and not _encodable(value):
+        return "text that is not Unicode (a lone surrogate), which kfp cannot write"
     if isinstance(value, str) and KFP_PLACEHOLDER in value:
         return f"text with KFP's placeholder syntax {KFP_PLACEHOLDER!r}"
     items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
@@ -87,6 +89,14 @@ def _bad_value(value: Any, top: bool = True) -> str | None:
 
 
 KFP_PLACEHOLDER = "{{$"
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def value_refusals(ir: PipelineIR, params: Mapping[str, Any] | None = None) -> list[FeatureUse]:
@@ -105,7 +115,13 @@ def value_refusals(ir: PipelineIR, params: Mapping[str, Any] | None = None) -> l
     for where, value in found:
         why = _bad_value(value)
         if why is not None:
-            feature = "null-in-value" if why.startswith("a null") else "kfp-placeholder-in-value"
+            feature = (
+                "null-in-value"
+                if why.startswith("a null")
+                else "unencodable-text"
+                if why.startswith("text that is not")
+                else "kfp-placeholder-in-value"
+            )
             out.append(FeatureUse(feature, f"{where}: {why}"))
     return out
 
