@@ -64,6 +64,7 @@ def test_fixed_output_paths_run_inside_a_sh_wrapper_that_copies_to_kfps_paths(tm
     assert c["command"][3:] == [
         "flowyard-step",
         "/workdir",
+        "",  # no final status: not an on-exit step
         "1",
         "{{$.inputs.artifacts['event'].path}}",
         "/workdir/activator_event.json",
@@ -89,7 +90,7 @@ def test_the_wrapper_really_copies_files_and_exports_env_with_any_bytes(tmp_path
     given.write_text('{"msg": "hi"}')
     out = tmp_path / "kfp-out" / "event"
     hostile = '$(touch pwned) `x` "q" \' \n; rm -rf /'
-    argv = ["sh", "-c", WRAPPER, "flowyard-step", str(work), "1", str(given), str(work / "in.json")]
+    argv = ["sh", "-c", WRAPPER, "flowyard-step", str(work), "", "1", str(given), str(work / "in.json")]
     argv += ["1", "FLOWYARD_X", hostile, "1", str(work / "out.json"), str(out)]
     argv += [
         "python3",
@@ -226,7 +227,7 @@ def test_env_values_are_exported_by_the_wrapper(tmp_path) -> None:
     )
     c = executor(package(p, tmp_path), "s")
     i = c["command"].index("flowyard-step")
-    assert c["command"][i + 2 : i + 6] == ["0", "1", "X", "{{$.inputs.parameters['param_x']}}!"]
+    assert c["command"][i + 2 : i + 7] == ["", "0", "1", "X", "{{$.inputs.parameters['param_x']}}!"]
 
 
 def test_secrets_become_kfp_kubernetes_secret_env(tmp_path) -> None:

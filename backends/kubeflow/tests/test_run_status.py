@@ -28,7 +28,6 @@ def _final_status(state: str) -> str:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 3: a container on-exit step gets the whole status JSON")
 @pytest.mark.parametrize("state", sorted(SERVER_STATES))
 def test_a_container_on_exit_step_prints_the_word_the_local_backend_prints(state, tmp_path) -> None:
     p = Pipeline(
@@ -44,7 +43,6 @@ def test_a_container_on_exit_step_prints_the_word_the_local_backend_prints(state
     assert proc.stdout == f"run ended: {SERVER_STATES[state]}.|"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 3: a Python on-exit step gets 'Complete' on a server")
 @pytest.mark.parametrize("state", sorted(SERVER_STATES))
 def test_a_python_on_exit_step_sees_the_same_word(state) -> None:
     from flowyard_kubeflow.run_status import status_word

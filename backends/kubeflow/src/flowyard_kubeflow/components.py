@@ -54,14 +54,26 @@ VALUE_TYPES = {
     "any": "str",  # JSON text between our own tasks; items arrive as the value itself
 }
 
+STATUS_MARK = "@@flowyard:run.status@@"  # where ${{ run.status }} goes in argv and env; the wrapper fills it in
 WRAPPER = r"""set -e
 wd=$1; shift; mkdir -p "$wd"; cd "$wd"
+st=$1; shift; word=
+if [ -n "$st" ]; then
+  s=$(printf '%s' "$st" | sed -n 's/.*[^\\]"state": *"\([A-Z_]*\)".*/\1/p')
+  case $s in SUCCEEDED|COMPLETE|CACHED) word=Succeeded;; *) word=Failed;; esac
+fi
+M='@@flowyard:run.status@@'
+fill() { r=$1; o=; while :; do case $r in *"$M"*) o=$o${r%%"$M"*}$word; r=${r#*"$M"};; *) break;; esac; done; o=$o$r; }
 n=$1; shift
 while [ "$n" -gt 0 ]; do mkdir -p "$(dirname -- "$2")"; cp -R -- "$1" "$2"; shift 2; n=$((n-1)); done
 n=$1; shift
-while [ "$n" -gt 0 ]; do export "$1=$2"; shift 2; n=$((n-1)); done
+while [ "$n" -gt 0 ]; do fill "$2"; export "$1=$o"; shift 2; n=$((n-1)); done
 m=$1; shift; i=0
 while [ "$i" -lt "$m" ]; do i=$((i+1)); eval "src_$i=\$1 dst_$i=\$2"; shift 2; done
+if [ -n "$st" ]; then
+  n=$#; i=0
+  while [ "$i" -lt "$n" ]; do fill "$1"; shift; set -- "$@" "$o"; i=$((i+1)); done
+fi
 set +e; "$@"; rc=$?; set -e
 [ "$rc" -eq 0 ] || exit "$rc"
 i=0
@@ -260,6 +272,11 @@ def lightweight_component(
     signature = ", ".join(f"{a.name}: {a.annotation}" for a in plan.args)
     returns = VALUE_TYPES[plan.step.output(plan.returns).type] if plan.returns is not None else None
     body = ["_flowyard_arguments = dict(locals())"]
+    if plan.arg("status") is not None:  # the spec's word whatever the server calls the state
+        body += [
+            "from flowyard_kubeflow.run_status import normalise_status",
+            "_flowyard_arguments = normalise_status(_flowyard_arguments)",
+        ]
     if guard is not None:
         fanned_out = plan.step.for_each is not None
         body += [
@@ -346,7 +363,7 @@ def container_spec(plan: StepPlan, image: str, ph: dict[str, Any]) -> Any:
             elif isinstance(part, OutputPathRef):
                 out.append(output_path(part.name))
             elif isinstance(part, RunStatusRef):
-                out.append(str(arg_ph("status")))
+                out.append(STATUS_MARK)  # the wrapper puts the word in, from the whole final status
         return "".join(out)
 
     copies_in: list[str] = []
@@ -378,8 +395,9 @@ def container_spec(plan: StepPlan, image: str, ph: dict[str, Any]) -> Any:
     for out in step.outputs:
         output_path(out.name)
     env = [x for key, tpl in step.env for x in (key, render(tpl))]
-    if not (copies_in or copies_out or env or step.container.workdir):
+    status = str(arg_ph("status")) if plan.arg("status") is not None else ""
+    if not (copies_in or copies_out or env or step.container.workdir or status):
         return dsl.ContainerSpec(image=image, command=argv)
-    command = ["/bin/sh", "-c", WRAPPER, "flowyard-step", workdir]
+    command = ["/bin/sh", "-c", WRAPPER, "flowyard-step", workdir, status]
     command += [str(len(copies_in) // 2), *copies_in, str(len(env) // 2), *env, str(len(copies_out) // 2), *copies_out]
     return dsl.ContainerSpec(image=image, command=[*command, *argv])
