@@ -226,3 +226,20 @@ def test_submit_refuses_for_an_older_server_before_asking_it_anything(tmp_path, 
     )
     assert r.exit_code == 2, r.output
     assert "fan-in" in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.xfail(strict=True, reason="issue 16 item 4: max_duration compiled as the server's total retry budget")
+def test_a_backoff_max_duration_is_refused_by_name_as_the_server_reads_it_otherwise(tmp_path, monkeypatch) -> None:
+    """docs/spec.md: max_duration caps each wait. The server hands backoffMaxDuration to Argo's
+    backoff.maxDuration (argocompiler/container.go, getTaskRetryStrategyFromInput), a budget from the
+    first attempt (argo-workflows workflow/controller/operator.go, processNodeRetries)."""
+    monkeypatch.chdir(tmp_path)
+    spec = tmp_path / "cap.yaml"
+    spec.write_text(
+        'apiVersion: flowyard/v1\nkind: Pipeline\nname: cap\ndefaults: {image: "img:1"}\n'
+        "steps:\n  s:\n    container: {command: ['true']}\n"
+        "    retries: {limit: 2, backoff: {duration: 1, factor: 2, max_duration: 10}}\n",
+        encoding="utf-8",
+    )
+    r = CliRunner().invoke(cli, ["compile", str(spec), "-b", "kubeflow"])
+    assert r.exit_code == 2 and "backoff-max-duration" in r.output, r.output
