@@ -228,7 +228,6 @@ def test_submit_refuses_for_an_older_server_before_asking_it_anything(tmp_path, 
     assert "fan-in" in r.output and "Traceback" not in r.output
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 4: max_duration compiled as the server's total retry budget")
 def test_a_backoff_max_duration_is_refused_by_name_as_the_server_reads_it_otherwise(tmp_path, monkeypatch) -> None:
     """docs/spec.md: max_duration caps each wait. The server hands backoffMaxDuration to Argo's
     backoff.maxDuration (argocompiler/container.go, getTaskRetryStrategyFromInput), a budget from the

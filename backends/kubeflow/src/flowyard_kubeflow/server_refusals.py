@@ -68,6 +68,13 @@ def retry_refusals(ir: PipelineIR) -> list[FeatureUse]:
         if any(d != int(d) for d in durations):
             why = f"step {s.name!r}: KFP takes whole seconds only ({RULES['sub-second-backoff'].upstream})"
             out.append(FeatureUse("sub-second-backoff", why))
+        if b.max_duration_seconds is not None:
+            why = (
+                f"step {s.name!r}: max_duration caps each wait (docs/spec.md); a KFP server hands it to Argo's "
+                "backoff.maxDuration (argocompiler/container.go, getTaskRetryStrategyFromInput), a budget from the "
+                "first attempt (argo-workflows operator.go, processNodeRetries)"
+            )
+            out.append(FeatureUse("backoff-max-duration", why))
         if b.factor != int(b.factor):
             why = f"step {s.name!r}: backoff factor {b.factor:g}; KFP's server needs a whole number"
             out.append(FeatureUse("fractional-backoff-factor", why))
