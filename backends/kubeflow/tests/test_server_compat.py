@@ -242,3 +242,21 @@ def test_a_backoff_max_duration_is_refused_by_name_as_the_server_reads_it_otherw
     )
     r = CliRunner().invoke(cli, ["compile", str(spec), "-b", "kubeflow"])
     assert r.exit_code == 2 and "backoff-max-duration" in r.output, r.output
+
+
+@pytest.mark.parametrize(
+    ("backoff", "feature"),
+    [("{duration: 0.1, factor: 2}", "sub-second-backoff"), ("{duration: 1, factor: 1.5}", "fractional-backoff-factor")],
+)
+def test_backoffs_a_server_cannot_honour_are_refused_by_name(backoff, feature, tmp_path, monkeypatch) -> None:
+    """'0.1s' was a traceback from the kfp SDK; a factor of 1.5 is truncated (2.5) or unreadable for Argo (2.14+)."""
+    monkeypatch.chdir(tmp_path)
+    spec = tmp_path / "b.yaml"
+    spec.write_text(
+        'apiVersion: flowyard/v1\nkind: Pipeline\nname: b\ndefaults: {image: "img:1"}\n'
+        f"steps:\n  s:\n    container: {{command: ['true']}}\n    retries: {{limit: 2, backoff: {backoff}}}\n",
+        encoding="utf-8",
+    )
+    for command in ("compile", "run"):
+        r = CliRunner().invoke(cli, [command, str(spec), "-b", "kubeflow"])
+        assert r.exit_code == 2 and feature in r.output and "Traceback" not in r.output, r.output
