@@ -19,7 +19,7 @@ def package(pipeline: Pipeline | PipelineIR, tmp_path: Any, **options: Any) -> d
     """Compile (cluster package), check it every way, and return its first document."""
     ir = pipeline if isinstance(pipeline, PipelineIR) else lower(pipeline)
     text = KubeflowBackend({"default_image": STEP_IMAGE, **options}).compile(ir).main.content
-    check_package(text, tmp_path)
+    check_package(text, tmp_path, options.get("kfp_version"))
     return next(d for d in yaml.safe_load_all(text) if d)
 
 

@@ -60,13 +60,17 @@ def reference_errors(spec: pipeline_spec_pb2.PipelineSpec) -> list[str]:
     return errors
 
 
-def check_package(text: str, tmp: Path) -> pipeline_spec_pb2.PipelineSpec:
-    """Every check at once: strict parse, cross-references, kfp's own loader."""
+def check_package(text: str, tmp: Path, kfp_version: str | None = None) -> pipeline_spec_pb2.PipelineSpec:
+    """Every check at once: strict parse, cross-references, kfp's own loader, and the
+    server-compatibility pass (nothing a KFP server of that version rejects)."""
+    from flowyard_kubeflow.compat import DEFAULT_VERSION, check_text
     from kfp import components
 
     spec = parse_strict(text)
     problems = reference_errors(spec)
     assert not problems, problems
+    rejected = [f.line() for f in check_text(text, kfp_version or DEFAULT_VERSION) if f.rule.effect == "rejected"]
+    assert not rejected, rejected
     path = tmp / "package.yaml"
     path.write_text(text, encoding="utf-8")
     components.load_component_from_file(str(path))

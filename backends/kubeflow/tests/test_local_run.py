@@ -15,6 +15,8 @@ from flowyard.lowering import lower
 from flowyard.params import resolve_params
 from flowyard.runs import RunRequest, output_documents
 from flowyard.spec import Container, Output, Parameter, Pipeline, PythonFunction, SecretRef, Step
+from flowyard.testing.contract import canonical_ir
+from flowyard.testing.pipelines import CANONICAL_PIPELINES
 from flowyard_kubeflow import KubeflowBackend
 from flowyard_local import LocalBackend
 
@@ -140,3 +142,17 @@ def test_secrets_are_read_from_the_host_environment_locally(tmp_path, monkeypatc
     st = run(KubeflowBackend(), ir, tmp_path)
     assert st.state.value == "Succeeded", st.message
     assert output_documents(ir, st.outputs) == {"doc": {"FLOWYARD_TEST_TOKEN": "s3cr3t"}}
+
+
+@pytest.mark.parametrize("name", sorted(set(CANONICAL_PIPELINES) - {"wide-fanout"}))  # 1,000 items: the benchmark
+def test_every_canonical_pipeline_kubeflow_accepts_gives_the_local_backends_documents(name, tmp_path) -> None:
+    ir = canonical_ir(name)
+    backend = KubeflowBackend({"default_image": "python:3.11"})
+    if not backend.support(ir).ok:
+        pytest.skip(f"kubeflow refuses {name}: {backend.support(ir).refusal_lines()}")
+    kfp = run(backend, ir, tmp_path)
+    local = run(LocalBackend(), ir, tmp_path)
+    assert kfp.state.value == local.state.value, (kfp.message, local.message)
+    assert output_documents(ir, kfp.outputs) == output_documents(ir, local.outputs)
+    states = sorted((t.step, t.item, t.state.value) for t in kfp.tasks)
+    assert states == sorted((t.step, t.item, t.state.value) for t in local.tasks)

@@ -64,6 +64,7 @@ def test_fixed_output_paths_run_inside_a_sh_wrapper_that_copies_to_kfps_paths(tm
     assert c["command"][3:] == [
         "flowyard-step",
         "/workdir",
+        "",  # no final status: not an on-exit step
         "1",
         "{{$.inputs.artifacts['event'].path}}",
         "/workdir/activator_event.json",
@@ -89,7 +90,7 @@ def test_the_wrapper_really_copies_files_and_exports_env_with_any_bytes(tmp_path
     given.write_text('{"msg": "hi"}')
     out = tmp_path / "kfp-out" / "event"
     hostile = '$(touch pwned) `x` "q" \' \n; rm -rf /'
-    argv = ["sh", "-c", WRAPPER, "flowyard-step", str(work), "1", str(given), str(work / "in.json")]
+    argv = ["sh", "-c", WRAPPER, "flowyard-step", str(work), "", "1", str(given), str(work / "in.json")]
     argv += ["1", "FLOWYARD_X", hostile, "1", str(work / "out.json"), str(out)]
     argv += [
         "python3",
@@ -164,16 +165,17 @@ def test_item_fields_of_a_container_step_are_kfp_field_selectors(tmp_path) -> No
     )
 
 
-def test_fan_out_over_a_fan_out_is_a_sub_pipeline_returning_its_artifacts(tmp_path) -> None:
-    """Variant 2: kfp refuses ParallelFor(Collected(...)); a sub-pipeline returning List[Artifact]
-    and an artifact iterator over its output works."""
+def test_fan_out_over_a_fan_out_is_a_per_item_chain_in_one_parallel_for(tmp_path) -> None:
+    """Variant 2: a KFP server has no artifact iterator (argocompiler/dag.go, DAG); item i of the
+    processor is the activator's output for item i, so both run in one loop, one chain per item."""
     doc = package(canonical_ir("seed-fanout"), tmp_path)
-    assert "activator-fanout" in tasks(doc)
-    sub = doc["components"]["comp-activator-fanout"]
-    assert sub["outputDefinitions"]["artifacts"]["event"]["isArtifactList"] is True
-    loop = next(t for n, t in tasks(doc).items() if n.startswith("for-loop"))
-    assert loop["artifactIterator"]["items"]["inputArtifact"] == "pipelinechannel--activator-fanout-event"
-    assert loop["dependentTasks"] == ["activator-fanout"]
+    (loop_name,) = [n for n in tasks(doc) if n.startswith("for-loop")]
+    loop = tasks(doc)[loop_name]
+    assert "artifactIterator" not in loop and loop["iteratorPolicy"]["parallelismLimit"] == 2
+    inner = tasks(doc, loop_name)
+    assert inner["processor"]["dependentTasks"] == ["activator"]
+    wire = inner["processor"]["inputs"]["artifacts"]["event"]["taskOutputArtifact"]
+    assert wire == {"producerTask": "activator", "outputArtifactKey": "event"}
 
 
 def test_fan_in_of_values_is_collected_in_item_order(tmp_path) -> None:
@@ -197,15 +199,13 @@ def test_fan_in_of_files_is_collected_as_an_artifact_list(tmp_path) -> None:
 def test_retries_become_set_retry(tmp_path) -> None:
     p = Pipeline(
         name="p",
-        steps={
-            "s": box("true", retries={"limit": 3, "backoff": {"duration": "2s", "factor": 3, "max_duration": "1m"}})
-        },
+        steps={"s": box("true", retries={"limit": 3, "backoff": {"duration": "2s", "factor": 3}})},
     )
     doc = package(p, tmp_path)
     assert tasks(doc)["s"]["retryPolicy"] == {
         "backoffDuration": "2s",
         "backoffFactor": 3.0,
-        "backoffMaxDuration": "60s",
+        "backoffMaxDuration": "3600s",  # kfp's default: on a server, Argo's budget from the first attempt
         "maxRetryCount": 3,
     }
 
@@ -225,7 +225,7 @@ def test_env_values_are_exported_by_the_wrapper(tmp_path) -> None:
     )
     c = executor(package(p, tmp_path), "s")
     i = c["command"].index("flowyard-step")
-    assert c["command"][i + 2 : i + 6] == ["0", "1", "X", "{{$.inputs.parameters['param_x']}}!"]
+    assert c["command"][i + 2 : i + 7] == ["", "0", "1", "X", "{{$.inputs.parameters['param_x']}}!"]
 
 
 def test_secrets_become_kfp_kubernetes_secret_env(tmp_path) -> None:

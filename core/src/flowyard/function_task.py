@@ -47,6 +47,7 @@ from flowyard.ir import (
     TemplateSource,
     Text,
 )
+from flowyard.lowering import value_matches
 from flowyard.step import INDEX_WIDTH, TaskInput, TaskOutput, call_function, read_value_outputs
 from flowyard.templates import dig, render_value
 
@@ -259,6 +260,7 @@ class _Run:
         if self.step.kind == "python":
             assert self.step.python is not None
             os.chdir(self.work)  # KFP runs each task in a process of its own
+            os.environ.update(self.env())  # the step's env, as a container step gets it (own process too)
             with contextlib.redirect_stdout(_Tee(sys.stdout, log)), contextlib.redirect_stderr(_Tee(sys.stderr, log)):
                 values = call_function(self.step.python.function, inputs, outputs, self.work)
         else:
@@ -299,6 +301,8 @@ class _Run:
                     _copy(made, target)
                 continue
             value = values.get(out.name)
+            if not value_matches(out.type, normalise(value)):  # as the local backend checks them
+                raise TaskError(f"output {out.name!r} should be of type {out.type}, got {render_value(value)[:80]}")
             self.values[f"outputs.{out.name}"] = value
             if out.name == self.task.returns:
                 continue

@@ -11,7 +11,7 @@ from flowyard.ir import PipelineIR, StepOutputSource
 
 from flowyard_kubeflow.options import KubeflowOptions
 
-SUPPORTED_KFP = "Kubeflow Pipelines 2.5 and later (dsl.Collected); packages from kfp 2.17"
+SUPPORTED_KFP = "Kubeflow Pipelines 2.14 to 2.17 (-O kfp_version=2.5 for what 2.5 runs); packages from kfp 2.17"
 KFP_LOCAL_PARALLELISM = 2  # kfp.local's SubprocessRunner runs at most two tasks at once
 
 
@@ -54,10 +54,22 @@ class KubeflowBackend(Backend):
 
     def refusals(self, ir: PipelineIR) -> list[FeatureUse]:
         """What KFP (or this mapping of it) cannot express, beyond the capability set."""
+        from flowyard_kubeflow import server_refusals as sr
         from flowyard_kubeflow.compiler import wrapped_steps
 
         out = cluster_refusals(ir, "KFP", self.options.default_image)
+        out += sr.version_refusals(ir, self.options) + sr.retry_refusals(ir)
+        out += sr.value_refusals(ir) + sr.topology_refusals(ir)
         wrapped = wrapped_steps(ir)  # fanned-out steps built as sub-pipelines (all have a for_each)
+        for s in ir.steps:
+            src = s.for_each.source if s.for_each is not None else None
+            over_wrapped = isinstance(src, StepOutputSource) and src.step in wrapped
+            if over_wrapped and ir.step(src.step).output(src.output).type == "file":  # type: ignore[union-attr]
+                why = (
+                    f"step {s.name!r} fans out over {src.step!r}'s files and cannot join its loop; a KFP server "  # type: ignore[union-attr]
+                    "has no artifact iterator (argocompiler/dag.go, DAG)"
+                )
+                out.append(FeatureUse("fan-out-over-fanned-out-files", why))
         for p in ir.parameters:
             if p.type == "any":
                 out.append(FeatureUse("untyped-parameter", f"parameter {p.name!r}: KFP parameters need a type"))
@@ -67,7 +79,8 @@ class KubeflowBackend(Backend):
                 out.append(
                     FeatureUse(
                         "retries-in-fan-out",
-                        f"{where}: KFP's server ignores set_retry inside ParallelFor (kubeflow/pipelines 12389); "
+                        f"{where}: KFP's server ignores set_retry inside ParallelFor (argocompiler/dag.go, "
+                        "iterationItemTask; kubeflow/pipelines 12389, 13897); "
                         "-O retries_in_fan_out=true to accept that",
                     )
                 )
@@ -108,12 +121,25 @@ class KubeflowBackend(Backend):
             text = compile_package(ir, self.options, "cluster")
         except CompileError as e:
             raise FlowyardError(f"cannot compile for Kubeflow Pipelines: {e}") from None
+        ignored = self.server_check(text)
         return CompiledPipeline(
             backend=self.name,
             files=(CompiledFile(name=f"{ir.dns_name}.yaml", content=text),),
-            notices=tuple(report.notices()),
+            notices=(*report.notices(), *ignored),
             metadata={"objects": _count_objects(text)},
         )
+
+    def server_check(self, text: str) -> list[str]:
+        """The server-compatibility pass for ``-O kfp_version``: raise on what the server rejects;
+        return a notice per setting it ignores."""
+        from flowyard_kubeflow.compat import check_text
+
+        findings = check_text(text, self.options.kfp_version)
+        rejected = [f.line() for f in findings if f.rule.effect == "rejected"]
+        if rejected:
+            version = self.options.kfp_version
+            raise FlowyardError(f"a KFP {version} server would refuse this package: " + "; ".join(rejected))
+        return [f"KFP {self.options.kfp_version} ignores: {f.line()}" for f in findings]
 
     # --- running here: kfp.local ----------------------------------------------------------------
 
@@ -128,6 +154,13 @@ class KubeflowBackend(Backend):
         if request.only_step:
             raise FlowyardError("the kubeflow backend runs whole pipelines; use the local backend for --step")
         report = self.check(ir)
+        from flowyard.errors import UnsupportedFeatureError
+
+        from flowyard_kubeflow.server_refusals import kfp_local_refusals, value_refusals
+
+        here = kfp_local_refusals(ir) + [f"{u.capability} ({u.where})" for u in value_refusals(ir, request.params)]
+        if here:
+            raise UnsupportedFeatureError(self.name, here)
         return run_local(ir, request.with_notices(report.notices()), self.options)
 
     # --- a KFP API server ----------------------------------------------------------------------
@@ -141,13 +174,15 @@ class KubeflowBackend(Backend):
         from flowyard_kubeflow.compiler import KfpCompiler
 
         self.check(ir)
-        conn = service.Connection.resolve(request)
         compiler = KfpCompiler(ir, self.options, "cluster")
+        text = compiler.package()
+        self.server_check(text)  # before the server is asked anything
+        conn = service.Connection.resolve(request)
         arguments = {
             compiler.param_names[k]: float(v) if ir.parameter(k).type == "number" else v
             for k, v in request.params.items()
         }
-        run_id = service.create_run(conn, compiler.package(), arguments, new_run_id(ir.dns_name))
+        run_id = service.create_run(conn, text, arguments, new_run_id(ir.dns_name))
         link = conn.run_link(run_id)
         if not request.watch:
             return RunStatus(

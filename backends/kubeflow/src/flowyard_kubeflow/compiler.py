@@ -32,6 +32,7 @@ from flowyard.ir import (
     StepOutputSource,
 )
 
+from flowyard_kubeflow.chains import chain_members, fan_out_chains
 from flowyard_kubeflow.components import (
     VALUE_TYPES,
     Target,
@@ -50,10 +51,12 @@ class CompileError(Exception):
 
 
 def wrapped_steps(ir: PipelineIR) -> set[str]:
-    """Fanned-out steps another step fans out over: built as sub-pipelines."""
+    """Fanned-out steps another step fans out over without joining their loop (see
+    :mod:`flowyard_kubeflow.chains`): built as sub-pipelines."""
+    chained = fan_out_chains(ir)
     out = set()
     for s in ir.steps:
-        if s.for_each is not None and s.for_each.over_fanout:
+        if s.for_each is not None and s.for_each.over_fanout and s.name not in chained:
             src = s.for_each.source
             assert isinstance(src, StepOutputSource)
             out.add(src.step)
@@ -91,6 +94,7 @@ class KfpCompiler:
         self.plans = {s.name: plan_step(ir, s, target) for s in ir.all_steps}
         self.components = {s.name: self.component(s) for s in ir.all_steps}
         self.wrapped = wrapped_steps(ir)
+        self.chained = fan_out_chains(ir)
         taken: set[str] = set()
         self.param_names = {p.name: identifier(p.name, taken) for p in ir.parameters}
         self.subpipelines = {name: self.make_sub_pipeline(self.ir.step(name)) for name in sorted(self.wrapped)}
@@ -140,7 +144,9 @@ class KfpCompiler:
         plan = self.plans[step.name]
         image = step.image or self.options.default_image or ""
         if self.target == "local":
-            return lightweight_component(plan, self.options.local_base_image, self.bin_dirs)
+            is_exit = self.ir.on_exit is not None and step.name == self.ir.on_exit.name
+            guard = None if is_exit else {s.name: s.retry.limit for s in self.ir.all_steps}
+            return lightweight_component(plan, self.options.local_base_image, self.bin_dirs, guard)
         if step.kind == "python":
             return lightweight_component(plan, image)
         return container_component(plan, image)
@@ -202,7 +208,18 @@ class KfpCompiler:
         body.__signature__ = _signature([params[i] for i in order], returns)  # type: ignore[attr-defined]
         body.__name__ = self.ir.dns_name.replace("-", "_")
         root = self.options.pipeline_root if self.target == "cluster" else None
-        return dsl.pipeline(name=self.ir.dns_name, description=self.ir.description or None, pipeline_root=root)(body)
+        name = self.ir.dns_name if self.target == "cluster" else self.local_name()
+        return dsl.pipeline(name=name, description=self.ir.description or None, pipeline_root=root)(body)
+
+    def local_name(self) -> str:
+        """kfp.local loads a package as ONE component when an executor is named after the pipeline
+        (``Implementation.from_pipeline_spec_dict``): a pipeline named like one of its steps ran that
+        step alone. The kfp.local package's name is one no step has."""
+        steps = {s.dns_name for s in self.ir.all_steps}
+        name = self.ir.dns_name
+        while name in steps:
+            name = f"{name}-pipeline"
+        return name
 
     def output_fields(self) -> list[tuple[str, Any]]:
         fields = []
@@ -224,7 +241,7 @@ class KfpCompiler:
         with tempfile.TemporaryDirectory(prefix="flowyard-kfp-") as tmp:
             path = Path(tmp) / "pipeline.yaml"
             compiler.Compiler().compile(pipeline, str(path), pipeline_parameters=None)
-            return _mend_header(path.read_text(encoding="utf-8"))
+            return _safe_header(path.read_bytes().decode("utf-8"), pipeline)  # CR kept as written
 
 
 class _DagBuild:
@@ -283,9 +300,33 @@ class _DagBuild:
         # to the channel's reflected operator)
         return dsl.If(OPERATORS[cond.op](side(cond.left), side(cond.right)))
 
-    def add(self, step: StepIR) -> None:
+    def loop(self, step: StepIR) -> Any:
+        """The step's ``ParallelFor``, with the steps chained after it (one per item, in order)."""
         from kfp import dsl
 
+        members = chain_members(self.ir, step.name)
+        limits = [s.parallelism for s in (step, *members) if s.parallelism]
+        with dsl.ParallelFor(self.items(step), parallelism=min(limits, default=0)) as item:
+            task = self.c.call(step, lambda key: self.resolve(key, item))
+            self.tasks[step.name] = task
+            for member in members:
+                self.chained(member)
+        return task
+
+    def chained(self, step: StepIR) -> None:
+        """A chained step inside its chain's loop: its item is its upstream task's output."""
+        assert step.for_each is not None and isinstance(step.for_each.source, StepOutputSource)
+        src = step.for_each.source
+        upstream = self.tasks[src.step].outputs[self.c.plans[src.step].outputs[src.output]]
+        when = self.condition(step.when) if step.when is not None else contextlib.nullcontext()
+        with when:
+            task = self.c.call(step, lambda key: upstream if key[0] == "item" else self.resolve(key))
+        self.tasks[step.name] = task
+        self.after(step, task)
+
+    def add(self, step: StepIR) -> None:
+        if step.name in self.c.chained:
+            return  # built inside its chain's loop
         when = self.condition(step.when) if step.when is not None else contextlib.nullcontext()
         with when:
             if step.for_each is None:
@@ -295,9 +336,11 @@ class _DagBuild:
                 self.subs[step.name] = self.sub_pipeline(step)
                 task = self.subs[step.name]
             else:
-                with dsl.ParallelFor(self.items(step), parallelism=step.parallelism or 0) as item:
-                    task = self.c.call(step, lambda key: self.resolve(key, item))
-                self.tasks[step.name] = task
+                task = self.loop(step)
+        self.after(step, task)
+
+    def after(self, step: StepIR, task: Any) -> None:
+        """``after`` for the dependencies no data passes along."""
         data_deps = {a.key[1] for a in self.c.plans[step.name].args if a.key is not None and a.key[0] == "output"} | (
             {step.for_each.source.step}
             if step.for_each and isinstance(step.for_each.source, StepOutputSource)
@@ -340,16 +383,37 @@ def compile_package(
     return KfpCompiler(ir, options, target, bin_dirs).package()
 
 
-_TOP_LEVEL = ("components:", "defaultPipelineRoot:", "deploymentSpec:", "pipelineInfo:", "root:", "schemaVersion:")
+# what PyYAML (kfp.Client's reader) takes as a line break, or refuses in a comment
+_LINE_BREAKS = frozenset("\r\x85\u2028\u2029")
 
 
-def _mend_header(text: str) -> str:
-    """kfp 2.17 writes a comment header with each parameter's default; a default with a newline
-    leaks its second line out of the comment and breaks the YAML. Comment such lines back in."""
-    lines = text.split("\n")
-    for i, line in enumerate(lines):
-        if line.startswith(_TOP_LEVEL):
-            break
-        if not line.startswith("#"):
-            lines[i] = "#    " + line
-    return "\n".join(lines)
+def _printable(ch: str) -> bool:
+    """YAML 1.1's printable set, less its line breaks."""
+    o = ord(ch)
+    if ch in _LINE_BREAKS:
+        return False
+    return ch == "\t" or 0x20 <= o <= 0x7E or 0xA0 <= o <= 0xD7FF or 0xE000 <= o <= 0xFFFD or o >= 0x10000
+
+
+def _comment_line(line: str) -> str:
+    line = "".join(ch if _printable(ch) else f"\\u{ord(ch):04x}" for ch in line)
+    return line if line.startswith("#") else "#    " + line
+
+
+def _safe_header(text: str, pipeline: Any) -> str:
+    """kfp writes each parameter's default, as given, into the package's header comment; a line break
+    in a default (``\\n``, and for PyYAML also CR, U+0085, U+2028, U+2029) ended the comment and
+    injected YAML into what kfp.Client reads, and a control character made the file unreadable. The
+    header is rewritten from what kfp made of it: one comment line per line, anything unprintable
+    escaped. The body is PyYAML's own escaped dump and is kept as it is."""
+    from google.protobuf import json_format
+    from kfp.compiler.pipeline_spec_builder import extract_comments_from_pipeline_spec
+
+    header = extract_comments_from_pipeline_spec(
+        json_format.MessageToDict(pipeline.pipeline_spec), pipeline.description
+    )
+    if not text.startswith(header):
+        raise CompileError("kfp wrote a package header flowyard does not recognise; refusing to pass it on")
+    lines = header.split("\n")
+    safe = [_comment_line(line) if line else line for line in lines]
+    return "\n".join(safe) + text[len(header) :]

@@ -54,14 +54,26 @@ VALUE_TYPES = {
     "any": "str",  # JSON text between our own tasks; items arrive as the value itself
 }
 
+STATUS_MARK = "@@flowyard:run.status@@"  # where ${{ run.status }} goes in argv and env; the wrapper fills it in
 WRAPPER = r"""set -e
 wd=$1; shift; mkdir -p "$wd"; cd "$wd"
+st=$1; shift; word=
+if [ -n "$st" ]; then
+  s=$(printf '%s' "$st" | sed -n 's/.*[^\\]"state": *"\([A-Z_]*\)".*/\1/p')
+  case $s in SUCCEEDED|COMPLETE|CACHED) word=Succeeded;; *) word=Failed;; esac
+fi
+M='@@flowyard:run.status@@'
+fill() { r=$1; o=; while :; do case $r in *"$M"*) o=$o${r%%"$M"*}$word; r=${r#*"$M"};; *) break;; esac; done; o=$o$r; }
 n=$1; shift
 while [ "$n" -gt 0 ]; do mkdir -p "$(dirname -- "$2")"; cp -R -- "$1" "$2"; shift 2; n=$((n-1)); done
 n=$1; shift
-while [ "$n" -gt 0 ]; do export "$1=$2"; shift 2; n=$((n-1)); done
+while [ "$n" -gt 0 ]; do fill "$2"; export "$1=$o"; shift 2; n=$((n-1)); done
 m=$1; shift; i=0
 while [ "$i" -lt "$m" ]; do i=$((i+1)); eval "src_$i=\$1 dst_$i=\$2"; shift 2; done
+if [ -n "$st" ]; then
+  n=$#; i=0
+  while [ "$i" -lt "$n" ]; do fill "$1"; shift; set -- "$@" "$o"; i=$((i+1)); done
+fi
 set +e; "$@"; rc=$?; set -e
 [ "$rc" -eq 0 ] || exit "$rc"
 i=0
@@ -110,7 +122,7 @@ class StepPlan:
         return next((a for a in self.args if a.role.kind == kind and a.role.name == name), None)
 
 
-def _template_refs(step: StepIR) -> list[Any]:
+def template_refs(step: StepIR) -> list[Any]:
     templates: list[Template] = [t for _, t in step.env]
     if step.container is not None:
         templates += list(step.container.command)
@@ -133,7 +145,7 @@ def plan_step(ir: PipelineIR, step: StepIR, target: Target) -> StepPlan:
         plan.args.append(arg)
         return arg
 
-    refs = _template_refs(step)
+    refs = template_refs(step)
     loops = _loop_sources(ir)
     for inp in step.inputs:  # inputs first: they keep their own names where they can
         src = inp.source
@@ -167,11 +179,11 @@ def plan_step(ir: PipelineIR, step: StepIR, target: Target) -> StepPlan:
     item_fields |= {i.source.fields for i in step.inputs if isinstance(i.source, ItemSource) and i.type != "file"}
     if item_fields and plan.arg("item") is None:
         if lightweight:
-            add("item", ArgRole(kind="item"), item_annotation(step), ("item", ()))
+            add("item", ArgRole(kind="item"), item_annotation(ir, step), ("item", ()))
         else:
             for fields in sorted(item_fields):
                 name = "item" if not fields else "item_" + "_".join(fields)
-                annotation = item_annotation(step) if not fields else "str"
+                annotation = item_annotation(ir, step) if not fields else "str"
                 add(name, ArgRole(kind="item", name=".".join(fields)), annotation, ("item", fields))
     if any(isinstance(r, RunStatusRef) for r in refs):
         add("status", ArgRole(kind="status"), "dsl.PipelineTaskFinalStatus", None)
@@ -192,12 +204,17 @@ def plan_step(ir: PipelineIR, step: StepIR, target: Target) -> StepPlan:
     return plan
 
 
-def item_annotation(step: StepIR) -> str:
+def item_annotation(ir: PipelineIR, step: StepIR) -> str:
     """KFP checks a loop item's type against the input it feeds: for a literal list it knows the
-    element type; for a list from a parameter or an output it passes the item as it is."""
+    element type; for a list from a parameter or an output it passes the item as it is; a chained
+    step's item is the upstream task's output, of that output's type."""
     from flowyard.ir import LiteralSource
 
+    from flowyard_kubeflow.chains import fan_out_chains
+
     src = step.for_each.source if step.for_each is not None else None
+    if isinstance(src, StepOutputSource) and step.name in fan_out_chains(ir):
+        return VALUE_TYPES[ir.step(src.step).output(src.output).type]
     if not isinstance(src, LiteralSource) or not src.value:
         return "str"
     kinds = {type(v) for v in src.value}
@@ -238,7 +255,10 @@ def _generated_function(name: str, signature: str, body: list[str], returns: str
     return namespace[name]
 
 
-def lightweight_component(plan: StepPlan, base_image: str, bin_dirs: tuple[str, ...] = ()) -> Any:
+def lightweight_component(
+    plan: StepPlan, base_image: str, bin_dirs: tuple[str, ...] = (), guard: dict[str, int] | None = None
+) -> Any:
+    """``guard`` (kfp.local runs): every step's retries, for :mod:`flowyard_kubeflow.local_guard`."""
     from kfp import dsl
 
     task = FunctionTask(
@@ -251,8 +271,19 @@ def lightweight_component(plan: StepPlan, base_image: str, bin_dirs: tuple[str, 
     )
     signature = ", ".join(f"{a.name}: {a.annotation}" for a in plan.args)
     returns = VALUE_TYPES[plan.step.output(plan.returns).type] if plan.returns is not None else None
-    body = [
-        "_flowyard_arguments = dict(locals())",
+    body = ["_flowyard_arguments = dict(locals())"]
+    if plan.arg("status") is not None:  # the spec's word whatever the server calls the state
+        body += [
+            "from flowyard_kubeflow.run_status import normalise_status",
+            "_flowyard_arguments = normalise_status(_flowyard_arguments)",
+        ]
+    if guard is not None:
+        fanned_out = plan.step.for_each is not None
+        body += [
+            "from flowyard_kubeflow.local_guard import omit_after_failure",
+            f"omit_after_failure({plan.step.name!r}, {fanned_out!r}, {guard!r}, _flowyard_arguments)",
+        ]
+    body += [
         "from flowyard.function_task import run_function_task",
         f"return run_function_task({task.model_dump_json()!r}, _flowyard_arguments)",
     ]
@@ -332,7 +363,7 @@ def container_spec(plan: StepPlan, image: str, ph: dict[str, Any]) -> Any:
             elif isinstance(part, OutputPathRef):
                 out.append(output_path(part.name))
             elif isinstance(part, RunStatusRef):
-                out.append(str(arg_ph("status")))
+                out.append(STATUS_MARK)  # the wrapper puts the word in, from the whole final status
         return "".join(out)
 
     copies_in: list[str] = []
@@ -364,8 +395,9 @@ def container_spec(plan: StepPlan, image: str, ph: dict[str, Any]) -> Any:
     for out in step.outputs:
         output_path(out.name)
     env = [x for key, tpl in step.env for x in (key, render(tpl))]
-    if not (copies_in or copies_out or env or step.container.workdir):
+    status = str(arg_ph("status")) if plan.arg("status") is not None else ""
+    if not (copies_in or copies_out or env or step.container.workdir or status):
         return dsl.ContainerSpec(image=image, command=argv)
-    command = ["/bin/sh", "-c", WRAPPER, "flowyard-step", workdir]
+    command = ["/bin/sh", "-c", WRAPPER, "flowyard-step", workdir, status]
     command += [str(len(copies_in) // 2), *copies_in, str(len(env) // 2), *env, str(len(copies_out) // 2), *copies_out]
     return dsl.ContainerSpec(image=image, command=[*command, *argv])

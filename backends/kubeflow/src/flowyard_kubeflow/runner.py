@@ -39,6 +39,7 @@ from flowyard.runs import (
     write_atomic,
 )
 
+from flowyard_kubeflow.local_argv import commands_through_files
 from flowyard_kubeflow.options import KubeflowOptions
 
 _FAILED_TASK = re.compile(r"Inner task failed: '([^']+)'")
@@ -104,12 +105,28 @@ def read_records(folder: Path) -> list[dict[str, Any]]:
     return records
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _plain(text: str) -> str:
+    """kfp.local colours task names and states for a terminal; a status keeps the words only."""
+    return _ANSI.sub("", text)
+
+
+def _import_path(ir: PipelineIR) -> str:
+    """The spec's folder first on each task's import path, as docs/spec.md promises and local does."""
+    parts = [ir.source.directory] if ir.source.directory else []
+    parts += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return os.pathsep.join(parts)
+
+
 def run_local(ir: PipelineIR, request: RunRequest, options: KubeflowOptions) -> RunStatus:
     from kfp import components, local
 
     from flowyard_kubeflow.compiler import KfpCompiler
 
-    run = RunDirectory(runs_root(request.runs_root) / new_run_id(ir.dns_name))
+    # absolute: Python steps run in their own working directory, and kfp.local hands them these paths
+    run = RunDirectory(runs_root(request.runs_root).absolute() / new_run_id(ir.dns_name))
     run.path.mkdir(parents=True, exist_ok=True)
     write_atomic(run.ir_file, ir.model_dump_json().encode())
     write_atomic(run.params_file, json.dumps(dict(request.params), ensure_ascii=False).encode())
@@ -129,7 +146,12 @@ def run_local(ir: PipelineIR, request: RunRequest, options: KubeflowOptions) -> 
         notices.append("kfp.local run: step caching is not used here (it is in the cluster package)")
     started = time.time()
     error = None
-    with _quiet(run.path / "kfp.log"), _environ(RECORDS_ENV, str(records_dir)):
+    with (
+        _quiet(run.path / "kfp.log"),
+        _environ(RECORDS_ENV, str(records_dir)),
+        _environ("PYTHONPATH", _import_path(ir)),
+        commands_through_files(run.path / "commands"),
+    ):
         local.init(
             runner=local.SubprocessRunner(use_venv=False),
             pipeline_root=str(run.path / "kfp"),
@@ -138,8 +160,9 @@ def run_local(ir: PipelineIR, request: RunRequest, options: KubeflowOptions) -> 
         )
         try:
             components.load_component_from_file(str(package))(**arguments)
-        except RuntimeError as e:  # "Pipeline 'p' finished with status FAILURE. Inner task failed: 'x'."
-            error = str(e).strip().splitlines()[0]
+        except Exception as e:  # "Pipeline 'p' finished with status FAILURE. Inner task failed: 'x'."
+            # or anything kfp.local raises: the run is still recorded, with what it said
+            error = _plain(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)
     records = read_records(records_dir)
     status = _status(ir, run, records, error, started, time.time(), tuple(notices))
     _write_logs_and_provenance(ir, run, records, request)
@@ -156,19 +179,21 @@ def _status(
     finished: float,
     notices: tuple[str, ...],
 ) -> RunStatus:
-    tasks = [
-        TaskStatus(
-            step=r["step"],
-            item=r.get("item") if ir.step(r["step"]).for_each is not None else None,
-            state=TaskState(r["state"]),
-            started_at=r.get("started"),
-            finished_at=r.get("finished"),
-            attempts=1,
-            exit_code=r.get("exit_code"),
-            message=r.get("message", ""),
+    tasks = []
+    for (step, item), attempts in _attempts(ir, records).items():
+        last = attempts[-1]
+        tasks.append(
+            TaskStatus(
+                step=step,
+                item=item,
+                state=TaskState(last["state"]),
+                started_at=attempts[0].get("started"),
+                finished_at=last.get("finished"),
+                attempts=len([a for a in attempts if a["state"] != "Omitted"]) or 1,
+                exit_code=last.get("exit_code"),
+                message=_plain(last.get("message", "")),
+            )
         )
-        for r in records
-    ]
     seen = {t.step for t in tasks}
     for step in ir.all_steps:  # steps kfp never started: a false condition, or stopped by a failure
         if step.name not in seen:
@@ -201,6 +226,15 @@ def _status(
         location=str(run.path),
         flowyard_version=__version__,
     )
+
+
+def _attempts(ir: PipelineIR, records: list[dict[str, Any]]) -> dict[tuple[str, int | None], list[dict[str, Any]]]:
+    """Each task's records, one per attempt kfp.local made (it retries as set_retry says), in order."""
+    out: dict[tuple[str, int | None], list[dict[str, Any]]] = {}
+    for r in sorted(records, key=lambda r: (r.get("started") or 0, r.get("finished") or 0)):
+        item = r.get("item") if ir.step(r["step"]).for_each is not None else None
+        out.setdefault((r["step"], item), []).append(r)
+    return out
 
 
 def _outputs(ir: PipelineIR, records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -122,7 +122,7 @@ def summarize_package(text: str) -> StructuralSummary:
         # the loop it runs in
         loop = next((sc for sc in _chain(scope) if sc.task is not None and _loop_item(sc.task)), None)
         if loop is not None:
-            fan_outs.append(_fan_out(pkg, name, loop))
+            fan_outs.append(_chained_fan_out(pkg, name, task, scope) or _fan_out(pkg, name, loop))
         for arg, spec in task.get("inputs", {}).get("artifacts", {}).items():
             found = pkg.producer(spec, scope, "Artifact")
             if found is None and loop is not None and loop.task is not None and "artifactIterator" in loop.task:
@@ -164,6 +164,20 @@ def _output_name(pkg: _Package, step: str, key: str) -> str:
     )
     base = key.removesuffix("_output")
     return base if key.endswith("_output") and base in inputs else key
+
+
+def _chained_fan_out(pkg: _Package, step: str, task: dict[str, Any], scope: _Scope) -> FanOutSummary | None:
+    """A step chained inside another step's loop (:mod:`flowyard_kubeflow.chains`): it takes its
+    item from a task of the same loop."""
+    siblings = pkg.dag(scope).get("tasks", {})
+    for kind in ("Parameter", "Artifact"):
+        for spec in task.get("inputs", {}).get(f"{kind.lower()}s", {}).values():
+            src = spec.get(f"taskOutput{kind}")
+            if src is not None and src["producerTask"] in siblings and pkg.is_leaf(siblings[src["producerTask"]]):
+                producer = src["producerTask"]
+                output = _output_name(pkg, producer, src[f"output{kind}Key"])
+                return FanOutSummary(step=step, source=f"step:{producer}.{output}", over_fanout=True)
+    return None
 
 
 def _fan_out(pkg: _Package, step: str, loop: _Scope) -> FanOutSummary:
