@@ -160,7 +160,7 @@ def run_local(ir: PipelineIR, request: RunRequest, options: KubeflowOptions) -> 
         )
         try:
             components.load_component_from_file(str(package))(**arguments)
-        except Exception as e:  # "Pipeline 'p' finished with status FAILURE. Inner task failed: 'x'."
+        except Exception as e:  # noqa: BLE001 - "Pipeline 'p' finished with status FAILURE. Inner task failed: 'x'."
             # or anything kfp.local raises: the run is still recorded, with what it said
             error = _plain(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)
     records = read_records(records_dir)
