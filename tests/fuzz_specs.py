@@ -37,15 +37,6 @@ REPO = Path(__file__).resolve().parents[1]
 CASE_SECONDS = float(os.environ.get("FLOWYARD_FUZZ_CASE_SECONDS", "20"))
 MEMORY_BYTES = int(os.environ.get("FLOWYARD_FUZZ_MEMORY_MB", "3072")) * 2**20
 BACKENDS = ("argo", "kubeflow", "local")
-# Kubeflow compile crashes owned by issue 16 (backends/kubeflow internals): named, counted apart,
-# so a new crash is still "unexpected". Each is a (exception type name, text in its message) pair.
-KNOWN_KUBEFLOW = (
-    ("ValueError", "Value must be one of the following types"),
-    ("InconsistentTypeException", "Incompatible argument passed to the input"),
-    ("TypeError", "is not a parameter type"),
-    ("ValueError", "but that is not a legal Python variable name"),  # for_each items with keys such as "a-b"
-    ("ValueError", "Got an empty item list for loop argument"),  # for_each: []
-)
 
 
 # --- the worker ----------------------------------------------------------------------------------
@@ -81,13 +72,11 @@ def _compile_all(text: str, registry: Any) -> list[str]:
     return refused
 
 
-def _classify(e: BaseException, tb: str) -> str:
+def _classify(e: BaseException) -> str:
     from flowyard.errors import FlowyardError
 
     if isinstance(e, FlowyardError):
         return "refused"
-    if "flowyard_kubeflow" in tb and any(type(e).__name__ == n and m in str(e) for n, m in KNOWN_KUBEFLOW):
-        return "known-kubeflow"
     return "unexpected"
 
 
@@ -114,7 +103,7 @@ def worker() -> None:
             outcome = {"outcome": "unexpected", "detail": f"over {CASE_SECONDS:g} s"}
         except BaseException as e:  # noqa: BLE001 - the point: every exception is classified
             tb = traceback.format_exc()
-            outcome = {"outcome": _classify(e, tb), "detail": f"{type(e).__name__}: {str(e)[:300]}", "tb": tb[-3000:]}
+            outcome = {"outcome": _classify(e), "detail": f"{type(e).__name__}: {str(e)[:300]}", "tb": tb[-3000:]}
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         outcome["seconds"] = time.perf_counter() - start

@@ -84,3 +84,24 @@ def test_secrets_without_kfp_kubernetes_are_refused_by_name(monkeypatch) -> None
     monkeypatch.setattr(backend_module, "kfp_kubernetes_installed", lambda: False)
     p = Pipeline(name="p", steps={"s": box("true", secrets=[SecretRef(secret="db", key="k", env="E")])})
     assert "needs kfp-kubernetes" in refused(p)
+
+
+@pytest.mark.parametrize(
+    ("items", "expected"),
+    [
+        ([], "empty-literal-fan-out (step 's', for_each: an empty list"),
+        ([1, "a", {"k": 1}], "mixed-item-types (step 's', for_each: items of types dict, int, str"),
+        ([1, 2.5], "mixed-item-types (step 's', for_each: items of types float, int"),
+        ([{"a-b": 1}, {"a-b": 2}], "item-keys-not-names (step 's', for_each: item keys 'a-b'"),
+    ],
+)
+def test_literal_items_kfps_parallel_for_cannot_take_are_refused_by_name(items, expected) -> None:
+    """Each crashed kfp's compiler with a traceback (ValueError, InconsistentTypeException) before."""
+    p = Pipeline(name="p", steps={"s": box("echo", "${{ item }}", for_each=items)})
+    assert expected in refused(p)
+
+
+@pytest.mark.parametrize("items", [[1, 2], [1.5, 2.5], [True, False], ["a", "b"], [{"k": 1}, {"k": "x"}]])
+def test_literal_items_of_one_type_compile(items) -> None:
+    p = Pipeline(name="p", steps={"s": box("echo", "${{ item }}", for_each=items)})
+    assert "parameterIterator" in KubeflowBackend({"default_image": STEP_IMAGE}).compile(lower(p)).main.content

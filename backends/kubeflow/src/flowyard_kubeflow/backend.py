@@ -59,7 +59,7 @@ class KubeflowBackend(Backend):
 
         out = cluster_refusals(ir, "KFP", self.options.default_image)
         out += sr.version_refusals(ir, self.options) + sr.retry_refusals(ir)
-        out += sr.value_refusals(ir) + sr.topology_refusals(ir)
+        out += sr.value_refusals(ir) + sr.literal_item_refusals(ir) + sr.topology_refusals(ir)
         wrapped = wrapped_steps(ir)  # fanned-out steps built as sub-pipelines (all have a for_each)
         for s in ir.steps:
             src = s.for_each.source if s.for_each is not None else None

@@ -3,6 +3,7 @@ checks of the same rules are :mod:`flowyard_kubeflow.compat`, which cites the up
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -130,6 +131,32 @@ def value_refusals(ir: PipelineIR, params: Mapping[str, Any] | None = None) -> l
                 else "kfp-placeholder-in-value"
             )
             out.append(FeatureUse(feature, f"{where}: {why}"))
+    return out
+
+
+_LEGAL_SUBVAR = re.compile(r"^[a-zA-Z_][0-9a-zA-Z_]*$")  # kfp's LoopArgumentVariable.LEGAL_SUBVAR_NAME_REGEX
+
+
+def literal_item_refusals(ir: PipelineIR) -> list[FeatureUse]:
+    """Literal ``for_each`` lists kfp's ``ParallelFor`` cannot take (kfp ``dsl/for_loop.py``):
+    ``LoopParameterArgument.from_raw_items`` refuses an empty list, the loop's item type is its first
+    item's (``_get_first_element_type``, so other types fail ``verify_type_compatibility``), and each key
+    of a mapping item becomes a ``LoopArgumentVariable``, which must be an ASCII Python name."""
+    out = []
+    for s in ir.all_steps:
+        if s.for_each is None or not isinstance(s.for_each.source, LiteralSource):
+            continue
+        items, where = s.for_each.source.value, f"step {s.name!r}, for_each"
+        types = sorted({type(v).__name__ for v in items}) if isinstance(items, list) else []
+        keys = sorted({k for v in items if isinstance(v, dict) for k in v if not _LEGAL_SUBVAR.match(k)})
+        if isinstance(items, list) and not items:
+            out.append(FeatureUse("empty-literal-fan-out", f"{where}: an empty list (kfp's ParallelFor takes none)"))
+        elif len(types) > 1:
+            why = f"{where}: items of types {', '.join(types)} (KFP types a loop's items by its first item)"
+            out.append(FeatureUse("mixed-item-types", why))
+        elif keys:
+            why = f"{where}: item keys {', '.join(map(repr, keys))} (KFP needs ASCII Python names as item keys)"
+            out.append(FeatureUse("item-keys-not-names", why))
     return out
 
 
