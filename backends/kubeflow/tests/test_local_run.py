@@ -17,6 +17,7 @@ from flowyard.runs import RunRequest, output_documents
 from flowyard.spec import Container, Output, Parameter, Pipeline, PythonFunction, SecretRef, Step
 from flowyard.testing.contract import canonical_ir
 from flowyard.testing.pipelines import CANONICAL_PIPELINES
+from flowyard.testing.refusals import expect_refusal
 from flowyard_kubeflow import KubeflowBackend
 from flowyard_local import LocalBackend
 
@@ -149,7 +150,7 @@ def test_every_canonical_pipeline_kubeflow_accepts_gives_the_local_backends_docu
     ir = canonical_ir(name)
     backend = KubeflowBackend({"default_image": "python:3.11"})
     if not backend.support(ir).ok:
-        pytest.skip(f"kubeflow refuses {name}: {backend.support(ir).refusal_lines()}")
+        expect_refusal(backend, ir)
     kfp = run(backend, ir, tmp_path)
     local = run(LocalBackend(), ir, tmp_path)
     assert kfp.state.value == local.state.value, (kfp.message, local.message)
