@@ -3,15 +3,14 @@ exit 2, in bounded time and memory (issue 20's reproductions)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from flowyard.cli import cli
+from flowyard.testing.cli import user_cli
 
 HEADER = "apiVersion: flowyard/v1\nkind: Pipeline\nname: p\n"
 STEP = "steps:\n  a:\n    container:\n      image: alpine\n      command: [echo, hi]\n"
@@ -19,17 +18,7 @@ STEP = "steps:\n  a:\n    container:\n      image: alpine\n      command: [echo,
 
 def flowyard(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The CLI as a user runs it: a fresh folder, no FLOWYARD_HOME."""
-    environ = {k: v for k, v in os.environ.items() if k != "FLOWYARD_HOME"}
-    environ.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "flowyard", *args],
-        cwd=cwd,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return user_cli(*args, cwd=cwd, env=env, timeout=60)
 
 
 def assert_refused(r: subprocess.CompletedProcess[str], *words: str) -> None:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from flowyard.testing.cli import one_line_error, user_cli
 
 from .argo_server_standin import argo_server
 
@@ -20,25 +21,11 @@ TOKEN = "s3cr3t-t0ken-value"
 
 
 def flowyard(tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.CompletedProcess[str], float]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("ARGO_", "FLOWYARD_"))}
-    environ.update({"HOME": str(tmp_path), "FLOWYARD_CONFIG": str(tmp_path / "none.yaml"), **env})
+    """The CLI in a subprocess with no connection settings but ``env``; and how long it took."""
+    settings = {"HOME": str(tmp_path), "FLOWYARD_CONFIG": str(tmp_path / "none.yaml"), **env}
     start = time.monotonic()
-    r = subprocess.run(
-        [sys.executable, "-m", "flowyard", *args],
-        cwd=tmp_path,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    r = user_cli(*args, cwd=tmp_path, env=settings, unset=("ARGO_", "FLOWYARD_"), timeout=60)
     return r, time.monotonic() - start
-
-
-def one_line_exit_3(r: subprocess.CompletedProcess[str]) -> str:
-    assert r.returncode == 3, r.stdout + r.stderr[-3000:]
-    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr[-3000:]
-    return r.stderr
 
 
 def test_a_hanging_server_is_given_up_on_within_the_timeouts(tmp_path: Path) -> None:
@@ -47,7 +34,7 @@ def test_a_hanging_server_is_given_up_on_within_the_timeouts(tmp_path: Path) -> 
             tmp_path, "submit", SEQUENTIAL, "-b", "argo", "--server", url,
             FLOWYARD_READ_TIMEOUT="1", FLOWYARD_HTTP_RETRIES="1",
         )  # fmt: skip
-    assert "did not answer within 1 s" in one_line_exit_3(r)
+    assert "did not answer within 1 s" in one_line_error(r, 3)
     assert seconds < 30
 
 
@@ -97,7 +84,7 @@ def test_a_broken_answer_is_one_line_and_exit_3(tmp_path: Path, command: str, fa
             tmp_path, command, *args, "-b", "argo", "--server", url, "--token", TOKEN,
             FLOWYARD_MAX_RESPONSE_BYTES="2000000",
         )  # fmt: skip
-    err = one_line_exit_3(r)
+    err = one_line_error(r, 3)
     assert expected in err
     assert TOKEN not in r.stdout + r.stderr
 
@@ -105,7 +92,7 @@ def test_a_broken_answer_is_one_line_and_exit_3(tmp_path: Path, command: str, fa
 def test_a_bad_timestamp_is_one_line_and_exit_3(tmp_path: Path) -> None:
     with argo_server(fault="wrong-shape", wrong_shape=BAD_WORKFLOW) as (url, _):
         r, _ = flowyard(tmp_path, "status", "wf", "-b", "argo", "--server", url)
-    assert "status.startedAt" in one_line_exit_3(r)
+    assert "status.startedAt" in one_line_error(r, 3)
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads the peak memory from /proc")
@@ -148,7 +135,7 @@ def test_timeouts_come_from_the_config_file_too(tmp_path: Path) -> None:
     config.write_text("argo:\n  read_timeout: 1\n  retries: 0\n")
     with argo_server(fault="hang") as (url, _):
         r, seconds = flowyard(tmp_path, "status", "wf", "-b", "argo", "--server", url, FLOWYARD_CONFIG=str(config))
-    assert "did not answer within 1 s" in one_line_exit_3(r)
+    assert "did not answer within 1 s" in one_line_error(r, 3)
     assert seconds < 20
     config.write_text("argo:\n  read_timeout: soon\n")
     r, _ = flowyard(tmp_path, "status", "wf", "-b", "argo", "--server", url, FLOWYARD_CONFIG=str(config))

@@ -4,13 +4,12 @@ answer once the server is back; the CLI run as a user runs it, in a subprocess."
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from flowyard.testing.cli import one_line_error, user_cli
 
 from .kfp_server_standin import kfp_server
 
@@ -20,25 +19,11 @@ TOKEN = "s3cr3t-t0ken-value"
 
 
 def flowyard(tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.CompletedProcess[str], float]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("KFP_", "KF_", "FLOWYARD_"))}
-    environ.update({"HOME": str(tmp_path), "FLOWYARD_CONFIG": str(tmp_path / "none.yaml"), **env})
+    """The CLI in a subprocess with no connection settings but ``env``; and how long it took."""
+    settings = {"HOME": str(tmp_path), "FLOWYARD_CONFIG": str(tmp_path / "none.yaml"), **env}
     start = time.monotonic()
-    r = subprocess.run(
-        [sys.executable, "-m", "flowyard", *args],
-        cwd=tmp_path,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    r = user_cli(*args, cwd=tmp_path, env=settings, unset=("KFP_", "KF_", "FLOWYARD_"), timeout=60)
     return r, time.monotonic() - start
-
-
-def one_line_exit_3(r: subprocess.CompletedProcess[str]) -> str:
-    assert r.returncode == 3, r.stdout + r.stderr[-3000:]
-    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr[-3000:]
-    return r.stderr
 
 
 def test_a_hanging_server_is_given_up_on_within_the_timeouts(tmp_path: Path) -> None:
@@ -47,7 +32,7 @@ def test_a_hanging_server_is_given_up_on_within_the_timeouts(tmp_path: Path) -> 
             tmp_path, "submit", SEQUENTIAL, "-b", "kubeflow", "--server", url,
             FLOWYARD_READ_TIMEOUT="1", FLOWYARD_HTTP_RETRIES="1",
         )  # fmt: skip
-    assert "did not answer within 1 s" in one_line_exit_3(r)
+    assert "did not answer within 1 s" in one_line_error(r, 3)
     assert seconds < 30
 
 
@@ -98,7 +83,7 @@ def test_a_broken_answer_is_one_line_and_exit_3(tmp_path: Path, command: str, fa
             tmp_path, command, *args, "-b", "kubeflow", "--server", url, "--token", TOKEN,
             FLOWYARD_MAX_RESPONSE_BYTES="2000000",
         )  # fmt: skip
-    err = one_line_exit_3(r)
+    err = one_line_error(r, 3)
     assert expected in err
     assert TOKEN not in r.stdout + r.stderr
 
@@ -106,4 +91,4 @@ def test_a_broken_answer_is_one_line_and_exit_3(tmp_path: Path, command: str, fa
 def test_a_bad_timestamp_is_one_line_and_exit_3(tmp_path: Path) -> None:
     with kfp_server(fault="wrong-shape", wrong_shape=BAD_RUN) as (url, _):
         r, _ = flowyard(tmp_path, "status", "r1", "-b", "kubeflow", "--server", url)
-    assert "created_at" in one_line_exit_3(r)
+    assert "created_at" in one_line_error(r, 3)

@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+from flowyard.testing.cli import user_cli
 
-def user_cli(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """``flowyard ARGS`` in ``cwd`` with the caller's environment minus ``FLOWYARD_HOME``, plus ``env``."""
-    full_env = {k: v for k, v in os.environ.items() if k != "FLOWYARD_HOME"} | (env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "flowyard.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=full_env,
-        timeout=timeout,
-    )
+__all__ = ["default_runs", "run_json", "user_cli"]
 
 
 def run_json(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
