@@ -26,10 +26,8 @@ from flowyard_argo.executor.children import (
 from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.depends import DependsError, dependency_names, depends_logic, evaluate
 from flowyard_argo.executor.engine import execute, references_result, template_outputs
-from flowyard_argo.executor.nodes import SKIPPED, TASK_GROUP, Node
+from flowyard_argo.executor.nodes import BAD, SKIPPED, TASK_GROUP, Node
 from flowyard_argo.executor.scope import AggregateError, Scope
-
-BAD = (TaskState.FAILED, TaskState.ERROR)
 
 
 class _Dag:

@@ -22,10 +22,8 @@ from flowyard_argo.executor.children import (
 )
 from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.engine import references_result, template_outputs
-from flowyard_argo.executor.nodes import SKIPPED, STEP_GROUP, Node
+from flowyard_argo.executor.nodes import BAD, SKIPPED, STEP_GROUP, Node
 from flowyard_argo.executor.scope import AggregateError, Scope
-
-BAD = (TaskState.FAILED, TaskState.ERROR)
 
 
 def run_steps(run: RunContext, node: Node, template: Mapping[str, Any]) -> None:
