@@ -17,7 +17,7 @@ from flowyard.runs import TaskState
 from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.images import ImageError
 from flowyard_argo.executor.nodes import Node
-from flowyard_argo.executor.pods import PodError, PodResult, PodSpec, run_pod
+from flowyard_argo.executor.pods import PodError, PodResult, PodSpec, copy_path, run_pod
 from flowyard_argo.executor.refusals import key_only
 from flowyard_argo.executor.retry import parse_duration
 
@@ -149,18 +149,12 @@ def _save_outputs(run: RunContext, node: Node, template: Mapping[str, Any], resu
         store.parent.mkdir(parents=True, exist_ok=True)
         if store.is_dir():  # a retried pod's earlier output
             shutil.rmtree(store)
-        if host.is_dir():
-            shutil.copytree(host, store)
-        else:
-            shutil.copyfile(host, store)
+        copy_path(host, store)
         arts.append({"name": art["name"], "path": art["path"], "_local": str(store)})
         key = key_only(art)
         if key is not None:
             target = repository_path(run, key)
             target.parent.mkdir(parents=True, exist_ok=True)
-            if store.is_dir():
-                shutil.copytree(store, target, dirs_exist_ok=True)
-            else:
-                shutil.copyfile(store, target)
+            copy_path(store, target)
     if arts:
         node.outputs["artifacts"] = arts

@@ -95,11 +95,16 @@ def prepare(spec: PodSpec, folder: Path) -> dict[str, Path]:
     for target, source in spec.files.items():
         host = _under(binds, target)
         host.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, host, dirs_exist_ok=True)
-        else:
-            shutil.copyfile(source, host)
+        copy_path(source, host)
     return binds
+
+
+def copy_path(source: Path, target: Path) -> None:
+    """Copy a file, or a folder's contents into ``target`` (made if need be): an artifact is either."""
+    if source.is_dir():
+        shutil.copytree(source, target, dirs_exist_ok=True)
+    else:
+        shutil.copyfile(source, target)
 
 
 def _under(binds: Mapping[str, Path], path: str) -> Path:
