@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -45,11 +46,10 @@ from flowyard.ir import (
     StepOutputSource,
     Template,
     TemplateSource,
-    Text,
 )
 from flowyard.lowering import value_matches
 from flowyard.step import INDEX_WIDTH, TaskInput, TaskOutput, call_function, read_value_outputs
-from flowyard.templates import dig, render_value
+from flowyard.templates import dig, render, render_value
 
 RECORDS_ENV = "FLOWYARD_TASK_RECORDS"
 _ITERATION = re.compile(r"iteration-(\d+)")
@@ -102,6 +102,34 @@ class _Tee(io.TextIOBase):
             s.write(text)
             s.flush()
         return len(text)
+
+
+@dataclass(frozen=True)
+class _RunReferences:
+    """What each reference is inside the step's image: the call's arguments, rendered as text."""
+
+    run: _Run
+
+    def text(self, text: str) -> str:
+        return text
+
+    def param(self, ref: ParamRef) -> str:
+        return render_value(normalise(self.run.by_role[("param", ref.name)]))
+
+    def item(self, ref: ItemRef) -> str:
+        return render_value(dig(normalise(self.run.by_role[("item", "")]), ref.fields))
+
+    def input(self, ref: InputRef) -> str:
+        if ref.path:
+            return str(self.run.placed[ref.name])
+        return render_value(self.run.values[ref.name])
+
+    def output_path(self, ref: OutputPathRef) -> str:
+        return str(self.run.output_path(ref.name))
+
+    def run_status(self, ref: RunStatusRef) -> str:
+        state = str(getattr(self.run.by_role[("status", "")], "state", "") or "")
+        return _KFP_STATES.get(state.upper(), state.title())
 
 
 class _Run:
@@ -218,25 +246,7 @@ class _Run:
     # --- rendering ------------------------------------------------------------------------------
 
     def render(self, template: Template) -> str:
-        out = []
-        for part in template.parts:
-            if isinstance(part, Text):
-                out.append(part.text)
-            elif isinstance(part, ParamRef):
-                out.append(render_value(normalise(self.by_role[("param", part.name)])))
-            elif isinstance(part, ItemRef):
-                out.append(render_value(dig(normalise(self.by_role[("item", "")]), part.fields)))
-            elif isinstance(part, InputRef):
-                if part.path:
-                    out.append(str(self.placed[part.name]))
-                else:
-                    out.append(render_value(self.values[part.name]))
-            elif isinstance(part, OutputPathRef):
-                out.append(str(self.output_path(part.name)))
-            elif isinstance(part, RunStatusRef):
-                state = str(getattr(self.by_role[("status", "")], "state", "") or "")
-                out.append(_KFP_STATES.get(state.upper(), state.title()))
-        return "".join(out)
+        return render(template, _RunReferences(self))
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)

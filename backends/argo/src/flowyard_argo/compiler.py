@@ -36,9 +36,8 @@ from flowyard.ir import (
     StepOutputSource,
     Template,
     TemplateSource,
-    Text,
 )
-from flowyard.templates import MissingFieldError, dig, render_value
+from flowyard.templates import MissingFieldError, dig, render, render_value
 from hera.workflows import (
     DAG,
     Artifact,
@@ -216,6 +215,37 @@ class _StepTemplate:
     artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _StepReferences:
+    """What each reference becomes in one step's template: an Argo ``{{...}}`` expression or path."""
+
+    compiler: ArgoCompiler
+    step: StepIR
+    calls: _StepTemplate
+    where: str
+
+    def text(self, text: str) -> str:
+        return self.compiler._literal_text(text, self.where)
+
+    def param(self, ref: ParamRef) -> str:
+        return f"{{{{workflow.parameters.{ref.name}}}}}"
+
+    def item(self, ref: ItemRef) -> str:
+        return self.compiler.item_param(self.step, ref.fields, self.calls)
+
+    def input(self, ref: InputRef) -> str:
+        inp = self.step.input(ref.name)
+        if ref.path:
+            return self.compiler.input_path(self.step, inp)
+        return self.compiler.value_text(self.step, inp, self.calls, self.where)[1]
+
+    def output_path(self, ref: OutputPathRef) -> str:
+        return self.compiler.output_path(self.step, self.step.output(ref.name))
+
+    def run_status(self, ref: RunStatusRef) -> str:
+        return "{{workflow.status}}"
+
+
 class ArgoCompiler:
     """Builds one Workflow from one IR. Holds only what it derives from them; use once."""
 
@@ -316,27 +346,7 @@ class ArgoCompiler:
         return text
 
     def render(self, step: StepIR, tpl: Template, calls: _StepTemplate, where: str) -> str:
-        out = []
-        for part in tpl.parts:
-            if isinstance(part, Text):
-                out.append(self._literal_text(part.text, where))
-            elif isinstance(part, ParamRef):
-                out.append(f"{{{{workflow.parameters.{part.name}}}}}")
-            elif isinstance(part, ItemRef):
-                out.append(self.item_param(step, part.fields, calls))
-            elif isinstance(part, InputRef):
-                inp = step.input(part.name)
-                if part.path:
-                    out.append(self.input_path(step, inp))
-                else:
-                    out.append(self.value_text(step, inp, calls, where)[1])
-            elif isinstance(part, OutputPathRef):
-                out.append(self.output_path(step, step.output(part.name)))
-            elif isinstance(part, RunStatusRef):
-                out.append("{{workflow.status}}")
-            else:  # pragma: no cover - lowering allows no other reference in a template
-                raise CompileError(f"{where}: unexpected reference {part!r}")
-        return "".join(out)
+        return render(tpl, _StepReferences(self, step, calls, where))
 
     def item_param(self, step: StepIR, fields: tuple[str, ...], calls: _StepTemplate) -> str:
         if not fields:

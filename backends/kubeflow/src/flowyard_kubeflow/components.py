@@ -25,9 +25,11 @@ from typing import Any, Literal
 
 from flowyard.function_task import ArgRole, FunctionTask
 from flowyard.ir import (
+    InputIR,
     InputRef,
     ItemRef,
     ItemSource,
+    LiteralSource,
     OutputPathRef,
     ParamRef,
     ParamSource,
@@ -37,8 +39,8 @@ from flowyard.ir import (
     StepOutputSource,
     Template,
     TemplateSource,
-    Text,
 )
+from flowyard.templates import assert_never, render, render_value
 
 Target = Literal["cluster", "local"]
 DEFAULT_WORKDIR = "/flowyard/work"
@@ -208,7 +210,6 @@ def item_annotation(ir: PipelineIR, step: StepIR) -> str:
     """KFP checks a loop item's type against the input it feeds: for a literal list it knows the
     element type; for a list from a parameter or an output it passes the item as it is; a chained
     step's item is the upstream task's output, of that output's type."""
-    from flowyard.ir import LiteralSource
 
     from flowyard_kubeflow.chains import fan_out_chains
 
@@ -322,6 +323,75 @@ def container_component(plan: StepPlan, image: str) -> Any:
     return dsl.container_component(body)
 
 
+@dataclass
+class _ContainerReferences:
+    """What each reference becomes in a container step's command: a KFP placeholder, or a path in the
+    step's working directory that the wrapper copies a KFP path to (inputs) or from (outputs)."""
+
+    plan: StepPlan
+    ph: dict[str, Any]
+    workdir: str
+    copies_in: list[str] = field(default_factory=list)  # pairs: KFP path, workdir path
+    copies_out: list[str] = field(default_factory=list)  # pairs: workdir path, KFP path or placeholder
+
+    def arg_ph(self, kind: str, name: str = "") -> Any:
+        arg = self.plan.arg(kind, name)
+        assert arg is not None, (kind, name)
+        return self.ph[arg.name]
+
+    def text(self, text: str) -> str:
+        return text
+
+    def param(self, ref: ParamRef) -> str:
+        return str(self.arg_ph("param", ref.name))
+
+    def item(self, ref: ItemRef) -> str:
+        return str(self.arg_ph("item", ".".join(ref.fields)))
+
+    def input(self, ref: InputRef) -> str:
+        inp = self.plan.step.input(ref.name)
+        if ref.path:
+            return self.place_input(inp)
+        match inp.source:
+            case ParamSource(name=name):
+                return str(self.arg_ph("param", name))
+            case ItemSource(fields=fields):
+                return str(self.arg_ph("item", ".".join(fields)))
+            case StepOutputSource():
+                return str(self.arg_ph("input", inp.name))
+            case TemplateSource(template=template):
+                return render(template, self)
+            case LiteralSource(value=value):
+                return render_value(value)
+            case _:
+                assert_never(inp.source)
+
+    def output_path(self, ref: OutputPathRef) -> str:
+        return self.place_output(ref.name)
+
+    def run_status(self, ref: RunStatusRef) -> str:
+        return STATUS_MARK  # the wrapper puts the word in, from the whole final status
+
+    def place_input(self, inp: InputIR) -> str:
+        given = self.arg_ph("item") if isinstance(inp.source, ItemSource) else self.arg_ph("input", inp.name)
+        if inp.path is None:
+            return str(given.path)
+        dest = str(PurePosixPath(self.workdir) / inp.path)
+        if dest not in self.copies_in[1::2]:
+            self.copies_in.extend([given.path, dest])
+        return dest
+
+    def place_output(self, name: str) -> str:
+        out = self.plan.step.output(name)
+        if out.path is None and out.type == "file":
+            return str(self.arg_ph("output", name).path)
+        made = str(PurePosixPath(self.workdir) / (out.path or f".flowyard-outputs/{name}"))
+        target = self.arg_ph("output", name)
+        if made not in self.copies_out[0::2]:
+            self.copies_out.extend([made, target.path if out.type == "file" else target])
+        return made
+
+
 def container_spec(plan: StepPlan, image: str, ph: dict[str, Any]) -> Any:
     """The step's command with KFP placeholders, wrapped when files or env need handling."""
     from kfp import dsl
@@ -329,73 +399,16 @@ def container_spec(plan: StepPlan, image: str, ph: dict[str, Any]) -> Any:
     step = plan.step
     assert step.container is not None
     workdir = step.container.workdir or DEFAULT_WORKDIR
-
-    def arg_ph(kind: str, name: str = "") -> Any:
-        arg = plan.arg(kind, name)
-        assert arg is not None, (kind, name)
-        return ph[arg.name]
-
-    def render(tpl: Template) -> str:
-        out = []
-        for part in tpl.parts:
-            if isinstance(part, Text):
-                out.append(part.text)
-            elif isinstance(part, ParamRef):
-                out.append(str(arg_ph("param", part.name)))
-            elif isinstance(part, ItemRef):
-                out.append(str(arg_ph("item", ".".join(part.fields))))
-            elif isinstance(part, InputRef):
-                inp = step.input(part.name)
-                if part.path:
-                    out.append(input_path(inp))
-                elif isinstance(inp.source, ParamSource):
-                    out.append(str(arg_ph("param", inp.source.name)))
-                elif isinstance(inp.source, ItemSource):
-                    out.append(str(arg_ph("item", ".".join(inp.source.fields))))
-                elif isinstance(inp.source, StepOutputSource):
-                    out.append(str(arg_ph("input", inp.name)))
-                elif isinstance(inp.source, TemplateSource):
-                    out.append(render(inp.source.template))
-                else:
-                    from flowyard.templates import render_value
-
-                    out.append(render_value(inp.source.value))  # type: ignore[union-attr]
-            elif isinstance(part, OutputPathRef):
-                out.append(output_path(part.name))
-            elif isinstance(part, RunStatusRef):
-                out.append(STATUS_MARK)  # the wrapper puts the word in, from the whole final status
-        return "".join(out)
-
-    copies_in: list[str] = []
-    copies_out: list[str] = []
-
-    def input_path(inp: Any) -> str:
-        given = arg_ph("item") if isinstance(inp.source, ItemSource) else arg_ph("input", inp.name)
-        if inp.path is None:
-            return str(given.path)
-        dest = str(PurePosixPath(workdir) / inp.path)
-        if dest not in copies_in[1::2]:
-            copies_in.extend([given.path, dest])
-        return dest
-
-    def output_path(name: str) -> str:
-        out = step.output(name)
-        if out.path is None and out.type == "file":
-            return str(arg_ph("output", name).path)
-        made = str(PurePosixPath(workdir) / (out.path or f".flowyard-outputs/{name}"))
-        target = arg_ph("output", name)
-        if made not in copies_out[0::2]:
-            copies_out.extend([made, target.path if out.type == "file" else target])
-        return made
-
-    argv = [render(t) for t in step.container.command]
+    refs = _ContainerReferences(plan, ph, workdir)
+    argv = [render(t, refs) for t in step.container.command]
     for inp in step.inputs:
         if inp.type == "file":
-            input_path(inp)
+            refs.place_input(inp)
     for out in step.outputs:
-        output_path(out.name)
-    env = [x for key, tpl in step.env for x in (key, render(tpl))]
-    status = str(arg_ph("status")) if plan.arg("status") is not None else ""
+        refs.place_output(out.name)
+    env = [x for key, tpl in step.env for x in (key, render(tpl, refs))]
+    status = str(refs.arg_ph("status")) if plan.arg("status") is not None else ""
+    copies_in, copies_out = refs.copies_in, refs.copies_out
     if not (copies_in or copies_out or env or step.container.workdir or status):
         return dsl.ContainerSpec(image=image, command=argv)
     command = ["/bin/sh", "-c", WRAPPER, "flowyard-step", workdir, status]

@@ -39,7 +39,6 @@ from flowyard.ir import (
     RunStatusRef,
     StepIR,
     Template,
-    Text,
 )
 from flowyard.lowering import value_matches
 from flowyard.masking import redact_value
@@ -321,6 +320,33 @@ def dig(value: Any, fields: tuple[str, ...], what: str = "item") -> Any:
         raise TaskError(str(e)) from None
 
 
+@dataclass(frozen=True)
+class _TaskReferences:
+    """What each reference is for one task: its values rendered as text, its files' paths on this host."""
+
+    task: Task
+
+    def text(self, text: str) -> str:
+        return text
+
+    def param(self, ref: ParamRef) -> str:
+        return render_value(self.task.ctx.params[ref.name])
+
+    def item(self, ref: ItemRef) -> str:
+        return render_value(dig(self.task.plan.item_value, ref.fields))
+
+    def input(self, ref: InputRef) -> str:
+        if ref.path:
+            return self.task._input_location(ref.name)
+        return render_value(self.task.plan.inputs[ref.name].value)
+
+    def output_path(self, ref: OutputPathRef) -> str:
+        return str(self.task.output_path(ref.name))
+
+    def run_status(self, ref: RunStatusRef) -> str:
+        return self.task.plan.run_status
+
+
 class Task:
     """One attempt loop of one task. Created on the scheduler thread, run on a worker."""
 
@@ -372,24 +398,7 @@ class Task:
     # --- rendering ---------------------------------------------------------------------------
 
     def render(self, template: Template) -> str:
-        out = []
-        for part in template.parts:
-            if isinstance(part, Text):
-                out.append(part.text)
-            elif isinstance(part, ParamRef):
-                out.append(render_value(self.ctx.params[part.name]))
-            elif isinstance(part, ItemRef):
-                out.append(render_value(dig(self.plan.item_value, part.fields)))
-            elif isinstance(part, InputRef):
-                if part.path:
-                    out.append(self._input_location(part.name))
-                else:
-                    out.append(render_value(self.plan.inputs[part.name].value))
-            elif isinstance(part, OutputPathRef):
-                out.append(str(self.output_path(part.name)))
-            elif isinstance(part, RunStatusRef):
-                out.append(self.plan.run_status)
-        return "".join(out)
+        return templates.render(template, _TaskReferences(self))
 
     def env(self) -> dict[str, str]:
         env = dict(self.ctx.base_env)
