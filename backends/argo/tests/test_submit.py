@@ -284,3 +284,21 @@ def test_status_numbers_fan_out_items_from_the_controllers_node_names(tmp_path) 
         ("b", 2),
     ]
     assert all(t.exit_code == 0 for t in st.tasks)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 18: the argo and kubeflow records each built their parameters by hand and kept the list a "
+    "fanned-out task came from; the local runner records the item only",
+)
+def test_a_fanned_out_task_records_its_item_not_the_whole_list(tmp_path) -> None:
+    with argo_server() as (url, state):
+        r = flowyard("submit", FANOUT, "-b", "argo", "--server", url, "--watch", *FAST)
+        assert r.exit_code == 0, r.output
+        ((_, name),) = state.workflows
+    records = sorted((tmp_path / "home" / "runs" / name / "tasks" / "activator").rglob(PROVENANCE_FILE))
+    assert records
+    for path in records:
+        record = json.loads(path.read_text())
+        assert record["step"] == "activator"
+        assert "messages" not in record["parameters"], record["parameters"]
