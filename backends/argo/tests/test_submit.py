@@ -286,11 +286,6 @@ def test_status_numbers_fan_out_items_from_the_controllers_node_names(tmp_path) 
     assert all(t.exit_code == 0 for t in st.tasks)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 18: the argo and kubeflow records each built their parameters by hand and kept the list a "
-    "fanned-out task came from; the local runner records the item only",
-)
 def test_a_fanned_out_task_records_its_item_not_the_whole_list(tmp_path) -> None:
     with argo_server() as (url, state):
         r = flowyard("submit", FANOUT, "-b", "argo", "--server", url, "--watch", *FAST)

@@ -11,11 +11,14 @@ import functools
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import pydantic_core
 from pydantic import BaseModel, ConfigDict
+
+from flowyard.ir import ParamSource, StepIR
 
 PROVENANCE_SCHEMA: Literal["flowyard.provenance/v1"] = "flowyard.provenance/v1"
 PROVENANCE_FILE = "provenance.json"
@@ -59,6 +62,29 @@ class ProvenanceRecord(BaseModel):
     exit_code: int | None = None
     secrets: tuple[str, ...] = ()  # "secret/key as ENV" references, never values
     notices: tuple[str, ...] = ()
+
+    @classmethod
+    def of_task(cls, step: StepIR, params: Mapping[str, Any], item: int | None, **fields: Any) -> ProvenanceRecord:
+        """A task's record: what its step determines (:func:`task_fields`), then what the backend measured."""
+        return cls(**{**task_fields(step, params, item), **fields})
+
+
+def task_fields(step: StepIR, params: Mapping[str, Any], item: int | None) -> dict[str, Any]:
+    """The fields of a task's record that its step determines, the same on every backend.
+
+    A fanned-out task records its item, not the whole list parameter it came from. A dict, so the local
+    runner can write it without a validation pass (:func:`record_json`).
+    """
+    fe = step.for_each
+    skip = fe.source.name if fe is not None and isinstance(fe.source, ParamSource) else None
+    return {
+        "step": step.name,
+        "item": item,
+        "parameters": {p: params[p] for p in step.params_used if p != skip and p in params},
+        "function": step.python.function if step.python is not None else None,
+        "image": step.image or None,
+        "secrets": tuple(f"{s.secret}/{s.key} as {s.env}" for s in step.secrets),
+    }
 
 
 def record_json(record: dict[str, Any]) -> bytes:
@@ -182,7 +208,7 @@ def _item_dirs(run_dir: Path, step: str) -> set[int]:
 
 def record_from_journal(run_dir: Path, event: dict[str, Any]) -> ProvenanceRecord:
     """A value-only task's record, rebuilt from its journal line and the run's ir.json and params.json."""
-    from flowyard.ir import ItemSource, LiteralSource, ParamSource, PipelineIR, StepOutputSource
+    from flowyard.ir import ItemSource, LiteralSource, PipelineIR, StepOutputSource
     from flowyard.runs import read_json
 
     ir = PipelineIR.model_validate_json((run_dir / "ir.json").read_bytes())
@@ -217,21 +243,18 @@ def record_from_journal(run_dir: Path, event: dict[str, Any]) -> ProvenanceRecor
             inputs.append(DataDigest(name=inp.name, type=inp.type, value=src.value, source="literal"))
         else:
             inputs.append(DataDigest(name=inp.name, type=inp.type, source=src.kind))
-    skip = fe.source.name if fe is not None and isinstance(fe.source, ParamSource) else None
     outputs = tuple(DataDigest(name=n, type=step.output(n).type, value=v) for n, v in event.get("values", {}).items())
-    return ProvenanceRecord(
+    return ProvenanceRecord.of_task(
+        step,
+        params,
+        item,
         run_id=run_dir.name,
         pipeline=ir.name,
-        step=step.name,
-        item=item,
         attempt=event.get("attempts", 1),
         backend=status.get("backend", "local"),
         flowyard_version=status.get("flowyard_version", "unknown"),
-        parameters={p: params.get(p) for p in step.params_used if p != skip},
         inputs=tuple(inputs),
         outputs=outputs,
-        function=step.python.function if step.python else None,
-        image=step.image or None,
         image_honoured=False,
         started_at=event.get("started"),
         finished_at=event.get("finished"),
@@ -242,7 +265,7 @@ def record_from_journal(run_dir: Path, event: dict[str, Any]) -> ProvenanceRecor
 def source_text(step: Any, source: Any, item: int | None) -> str | None:
     """Where an input came from, as provenance chains follow it: ``steps.a.outputs.x[3]`` (one
     item), ``...[*]`` (every item), ``params.p``, ``item[i]``; the local runner writes the same."""
-    from flowyard.ir import ItemSource, LiteralSource, ParamSource, StepOutputSource, TemplateSource
+    from flowyard.ir import ItemSource, LiteralSource, StepOutputSource, TemplateSource
 
     if isinstance(source, StepOutputSource):
         return f"steps.{source.step}.outputs.{source.output}" + ("[*]" if source.collect else "")

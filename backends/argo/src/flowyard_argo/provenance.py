@@ -48,23 +48,21 @@ def write_run_record(ir: PipelineIR, wf: dict[str, Any], status: RunStatus, requ
             for a in ((node.get("outputs") or {}).get("artifacts") or [])
         ]
         code = (node.get("outputs") or {}).get("exitCode")
-        record = ProvenanceRecord(
+        record = ProvenanceRecord.of_task(
+            step,
+            request.params,
+            item,
             run_id=status.run_id,
             pipeline=ir.name,
-            step=step_name,
-            item=item,
             backend="argo",
             flowyard_version=__version__,
-            parameters={p: request.params[p] for p in step.params_used if p in request.params},
             inputs=tuple(inputs),
             outputs=tuple(outputs),
             command=tuple(container.get("command", []) + container.get("args", [])) or None,
-            function=step.python.function if step.python else None,
-            image=container.get("image"),
+            image=container.get("image"),  # what the controller ran
             started_at=epoch_seconds(node.get("startedAt")),
             finished_at=epoch_seconds(node.get("finishedAt")),
             exit_code=int(code) if code not in (None, "") else None,
-            secrets=tuple(f"{s.secret}/{s.key} as {s.env}" for s in step.secrets),
         )
         records.append(record)
     run.write_record(ir, request.params, status, records)

@@ -280,24 +280,21 @@ def _write_logs_and_provenance(
             outputs.append(DataDigest(name=name, type="file", uri=f"file://{path}", sha256=digest, size=size))
         outputs += [DataDigest(name=n, type="value", value=v) for n, v in (r.get("values") or {}).items()]
         inputs = [DataDigest.model_validate(row) for row in r.get("inputs") or []]
-        record = ProvenanceRecord(
+        record = ProvenanceRecord.of_task(
+            step,
+            request.params,
+            item,
             run_id=run.run_id,
             pipeline=ir.name,
-            step=step.name,
-            item=item,
             backend="kubeflow",
             flowyard_version=__version__,
-            parameters={p: request.params[p] for p in step.params_used if p in request.params},
             inputs=tuple(inputs),
             outputs=tuple(outputs),
             command=tuple(r["command"]) if r.get("command") else None,
-            function=step.python.function if step.python else None,
-            image=step.image or None,
             image_honoured=False,
             started_at=r.get("started"),
             finished_at=r.get("finished"),
             exit_code=r.get("exit_code"),
-            secrets=tuple(f"{s.secret}/{s.key} as {s.env}" for s in step.secrets),
             notices=("run by kfp.local (SubprocessRunner) on this machine",),
         )
         write_atomic(run.task_dir(step.name, item) / PROVENANCE_FILE, record.model_dump_json(indent=1).encode())

@@ -35,14 +35,13 @@ from flowyard.ir import (
     OutputIR,
     OutputPathRef,
     ParamRef,
-    ParamSource,
     RunStatusRef,
     StepIR,
     Template,
 )
 from flowyard.lowering import value_matches
 from flowyard.masking import redact_value
-from flowyard.provenance import PROVENANCE_FILE, record_json, sha256_tree, tree_digest
+from flowyard.provenance import PROVENANCE_FILE, record_json, sha256_tree, task_fields, tree_digest
 from flowyard.runs import TaskState, TaskStatus, redact, task_dir_name, write_atomic
 from flowyard.step import (
     FunctionSignature,
@@ -823,12 +822,6 @@ class Task:
         path = Path(where)
         return sha256_tree(path)[0] if path.exists() else None
 
-    def _provenance_params(self) -> tuple[str, ...]:
-        """Parameters the task read; a fanned-out task records its item, not the whole list it came from."""
-        fe = self.step.for_each
-        skip = fe.source.name if fe is not None and isinstance(fe.source, ParamSource) else None
-        return tuple(p for p in self.step.params_used if p != skip)
-
     def _provenance(self, result: TaskResult, values: Mapping[str, Any]) -> None:
         """Write the task's provenance record beside its file artifacts.
 
@@ -855,17 +848,14 @@ class Task:
         ]
         outputs += [{"name": n, "type": self.step.output(n).type, "value": v} for n, v in values.items()]
         record: dict[str, Any] = {
+            **task_fields(self.step, self.ctx.params, self.plan.item),
             "run_id": self.ctx.run_id,
             "pipeline": self.ctx.pipeline,
-            "step": self.step.name,
-            "item": self.plan.item,
             "attempt": result.attempts,
             "backend": "local",
             "flowyard_version": __version__,
-            "parameters": {p: self.ctx.params[p] for p in self._provenance_params()},
             "inputs": inputs,
             "outputs": outputs,
-            "image": self.step.image or None,
             "image_honoured": False,
             "started_at": result.started_at,
             "finished_at": time.time(),
@@ -873,10 +863,6 @@ class Task:
         }
         if self.step.kind == "container":
             record["command"] = [self.render(t) for t in self.step.container.command]  # type: ignore[union-attr]
-        else:
-            record["function"] = self.step.python.function  # type: ignore[union-attr]
-        if self.step.secrets:
-            record["secrets"] = [f"{s.secret}/{s.key} as {s.env}" for s in self.step.secrets]
         if self.ctx.notices:
             record["notices"] = list(self.ctx.notices)
         data = record_json(record)
