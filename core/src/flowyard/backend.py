@@ -56,16 +56,6 @@ class Capability(str, enum.Enum):
 
 
 PLACEMENT_HINTS = frozenset({Capability.IMAGES, Capability.RESOURCES})
-OPERATIONS = frozenset(
-    {
-        Capability.RUN,
-        Capability.RESUME,
-        Capability.SUBMIT,
-        Capability.STATUS,
-        Capability.LOGS,
-        Capability.SUMMARIZE,
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -348,7 +338,6 @@ def parse_option_pairs(pairs: list[str]) -> dict[str, Any]:
 
 
 __all__ = [
-    "OPERATIONS",
     "PLACEMENT_HINTS",
     "Backend",
     "BackendOptions",

@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-EXIT_OK = 0
-EXIT_TASK_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INFRASTRUCTURE = 3
 
@@ -95,12 +93,6 @@ class UnsupportedFeatureError(FlowyardError):
 
 
 class BackendNotFoundError(FlowyardError):
-    exit_code = EXIT_USAGE
-
-
-class BackendNotReadyError(FlowyardError):
-    """A registered backend whose implementation has not been built yet."""
-
     exit_code = EXIT_USAGE
 
 
