@@ -1,6 +1,6 @@
 """Masking secrets: what flowyard shows of a secret is ``***``, and only a value long enough to mask.
 
-:func:`flowyard.runs.redact` masks text; this module masks JSON values and says which secrets are
+:func:`redact` masks text, :func:`redact_value` JSON values; :func:`short_secrets` says which secrets are
 too short to mask without rewriting unrelated text.
 """
 
@@ -9,12 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from flowyard.runs import redact
-
 # A secret shorter than this is refused before a run starts: masking a short value would rewrite
 # text that merely contains it (a secret "x" turned "extra-diamond" into "e***tra-diamond"), and a
 # short value is guessed anyway. GitLab CI asks the same of masked variables (8 characters or more).
 MIN_SECRET_LENGTH = 8
+
+
+def redact(text: str, secret_values: Sequence[str]) -> str:
+    """Replace every secret value in ``text`` with ``***``: logs, messages and JSON never show one."""
+    for value in sorted((v for v in secret_values if v), key=len, reverse=True):
+        text = text.replace(value, "***")
+    return text
 
 
 def redact_value(value: Any, secret_values: Sequence[str]) -> Any:

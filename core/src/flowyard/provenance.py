@@ -19,9 +19,11 @@ import pydantic_core
 from pydantic import BaseModel, ConfigDict
 
 from flowyard.ir import ParamSource, StepIR
+from flowyard.runs.directory import PROVENANCE_FILE as PROVENANCE_FILE
+from flowyard.runs.directory import RunDirectory, read_json
+from flowyard.runs.journal import read_journal
 
 PROVENANCE_SCHEMA: Literal["flowyard.provenance/v1"] = "flowyard.provenance/v1"
-PROVENANCE_FILE = "provenance.json"
 
 
 class DataDigest(BaseModel):
@@ -150,19 +152,15 @@ def find_record(path: Path) -> tuple[Path, ProvenanceRecord]:
         candidate = folder / PROVENANCE_FILE
         if candidate.is_file():
             return folder, ProvenanceRecord.model_validate_json(candidate.read_bytes())
-        if (folder / "ir.json").is_file():
+        if RunDirectory(folder).ir_file.is_file():
             break
     raise FlowyardError(f"{path}: no provenance record found (is it inside a flowyard run's folder?)")
 
 
 def provenance_chain(path: Path) -> list[tuple[int, ProvenanceRecord]]:
     """The record of ``path``'s task, then the records of the tasks that produced its inputs, depth-first."""
-    from flowyard.runs import read_journal, task_dir_name
-
     task_dir, record = find_record(path)
-    run_dir = task_dir
-    while not (run_dir / "ir.json").is_file() and run_dir.parent != run_dir:
-        run_dir = run_dir.parent
+    run = RunDirectory.containing(task_dir) or RunDirectory(task_dir)
     chain: list[tuple[int, ProvenanceRecord]] = []
     seen: set[tuple[str, int | None]] = set()
 
@@ -171,20 +169,20 @@ def provenance_chain(path: Path) -> list[tuple[int, ProvenanceRecord]]:
     def load(step: str, item: int | None) -> list[ProvenanceRecord]:
         """Records of a task: its provenance.json, or rebuilt from the journal for value-only tasks."""
         nonlocal journal
-        f = run_dir / task_dir_name(step, item) / PROVENANCE_FILE
+        f = run.provenance_file(step, item)
         if f.is_file():
             return [ProvenanceRecord.model_validate_json(f.read_bytes())]
         if journal is None:
             journal = {
                 (e["step"], e.get("item")): e
-                for e in read_journal(run_dir / "journal.jsonl")
+                for e in read_journal(run.journal_file)
                 if e.get("t") == "task" and e.get("state") == "Succeeded"
             }
         if item is None and (step, None) not in journal:
-            items = sorted({k[1] for k in journal if k[0] == step and k[1] is not None} | _item_dirs(run_dir, step))
+            items = sorted({k[1] for k in journal if k[0] == step and k[1] is not None} | _item_dirs(run, step))
             return [r for i in items for r in load(step, i)]
         event = journal.get((step, item))
-        return [record_from_journal(run_dir, event)] if event else []
+        return [record_from_journal(run.path, event)] if event else []
 
     def visit(rec: ProvenanceRecord, depth: int) -> None:
         chain.append((depth, rec))
@@ -201,19 +199,19 @@ def provenance_chain(path: Path) -> list[tuple[int, ProvenanceRecord]]:
     return chain
 
 
-def _item_dirs(run_dir: Path, step: str) -> set[int]:
-    folder = run_dir / "tasks" / step
+def _item_dirs(run: RunDirectory, step: str) -> set[int]:
+    folder = run.task_dir(step, None)
     return {int(p.name) for p in folder.iterdir() if p.name.isdigit()} if folder.is_dir() else set()
 
 
 def record_from_journal(run_dir: Path, event: dict[str, Any]) -> ProvenanceRecord:
     """A value-only task's record, rebuilt from its journal line and the run's ir.json and params.json."""
     from flowyard.ir import ItemSource, LiteralSource, PipelineIR, StepOutputSource
-    from flowyard.runs import read_json
 
-    ir = PipelineIR.model_validate_json((run_dir / "ir.json").read_bytes())
-    params = read_json(run_dir / "params.json")
-    status = read_json(run_dir / "run.json") if (run_dir / "run.json").exists() else {}
+    run = RunDirectory(run_dir)
+    ir = PipelineIR.model_validate_json(run.ir_file.read_bytes())
+    params = read_json(run.params_file)
+    status = read_json(run.status_file) if run.status_file.exists() else {}
     step = ir.step(event["step"])
     item = event.get("item")
     fe = step.for_each
@@ -248,7 +246,7 @@ def record_from_journal(run_dir: Path, event: dict[str, Any]) -> ProvenanceRecor
         step,
         params,
         item,
-        run_id=run_dir.name,
+        run_id=run.run_id,
         pipeline=ir.name,
         attempt=event.get("attempts", 1),
         backend=status.get("backend", "local"),

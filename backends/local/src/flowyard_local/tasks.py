@@ -43,6 +43,7 @@ from flowyard.lowering import value_matches
 from flowyard.masking import redact_value
 from flowyard.provenance import PROVENANCE_FILE, record_json, sha256_tree, task_fields, tree_digest
 from flowyard.runs import TaskState, TaskStatus, redact, task_dir_name, write_atomic
+from flowyard.runs.journal import encode_task, encode_tasks
 from flowyard.step import (
     FunctionSignature,
     StepFunctionError,
@@ -118,59 +119,12 @@ class TaskResult(TaskStatus):
     missing: dict[str, list[int]] = field(default_factory=dict)  # fan-in inputs: items that failed
 
     def journal_event(self) -> dict[str, Any]:
-        event: dict[str, Any] = {
-            "t": "task",
-            "step": self.step,
-            "item": self.item,
-            "state": self.state,  # a str enum: encodes as its value
-            "started": self.started_at,
-            "finished": self.finished_at,
-            "attempts": self.attempts,
-            "exit": self.exit_code,
-        }
-        if self.message:
-            event["msg"] = self.message
-        if self.values:
-            event["values"] = self.values
-        if self.files:
-            event["files"] = {k: [f.key, f.sha256] for k, f in self.files.items()}
-        if self.cached:
-            event["cached"] = True
-        if self.missing:
-            event["missing"] = self.missing
-        return event
+        return encode_task(self)
 
     @staticmethod
     def journal_group(results: list[TaskResult]) -> dict[str, Any]:
-        """One journal event for tasks of one step that finished together, as columns.
-
-        Read back by :func:`flowyard.runs.read_journal` as one task event each. A line per task
-        cost more than running a no-op task; columns encode in one pass, keys written once.
-        """
-        if len(results) == 1:
-            return results[0].journal_event()
-        event: dict[str, Any] = {
-            "t": "tasks",
-            "step": results[0].step,
-            "item": [r.item for r in results],
-            "state": [r.state for r in results],
-            # times as whole microseconds: printing an epoch float cost more than the rest of the line
-            "started_us": [None if r.started_at is None else int(r.started_at * 1e6 + 0.5) for r in results],
-            "finished_us": [None if r.finished_at is None else int(r.finished_at * 1e6 + 0.5) for r in results],
-            "attempts": [r.attempts for r in results],
-            "exit": [r.exit_code for r in results],
-        }
-        if any(r.message for r in results):
-            event["msg"] = [r.message or None for r in results]
-        if any(r.values for r in results):
-            event["values"] = [r.values or None for r in results]
-        if any(r.files for r in results):
-            event["files"] = [{k: [f.key, f.sha256] for k, f in r.files.items()} or None for r in results]
-        if any(r.cached for r in results):
-            event["cached"] = [r.cached or None for r in results]
-        if any(r.missing for r in results):
-            event["missing"] = [r.missing or None for r in results]
-        return event
+        """Tasks of one step that finished together, as one event (:func:`flowyard.runs.journal.encode_tasks`)."""
+        return encode_tasks(results)
 
     @classmethod
     def from_journal(cls, event: Mapping[str, Any]) -> TaskResult:
