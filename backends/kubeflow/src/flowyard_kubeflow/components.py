@@ -359,7 +359,7 @@ def container_spec(plan: StepPlan, image: str, ph: dict[str, Any]) -> Any:
                 else:
                     from flowyard.templates import render_value
 
-                    out.append(render_value(inp.source.value))  # type: ignore[union-attr]
+                    out.append(render_value(inp.source.value))
             elif isinstance(part, OutputPathRef):
                 out.append(output_path(part.name))
             elif isinstance(part, RunStatusRef):
