@@ -200,7 +200,7 @@ class SupportReport:
 class BackendOptions(BaseModel):
     """Per-backend options, set on the CLI with ``-O key=value``. Subclass and add fields."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 @dataclass(frozen=True)

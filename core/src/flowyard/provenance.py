@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import pydantic_core
 from pydantic import BaseModel, ConfigDict
@@ -24,7 +24,7 @@ PROVENANCE_FILE = "provenance.json"
 class DataDigest(BaseModel):
     """One input or output: its name, type, where it is, and its digest (files only)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str
     type: str
@@ -37,7 +37,7 @@ class DataDigest(BaseModel):
 
 
 class ProvenanceRecord(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     schema_version: Literal["flowyard.provenance/v1"] = PROVENANCE_SCHEMA
     run_id: str
