@@ -544,22 +544,6 @@ class RunRequest:
         return replace(self, notices=(*self.notices, *notices))
 
 
-@dataclass(frozen=True)
-class SubmitRequest:
-    """How to reach a remote engine, and what to send it. ``None`` settings fall back to env, then config."""
-
-    params: Mapping[str, Any] = field(default_factory=dict)
-    server: str | None = None
-    namespace: str | None = None
-    token: str | None = None
-    insecure: bool | None = None
-    experiment: str | None = None
-    watch: bool = False
-    step: str | None = None
-    item: int | None = None
-    runs_root: Path | None = None
-
-
 def run_listing(dirs: Iterable[RunDirectory]) -> list[dict[str, Any]]:
     """One row per run for `flowyard runs`: numbers, not display text (the table formats them)."""
     rows: list[dict[str, Any]] = []

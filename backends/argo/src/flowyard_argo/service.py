@@ -17,7 +17,8 @@ from urllib.parse import quote
 from flowyard.config import flag_setting, resolve_setting, server_url
 from flowyard.errors import InfrastructureError
 from flowyard.remote import HttpSettings, RemoteClient, Timestamp, poll_until
-from flowyard.runs import RunStatus, SubmitRequest, TaskState, TaskStatus, epoch_seconds
+from flowyard.requests import Remote
+from flowyard.runs import RunStatus, TaskState, TaskStatus, epoch_seconds
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEFAULT_NAMESPACE = "argo"
@@ -33,16 +34,16 @@ class Connection:
     insecure: bool
 
     @classmethod
-    def resolve(cls, request: SubmitRequest, default_namespace: str | None = None) -> Connection:
+    def resolve(cls, remote: Remote, default_namespace: str | None = None) -> Connection:
         """Flag, then ``ARGO_SERVER``/``ARGO_NAMESPACE``/``ARGO_TOKEN``, then the config file."""
         # the argo CLI's ARGO_SERVER is host:port, TLS unless told otherwise: server_url reads it the same way
         return cls(
-            server=server_url("argo", "Argo Server", request.server, ["ARGO_SERVER"]),
-            namespace=resolve_setting("argo", "namespace", request.namespace, ["ARGO_NAMESPACE"])
+            server=server_url("argo", "Argo Server", remote.server, ["ARGO_SERVER"]),
+            namespace=resolve_setting("argo", "namespace", remote.namespace, ["ARGO_NAMESPACE"])
             or default_namespace
             or DEFAULT_NAMESPACE,
-            token=resolve_setting("argo", "token", request.token, ["ARGO_TOKEN"]),
-            insecure=flag_setting("argo", "insecure", request.insecure, ["ARGO_INSECURE_SKIP_VERIFY"]),
+            token=resolve_setting("argo", "token", remote.token, ["ARGO_TOKEN"]),
+            insecure=flag_setting("argo", "insecure", remote.insecure, ["ARGO_INSECURE_SKIP_VERIFY"]),
         )
 
     def client(self) -> RemoteClient:

@@ -18,7 +18,8 @@ from urllib.parse import quote
 from flowyard.config import flag_setting, resolve_setting, server_url
 from flowyard.errors import InfrastructureError
 from flowyard.remote import HttpSettings, RemoteClient, Timestamp, poll_until
-from flowyard.runs import RunStatus, SubmitRequest, TaskState, TaskStatus, epoch_seconds
+from flowyard.requests import Remote
+from flowyard.runs import RunStatus, TaskState, TaskStatus, epoch_seconds
 from pydantic import BaseModel, ConfigDict, Field
 
 API = "/apis/v2beta1"
@@ -45,15 +46,14 @@ class Connection:
     experiment: str
 
     @classmethod
-    def resolve(cls, request: SubmitRequest) -> Connection:
+    def resolve(cls, remote: Remote, experiment: str | None = None) -> Connection:
         """Flag, then ``KFP_SERVER``/``KFP_NAMESPACE``/``KFP_TOKEN``/``KFP_EXPERIMENT``, then the config file."""
         return cls(
-            server=server_url("kubeflow", "KFP API server", request.server, ["KFP_SERVER", "KF_PIPELINES_ENDPOINT"]),
-            namespace=resolve_setting("kubeflow", "namespace", request.namespace, ["KFP_NAMESPACE"]),
-            token=resolve_setting("kubeflow", "token", request.token, ["KFP_TOKEN"]),
-            insecure=flag_setting("kubeflow", "insecure", request.insecure, ["KFP_INSECURE"]),
-            experiment=resolve_setting("kubeflow", "experiment", request.experiment, ["KFP_EXPERIMENT"])
-            or DEFAULT_EXPERIMENT,
+            server=server_url("kubeflow", "KFP API server", remote.server, ["KFP_SERVER", "KF_PIPELINES_ENDPOINT"]),
+            namespace=resolve_setting("kubeflow", "namespace", remote.namespace, ["KFP_NAMESPACE"]),
+            token=resolve_setting("kubeflow", "token", remote.token, ["KFP_TOKEN"]),
+            insecure=flag_setting("kubeflow", "insecure", remote.insecure, ["KFP_INSECURE"]),
+            experiment=resolve_setting("kubeflow", "experiment", experiment, ["KFP_EXPERIMENT"]) or DEFAULT_EXPERIMENT,
         )
 
     def run_link(self, run_id: str) -> str:
