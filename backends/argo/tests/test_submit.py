@@ -161,7 +161,7 @@ def test_a_name_already_taken_is_409_one_line(tmp_path) -> None:
 
         wf = build_workflow(ir, backend.options)
         wf.generate_name, wf.name = None, "taken"
-        conn = service.Connection.resolve(Remote(server=url))
+        conn = service.connect(Remote(server=url))
         from flowyard.errors import InfrastructureError
 
         with pytest.raises(InfrastructureError, match=r"name is taken .*\(409\)") as exc:

@@ -157,7 +157,7 @@ class ArgoBackend(Backend):
     def _submit(self, ir: PipelineIR, request: SubmitRequest) -> RunStatus:
         """Create the workflow on an Argo Server; with ``request.watch``, follow it to the end and
         write its node status as provenance records in a local run directory."""
-        from flowyard.runs import TaskState
+        from flowyard.connection import submitted_run
 
         from flowyard_argo import service
         from flowyard_argo.compiler import CompileError, build_workflow
@@ -173,7 +173,7 @@ class ArgoBackend(Backend):
                     f"parameter {name!r} is {size / 1024:.0f} KiB, over Argo's 128 KiB limit on a parameter value: "
                     "pass a smaller list, or produce it from an upstream step's output"
                 )
-        conn = service.Connection.resolve(request.remote, self.options.namespace)
+        conn = service.connect(request.remote, self.options.namespace)
         try:
             workflow = build_workflow(ir, self.options, request.params)
         except CompileError as e:
@@ -186,26 +186,23 @@ class ArgoBackend(Backend):
         created = service.create(conn, workflow)
         name = created["metadata"]["name"]
         link = service.workflow_link(conn, name)
-        if not request.watch:
-            return RunStatus(
-                run_id=name,
-                pipeline=ir.name,
-                backend=self.name,
-                state=TaskState.PENDING,
-                message=f"submitted; follow it with: flowyard status {name} --backend argo",
-                location=link,
-            )
-        final = service.watch(conn, name, self.options.poll_seconds, self.options.watch_timeout)
-        status = service.run_status(final, ir.name, _step_names(ir), link)
-        from flowyard_argo.provenance import write_run_record
 
-        write_run_record(ir, final, status, request)
-        return status
+        def follow() -> RunStatus:  # to the end, then recorded like a local run
+            from flowyard_argo.provenance import write_run_record
+
+            final = service.watch(conn, name, self.options.poll_seconds, self.options.watch_timeout)
+            status = service.run_status(final, ir.name, _step_names(ir), link)
+            write_run_record(ir, final, status, request)
+            return status
+
+        return submitted_run(
+            backend=self.name, pipeline=ir.name, run_id=name, link=link, watch=request.watch, follow=follow
+        )
 
     def _status(self, run_id: str, remote: Remote) -> RunStatus:
         from flowyard_argo import service
 
-        conn = service.Connection.resolve(remote, self.options.namespace)
+        conn = service.connect(remote, self.options.namespace)
         wf = service.get(conn, run_id)
         pipeline = (wf.get("metadata", {}).get("labels") or {}).get("workflows.flowyard.dev/pipeline", run_id)
         return service.run_status(wf, pipeline, _step_names(None, wf), service.workflow_link(conn, run_id))
@@ -214,7 +211,7 @@ class ArgoBackend(Backend):
         """Lines ``step[item]: text``; ``query.step``/``query.item`` narrow them to one task."""
         from flowyard_argo import service
 
-        conn = service.Connection.resolve(query.remote, self.options.namespace)
+        conn = service.connect(query.remote, self.options.namespace)
         wf = service.get(conn, run_id)
         pods: list[tuple[str, int | None, dict[str, Any]]] = service.task_nodes(wf, _step_names(None, wf))
         for entry in service.stream_logs(conn, run_id, follow=query.follow):

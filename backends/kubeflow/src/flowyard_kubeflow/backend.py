@@ -167,7 +167,8 @@ class KubeflowBackend(Backend):
     def _submit(self, ir: PipelineIR, request: SubmitRequest) -> RunStatus:
         """Create a run from the cluster package on a KFP API server; with ``request.watch``, follow
         it and record it in a local run directory."""
-        from flowyard.runs import RunDirectory, TaskState, new_run_id, runs_root
+        from flowyard.connection import submitted_run
+        from flowyard.runs import RunDirectory, new_run_id, runs_root
 
         from flowyard_kubeflow import service
         from flowyard_kubeflow.compiler import KfpCompiler
@@ -175,31 +176,28 @@ class KubeflowBackend(Backend):
         compiler = KfpCompiler(ir, self.options, "cluster")
         text = compiler.package()
         self.server_check(text)  # before the server is asked anything
-        conn = service.Connection.resolve(request.remote, request.experiment)
+        conn = service.connect(request.remote, request.experiment)
         arguments = {
             compiler.param_names[k]: float(v) if ir.parameter(k).type == "number" else v
             for k, v in request.params.items()
         }
         run_id = service.create_run(conn, text, arguments, new_run_id(ir.dns_name))
         link = conn.run_link(run_id)
-        if not request.watch:
-            return RunStatus(
-                run_id=run_id,
-                pipeline=ir.name,
-                backend=self.name,
-                state=TaskState.PENDING,
-                message=f"submitted; follow it with: flowyard status {run_id} --backend kubeflow",
-                location=link,
-            )
-        run = service.watch(conn, run_id, self.options.poll_seconds, self.options.watch_timeout)
-        status = service.run_status(run, ir.name, {s.dns_name: s.name for s in ir.all_steps}, link)
-        RunDirectory(runs_root(request.runs_root) / run_id).write_record(ir, request.params, status)
-        return status
+
+        def follow() -> RunStatus:  # to the end, then recorded like a local run
+            run = service.watch(conn, run_id, self.options.poll_seconds, self.options.watch_timeout)
+            status = service.run_status(run, ir.name, {s.dns_name: s.name for s in ir.all_steps}, link)
+            RunDirectory(runs_root(request.runs_root) / run_id).write_record(ir, request.params, status)
+            return status
+
+        return submitted_run(
+            backend=self.name, pipeline=ir.name, run_id=run_id, link=link, watch=request.watch, follow=follow
+        )
 
     def _status(self, run_id: str, remote: Remote) -> RunStatus:
         from flowyard_kubeflow import service
 
-        conn = service.Connection.resolve(remote)
+        conn = service.connect(remote)
         run = service.get_run(conn, run_id)
         return service.run_status(run, str(run.display_name or run_id), None, conn.run_link(run_id))
 
