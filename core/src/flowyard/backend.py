@@ -353,12 +353,15 @@ class Backend(abc.ABC):
         raise OperationNotSupportedError(self.name, Capability.SUBMIT)
 
     def _status(self, run_id: str, remote: Remote) -> RunStatus:
+        """Ask the engine at ``remote`` (a ``None`` setting: your environment variable, then config)."""
         raise OperationNotSupportedError(self.name, Capability.STATUS)
 
     def _logs(self, run_id: str, query: LogQuery) -> Iterator[str]:
+        """Lines ``step[item]: text``, narrowed by ``query.step``/``query.item``; ``query.follow``: to the end."""
         raise OperationNotSupportedError(self.name, Capability.LOGS)
 
     def _summarize(self, compiled: CompiledPipeline) -> StructuralSummary:
+        """Read this backend's own ``compile`` output back (the contract kit compares it with the IR's)."""
         raise OperationNotSupportedError(self.name, Capability.SUMMARIZE)
 
 
