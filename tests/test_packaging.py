@@ -56,3 +56,14 @@ def test_readme_renders_on_the_index(member: str) -> None:
 def test_the_meta_sdist_holds_only_what_it_needs() -> None:
     sdist = project(".")["tool"]["hatch"]["build"]["targets"]["sdist"]
     assert sdist["only-include"] == ["README.md", "LICENSE"]
+
+
+@pytest.mark.parametrize("member", MEMBERS[1:])
+def test_says_it_is_typed_and_ships_the_marker(member: str) -> None:
+    """PEP 561: without ``py.typed`` in the wheel, a user's mypy treats the package as untyped."""
+    data = project(member)
+    assert "Typing :: Typed" in data["project"]["classifiers"]
+    wheel = data["tool"]["hatch"]["build"]["targets"].get("wheel", {})
+    packages = wheel.get("packages") or [f"src/{p.name}" for p in (REPO / member / "src").iterdir() if p.is_dir()]
+    for package in packages:
+        assert (REPO / member / package / "py.typed").is_file(), f"{member}: {package}/py.typed"

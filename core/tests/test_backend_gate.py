@@ -16,8 +16,8 @@ class Basic(Backend):
     name = "basic"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.CONTAINER_STEPS})
 
-    def compile(self, ir):
-        return CompiledPipeline(self.name, (CompiledFile("x", ""),))
+    def _compile(self, ir):
+        return CompiledPipeline(self.name, (CompiledFile("x", ""),), notices=("its own notice",))
 
 
 def test_required_features_of_variant_2() -> None:
@@ -67,8 +67,54 @@ def test_options_are_validated() -> None:
 
 
 def test_optional_operations_say_which_capability_is_missing() -> None:
+    from flowyard.requests import LogQuery, Remote, SubmitRequest
+    from flowyard.runs import RunRequest
+
+    ir = load_ir(EXAMPLES / "sequential.yaml")
     with pytest.raises(FlowyardError, match="the basic backend cannot submit"):
-        Basic().submit(load_ir(EXAMPLES / "sequential.yaml"), None)
+        Basic().submit(ir, SubmitRequest())
+    with pytest.raises(FlowyardError, match="the basic backend cannot run"):
+        Basic().run(ir, RunRequest())
+    with pytest.raises(FlowyardError, match="the basic backend cannot status"):
+        Basic().status("r", Remote())
+    with pytest.raises(FlowyardError, match="the basic backend cannot logs"):
+        Basic().logs("r", LogQuery())
+
+
+class Runs(Basic):
+    """Runs (without resuming) and records what its own operation was handed."""
+
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.CONTAINER_STEPS, Capability.RUN})
+    handed: ClassVar[list[object]] = []
+
+    def _run(self, ir, request):
+        self.handed.append(request)
+        raise AssertionError("reached only when the gate lets the run through")
+
+
+def test_the_gate_runs_in_the_operation_before_the_plugin_is_called() -> None:
+    """compile and run check capabilities themselves (a caller need not call check first): a refused
+    feature never reaches the plugin's ``_compile``/``_run``, and resuming needs its own capability."""
+    from flowyard.runs import RunRequest
+
+    with pytest.raises(UnsupportedFeatureError, match="fan-out"):
+        Basic().compile(load_ir(EXAMPLES / "fanout.yaml"))
+    with pytest.raises(UnsupportedFeatureError, match="fan-out"):
+        Runs().run(load_ir(EXAMPLES / "fanout.yaml"), RunRequest())
+    with pytest.raises(FlowyardError, match="the basic backend cannot resume"):
+        Runs().run(None, RunRequest(resume="r1"))
+    assert Runs.handed == []
+
+
+def test_the_gate_notices_reach_the_result_once() -> None:
+    from flowyard.runs import RunRequest
+
+    ir = load_ir(EXAMPLES / "sequential.yaml")
+    hint = "the basic backend ignores images (placement hints mean nothing here)"
+    assert Basic().compile(ir).notices == (hint, "its own notice")
+    with pytest.raises(AssertionError, match="reached only"):
+        Runs().run(ir, RunRequest(notices=("given",)))
+    assert Runs.handed[-1] == RunRequest(notices=("given", hint))
 
 
 def test_cluster_engines_refuse_a_container_string_output_and_a_step_without_an_image() -> None:

@@ -18,7 +18,7 @@ class _Toy(Backend):
     description = "a test backend"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.CONTAINER_STEPS})
 
-    def compile(self, ir):
+    def _compile(self, ir):
         return CompiledPipeline(self.name, (CompiledFile("x", ir.name),))
 
 

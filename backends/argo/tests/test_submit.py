@@ -152,7 +152,7 @@ def test_a_name_already_taken_is_409_one_line(tmp_path) -> None:
     with argo_server() as (url, state):
         state.workflows[("argo", "taken")] = {"metadata": {"name": "taken"}, "status": {"phase": "Succeeded"}}
         from flowyard.loading import load_ir
-        from flowyard.runs import SubmitRequest
+        from flowyard.requests import Remote
         from flowyard_argo import ArgoBackend, service
 
         ir = load_ir(spec)
@@ -161,7 +161,7 @@ def test_a_name_already_taken_is_409_one_line(tmp_path) -> None:
 
         wf = build_workflow(ir, backend.options)
         wf.generate_name, wf.name = None, "taken"
-        conn = service.Connection.resolve(SubmitRequest(server=url))
+        conn = service.connect(Remote(server=url))
         from flowyard.errors import InfrastructureError
 
         with pytest.raises(InfrastructureError, match=r"name is taken .*\(409\)") as exc:
@@ -266,13 +266,15 @@ def test_a_parameter_value_over_argos_limit_is_refused_before_anything_is_sent(t
 def test_status_numbers_fan_out_items_from_the_controllers_node_names(tmp_path) -> None:
     """parallel-limits: `a` loops inside its wrapper DAG, `b` directly; the stand-in reports a
     `task(i:item)` Pod per item, as Argo does, and the tree shows them as items 0..n-1."""
-    from flowyard.runs import SubmitRequest
+    from flowyard.requests import Remote, SubmitRequest
     from flowyard.testing.contract import canonical_ir
     from flowyard_argo import ArgoBackend
 
     backend = ArgoBackend({"default_image": "img", "poll_seconds": 0.01})
     with argo_server() as (url, _):
-        st = backend.submit(canonical_ir("parallel-limits"), SubmitRequest(server=url, watch=True, runs_root=tmp_path))
+        st = backend.submit(
+            canonical_ir("parallel-limits"), SubmitRequest(remote=Remote(server=url), watch=True, runs_root=tmp_path)
+        )
     assert st.state.value == "Succeeded"
     assert [(t.step, t.item) for t in st.tasks] == [
         ("a", 0),

@@ -49,9 +49,8 @@ def run(runs: Path) -> Callable[..., RunStatus]:
     ) -> RunStatus:
         ir = load_ir(path)
         values = resolve_params(ir, (), params or {})
-        backend = LocalBackend(options or {})
-        report = backend.check(ir)
-        return backend.run(ir, RunRequest(params=values, runs_root=runs, notices=tuple(report.notices()), **request))
+        backend = LocalBackend(options or {})  # its run checks the pipeline and adds the gate's notices
+        return backend.run(ir, RunRequest(params=values, runs_root=runs, **request))
 
     return go
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,6 +19,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from flowyard.errors import FlowyardError, UnsupportedFeatureError
 from flowyard.ir import PipelineIR, S3StoreIR, StepIR, StepOutputSource
+from flowyard.requests import LogQuery, Remote, SubmitRequest
+from flowyard.runs import RunRequest, RunStatus
+from flowyard.summary import StructuralSummary
 
 
 class Capability(str, enum.Enum):
@@ -190,7 +193,7 @@ class SupportReport:
 class BackendOptions(BaseModel):
     """Per-backend options, set on the CLI with ``-O key=value``. Subclass and add fields."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 @dataclass(frozen=True)
@@ -283,32 +286,72 @@ class Backend(abc.ABC):
         if capability not in self.capabilities:
             raise OperationNotSupportedError(self.name, capability)
 
-    # --- operations ----------------------------------------------------------------------------
+    # --- operations: public template methods (gate, then the plugin's ``_``-method) ------------
+
+    def compile(self, ir: PipelineIR) -> CompiledPipeline:
+        """Translate the IR into the engine's documents, after the capability check (which refuses
+        by name); the check's notices come first in the result's. Pure: no I/O, no network."""
+        report = self.check(ir)
+        compiled = self._compile(ir)
+        return replace(compiled, notices=(*report.notices(), *compiled.notices))
+
+    def run(self, ir: PipelineIR | None, request: RunRequest) -> RunStatus:
+        """Execute the pipeline here and now (capability ``run``; ``resume`` to continue a run).
+
+        ``ir`` is ``None`` when ``request.resume`` names a run to continue (its IR is in its folder).
+        The capability check runs here, once; its notices join ``request.notices``."""
+        self.require(Capability.RUN)
+        if request.resume is not None:
+            self.require(Capability.RESUME)
+        if ir is not None:
+            request = request.with_notices(self.check(ir).notices())
+        return self._run(ir, request)
+
+    def submit(self, ir: PipelineIR, request: SubmitRequest) -> RunStatus:
+        """Send the pipeline to a remote engine (capability ``submit``), after the capability check."""
+        self.require(Capability.SUBMIT)
+        self.check(ir)
+        return self._submit(ir, request)
+
+    def status(self, run_id: str, remote: Remote) -> RunStatus:
+        """The status of a run (capability ``status``)."""
+        self.require(Capability.STATUS)
+        return self._status(run_id, remote)
+
+    def logs(self, run_id: str, query: LogQuery) -> Iterator[str]:
+        """The log lines of a run's tasks, ``step[item]: text`` (capability ``logs``)."""
+        self.require(Capability.LOGS)
+        return self._logs(run_id, query)
+
+    def summarize(self, compiled: CompiledPipeline) -> StructuralSummary:
+        """Parse this backend's own output back into a summary, for ``compare`` (capability ``summarize``)."""
+        self.require(Capability.SUMMARIZE)
+        return self._summarize(compiled)
+
+    # --- what a backend implements: called only through the methods above ---------------------
 
     @abc.abstractmethod
-    def compile(self, ir: PipelineIR) -> CompiledPipeline:
-        """Translate the IR into the engine's documents. Pure: no I/O, no network."""
+    def _compile(self, ir: PipelineIR) -> CompiledPipeline:
+        """The engine's documents for an IR the gate accepted. Pure: no I/O, no network."""
 
-    def run(self, ir: PipelineIR | None, request: Any) -> Any:
-        """Execute the pipeline here and now (capability ``run``); returns a :class:`flowyard.runs.RunStatus`.
-
-        ``ir`` is ``None`` when ``request.resume`` names a run to continue (its IR is in its folder)."""
+    def _run(self, ir: PipelineIR | None, request: RunRequest) -> RunStatus:
+        """Run an IR the gate accepted (or resume ``request.resume`` when ``ir`` is ``None``)."""
         raise OperationNotSupportedError(self.name, Capability.RUN)
 
-    def submit(self, ir: PipelineIR, request: Any) -> Any:
-        """Send the pipeline to a remote engine (capability ``submit``)."""
+    def _submit(self, ir: PipelineIR, request: SubmitRequest) -> RunStatus:
+        """Send an IR the gate accepted; ``PENDING`` unless ``request.watch``."""
         raise OperationNotSupportedError(self.name, Capability.SUBMIT)
 
-    def status(self, run_id: str, request: Any) -> Any:
-        """The status of a run, as a :class:`flowyard.runs.RunStatus` (capability ``status``)."""
+    def _status(self, run_id: str, remote: Remote) -> RunStatus:
+        """Ask the engine at ``remote`` (a ``None`` setting: your environment variable, then config)."""
         raise OperationNotSupportedError(self.name, Capability.STATUS)
 
-    def logs(self, run_id: str, request: Any) -> Any:
-        """The logs of a run's tasks (capability ``logs``)."""
+    def _logs(self, run_id: str, query: LogQuery) -> Iterator[str]:
+        """Lines ``step[item]: text``, narrowed by ``query.step``/``query.item``; ``query.follow``: to the end."""
         raise OperationNotSupportedError(self.name, Capability.LOGS)
 
-    def summarize(self, compiled: CompiledPipeline) -> Any:
-        """Parse this backend's own output back into a :class:`flowyard.summary.StructuralSummary`."""
+    def _summarize(self, compiled: CompiledPipeline) -> StructuralSummary:
+        """Read this backend's own ``compile`` output back (the contract kit compares it with the IR's)."""
         raise OperationNotSupportedError(self.name, Capability.SUMMARIZE)
 
 

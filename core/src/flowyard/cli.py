@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from flowyard.backend import Backend
     from flowyard.ir import PipelineIR
     from flowyard.plugins import BackendRegistry
+    from flowyard.requests import Remote
+    from flowyard.runs import RunStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -184,10 +186,8 @@ def validate(pipeline: str, backend_name: str | None, options: tuple[str, ...]) 
 def compile_(pipeline: str, backend_name: str, output: str | None, options: tuple[str, ...]) -> None:
     """Compile a pipeline into the engine's own documents."""
     ir = _load(pipeline)
-    backend = _backend(backend_name, options)
-    report = backend.check(ir)
-    compiled = backend.compile(ir)
-    for notice in (*report.notices(), *compiled.notices):
+    compiled = _backend(backend_name, options).compile(ir)
+    for notice in compiled.notices:
         click.echo(f"notice: {notice}", err=True)
     if output:
         for path in compiled.write(Path(output)):
@@ -244,7 +244,6 @@ def run(
 
     PIPELINE may also be an engine's own manifest that a backend plugin claims (e.g. an Argo Workflow).
     """
-    from flowyard.backend import Capability
     from flowyard.runs import RunRequest, render_status_tree
 
     if pipeline is None and resume is None:
@@ -268,9 +267,6 @@ def run(
         ir = _load(pipeline)
         values = _resolve_params(ir, params, params_file)
     backend = _backend(backend_name, options)
-    backend.require(Capability.RUN)
-    if resume is not None:
-        backend.require(Capability.RESUME)
     inputs = {}
     for pair in step_inputs:
         name, sep, path = pair.partition("=")
@@ -288,9 +284,6 @@ def run(
         progress=(not as_json) and sys.stderr.isatty(),
         quiet=as_json,
     )
-    if ir is not None:
-        report = backend.check(ir)
-        request = request.with_notices(report.notices())
     # Everything imported and loaded so far lives until the process exits: keep the cyclic garbage
     # collector from scanning it again and again while the run allocates (Instagram's gc.freeze).
     # Objects made from here on, the steps' own included, are collected as usual.
@@ -347,40 +340,31 @@ def submit(
 ) -> None:
     """Send a pipeline to a remote engine (and, with --watch, follow it)."""
     from flowyard.backend import Capability
-    from flowyard.runs import SubmitRequest, render_status_tree
+    from flowyard.requests import Remote, SubmitRequest
+    from flowyard.runs import render_status_tree
 
     backend = _backend(backend_name, options)
-    backend.require(Capability.SUBMIT)
     ir = _load(pipeline)
     values = _resolve_params(ir, params, params_file)
-    backend.check(ir)
-    request = SubmitRequest(
-        params=values,
-        server=server,
-        namespace=namespace,
-        token=token,
-        insecure=insecure,
-        experiment=experiment,
-        watch=watch,
-    )
-    status = backend.submit(ir, request)
+    remote = Remote(server=server, namespace=namespace, token=token, insecure=insecure)
+    status = backend.submit(ir, SubmitRequest(params=values, remote=remote, experiment=experiment, watch=watch))
     if as_json:
         _echo_json(status.summary_json())
     else:
         click.echo(render_status_tree(status))
         if watch and status.exit_code and Capability.LOGS in backend.capabilities:
-            _print_failed_logs(backend, status, request)
+            _print_failed_logs(backend, status, remote)
     sys.exit(status.exit_code if watch else 0)
 
 
-def _print_failed_logs(backend: Any, status: Any, request: Any) -> None:
+def _print_failed_logs(backend: Backend, status: RunStatus, remote: Remote) -> None:
     """After a watched run fails: the logs of the tasks that failed, as `argo logs` would show them."""
-    import dataclasses
+    from flowyard.requests import LogQuery
 
     failed = sorted({t.step for t in status.tasks if t.state.value in ("Failed", "Error")})
     for step in failed:
         click.echo(f"\n--- logs of {step} ---")
-        for line in backend.logs(status.run_id, dataclasses.replace(request, step=step, watch=False)):
+        for line in backend.logs(status.run_id, LogQuery(remote=remote, step=step)):
             click.echo(line)
 
 
@@ -399,15 +383,14 @@ def status(
     as_json: bool,
 ) -> None:
     """Show a run's status tree."""
-    from flowyard.backend import Capability
-    from flowyard.runs import SubmitRequest, find_run, render_status_tree
+    from flowyard.requests import Remote
+    from flowyard.runs import find_run, render_status_tree
 
     if backend_name is None:
         st = find_run(run_id).read_status()
     else:
-        backend = _backend(backend_name)
-        backend.require(Capability.STATUS)
-        st = backend.status(run_id, SubmitRequest(server=server, namespace=namespace, token=token, insecure=insecure))
+        remote = Remote(server=server, namespace=namespace, token=token, insecure=insecure)
+        st = _backend(backend_name).status(run_id, remote)
     if as_json:
         _echo_json(st.summary_json())
     else:
@@ -433,9 +416,9 @@ def logs(
     insecure: bool | None,
 ) -> None:
     """Print the logs of a run's tasks."""
-    from flowyard.backend import Capability
     from flowyard.logs import follow_run_logs, read_run_logs
-    from flowyard.runs import SubmitRequest, find_run
+    from flowyard.requests import LogQuery, Remote
+    from flowyard.runs import find_run
 
     if backend_name is None:
         run_dir = find_run(run_id)
@@ -443,12 +426,8 @@ def logs(
         for line in lines:
             click.echo(line)
         return
-    backend = _backend(backend_name)
-    backend.require(Capability.LOGS)
-    request = SubmitRequest(
-        server=server, namespace=namespace, token=token, insecure=insecure, watch=follow, step=step, item=item
-    )
-    for line in backend.logs(run_id, request):
+    remote = Remote(server=server, namespace=namespace, token=token, insecure=insecure)
+    for line in _backend(backend_name).logs(run_id, LogQuery(remote=remote, step=step, item=item, follow=follow)):
         click.echo(line)
 
 

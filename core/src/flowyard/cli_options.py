@@ -20,10 +20,10 @@ def backend_choice(**settings: Any) -> Callable[[F], F]:
     )
 
 
-backend_option = backend_choice(
+backend_option: Callable[[F], F] = backend_choice(
     default=DEFAULT_BACKEND, show_default=True, help="Engine to use (see `flowyard backends`)."
 )
-options_option = click.option(
+options_option: Callable[[F], F] = click.option(
     "-O",
     "--option",
     "options",
@@ -31,7 +31,7 @@ options_option = click.option(
     metavar="KEY=VALUE",
     help="A backend option (repeatable); see `flowyard backends --json` for each backend's options.",
 )
-param_options = [
+param_options: list[Callable[[F], F]] = [
     click.option(
         "--param",
         "-p",
@@ -42,7 +42,7 @@ param_options = [
     ),
     click.option("--params-file", type=click.Path(dir_okay=False), help="JSON or YAML mapping of parameter values."),
 ]
-json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+json_option: Callable[[F], F] = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
 
 def with_params(fn: F) -> F:

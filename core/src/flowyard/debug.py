@@ -45,7 +45,7 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self.secrets = set(secrets)
+        self.secrets: set[str] = set(secrets)
 
     def add_secret(self, value: str | None) -> None:
         if value and len(value) >= _MIN_SECRET:

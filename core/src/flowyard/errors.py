@@ -53,7 +53,7 @@ class SpecError(FlowyardError):
     exit_code = EXIT_USAGE
 
     def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = tuple(problems)
+        self.problems: tuple[Problem, ...] = tuple(problems)
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -87,7 +87,7 @@ class UnsupportedFeatureError(FlowyardError):
 
     def __init__(self, backend: str, refusals: Sequence[str]) -> None:
         self.backend = backend
-        self.refusals = tuple(refusals)
+        self.refusals: tuple[str, ...] = tuple(refusals)
         listed = "; ".join(refusals)
         super().__init__(f"backend {backend!r} cannot run this pipeline: {listed}")
 

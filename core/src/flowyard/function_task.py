@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, ClassVar, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict
 
@@ -59,7 +59,7 @@ _KFP_STATES = {"SUCCEEDED": "Succeeded", "FAILED": "Failed", "CANCELLED": "Faile
 class ArgRole(BaseModel):
     """What one argument of the generated function stands for."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     kind: Literal["input", "param", "item", "status", "output", "log"]
     name: str = ""
@@ -68,7 +68,7 @@ class ArgRole(BaseModel):
 class FunctionTask(BaseModel):
     """Everything a generated component embeds: the step, and what each of its arguments is."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     step: StepIR
     args: dict[str, ArgRole]

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 NAME = "flowyard"
 
-hookspec = pluggy.HookspecMarker(NAME)
-hookimpl = pluggy.HookimplMarker(NAME)
+hookspec: pluggy.HookspecMarker = pluggy.HookspecMarker(NAME)
+hookimpl: pluggy.HookimplMarker = pluggy.HookimplMarker(NAME)
 
 
 @hookspec

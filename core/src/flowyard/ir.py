@@ -8,7 +8,7 @@ topological order, defaults are applied. Bump :data:`IR_VERSION` on any change a
 import functools
 import operator
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,7 +20,7 @@ FailurePolicy = Literal["stop", "continue"]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 # --- references and templates -------------------------------------------------------------------

@@ -25,7 +25,7 @@ from flowyard.errors import BackendNotFoundError, PluginError
 ENTRY_POINT_GROUP = hookspecs.NAME
 DISABLE_ENV = "FLOWYARD_DISABLE_PLUGINS"
 TRACE_ENV = "FLOWYARD_TRACE_PLUGINS"
-log = logging.getLogger(__name__)
+log: logging.Logger = logging.getLogger(__name__)
 
 RegisterBackend = Callable[[type[Backend]], None]
 

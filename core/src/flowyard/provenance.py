@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import pydantic_core
 from pydantic import BaseModel, ConfigDict
@@ -29,7 +29,7 @@ PROVENANCE_SCHEMA: Literal["flowyard.provenance/v1"] = "flowyard.provenance/v1"
 class DataDigest(BaseModel):
     """One input or output: its name, type, where it is, and its digest (files only)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str
     type: str
@@ -42,7 +42,7 @@ class DataDigest(BaseModel):
 
 
 class ProvenanceRecord(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     schema_version: Literal["flowyard.provenance/v1"] = PROVENANCE_SCHEMA
     run_id: str

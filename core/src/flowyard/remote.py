@@ -34,7 +34,7 @@ from pydantic import AfterValidator, BaseModel, ValidationError
 from flowyard.config import authorization, resolve_setting
 from flowyard.errors import FlowyardError, InfrastructureError
 
-log = logging.getLogger(__name__)
+log: logging.Logger = logging.getLogger(__name__)
 
 __all__ = ["HttpSettings", "RemoteClient", "RemoteError", "Timestamp", "poll_until"]
 
@@ -121,7 +121,7 @@ class RemoteClient:
     ) -> None:
         import urllib3
 
-        self.server = server.rstrip("/")
+        self.server: str = server.rstrip("/")
         self.engine = engine
         try:
             parts = urlsplit(self.server)
@@ -130,7 +130,7 @@ class RemoteClient:
             raise FlowyardError(f"the {engine} URL is not a URL: {e}") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FlowyardError(f"the {engine} URL must be http(s)://HOST[:PORT][/PATH], got scheme {parts.scheme!r}")
-        self.settings = settings or HttpSettings()
+        self.settings: HttpSettings = settings or HttpSettings()
         header = authorization(token)
         self._headers = {"Accept": "application/json", **({"Authorization": header} if header else {})}
         self._secrets = [s for s in (token, header, *(header or "").split(" ")[1:]) if s]

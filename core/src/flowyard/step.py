@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,7 +28,7 @@ from flowyard.errors import FlowyardError
 
 
 class TaskInput(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str
     type: str
@@ -37,7 +37,7 @@ class TaskInput(BaseModel):
 
 
 class TaskOutput(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str
     type: str
@@ -47,7 +47,7 @@ class TaskOutput(BaseModel):
 class TaskSpec(BaseModel):
     """Everything one task needs, already rendered: no placeholders left."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     kind: Literal["container", "python"]
     workdir: str

@@ -20,7 +20,7 @@ from flowyard.errors import InfrastructureError
 from flowyard.ir import LocalStoreIR, S3StoreIR, SecretRefIR, StoreIR
 from flowyard.runs import write_atomic
 
-log = logging.getLogger(__name__)
+log: logging.Logger = logging.getLogger(__name__)
 
 S3_ENDPOINT_ENV = "FLOWYARD_S3_ENDPOINT_URL"
 
@@ -30,7 +30,7 @@ class ArtifactStore:
 
     def __init__(self, fs: Any, root: str, *, protocol: str = "file") -> None:
         self.fs = fs
-        self.root = root.rstrip("/")
+        self.root: str = root.rstrip("/")
         self.protocol = protocol
 
     def path(self, key: str) -> str:

@@ -6,13 +6,15 @@ Each backend's ``summarize`` parses its own compiled documents back into this sh
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import BaseModel, ConfigDict
 
 from flowyard.ir import ItemSource, LiteralSource, ParamSource, PipelineIR, StepOutputSource
 
 
 class FanOutSummary(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     step: str
     source: str  # "literal:<n>", "param:<name>", "step:<step>.<output>"
@@ -21,7 +23,7 @@ class FanOutSummary(BaseModel):
 
 
 class ArtifactWire(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     producer: str
     output: str
@@ -33,7 +35,7 @@ class ArtifactWire(BaseModel):
 class StructuralSummary(BaseModel):
     """Steps by DNS name; edges, fan-outs and file wiring sorted, so equality is structural."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     steps: tuple[str, ...]
     edges: tuple[tuple[str, str], ...]

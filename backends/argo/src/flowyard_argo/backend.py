@@ -5,11 +5,15 @@ hera is imported only when a pipeline is compiled or submitted, so listing backe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from flowyard.backend import Backend, Capability, CompiledFile, CompiledPipeline, FeatureUse, cluster_refusals
 from flowyard.errors import FlowyardError
 from flowyard.ir import PipelineIR, StepOutputSource
+from flowyard.requests import LogQuery, Remote, SubmitRequest
+from flowyard.runs import RunRequest, RunStatus
+from flowyard.summary import StructuralSummary
 from flowyard.templates import render_value
 
 from flowyard_argo.options import ArgoOptions
@@ -104,10 +108,9 @@ class ArgoBackend(Backend):
 
     # --- compiling -----------------------------------------------------------------------------
 
-    def compile(self, ir: PipelineIR) -> CompiledPipeline:
+    def _compile(self, ir: PipelineIR) -> CompiledPipeline:
         from flowyard_argo.compiler import CompileError, compile_manifest
 
-        report = self.check(ir)
         try:
             document, text = compile_manifest(ir, self.options)
         except CompileError as e:
@@ -116,7 +119,6 @@ class ArgoBackend(Backend):
         return CompiledPipeline(
             backend=self.name,
             files=(CompiledFile(name=f"{ir.dns_name}.yaml", content=text),),
-            notices=tuple(report.notices()),
             metadata={
                 "kind": document["kind"],
                 "objects": {
@@ -128,7 +130,7 @@ class ArgoBackend(Backend):
 
     # --- here: the compiled manifest through the Argo executor -----------------------------------
 
-    def run(self, ir: PipelineIR | None, request: Any) -> Any:
+    def _run(self, ir: PipelineIR | None, request: RunRequest) -> RunStatus:
         """Compile as ``submit`` would send it, then execute that manifest by the controller's rules
         (``-O argo_version=``), pods on this machine (``-O image_map=``)."""
         from flowyard_argo.compiler import CompileError, build_workflow
@@ -141,7 +143,6 @@ class ArgoBackend(Backend):
             return status
         if ir is None:
             raise FlowyardError("nothing to run: give a pipeline, or --resume RUN_NAME")
-        self.check(ir)
         try:
             document = build_workflow(ir, self.options, request.params).to_dict()
         except CompileError as e:
@@ -153,17 +154,16 @@ class ArgoBackend(Backend):
 
     # --- the cluster ---------------------------------------------------------------------------
 
-    def submit(self, ir: PipelineIR, request: Any) -> Any:
+    def _submit(self, ir: PipelineIR, request: SubmitRequest) -> RunStatus:
         """Create the workflow on an Argo Server; with ``request.watch``, follow it to the end and
         write its node status as provenance records in a local run directory."""
-        from flowyard.runs import RunStatus, TaskState
+        from flowyard.connection import submitted_run
 
         from flowyard_argo import service
         from flowyard_argo.compiler import CompileError, build_workflow
 
         if self.options.kind != "Workflow":
             raise FlowyardError(f"submit sends a Workflow; kind={self.options.kind} is for `flowyard compile`")
-        self.check(ir)
         from flowyard_argo.compiler import ARGUMENT_LIMIT
 
         for name, value in request.params.items():
@@ -173,7 +173,7 @@ class ArgoBackend(Backend):
                     f"parameter {name!r} is {size / 1024:.0f} KiB, over Argo's 128 KiB limit on a parameter value: "
                     "pass a smaller list, or produce it from an upstream step's output"
                 )
-        conn = service.Connection.resolve(request, self.options.namespace)
+        conn = service.connect(request.remote, self.options.namespace)
         try:
             workflow = build_workflow(ir, self.options, request.params)
         except CompileError as e:
@@ -186,51 +186,48 @@ class ArgoBackend(Backend):
         created = service.create(conn, workflow)
         name = created["metadata"]["name"]
         link = service.workflow_link(conn, name)
-        if not request.watch:
-            return RunStatus(
-                run_id=name,
-                pipeline=ir.name,
-                backend=self.name,
-                state=TaskState.PENDING,
-                message=f"submitted; follow it with: flowyard status {name} --backend argo",
-                location=link,
-            )
-        final = service.watch(conn, name, self.options.poll_seconds, self.options.watch_timeout)
-        status = service.run_status(final, ir.name, _step_names(ir), link)
-        from flowyard_argo.provenance import write_run_record
 
-        write_run_record(ir, final, status, request)
-        return status
+        def follow() -> RunStatus:  # to the end, then recorded like a local run
+            from flowyard_argo.provenance import write_run_record
 
-    def status(self, run_id: str, request: Any) -> Any:
+            final = service.watch(conn, name, self.options.poll_seconds, self.options.watch_timeout)
+            status = service.run_status(final, ir.name, _step_names(ir), link)
+            write_run_record(ir, final, status, request)
+            return status
+
+        return submitted_run(
+            backend=self.name, pipeline=ir.name, run_id=name, link=link, watch=request.watch, follow=follow
+        )
+
+    def _status(self, run_id: str, remote: Remote) -> RunStatus:
         from flowyard_argo import service
 
-        conn = service.Connection.resolve(request, self.options.namespace)
+        conn = service.connect(remote, self.options.namespace)
         wf = service.get(conn, run_id)
         pipeline = (wf.get("metadata", {}).get("labels") or {}).get("workflows.flowyard.dev/pipeline", run_id)
         return service.run_status(wf, pipeline, _step_names(None, wf), service.workflow_link(conn, run_id))
 
-    def logs(self, run_id: str, request: Any) -> Any:
-        """Lines ``step[item]: text``; ``request.step``/``request.item`` narrow them to one task."""
+    def _logs(self, run_id: str, query: LogQuery) -> Iterator[str]:
+        """Lines ``step[item]: text``; ``query.step``/``query.item`` narrow them to one task."""
         from flowyard_argo import service
 
-        conn = service.Connection.resolve(request, self.options.namespace)
+        conn = service.connect(query.remote, self.options.namespace)
         wf = service.get(conn, run_id)
         pods: list[tuple[str, int | None, dict[str, Any]]] = service.task_nodes(wf, _step_names(None, wf))
-        for entry in service.stream_logs(conn, run_id, follow=bool(request.watch)):
+        for entry in service.stream_logs(conn, run_id, follow=query.follow):
             pod = str(entry.get("podName", ""))
             owner = next(((st, it) for st, it, node in pods if service.pod_matches(pod, run_id, node)), None)
             if owner is None:  # flowyard's own helper pods
                 continue
             step, item = owner
-            if request.step is not None and step != request.step:
+            if query.step is not None and step != query.step:
                 continue
-            if request.item is not None and item != request.item:
+            if query.item is not None and item != query.item:
                 continue
             label = step if item is None else f"{step}[{item}]"
             yield f"{label}: {entry.get('content', '')}"
 
-    def summarize(self, compiled: CompiledPipeline) -> Any:
+    def _summarize(self, compiled: CompiledPipeline) -> StructuralSummary:
         from flowyard_argo.summary import summarize_manifest
 
         return summarize_manifest(compiled.main.content)

@@ -503,7 +503,7 @@ class ArgoCompiler:
             working_dir=workdir,
             env=env or None,
             inputs=[*params_in, *artifacts_in] or None,
-            outputs=params_out + artifacts_out or None,
+            outputs=[*params_out, *artifacts_out] or None,
             retry_strategy=self.retry(step),
             active_deadline_seconds=math.ceil(step.timeout_seconds) if step.timeout_seconds is not None else None,
             resources=self.resources(step),
@@ -609,7 +609,7 @@ class ArgoCompiler:
             )
         arguments: list[Any] = [Parameter(name=k, value=v) for k, v in calls.parameters.items()]
         arguments += [Artifact(name=k, **v) for k, v in calls.artifacts.items()]
-        loop = {}
+        loop: dict[str, Any] = {}
         if items is not None:
             loop = (
                 {"with_items": [dict(r) for r in items.with_items]}
@@ -723,7 +723,7 @@ class ArgoCompiler:
 
     def build(self) -> Workflow:
         templates: list[Any] = []
-        tasks: list[Task] = []
+        tasks: list[Task | m.DAGTask] = []
         extra: list[Any] = []
         for step in self.ir.steps:
             if step.for_each is not None:

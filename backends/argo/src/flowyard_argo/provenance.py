@@ -12,7 +12,8 @@ from typing import Any
 from flowyard import __version__
 from flowyard.ir import PipelineIR
 from flowyard.provenance import DataDigest, ProvenanceRecord, source_text
-from flowyard.runs import RunDirectory, RunStatus, SubmitRequest, epoch_seconds, runs_root
+from flowyard.requests import SubmitRequest
+from flowyard.runs import RunDirectory, RunStatus, epoch_seconds, runs_root
 
 from flowyard_argo import service
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from flowyard.config import flag_setting, resolve_setting, server_url
+from flowyard.connection import Connection, EngineSettings
 from flowyard.errors import InfrastructureError
-from flowyard.remote import HttpSettings, RemoteClient, Timestamp, poll_until
-from flowyard.runs import RunStatus, SubmitRequest, TaskState, TaskStatus, epoch_seconds
+from flowyard.remote import RemoteClient, Timestamp, poll_until
+from flowyard.requests import Remote
+from flowyard.runs import RunStatus, TaskState, TaskStatus, epoch_seconds
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEFAULT_NAMESPACE = "argo"
@@ -25,34 +25,20 @@ DONE = {"Succeeded", "Failed", "Error"}
 _ITEM = re.compile(r"\((\d+):")
 
 
-@dataclass(frozen=True)
-class Connection:
-    server: str
-    namespace: str
-    token: str | None
-    insecure: bool
+ARGO = EngineSettings(
+    backend="argo",
+    engine="Argo Server",
+    server_env=["ARGO_SERVER"],
+    namespace_env=["ARGO_NAMESPACE"],
+    token_env=["ARGO_TOKEN"],
+    insecure_env=["ARGO_INSECURE_SKIP_VERIFY"],
+)
 
-    @classmethod
-    def resolve(cls, request: SubmitRequest, default_namespace: str | None = None) -> Connection:
-        """Flag, then ``ARGO_SERVER``/``ARGO_NAMESPACE``/``ARGO_TOKEN``, then the config file."""
-        # the argo CLI's ARGO_SERVER is host:port, TLS unless told otherwise: server_url reads it the same way
-        return cls(
-            server=server_url("argo", "Argo Server", request.server, ["ARGO_SERVER"]),
-            namespace=resolve_setting("argo", "namespace", request.namespace, ["ARGO_NAMESPACE"])
-            or default_namespace
-            or DEFAULT_NAMESPACE,
-            token=resolve_setting("argo", "token", request.token, ["ARGO_TOKEN"]),
-            insecure=flag_setting("argo", "insecure", request.insecure, ["ARGO_INSECURE_SKIP_VERIFY"]),
-        )
 
-    def client(self) -> RemoteClient:
-        return RemoteClient(
-            self.server,
-            engine="Argo Server",
-            token=self.token,
-            insecure=self.insecure,
-            settings=HttpSettings.resolve("argo"),
-        )
+def connect(remote: Remote, default_namespace: str | None = None) -> Connection:
+    """Flag, then ``ARGO_SERVER``/``ARGO_NAMESPACE``/``ARGO_TOKEN``, then the config file."""
+    # the argo CLI's ARGO_SERVER is host:port, TLS unless told otherwise: server_url reads it the same way
+    return Connection.resolve(remote, ARGO, default_namespace or DEFAULT_NAMESPACE)
 
 
 # --- what the Argo Server answers: only the fields flowyard reads, checked --------------------------

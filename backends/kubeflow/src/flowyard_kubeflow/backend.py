@@ -3,11 +3,14 @@ to a KFP API server. kfp is imported only when a pipeline is compiled, run or su
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from flowyard.backend import Backend, Capability, CompiledFile, CompiledPipeline, FeatureUse, cluster_refusals
 from flowyard.errors import FlowyardError
 from flowyard.ir import PipelineIR, StepOutputSource
+from flowyard.requests import Remote, SubmitRequest
+from flowyard.runs import RunRequest, RunStatus
+from flowyard.summary import StructuralSummary
 
 from flowyard_kubeflow.options import KubeflowOptions
 
@@ -112,11 +115,10 @@ class KubeflowBackend(Backend):
 
     # --- compiling -----------------------------------------------------------------------------
 
-    def compile(self, ir: PipelineIR) -> CompiledPipeline:
+    def _compile(self, ir: PipelineIR) -> CompiledPipeline:
         """The cluster package: container steps as container components in their own images."""
         from flowyard_kubeflow.compiler import CompileError, compile_package
 
-        report = self.check(ir)
         try:
             text = compile_package(ir, self.options, "cluster")
         except CompileError as e:
@@ -125,7 +127,7 @@ class KubeflowBackend(Backend):
         return CompiledPipeline(
             backend=self.name,
             files=(CompiledFile(name=f"{ir.dns_name}.yaml", content=text),),
-            notices=(*report.notices(), *ignored),
+            notices=tuple(ignored),
             metadata={"objects": _count_objects(text)},
         )
 
@@ -143,17 +145,14 @@ class KubeflowBackend(Backend):
 
     # --- running here: kfp.local ----------------------------------------------------------------
 
-    def run(self, ir: PipelineIR | None, request: Any) -> Any:
+    def _run(self, ir: PipelineIR | None, request: RunRequest) -> RunStatus:
         """Run the pipeline through kfp.local's SubprocessRunner (a real KFP executor, no cluster)."""
-        from flowyard.backend import OperationNotSupportedError
-
         from flowyard_kubeflow.runner import run_local
 
-        if ir is None or request.resume:
-            raise OperationNotSupportedError(self.name, Capability.RESUME)
+        if ir is None:  # only a resume comes without a pipeline, and the gate refused it (no RESUME)
+            raise FlowyardError("nothing to run: give a pipeline")
         if request.only_step:
             raise FlowyardError("the kubeflow backend runs whole pipelines; use the local backend for --step")
-        report = self.check(ir)
         from flowyard.errors import UnsupportedFeatureError
 
         from flowyard_kubeflow.server_refusals import kfp_local_refusals, value_refusals
@@ -161,51 +160,48 @@ class KubeflowBackend(Backend):
         here = kfp_local_refusals(ir) + [f"{u.capability} ({u.where})" for u in value_refusals(ir, request.params)]
         if here:
             raise UnsupportedFeatureError(self.name, here)
-        return run_local(ir, request.with_notices(report.notices()), self.options)
+        return run_local(ir, request, self.options)
 
     # --- a KFP API server ----------------------------------------------------------------------
 
-    def submit(self, ir: PipelineIR, request: Any) -> Any:
+    def _submit(self, ir: PipelineIR, request: SubmitRequest) -> RunStatus:
         """Create a run from the cluster package on a KFP API server; with ``request.watch``, follow
         it and record it in a local run directory."""
-        from flowyard.runs import RunDirectory, RunStatus, TaskState, new_run_id, runs_root
+        from flowyard.connection import submitted_run
+        from flowyard.runs import RunDirectory, new_run_id, runs_root
 
         from flowyard_kubeflow import service
         from flowyard_kubeflow.compiler import KfpCompiler
 
-        self.check(ir)
         compiler = KfpCompiler(ir, self.options, "cluster")
         text = compiler.package()
         self.server_check(text)  # before the server is asked anything
-        conn = service.Connection.resolve(request)
+        conn = service.connect(request.remote, request.experiment)
         arguments = {
             compiler.param_names[k]: float(v) if ir.parameter(k).type == "number" else v
             for k, v in request.params.items()
         }
         run_id = service.create_run(conn, text, arguments, new_run_id(ir.dns_name))
         link = conn.run_link(run_id)
-        if not request.watch:
-            return RunStatus(
-                run_id=run_id,
-                pipeline=ir.name,
-                backend=self.name,
-                state=TaskState.PENDING,
-                message=f"submitted; follow it with: flowyard status {run_id} --backend kubeflow",
-                location=link,
-            )
-        run = service.watch(conn, run_id, self.options.poll_seconds, self.options.watch_timeout)
-        status = service.run_status(run, ir.name, {s.dns_name: s.name for s in ir.all_steps}, link)
-        RunDirectory(runs_root(request.runs_root) / run_id).write_record(ir, request.params, status)
-        return status
 
-    def status(self, run_id: str, request: Any) -> Any:
+        def follow() -> RunStatus:  # to the end, then recorded like a local run
+            run = service.watch(conn, run_id, self.options.poll_seconds, self.options.watch_timeout)
+            status = service.run_status(run, ir.name, {s.dns_name: s.name for s in ir.all_steps}, link)
+            RunDirectory(runs_root(request.runs_root) / run_id).write_record(ir, request.params, status)
+            return status
+
+        return submitted_run(
+            backend=self.name, pipeline=ir.name, run_id=run_id, link=link, watch=request.watch, follow=follow
+        )
+
+    def _status(self, run_id: str, remote: Remote) -> RunStatus:
         from flowyard_kubeflow import service
 
-        conn = service.Connection.resolve(request)
+        conn = service.connect(remote)
         run = service.get_run(conn, run_id)
         return service.run_status(run, str(run.display_name or run_id), None, conn.run_link(run_id))
 
-    def summarize(self, compiled: CompiledPipeline) -> Any:
+    def _summarize(self, compiled: CompiledPipeline) -> StructuralSummary:
         from flowyard_kubeflow.summary import summarize_package
 
         return summarize_package(compiled.main.content)

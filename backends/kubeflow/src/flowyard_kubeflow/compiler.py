@@ -196,7 +196,7 @@ class KfpCompiler:
             default = inspect.Parameter.empty if p.required else p.default
             params.append((self.param_names[p.name], PYTHON_TYPES[VALUE_TYPES[p.type]], default))
         outputs = self.output_fields() if self.has_outputs else []
-        returns = typing.NamedTuple("Outputs", outputs) if outputs else inspect.Signature.empty  # type: ignore[misc]
+        returns = typing.NamedTuple("Outputs", outputs) if outputs else inspect.Signature.empty
 
         # Python wants required parameters first; kfp goes by name
         order = sorted(range(len(params)), key=lambda i: params[i][2] is not inspect.Parameter.empty)
@@ -374,7 +374,7 @@ class _DagBuild:
         for out in self.ir.outputs:
             values.append(self.resolve(("output", out.source.step, out.source.output, out.source.collect)))
         fields = self.c.output_fields()
-        return typing.NamedTuple("Outputs", fields)(*values)  # type: ignore[misc]
+        return typing.NamedTuple("Outputs", fields)(*values)  # type: ignore[operator]  # fields known at run time only
 
 
 def compile_package(

@@ -74,7 +74,7 @@ def _quiet(log: Path) -> Iterator[None]:
     with open(log, "a", encoding="utf-8") as f:
         out = _LockedWriter(f)
         try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):  # type: ignore[type-var]
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
                 yield
         finally:
             for handler in root.handlers[:]:
@@ -195,10 +195,10 @@ def _status(
             )
         )
     seen = {t.step for t in tasks}
-    for step in ir.all_steps:  # steps kfp never started: a false condition, or stopped by a failure
-        if step.name not in seen:
-            state = TaskState.SKIPPED if step.when is not None and error is None else TaskState.OMITTED
-            tasks.append(TaskStatus(step=step.name, state=state, message="not run by kfp.local"))
+    for unseen in ir.all_steps:  # steps kfp never started: a false condition, or stopped by a failure
+        if unseen.name not in seen:
+            state = TaskState.SKIPPED if unseen.when is not None and error is None else TaskState.OMITTED
+            tasks.append(TaskStatus(step=unseen.name, state=state, message="not run by kfp.local"))
     order = {s.name: i for i, s in enumerate(ir.all_steps)}
     tasks.sort(key=lambda t: (order[t.step], -1 if t.item is None else t.item))
     failed = [t for t in tasks if t.state in (TaskState.FAILED, TaskState.ERROR)]

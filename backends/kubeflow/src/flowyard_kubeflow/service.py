@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
-from flowyard.config import flag_setting, resolve_setting, server_url
+from flowyard import connection as remote_connection
+from flowyard.config import resolve_setting
+from flowyard.connection import EngineSettings
 from flowyard.errors import InfrastructureError
-from flowyard.remote import HttpSettings, RemoteClient, Timestamp, poll_until
-from flowyard.runs import RunStatus, SubmitRequest, TaskState, TaskStatus, epoch_seconds
+from flowyard.remote import RemoteClient, Timestamp, poll_until
+from flowyard.requests import Remote
+from flowyard.runs import RunStatus, TaskState, TaskStatus, epoch_seconds
 from pydantic import BaseModel, ConfigDict, Field
 
 API = "/apis/v2beta1"
@@ -36,37 +39,32 @@ STATES = {
 }
 
 
-@dataclass(frozen=True)
-class Connection:
-    server: str
-    namespace: str | None
-    token: str | None
-    insecure: bool
-    experiment: str
+KFP = EngineSettings(
+    backend="kubeflow",
+    engine="KFP API server",
+    server_env=["KFP_SERVER", "KF_PIPELINES_ENDPOINT"],
+    namespace_env=["KFP_NAMESPACE"],
+    token_env=["KFP_TOKEN"],
+    insecure_env=["KFP_INSECURE"],
+)
 
-    @classmethod
-    def resolve(cls, request: SubmitRequest) -> Connection:
-        """Flag, then ``KFP_SERVER``/``KFP_NAMESPACE``/``KFP_TOKEN``/``KFP_EXPERIMENT``, then the config file."""
-        return cls(
-            server=server_url("kubeflow", "KFP API server", request.server, ["KFP_SERVER", "KF_PIPELINES_ENDPOINT"]),
-            namespace=resolve_setting("kubeflow", "namespace", request.namespace, ["KFP_NAMESPACE"]),
-            token=resolve_setting("kubeflow", "token", request.token, ["KFP_TOKEN"]),
-            insecure=flag_setting("kubeflow", "insecure", request.insecure, ["KFP_INSECURE"]),
-            experiment=resolve_setting("kubeflow", "experiment", request.experiment, ["KFP_EXPERIMENT"])
-            or DEFAULT_EXPERIMENT,
-        )
+
+@dataclass(frozen=True)
+class Connection(remote_connection.Connection):
+    """A KFP API server, and the experiment a run is filed under."""
+
+    experiment: str = DEFAULT_EXPERIMENT
 
     def run_link(self, run_id: str) -> str:
         return f"{self.server}/#/runs/details/{run_id}"
 
-    def client(self) -> RemoteClient:
-        return RemoteClient(
-            self.server,
-            engine="KFP API server",
-            token=self.token,
-            insecure=self.insecure,
-            settings=HttpSettings.resolve("kubeflow"),
-        )
+
+def connect(remote: Remote, experiment: str | None = None) -> Connection:
+    """Flag, then ``KFP_SERVER``/``KFP_NAMESPACE``/``KFP_TOKEN``/``KFP_EXPERIMENT``, then the config file."""
+    conn = Connection.resolve(remote, KFP)
+    return replace(
+        conn, experiment=resolve_setting("kubeflow", "experiment", experiment, ["KFP_EXPERIMENT"]) or DEFAULT_EXPERIMENT
+    )
 
 
 # --- what the KFP API server answers (v2beta1): only the fields flowyard reads, checked -------------

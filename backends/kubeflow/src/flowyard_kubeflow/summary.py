@@ -32,7 +32,8 @@ class _Package:
 
     def dag(self, scope: _Scope) -> dict[str, Any]:
         comp = self.doc["root"] if scope.component == "root" else self.components[scope.component]
-        return comp["dag"]
+        dag: dict[str, Any] = comp["dag"]
+        return dag
 
     def is_leaf(self, task: dict[str, Any]) -> bool:
         return "executorLabel" in self.components[task["componentRef"]["name"]]
@@ -128,8 +129,8 @@ def summarize_package(text: str) -> StructuralSummary:
             if found is None and loop is not None and loop.task is not None and "artifactIterator" in loop.task:
                 # the loop's item: item i of the fanned-out producer (one item, not the collection)
                 items = loop.task["inputs"]["artifacts"][loop.task["artifactIterator"]["items"]["inputArtifact"]]
-                up = pkg.producer(items, loop.parent, "Artifact") if loop.parent is not None else None
-                found = (up[0], up[1], False) if up is not None else None
+                fanned = pkg.producer(items, loop.parent, "Artifact") if loop.parent is not None else None
+                found = (fanned[0], fanned[1], False) if fanned is not None else None
             if found is None:
                 continue
             producer, output, collect = found

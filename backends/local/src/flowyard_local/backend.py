@@ -20,12 +20,12 @@ from flowyard.backend import Backend, BackendOptions, Capability, CompiledFile, 
 from flowyard.errors import FlowyardError, InfrastructureError
 from flowyard.ir import LocalStoreIR, PipelineIR, StepIR, StepOutputSource
 from flowyard.masking import MIN_SECRET_LENGTH, short_secrets
+from flowyard.requests import LogQuery, Remote
 from flowyard.runlock import lock_run
 from flowyard.runs import (
     RunDirectory,
     RunRequest,
     RunStatus,
-    SubmitRequest,
     find_run,
     new_run_id,
     read_json,
@@ -95,7 +95,7 @@ class LocalBackend(Backend):
 
     # --- compiling ---------------------------------------------------------------------------
 
-    def compile(self, ir: PipelineIR) -> CompiledPipeline:
+    def _compile(self, ir: PipelineIR) -> CompiledPipeline:
         text = ir.model_dump_json(indent=2)
         return CompiledPipeline(
             backend=self.name,
@@ -112,18 +112,18 @@ class LocalBackend(Backend):
             "timeouts": "per attempt; the task's process group is killed",
         }
 
-    def summarize(self, compiled: CompiledPipeline) -> StructuralSummary:
+    def _summarize(self, compiled: CompiledPipeline) -> StructuralSummary:
         from flowyard.summary import summarize_ir
 
         return summarize_ir(PipelineIR.model_validate(json.loads(compiled.main.content)))
 
     # --- running -----------------------------------------------------------------------------
 
-    def run(self, ir: PipelineIR | None, request: RunRequest) -> RunStatus:
+    def _run(self, ir: PipelineIR | None, request: RunRequest) -> RunStatus:
         with contextlib.ExitStack() as held:  # the run folder's lock, released however the run ends
-            return self._run(ir, request, held)
+            return self._run_holding(ir, request, held)
 
-    def _run(self, ir: PipelineIR | None, request: RunRequest, held: contextlib.ExitStack) -> RunStatus:
+    def _run_holding(self, ir: PipelineIR | None, request: RunRequest, held: contextlib.ExitStack) -> RunStatus:
         root = runs_root(request.runs_root)
         environ = dict(os.environ if request.environ is None else request.environ)
         if request.resume is not None:
@@ -221,13 +221,15 @@ class LocalBackend(Backend):
 
     # --- looking at runs ---------------------------------------------------------------------
 
-    def status(self, run_id: str, request: SubmitRequest) -> RunStatus:
-        return find_run(run_id, request.runs_root).read_status()
+    def _status(self, run_id: str, remote: Remote) -> RunStatus:
+        """A run in the configured runs folder (a local run has no server to ask)."""
+        return find_run(run_id).read_status()
 
-    def logs(self, run_id: str, request: SubmitRequest) -> Iterator[str]:
-        from flowyard.logs import read_run_logs
+    def _logs(self, run_id: str, query: LogQuery) -> Iterator[str]:
+        from flowyard.logs import follow_run_logs, read_run_logs
 
-        return read_run_logs(find_run(run_id, request.runs_root), request.step, request.item)
+        run_dir = find_run(run_id)
+        return (follow_run_logs if query.follow else read_run_logs)(run_dir, query.step, query.item)
 
 
 def _refuse_short_secrets(ir: PipelineIR, environ: Mapping[str, str]) -> None:

@@ -178,7 +178,7 @@ class Scheduler:
         )
         self.journal = Journal(run_dir.journal_file)
         self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self.outbox: queue.SimpleQueue[TaskResult] = queue.SimpleQueue()
+        self.outbox: queue.SimpleQueue[tuple[list[TaskPlan], list[TaskResult]]] = queue.SimpleQueue()
         self.running = 0
         self.stopping = False
         self.infrastructure: str | None = None
@@ -193,8 +193,8 @@ class Scheduler:
             threading.Thread(target=self._worker, name=f"flowyard-worker-{i}", daemon=True) for i in range(self.limit)
         ]
         saved = sys.stdout, sys.stderr
-        sys.stdout = ThreadLocalStream(saved[0], self.ctx.capture, "out")  # type: ignore[assignment]
-        sys.stderr = ThreadLocalStream(saved[1], self.ctx.capture, "err")  # type: ignore[assignment]
+        sys.stdout = ThreadLocalStream(saved[0], self.ctx.capture, "out")
+        sys.stderr = ThreadLocalStream(saved[1], self.ctx.capture, "err")
         for t in threads:
             t.start()
         self.journal.append({"t": "run", "run_id": self.run_dir.run_id, "at": time.time(), "resumed": self.ctx.resumed})
@@ -519,7 +519,7 @@ class Scheduler:
                 raise TaskError(f"--input {name}={given}: no such file or folder")
             key = self._import_external(f"{name}/{tag}", path)
             if path.is_dir():
-                files = [(j, FileRef(k)) for j, k in enumerate(key)]
+                files: list[tuple[int, FileRef | None]] = [(j, FileRef(k)) for j, k in enumerate(key)]
                 return ResolvedInput(name, "file", files=files, source=f"--input {name}")
             return ResolvedInput(name, "file", file=FileRef(key[0]), source=f"--input {name}")
         return ResolvedInput(name, type_, value=given, source=f"--input {name}")

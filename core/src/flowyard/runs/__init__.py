@@ -24,7 +24,7 @@ from flowyard.runs.directory import (
     write_atomic,
 )
 from flowyard.runs.journal import TASK_COLUMNS, read_journal, task_events
-from flowyard.runs.requests import RunRequest, SubmitRequest
+from flowyard.runs.requests import RunRequest
 from flowyard.runs.status import (
     SYMBOLS,
     RunStatus,
@@ -45,7 +45,6 @@ __all__ = [
     "RunDirectory",
     "RunRequest",
     "RunStatus",
-    "SubmitRequest",
     "TaskState",
     "TaskStatus",
     "aggregate_state",

@@ -1,4 +1,4 @@
-"""What the CLI (or a library caller) asks a backend to do: run here, or submit to an engine."""
+"""What the CLI (or a library caller) asks a backend to run here (``submit``'s request is in flowyard.requests)."""
 
 from __future__ import annotations
 
@@ -25,19 +25,3 @@ class RunRequest:
 
     def with_notices(self, notices: Iterable[str]) -> RunRequest:
         return replace(self, notices=(*self.notices, *notices))
-
-
-@dataclass(frozen=True)
-class SubmitRequest:
-    """How to reach a remote engine, and what to send it. ``None`` settings fall back to env, then config."""
-
-    params: Mapping[str, Any] = field(default_factory=dict)
-    server: str | None = None
-    namespace: str | None = None
-    token: str | None = None
-    insecure: bool | None = None
-    experiment: str | None = None
-    watch: bool = False
-    step: str | None = None
-    item: int | None = None
-    runs_root: Path | None = None

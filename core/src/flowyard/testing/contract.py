@@ -103,6 +103,17 @@ class BackendContract:
                 backend.check(canonical)
             for cap in undeclared:
                 assert cap.value in str(exc.value)
+            with pytest.raises(UnsupportedFeatureError):  # the operation checks too: no caller can skip the gate
+                backend.compile(canonical)
+
+    def test_keeps_the_gate_in_front_of_every_operation(self, backend: Backend) -> None:
+        """``compile``, ``run``, ``submit``... are :class:`Backend`'s own: they check, then call the
+        backend's ``_compile``, ``_run``, ``_submit``...; a backend that overrode one would skip the gate."""
+        for operation in ("compile", "run", "submit", "status", "logs", "summarize"):
+            own = getattr(type(backend), operation)
+            assert own is getattr(Backend, operation), (
+                f"the {backend.name} backend overrides {operation}: implement _{operation}"
+            )
 
     def test_compiles_every_pipeline_it_accepts(self, backend: Backend, canonical: PipelineIR) -> None:
         if not backend.support(canonical).ok:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flowyard.spec import Container, Input, Output, Parameter, Pipeline, PythonFunction, Step
 
 F = "flowyard.testing.functions"
 SEED_IMAGE = "nasa-hsi"
 APPS = ["python3", "-m", "flowyard.testing.apps"]
-DEFAULT_MESSAGES = [
+DEFAULT_MESSAGES: list[dict[str, Any]] = [
     {"id": "1", "event": {"msg": "activator run 1"}},
     {"id": "2", "event": {"msg": "activator run 2"}},
 ]
