@@ -121,13 +121,14 @@ def test_another_threads_output_stays_on_the_real_streams_during_a_run(
     runner = _in_thread(lambda: result.setdefault("status", run(path, {})))
     assert module.started.wait(30)
     seen = []
-    # a thread of the caller's, while a task is capturing: prints, writes bytes, asks what it writes to
-    print("from the caller")
-    sys.stdout.buffer.write(b"bytes from the caller\n")
-    seen.append(sys.stdout.isatty() == real_out.isatty())
-    sys.stderr.write("caller err\n")
-    module.released.set()
-    runner.join(60)
+    try:  # a thread of the caller's, while a task is capturing: prints, writes bytes, asks what it writes to
+        print("from the caller")
+        sys.stdout.buffer.write(b"bytes from the caller\n")
+        seen.append(sys.stdout.isatty() == real_out.isatty())
+        sys.stderr.write("caller err\n")
+    finally:
+        module.released.set()
+        runner.join(60)
     assert result["status"].state is TaskState.SUCCEEDED
     assert seen == [True]
     assert sys.stdout is real_out and sys.stderr is real_err
