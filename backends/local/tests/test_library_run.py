@@ -50,6 +50,15 @@ def text():
     return "made"
 
 
+second_started = threading.Event()
+second_released = threading.Event()
+
+
+def say_second():
+    second_started.set()
+    second_released.wait(30)
+
+
 def fail():
     raise ValueError("as planned")
 """
@@ -59,7 +68,6 @@ def _files(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
 
 
-@pytest.mark.xfail(strict=True, reason="the cache is made beside the runs root (./cache/)")
 def test_a_cached_run_writes_only_under_the_runs_root_it_was_given(
     spec: Callable[..., Path], run: Callable[..., RunStatus], runs: Path, tmp_path: Path
 ) -> None:
@@ -74,7 +82,6 @@ def test_a_cached_run_writes_only_under_the_runs_root_it_was_given(
     assert any(p.startswith(".cache") for p in _files(runs))
 
 
-@pytest.mark.xfail(strict=True, reason="no cache_dir option yet")
 def test_the_cache_location_is_an_option(
     spec: Callable[..., Path], run: Callable[..., RunStatus], runs: Path, tmp_path: Path
 ) -> None:
@@ -146,6 +153,7 @@ def test_runs_in_two_threads_at_once_leave_the_streams_as_they_found_them(
     spec: Callable[..., Path], run: Callable[..., RunStatus]
 ) -> None:
     first = spec(SAYS, "first.yaml")
+    second = spec(SAYS.replace("says", "says-second").replace("chatty:say", "chatty:say_second"), "second.yaml")
     (first.parent / "chatty.py").write_text(CHATTY)
     sys.path.insert(0, str(first.parent))
     out, err = sys.stdout, sys.stderr
@@ -155,13 +163,15 @@ def test_runs_in_two_threads_at_once_leave_the_streams_as_they_found_them(
         statuses: list[RunStatus] = []
         one = _in_thread(lambda: statuses.append(run(first, {})))
         assert chatty.started.wait(30)
-        chatty.started.clear()
-        two = _in_thread(lambda: statuses.append(run(first, {})))
-        assert chatty.started.wait(30)  # both runs are in their tasks now
-        chatty.released.set()
+        two = _in_thread(lambda: statuses.append(run(second, {})))
+        assert chatty.second_started.wait(30)  # both runs are in their tasks now
+        chatty.released.set()  # the first started ends first
         one.join(60)
+        chatty.second_released.set()
         two.join(60)
     finally:
+        chatty.released.set()
+        chatty.second_released.set()
         sys.path.remove(str(first.parent))
         sys.modules.pop("chatty", None)
     assert [s.state for s in statuses] == [TaskState.SUCCEEDED] * 2
