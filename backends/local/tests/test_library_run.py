@@ -114,7 +114,6 @@ def chatty(spec: Callable[..., Path]) -> Any:
         sys.modules.pop("chatty", None)
 
 
-@pytest.mark.xfail(strict=True, reason="the run swaps sys.stdout for a stand-in without buffer")
 def test_another_threads_output_stays_on_the_real_streams_during_a_run(
     chatty: Any, run: Callable[..., RunStatus], runs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -146,9 +145,6 @@ def test_another_threads_output_stays_on_the_real_streams_during_a_run(
     assert task.read_text() == "from the task\n"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="each run saves and restores sys.stdout: the second restores the first's stand-in"
-)
 def test_runs_in_two_threads_at_once_leave_the_streams_as_they_found_them(
     spec: Callable[..., Path], run: Callable[..., RunStatus]
 ) -> None:

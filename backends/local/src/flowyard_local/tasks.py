@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
 import json
 import os
 import posixpath
@@ -195,35 +194,6 @@ class TaskOutputCapture(threading.local):
     """What the current thread's task wrote to stdout and stderr, in pieces (None: not in a task)."""
 
     streams: tuple[CapturedLog, CapturedLog] | None = None  # one attribute: set twice a task, not four times
-
-
-class ThreadLocalStream(io.TextIOBase):
-    """Stands in for sys.stdout/sys.stderr: a worker thread's writes go to its task's buffer."""
-
-    def __init__(self, fallback: Any, capture: TaskOutputCapture, which: str) -> None:
-        self._fallback = fallback
-        self._capture = capture
-        self._index = ("out", "err").index(which)
-
-    def write(self, text: str) -> int:
-        streams = self._capture.streams
-        if streams is not None:
-            if not isinstance(text, str):  # as a real text stream would say
-                raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-            streams[self._index].append(text)
-            return len(text)
-        return int(self._fallback.write(text))
-
-    def flush(self) -> None:
-        if self._capture.streams is None:
-            self._fallback.flush()
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return getattr(self._fallback, "encoding", "utf-8") or "utf-8"
-
-    def isatty(self) -> bool:
-        return False
 
 
 @dataclass(frozen=True)
