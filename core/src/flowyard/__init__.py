@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from flowyard._version import __version__
 
 if TYPE_CHECKING:
+    from flowyard.api import PipelineSource, compile, run
     from flowyard.backend import (
         Backend,
         BackendOptions,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from flowyard.summary import StructuralSummary, summarize_ir
 
 _EXPORTS = {
+    "flowyard.api": ("PipelineSource", "compile", "run"),
     "flowyard.backend": (
         "Backend",
         "BackendOptions",
@@ -121,6 +123,7 @@ __all__ = [
     "ParameterError",
     "Pipeline",
     "PipelineIR",
+    "PipelineSource",
     "Problem",
     "ProvenanceRecord",
     "PythonFunction",
@@ -142,6 +145,7 @@ __all__ = [
     "UnsupportedFeatureError",
     "__version__",
     "backend_registry",
+    "compile",
     "hookimpl",
     "load_ir",
     "load_pipeline",
@@ -151,6 +155,7 @@ __all__ = [
     "render_status_tree",
     "required_features",
     "resolve_params",
+    "run",
     "summarize_ir",
 ]
 
