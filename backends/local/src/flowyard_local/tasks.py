@@ -44,7 +44,7 @@ from flowyard.lowering import value_matches
 from flowyard.masking import redact_value
 from flowyard.provenance import PROVENANCE_FILE, record_json, sha256_tree, tree_digest
 from flowyard.runs import TaskState, TaskStatus, redact, task_dir_name, write_atomic
-from flowyard.step import (
+from flowyard.stepimage.step import (
     FunctionSignature,
     StepFunctionError,
     TaskInput,
