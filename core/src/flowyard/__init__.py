@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from flowyard.hookspecs import hookimpl
     from flowyard.ir import IR_VERSION, PipelineIR, StepIR
     from flowyard.loading import load_ir, load_pipeline
-    from flowyard.lowering import lower
+    from flowyard.lowering import lower, value_matches
     from flowyard.params import resolve_params
     from flowyard.plugins import BackendRegistry, backend_registry, make_plugin_manager
     from flowyard.provenance import ProvenanceRecord
@@ -79,7 +79,7 @@ _EXPORTS = {
     "flowyard.hookspecs": ("hookimpl",),
     "flowyard.ir": ("IR_VERSION", "PipelineIR", "StepIR"),
     "flowyard.loading": ("load_ir", "load_pipeline"),
-    "flowyard.lowering": ("lower",),
+    "flowyard.lowering": ("lower", "value_matches"),
     "flowyard.params": ("resolve_params",),
     "flowyard.plugins": ("BackendRegistry", "backend_registry", "make_plugin_manager"),
     "flowyard.provenance": ("ProvenanceRecord",),
@@ -157,6 +157,7 @@ __all__ = [
     "resolve_params",
     "run",
     "summarize_ir",
+    "value_matches",
 ]
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flowyard import __version__, templates
+from flowyard import __version__, templates, value_matches
 from flowyard.errors import InfrastructureError
 from flowyard.ir import (
     InputRef,
@@ -40,7 +40,6 @@ from flowyard.ir import (
     Template,
     Text,
 )
-from flowyard.lowering import value_matches
 from flowyard.masking import redact_value
 from flowyard.provenance import PROVENANCE_FILE, record_json, sha256_tree, tree_digest
 from flowyard.runs import TaskState, TaskStatus, redact, task_dir_name, write_atomic
