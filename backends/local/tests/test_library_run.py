@@ -185,3 +185,33 @@ def test_a_failing_run_restores_the_streams(spec: Callable[..., Path], run: Call
     status = run(path, {})
     assert status.state is TaskState.FAILED
     assert sys.stdout is out and sys.stderr is err
+
+
+STREAM_PROBE = """
+import sys
+
+
+def probe():
+    out = sys.stdout
+    facts = [out.writable(), out.readable(), out.closed, out.isatty(), out.encoding]
+    try:
+        out.fileno()
+        facts.append("fileno")
+    except OSError:
+        facts.append("no fileno")
+    print(facts)
+"""
+
+
+def test_a_task_sees_a_text_only_stream_that_writes_to_its_log(
+    spec: Callable[..., Path], run: Callable[..., RunStatus], runs: Path
+) -> None:
+    path = spec("""
+        name: probe
+        steps:
+          s: {python: {function: "probing:probe"}}
+    """)
+    (path.parent / "probing.py").write_text(STREAM_PROBE)
+    assert run(path, {}).state is TaskState.SUCCEEDED
+    log = next(runs.rglob("stdout.log")).read_text()
+    assert log == f"{[True, False, False, False, sys.stdout.encoding or 'utf-8', 'no fileno']}\n"

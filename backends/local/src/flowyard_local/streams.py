@@ -67,6 +67,23 @@ class _RoutedStream:
     def encoding(self) -> str:
         return getattr(self.real, "encoding", "utf-8") or "utf-8"
 
+    @property
+    def errors(self) -> str:
+        return "strict" if self._log() is not None else str(getattr(self.real, "errors", "strict"))
+
+    @property
+    def closed(self) -> bool:
+        return self._log() is None and bool(self.real.closed)
+
+    def writable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return False
+
+    def seekable(self) -> bool:
+        return False
+
     def __getattr__(self, name: str) -> Any:
         if self._log() is not None:
             raise AttributeError(f"{name!r}: a task's captured output is text only")
