@@ -105,7 +105,7 @@ def route_task_output(capture: OutputCapture) -> None:
     with _state.lock:
         if _state.routers is None:
             _state.routers = (_RoutedStream(sys.stdout, 0), _RoutedStream(sys.stderr, 1))
-            sys.stdout, sys.stderr = _state.routers  # type: ignore[assignment]
+            sys.stdout, sys.stderr = _state.routers
         _state.captures = (*_state.captures, capture)
 
 
