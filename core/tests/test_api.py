@@ -41,6 +41,16 @@ def configure_logging():
 
 def fail():
     raise RuntimeError("as planned")
+
+
+def fail_first_time():
+    from pathlib import Path
+
+    flag = Path(__file__).with_name("failed-once")
+    if not flag.exists():
+        flag.write_text("")
+        raise RuntimeError("the first time")
+    return 5
 """
 
 
@@ -122,3 +132,25 @@ def test_a_pipeline_built_in_python_runs_and_compiles(folder: Path) -> None:
     assert flowyard.run(pipeline, runs_root="runs").outputs == {"n": 7}
     ir = flowyard.load_ir(str(folder / "lib.yaml"))
     assert flowyard.compile(ir, "local").main.content == ir.model_dump_json(indent=2) + "\n"
+
+
+def test_a_failed_run_resumes_from_python(folder: Path) -> None:
+    (folder / "again.yaml").write_text(
+        "apiVersion: flowyard/v1\nkind: Pipeline\nname: again\n"
+        "parameters: {p: {type: integer, default: 1}}\n"
+        "steps:\n  first: {python: {function: 'libsteps:configure_logging'}, outputs: {n: {type: integer}}}\n"
+        "  flaky: {python: {function: 'libsteps:fail_first_time'}, outputs: {n: {type: integer}}, after: [first]}\n"
+        "outputs: {n: '${{ steps.flaky.outputs.n }}'}\n"
+    )
+    failed = flowyard.run("again.yaml", params={"p": 2}, runs_root="runs")
+    assert failed.state is flowyard.TaskState.FAILED
+    with pytest.raises(flowyard.FlowyardError, match="parameters it started with"):
+        flowyard.run(None, resume=failed.run_id, params={"p": 3}, runs_root="runs")
+    with pytest.raises(flowyard.FlowyardError, match="give a pipeline, or resume"):
+        flowyard.run("again.yaml", resume=failed.run_id, runs_root="runs")
+    resumed = flowyard.run(None, resume=failed.run_id, runs_root="runs")
+    assert resumed.run_id == failed.run_id and resumed.state is flowyard.TaskState.SUCCEEDED
+    assert resumed.outputs == {"n": 5}
+    assert [t.started_at for t in resumed.tasks if t.step == "first"] == [
+        t.started_at for t in failed.tasks if t.step == "first"
+    ]  # not run again

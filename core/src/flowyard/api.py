@@ -28,7 +28,7 @@ Python, or an already lowered :class:`~flowyard.PipelineIR`."""
 
 
 def run(
-    pipeline: PipelineSource,
+    pipeline: PipelineSource | None,
     backend: str = "local",
     *,
     params: Mapping[str, Any] | None = None,
@@ -36,29 +36,38 @@ def run(
     runs_root: str | os.PathLike[str] | None = None,
     use_cache: bool = True,
     environ: Mapping[str, str] | None = None,
+    resume: str | None = None,
 ) -> RunStatus:
     """Run ``pipeline`` on ``backend`` and return its final status (``flowyard run``).
 
     ``params`` are checked against the pipeline's declared parameters (defaults filled in);
     ``options`` are the backend's ``-O`` options; runs are kept under ``runs_root`` (default: as the
     command line, ``$FLOWYARD_HOME/runs`` or ``./.flowyard/runs``). A task that fails is a status,
-    not an exception: look at ``status.state`` (and ``status.exit_code``).
+    not an exception: look at ``status.state`` (and ``status.exit_code``). ``resume=RUN_ID``
+    (``flowyard run --resume``) continues a stopped or failed run with its own pipeline and
+    parameters: ``pipeline`` is then None.
     """
     from flowyard.backend import Capability
+    from flowyard.errors import FlowyardError
     from flowyard.params import resolve_params
     from flowyard.runs import RunRequest
 
-    ir = _ir_of(pipeline)
-    values = resolve_params(ir, (), params or {})
+    if (pipeline is None) == (resume is None):
+        raise FlowyardError("give a pipeline, or resume=RUN_ID (a resumed run keeps its own pipeline)")
+    if resume is not None and params:
+        raise FlowyardError("a resumed run keeps the parameters it started with: give no params")
+    ir = _ir_of(pipeline) if pipeline is not None else None
     engine = _backend(backend, options)
     engine.require(Capability.RUN)
-    report = engine.check(ir)
+    if resume is not None:
+        engine.require(Capability.RESUME)
     request = RunRequest(
-        params=values,
+        params=resolve_params(ir, (), params or {}) if ir is not None else {},
         runs_root=Path(runs_root) if runs_root is not None else None,
+        resume=resume,
         use_cache=use_cache,
         environ=environ,
-        notices=tuple(report.notices()),
+        notices=tuple(engine.check(ir).notices()) if ir is not None else (),
     )
     with _process_state_kept():
         status: RunStatus = engine.run(ir, request)
