@@ -4,7 +4,10 @@ what the command would print, as objects, raising :class:`flowyard.FlowyardError
 would exit non-zero with one line.
 
 A run leaves the caller's process as it found it: ``sys.stdout``, ``sys.stderr`` and the root
-logger's handlers and level are what they were when it returns, however it ends.
+logger's handlers and level are what they were when it returns, however it ends (the local
+backend routes its in-process steps' output by thread, so the caller's other threads are never
+captured; an engine SDK run in-process, such as kfp.local, may still change process-wide state
+while it runs, and what it leaves is undone).
 """
 
 from __future__ import annotations
@@ -91,7 +94,8 @@ def compile(  # the command's name: flowyard.compile
     ir = _ir_of(pipeline)
     engine = _backend(backend, options)
     report = engine.check(ir)
-    compiled = engine.compile(ir)
+    with _process_state_kept():  # an engine SDK may configure logging on first use
+        compiled = engine.compile(ir)
     return replace(compiled, notices=(*report.notices(), *compiled.notices))
 
 
