@@ -191,7 +191,7 @@ class Scheduler:
         threads = [
             threading.Thread(target=self._worker, name=f"flowyard-worker-{i}", daemon=True) for i in range(self.limit)
         ]
-        route_task_output(self.ctx.capture)
+        route_task_output()
         for t in threads:
             t.start()
         self.journal.append({"t": "run", "run_id": self.run_dir.run_id, "at": time.time(), "resumed": self.ctx.resumed})
@@ -203,7 +203,7 @@ class Scheduler:
         finally:
             for _ in threads:
                 self.inbox.put(_STOP)
-            unroute_task_output(self.ctx.capture)
+            unroute_task_output()
             self.journal.close()
             self.ctx.watchdog.close()
         return self.status()

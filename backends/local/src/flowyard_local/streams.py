@@ -13,15 +13,31 @@ from __future__ import annotations
 import io
 import sys
 import threading
-from typing import Any, Protocol
+from typing import Any
 
 from flowyard_local.logfiles import CapturedLog
 
 
-class OutputCapture(Protocol):
-    """Per-thread (``threading.local``): the current task's stdout and stderr logs, None outside a task."""
+class _CurrentTask(threading.local):
+    streams: tuple[CapturedLog, CapturedLog] | None = None
 
-    streams: tuple[CapturedLog, CapturedLog] | None
+
+_current = _CurrentTask()  # one slot per thread, shared by every run: a thread runs one task at a time
+
+
+class TaskOutputCapture:
+    """Where the current thread's task writes its stdout and stderr (None: not in a task).
+
+    Every run's capture reads and sets the same per-thread slot, so that a write looks up one
+    thread-local attribute, however many runs are in flight."""
+
+    @property
+    def streams(self) -> tuple[CapturedLog, CapturedLog] | None:
+        return _current.streams
+
+    @streams.setter
+    def streams(self, value: tuple[CapturedLog, CapturedLog] | None) -> None:
+        _current.streams = value
 
 
 class _RoutedStream:
@@ -32,19 +48,16 @@ class _RoutedStream:
         self._index = index
 
     def _log(self) -> CapturedLog | None:
-        for capture in _state.captures:  # a thread runs at most one task: at most one is set
-            streams = capture.streams
-            if streams is not None:
-                return streams[self._index]
-        return None
+        streams = _current.streams
+        return None if streams is None else streams[self._index]
 
     def write(self, text: str) -> int:
-        log = self._log()
-        if log is None:
+        streams = _current.streams  # inlined: this is every print of every in-process task
+        if streams is None:
             return int(self.real.write(text))
         if not isinstance(text, str):  # as a real text stream would say
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        log.append(text)
+        streams[self._index].append(text)
         return len(text)
 
     def writelines(self, lines: Any) -> None:
@@ -93,27 +106,27 @@ class _RoutedStream:
 class _RouterState:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.captures: tuple[OutputCapture, ...] = ()  # replaced whole: writers read it without the lock
+        self.runs = 0  # runs in flight that route their tasks' output
         self.routers: tuple[_RoutedStream, _RoutedStream] | None = None
 
 
 _state = _RouterState()
 
 
-def route_task_output(capture: OutputCapture) -> None:
-    """From now on, a thread with ``capture.streams`` set writes there (installs the router if absent)."""
+def route_task_output() -> None:
+    """From now on, a thread whose task capture is set writes there (installs the router if absent)."""
     with _state.lock:
         if _state.routers is None:
             _state.routers = (_RoutedStream(sys.stdout, 0), _RoutedStream(sys.stderr, 1))
             sys.stdout, sys.stderr = _state.routers
-        _state.captures = (*_state.captures, capture)
+        _state.runs += 1
 
 
-def unroute_task_output(capture: OutputCapture) -> None:
+def unroute_task_output() -> None:
     """Undo :func:`route_task_output`; the last run out puts the streams back, unless the caller replaced them."""
     with _state.lock:
-        _state.captures = tuple(c for c in _state.captures if c is not capture)
-        if _state.captures or _state.routers is None:
+        _state.runs -= 1
+        if _state.runs or _state.routers is None:
             return
         out, err = _state.routers
         _state.routers = None

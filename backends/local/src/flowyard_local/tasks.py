@@ -59,6 +59,7 @@ from flowyard.templates import render_value
 
 from flowyard_local.logfiles import CapturedLog, redact_file, tail
 from flowyard_local.outputs import UnsafeOutputError, check_output, open_output, sha256_fd
+from flowyard_local.streams import TaskOutputCapture
 
 # Reading a member off an Enum class costs 150 ns on Python 3.11 (a plain class attribute, 25 ns),
 # and a task's way through the runner read a dozen: the runner names them once here.
@@ -187,12 +188,6 @@ class TaskResult(TaskStatus):
             files={k: FileRef(v[0], v[1]) for k, v in event.get("files", {}).items()},
             cached=event.get("cached", False),
         )
-
-
-class TaskOutputCapture(threading.local):
-    """What the current thread's task wrote to stdout and stderr, in pieces (None: not in a task)."""
-
-    streams: tuple[CapturedLog, CapturedLog] | None = None  # one attribute: set twice a task, not four times
 
 
 @dataclass(frozen=True)
