@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from flowyard.function_task import RECORDS_ENV, ArgRole, FunctionTask, normalise, run_function_task
 from flowyard.lowering import lower
 from flowyard.spec import Container, Input, Output, Parameter, Pipeline, PythonFunction, Step
+from flowyard.stepimage.function_task import RECORDS_ENV, ArgRole, FunctionTask, normalise, run_function_task
 
 APPS = [sys.executable, "-m", "flowyard.testing.apps"]
 

@@ -8,7 +8,7 @@ import pytest
 from flowyard.errors import InfrastructureError
 from flowyard.ir import LocalStoreIR, S3StoreIR
 from flowyard.provenance import sha256_tree
-from flowyard.step import StepFunctionError, TaskInput, TaskOutput, TaskSpec, call_function, main
+from flowyard.stepimage.step import StepFunctionError, TaskInput, TaskOutput, TaskSpec, call_function, main
 from flowyard.store import open_store
 
 
@@ -116,20 +116,20 @@ def test_step_entrypoint_reports_a_missing_value_output(tmp_path: Path, capsys) 
     ],
 )
 def test_decode_value_by_declared_type_and_encoding(type_, encoding, text, value) -> None:
-    from flowyard.step import decode_value
+    from flowyard.stepimage.step import decode_value
 
     assert decode_value(type_, encoding, text) == value
 
 
 def test_decode_value_errors_name_what_was_expected() -> None:
-    from flowyard.step import StepFunctionError, decode_value
+    from flowyard.stepimage.step import StepFunctionError, decode_value
 
     with pytest.raises(StepFunctionError, match="expected a number as JSON, got 'abc'"):
         decode_value("number", "rendered", "abc")
 
 
 def test_collected_envelopes_come_back_in_item_order_with_gaps() -> None:
-    from flowyard.step import decode_collected, encode_envelope
+    from flowyard.stepimage.step import decode_collected, encode_envelope
 
     texts = [encode_envelope(2, {"x": 1}), encode_envelope(0, "a")]  # unordered, item 1 missing
     assert decode_collected(json.dumps(texts), 3) == ["a", None, {"x": 1}]

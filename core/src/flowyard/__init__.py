@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from flowyard._version import __version__
 
 if TYPE_CHECKING:
+    from flowyard.api import PipelineSource, compile, run
     from flowyard.backend import (
         Backend,
         BackendOptions,
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from flowyard.hookspecs import hookimpl
     from flowyard.ir import IR_VERSION, PipelineIR, StepIR
     from flowyard.loading import load_ir, load_pipeline
-    from flowyard.lowering import lower
+    from flowyard.lowering import lower, value_matches
     from flowyard.params import resolve_params
     from flowyard.plugins import BackendRegistry, backend_registry, make_plugin_manager
     from flowyard.provenance import ProvenanceRecord
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from flowyard.summary import StructuralSummary, summarize_ir
 
 _EXPORTS = {
+    "flowyard.api": ("PipelineSource", "compile", "run"),
     "flowyard.backend": (
         "Backend",
         "BackendOptions",
@@ -77,7 +79,7 @@ _EXPORTS = {
     "flowyard.hookspecs": ("hookimpl",),
     "flowyard.ir": ("IR_VERSION", "PipelineIR", "StepIR"),
     "flowyard.loading": ("load_ir", "load_pipeline"),
-    "flowyard.lowering": ("lower",),
+    "flowyard.lowering": ("lower", "value_matches"),
     "flowyard.params": ("resolve_params",),
     "flowyard.plugins": ("BackendRegistry", "backend_registry", "make_plugin_manager"),
     "flowyard.provenance": ("ProvenanceRecord",),
@@ -121,6 +123,7 @@ __all__ = [
     "ParameterError",
     "Pipeline",
     "PipelineIR",
+    "PipelineSource",
     "Problem",
     "ProvenanceRecord",
     "PythonFunction",
@@ -142,6 +145,7 @@ __all__ = [
     "UnsupportedFeatureError",
     "__version__",
     "backend_registry",
+    "compile",
     "hookimpl",
     "load_ir",
     "load_pipeline",
@@ -151,7 +155,9 @@ __all__ = [
     "render_status_tree",
     "required_features",
     "resolve_params",
+    "run",
     "summarize_ir",
+    "value_matches",
 ]
 
 

@@ -3,7 +3,7 @@
 Two kinds, from one plan of the step's arguments (:func:`plan_step`):
 
 - **lightweight** (``@dsl.component``): a function with the step's signature whose body calls
-  :func:`flowyard.function_task.run_function_task` with the step's IR. kfp embeds a lightweight
+  :func:`flowyard.stepimage.function_task.run_function_task` with the step's IR. kfp embeds a lightweight
   component's *source*, so the function is generated as source text (the signature only: names are
   sanitised identifiers, types come from a fixed table, the IR is a string literal). Python-function
   steps are always this kind; under ``kfp.local`` container steps are too (it runs nothing else).
@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
-from flowyard.function_task import ArgRole, FunctionTask
 from flowyard.ir import (
     InputIR,
     InputRef,
@@ -40,6 +39,7 @@ from flowyard.ir import (
     Template,
     TemplateSource,
 )
+from flowyard.stepimage.function_task import ArgRole, FunctionTask
 from flowyard.templates import assert_never, render, render_value
 
 Target = Literal["cluster", "local"]

@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from flowyard.function_task import RECORDS_ENV
+from flowyard.stepimage.function_task import RECORDS_ENV
 
 _ITERATION = re.compile(r"iteration-(\d+)")
 

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from flowyard import __version__
-from flowyard.function_task import RECORDS_ENV
 from flowyard.ir import PipelineIR, StepIR
 from flowyard.provenance import PROVENANCE_FILE, DataDigest, ProvenanceRecord, sha256_tree
 from flowyard.runs import (
@@ -38,6 +37,7 @@ from flowyard.runs import (
     runs_root,
     write_atomic,
 )
+from flowyard.stepimage.function_task import RECORDS_ENV
 
 from flowyard_kubeflow.local_argv import commands_through_files
 from flowyard_kubeflow.options import KubeflowOptions

@@ -55,6 +55,9 @@ class LocalOptions(BackendOptions):
         default=False, description="Run Python-function steps in a subprocess each (python -m flowyard.step)."
     )
     s3_endpoint: str | None = Field(default=None, description="Override the S3 store's endpoint URL.")
+    cache_dir: Path | None = Field(
+        default=None, description="Where cached task results are kept (default: .cache in the runs folder)."
+    )
 
 
 class RunInterrupted(FlowyardError):
@@ -164,7 +167,7 @@ class LocalBackend(Backend):
             resumed=request.resume is not None,
             only_step=request.only_step,
             external=external,
-            cache=cache_for(root, request.use_cache),
+            cache=cache_for((self.options.cache_dir or root / ".cache").absolute(), request.use_cache),
         )
         progress = _progress(request, scheduler)
         writer = _StatusWriter(run_dir)

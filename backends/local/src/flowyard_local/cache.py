@@ -5,8 +5,9 @@ The key is the SHA-256 of everything that can change a task's result: the step's
 command and ``env`` as rendered), its item, its inputs (values, and digests of files), and the
 code it runs where that can be read: the source file of a Python step's module, or a command found
 in the spec folder's ``bin/``. Secret values and the rest of the host's environment are not in it.
-Entries live in ``.flowyard/cache/<key>.json`` and point at the artifacts of the run that made
-them; an entry whose artifacts are gone is ignored.
+Entries live in ``<key>.json`` files in the folder a run is given (default: ``.cache`` in the runs
+folder) and point at the artifacts of the run that made them; an entry whose artifacts are gone is
+ignored.
 """
 
 from __future__ import annotations
@@ -128,5 +129,6 @@ def module_source(module: str, python_path: Sequence[str] = ()) -> str | None:
     return spec.origin if spec is not None and spec.has_location else None
 
 
-def cache_for(runs_root: Path, enabled: bool) -> Any:
-    return TaskCache(runs_root.parent / "cache") if enabled else None
+def cache_for(folder: Path, enabled: bool) -> Any:
+    """The cache kept in ``folder`` (made on first use), or None when caching is off for this run."""
+    return TaskCache(folder) if enabled else None

@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import queue
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -39,6 +38,7 @@ from flowyard.store import ArtifactStore
 
 from flowyard_local.journal import Journal
 from flowyard_local.reaper import Watchdog
+from flowyard_local.streams import route_task_output, unroute_task_output
 from flowyard_local.tasks import (
     ERROR,
     FAILED,
@@ -53,7 +53,6 @@ from flowyard_local.tasks import (
     TaskError,
     TaskPlan,
     TaskResult,
-    ThreadLocalStream,
     dig,
 )
 
@@ -192,9 +191,7 @@ class Scheduler:
         threads = [
             threading.Thread(target=self._worker, name=f"flowyard-worker-{i}", daemon=True) for i in range(self.limit)
         ]
-        saved = sys.stdout, sys.stderr
-        sys.stdout = ThreadLocalStream(saved[0], self.ctx.capture, "out")
-        sys.stderr = ThreadLocalStream(saved[1], self.ctx.capture, "err")
+        route_task_output()
         for t in threads:
             t.start()
         self.journal.append({"t": "run", "run_id": self.run_dir.run_id, "at": time.time(), "resumed": self.ctx.resumed})
@@ -206,7 +203,7 @@ class Scheduler:
         finally:
             for _ in threads:
                 self.inbox.put(_STOP)
-            sys.stdout, sys.stderr = saved
+            unroute_task_output()
             self.journal.close()
             self.ctx.watchdog.close()
         return self.status()

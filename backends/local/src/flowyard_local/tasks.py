@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
 import json
 import os
 import posixpath
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flowyard import __version__, templates
+from flowyard import __version__, templates, value_matches
 from flowyard.errors import InfrastructureError
 from flowyard.ir import (
     InputRef,
@@ -39,12 +38,11 @@ from flowyard.ir import (
     StepIR,
     Template,
 )
-from flowyard.lowering import value_matches
 from flowyard.masking import redact_value
 from flowyard.provenance import PROVENANCE_FILE, record_json, sha256_tree, task_fields, tree_digest
 from flowyard.runs import TaskState, TaskStatus, redact, task_dir_name, write_atomic
 from flowyard.runs.journal import encode_task, encode_tasks
-from flowyard.step import (
+from flowyard.stepimage.step import (
     FunctionSignature,
     StepFunctionError,
     TaskInput,
@@ -60,6 +58,7 @@ from flowyard.templates import render_value
 
 from flowyard_local.logfiles import CapturedLog, redact_file, tail
 from flowyard_local.outputs import UnsafeOutputError, check_output, open_output, sha256_fd
+from flowyard_local.streams import TaskOutputCapture
 
 # Reading a member off an Enum class costs 150 ns on Python 3.11 (a plain class attribute, 25 ns),
 # and a task's way through the runner read a dozen: the runner names them once here.
@@ -141,41 +140,6 @@ class TaskResult(TaskStatus):
             files={k: FileRef(v[0], v[1]) for k, v in event.get("files", {}).items()},
             cached=event.get("cached", False),
         )
-
-
-class TaskOutputCapture(threading.local):
-    """What the current thread's task wrote to stdout and stderr, in pieces (None: not in a task)."""
-
-    streams: tuple[CapturedLog, CapturedLog] | None = None  # one attribute: set twice a task, not four times
-
-
-class ThreadLocalStream(io.TextIOBase):
-    """Stands in for sys.stdout/sys.stderr: a worker thread's writes go to its task's buffer."""
-
-    def __init__(self, fallback: Any, capture: TaskOutputCapture, which: str) -> None:
-        self._fallback = fallback
-        self._capture = capture
-        self._index = ("out", "err").index(which)
-
-    def write(self, text: str) -> int:
-        streams = self._capture.streams
-        if streams is not None:
-            if not isinstance(text, str):  # as a real text stream would say
-                raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-            streams[self._index].append(text)
-            return len(text)
-        return int(self._fallback.write(text))
-
-    def flush(self) -> None:
-        if self._capture.streams is None:
-            self._fallback.flush()
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return getattr(self._fallback, "encoding", "utf-8") or "utf-8"
-
-    def isatty(self) -> bool:
-        return False
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ from flowyard.ir import (
     TemplateSource,
 )
 from flowyard.lowering import value_matches
-from flowyard.step import INDEX_WIDTH, TaskInput, TaskOutput, call_function, read_value_outputs
+from flowyard.stepimage.step import INDEX_WIDTH, TaskInput, TaskOutput, call_function, read_value_outputs
 from flowyard.templates import dig, render, render_value
 
 RECORDS_ENV = "FLOWYARD_TASK_RECORDS"
