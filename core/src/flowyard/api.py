@@ -50,7 +50,6 @@ def run(
     (``flowyard run --resume``) continues a stopped or failed run with its own pipeline and
     parameters: ``pipeline`` is then None.
     """
-    from flowyard.backend import Capability
     from flowyard.errors import FlowyardError
     from flowyard.params import resolve_params
     from flowyard.runs import RunRequest
@@ -61,17 +60,13 @@ def run(
         raise FlowyardError("a resumed run keeps the parameters it started with: give no params")
     ir = _ir_of(pipeline) if pipeline is not None else None
     engine = _backend(backend, options)
-    engine.require(Capability.RUN)
-    if resume is not None:
-        engine.require(Capability.RESUME)
     request = RunRequest(
         params=resolve_params(ir, (), params or {}) if ir is not None else {},
         runs_root=Path(runs_root) if runs_root is not None else None,
         resume=resume,
         use_cache=use_cache,
         environ=environ,
-        notices=tuple(engine.check(ir).notices()) if ir is not None else (),
-    )
+    )  # Backend.run checks the capabilities and adds the check's notices
     with _process_state_kept():
         status: RunStatus = engine.run(ir, request)
     return status
@@ -89,14 +84,10 @@ def compile(  # the command's name: flowyard.compile
     ignores or approximates, then what its compiler says); ``main.content`` is the document and
     ``write(path)`` writes every file.
     """
-    from dataclasses import replace
-
     ir = _ir_of(pipeline)
     engine = _backend(backend, options)
-    report = engine.check(ir)
     with _process_state_kept():  # an engine SDK may configure logging on first use
-        compiled = engine.compile(ir)
-    return replace(compiled, notices=(*report.notices(), *compiled.notices))
+        return engine.compile(ir)  # the capability check's notices first, then the compiler's
 
 
 def _ir_of(pipeline: PipelineSource) -> PipelineIR:
