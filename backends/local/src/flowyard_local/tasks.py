@@ -59,7 +59,7 @@ from flowyard.step import (
 from flowyard.store import ArtifactStore
 from flowyard.templates import render_value
 
-from flowyard_local.logfiles import CapturedLog, redact_file, tail
+from flowyard_local.logfiles import CapturedLog, CapturedOutput, redact_file, tail
 from flowyard_local.outputs import UnsafeOutputError, check_output, open_output, sha256_fd
 
 # Reading a member off an Enum class costs 150 ns on Python 3.11 (a plain class attribute, 25 ns),
@@ -192,9 +192,9 @@ class TaskResult(TaskStatus):
 
 
 class TaskOutputCapture(threading.local):
-    """What the current thread's task wrote to stdout and stderr, in pieces (None: not in a task)."""
+    """What the current thread's task wrote to stdout and stderr (None: not in a task)."""
 
-    streams: tuple[CapturedLog, CapturedLog] | None = None  # one attribute: set twice a task, not four times
+    streams: CapturedOutput | None = None  # one attribute: set twice a task, not four times
 
 
 class ThreadLocalStream(io.TextIOBase):
@@ -210,7 +210,7 @@ class ThreadLocalStream(io.TextIOBase):
         if streams is not None:
             if not isinstance(text, str):  # as a real text stream would say
                 raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-            streams[self._index].append(text)
+            streams.add(self._index, text)
             return len(text)
         return int(self._fallback.write(text))
 
@@ -329,6 +329,7 @@ class Task:
         self.plan = plan
         self.step = plan.step
         self.secret_values: list[str] = []
+        self._attempt_no = 1
 
     @functools.cached_property
     def folder(self) -> str:
@@ -682,25 +683,42 @@ class Task:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(f"{self.folder}/{name}")
         capture = self.ctx.capture
-        header = f"--- attempt {attempt} ---\n" if attempt > 1 else ""
-        out_log, err_log = (
-            CapturedLog(f"{self.folder}/{name}", self.secret_values, self._ensure_dir, attempt == 1, header)
-            for name in ("stdout.log", "stderr.log")
-        )
-        capture.streams = (out_log, err_log)
+        self._attempt_no = attempt
+        captured = capture.streams = CapturedOutput(self._spilled_logs)
         try:
             result = fn(**kwargs)
         except Exception as e:  # noqa: BLE001 - the user's function failed: its traceback goes to its log
-            err_log.append(traceback.format_exc())
+            captured.add(1, traceback.format_exc())
             raise TaskFailure(f"{type(e).__name__}: {e}") from None
         finally:
             capture.streams = None
-            # the task's logs; a silent first attempt writes none (10,000 no-op items stay cheap)
-            out_log.close(always=attempt > 1)
-            err_log.close(always=attempt > 1)
+            self._write_captured(captured, attempt)
         if not plan.value_outputs:
             return {}
         return value_outputs_from_return(result, plan.value_outputs)
+
+    def _spilled_logs(self) -> tuple[CapturedLog, CapturedLog]:
+        """The task's own log files, for an attempt whose output outgrew memory."""
+        attempt = self._attempt_no
+        header = f"--- attempt {attempt} ---\n" if attempt > 1 else ""
+        return (
+            CapturedLog(f"{self.folder}/stdout.log", self.secret_values, self._ensure_dir, attempt == 1, header),
+            CapturedLog(f"{self.folder}/stderr.log", self.secret_values, self._ensure_dir, attempt == 1, header),
+        )
+
+    def _write_captured(self, captured: CapturedOutput, attempt: int) -> None:
+        """The task's logs; a silent first attempt writes none (10,000 no-op items stay cheap)."""
+        logs = captured.logs
+        if logs is None:
+            out, err = captured.texts()
+            if not (out or err or attempt > 1):
+                return
+            logs = self._spilled_logs()
+            for log, text in zip(logs, (out, err), strict=True):
+                if text:
+                    log.append(text)
+        for log in logs:
+            log.close(always=attempt > 1)
 
     def _run_python_subprocess(self, attempt: int) -> dict[str, Any]:
         assert self.step.python is not None
