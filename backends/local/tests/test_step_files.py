@@ -326,3 +326,27 @@ def test_the_s3_store_gets_two_objects_per_in_process_file_task(tmp_path: Path) 
         )
     finally:
         server.stop()
+
+
+def test_an_in_process_task_keeps_its_log_and_provenance_in_its_steps_files(tmp_path: Path) -> None:
+    """The storage the figure needs: a task's folder holds its artifact alone; the step, two files."""
+    status, _ = _run(tmp_path)
+    tasks = Path(status["location"]) / "tasks"
+    for step, artifact in (("talk", "talked.txt"), ("copy", "copied.txt")):
+        assert sorted(p.name for p in (tasks / step).iterdir() if p.is_file()) == (
+            ["captured.jsonl", "provenance.jsonl"] if step == "talk" else ["provenance.jsonl"]
+        )
+        for i in range(4):
+            assert [p.name for p in (tasks / step / f"{i:06d}").iterdir()] == [artifact]
+    lines = (tasks / "talk" / "provenance.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["item"] for line in lines) == [0, 1, 2, 3]
+
+
+def test_flowyard_logs_follow_shows_in_process_tasks_lines(tmp_path: Path) -> None:
+    """--follow prints what each attempt said as its line arrives (in the order the tasks ended)."""
+    status, work = _run(tmp_path)
+    followed = user_cli("logs", status["run_id"], "talk", "--follow", cwd=work)
+    assert followed.returncode == 0, followed.stderr
+    assert sorted(followed.stdout.splitlines()) == sorted(_logs(work, status["run_id"], "talk").splitlines())
+    one = user_cli("logs", status["run_id"], "talk", "--item", "3", "--follow", cwd=work)
+    assert one.stdout == "talk[3]: out 3\ntalk[3]: line two of 3\ntalk[3] (stderr): err 3\n"

@@ -210,6 +210,7 @@ class Scheduler:
             sys.stdout, sys.stderr = saved
             self.journal.close()
             self.ctx.watchdog.close()
+            self.ctx.close_step_files()
         return self.status()
 
     def _loop(self) -> None:

@@ -61,6 +61,7 @@ from flowyard.templates import render_value
 
 from flowyard_local.logfiles import CapturedLog, CapturedOutput, redact_file, tail
 from flowyard_local.outputs import UnsafeOutputError, check_output, open_output, sha256_fd
+from flowyard_local.stepfiles import CAPTURED_FILE, PROVENANCE_LINES, StepFile, captured_line
 
 # Reading a member off an Enum class costs 150 ns on Python 3.11 (a plain class attribute, 25 ns),
 # and a task's way through the runner read a dozen: the runner names them once here.
@@ -269,6 +270,17 @@ class RunContext:
     capture: TaskOutputCapture = field(default_factory=TaskOutputCapture)
     cache: Any = None
     watchdog: Any = None  # a reaper.Watchdog: ends the run's processes if flowyard dies
+    step_files: dict[str, StepFile] = field(default_factory=dict)  # in-process steps' logs and provenance
+
+    def step_file(self, step: str, name: str) -> StepFile:
+        """A step's append-only file (``stepfiles``), made once however many workers ask at once."""
+        path = f"{self.run_dir_text}/tasks/{step}/{name}"
+        found = self.step_files.get(path)
+        return found if found is not None else self.step_files.setdefault(path, StepFile(path))
+
+    def close_step_files(self) -> None:
+        for f in self.step_files.values():
+            f.close()
 
     @functools.cached_property
     def run_dir_text(self) -> str:
@@ -300,6 +312,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 # their paths starts with one of these.
 _TASK_FILES = frozenset(
     {"stdout.log", "stderr.log", PROVENANCE_FILE, "work", "in", "out", "outputs", "task.json", "result.json"}
+    | {CAPTURED_FILE, PROVENANCE_LINES}
 )
 
 
@@ -330,6 +343,8 @@ class Task:
         self.step = plan.step
         self.secret_values: list[str] = []
         self._attempt_no = 1
+        self._file_logs = False  # an attempt's output outgrew memory: the task's logs are files of its own
+        self._earlier: list[tuple[int, str, str]] = []  # attempts kept in the step's file: (attempt, out, err)
 
     @functools.cached_property
     def folder(self) -> str:
@@ -698,20 +713,34 @@ class Task:
         return value_outputs_from_return(result, plan.value_outputs)
 
     def _spilled_logs(self) -> tuple[CapturedLog, CapturedLog]:
-        """The task's own log files, for an attempt whose output outgrew memory."""
+        """The task's own log files, for an attempt whose output outgrew memory. The first time, they
+        start with the earlier attempts the step's file holds, so the files tell the whole story."""
         attempt = self._attempt_no
         header = f"--- attempt {attempt} ---\n" if attempt > 1 else ""
+        heads = [header, header]
+        if not self._file_logs:
+            for index in (0, 1):
+                earlier = (f"--- attempt {a} ---\n" * (a > 1) + texts[index] for a, *texts in self._earlier)
+                heads[index] = "".join(earlier) + header
+        truncate, self._file_logs = not self._file_logs, True
         return (
-            CapturedLog(f"{self.folder}/stdout.log", self.secret_values, self._ensure_dir, attempt == 1, header),
-            CapturedLog(f"{self.folder}/stderr.log", self.secret_values, self._ensure_dir, attempt == 1, header),
+            CapturedLog(f"{self.folder}/stdout.log", self.secret_values, self._ensure_dir, truncate, heads[0]),
+            CapturedLog(f"{self.folder}/stderr.log", self.secret_values, self._ensure_dir, truncate, heads[1]),
         )
 
     def _write_captured(self, captured: CapturedOutput, attempt: int) -> None:
-        """The task's logs; a silent first attempt writes none (10,000 no-op items stay cheap)."""
+        """The attempt's output: a line in the step's file (``stepfiles``), unless the task's logs are
+        files of its own by now. A silent first attempt writes nothing (10,000 no-op items stay cheap),
+        unless resumed (its line replaces what the killed run's attempt said)."""
         logs = captured.logs
         if logs is None:
             out, err = captured.texts()
-            if not (out or err or attempt > 1):
+            if not self._file_logs:
+                if out or err or attempt > 1 or self.ctx.resumed:
+                    out, err = self._clean(out), self._clean(err)
+                    line = captured_line(self.plan.item, attempt, out, err)
+                    self.ctx.step_file(self.step.name, CAPTURED_FILE).append(line)
+                    self._earlier.append((attempt, out, err))
                 return
             logs = self._spilled_logs()
             for log, text in zip(logs, (out, err), strict=True):
@@ -888,7 +917,12 @@ class Task:
             record["secrets"] = [f"{s.secret}/{s.key} as {s.env}" for s in self.step.secrets]
         if self.ctx.notices:
             record["notices"] = list(self.ctx.notices)
-        data = record_json(record)
-        write_atomic(f"{self.folder}/{PROVENANCE_FILE}", data, sync=False)  # synced with the journal group
+        # synced with the journal group, before it records the task as done
+        if self._step_plan().in_process:  # one line in the step's file (stepfiles)
+            self.ctx.step_file(self.step.name, PROVENANCE_LINES).append(record_json(record, indent=None) + b"\n")
+        else:
+            write_atomic(f"{self.folder}/{PROVENANCE_FILE}", record_json(record), sync=False)
         if not self.ctx.store_in_run_dir:
-            self.ctx.store.put_bytes(data, f"{task_dir_name(self.step.name, self.plan.item)}/{PROVENANCE_FILE}")
+            self.ctx.store.put_bytes(
+                record_json(record), f"{task_dir_name(self.step.name, self.plan.item)}/{PROVENANCE_FILE}"
+            )
