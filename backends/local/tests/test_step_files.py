@@ -350,3 +350,41 @@ def test_flowyard_logs_follow_shows_in_process_tasks_lines(tmp_path: Path) -> No
     assert sorted(followed.stdout.splitlines()) == sorted(_logs(work, status["run_id"], "talk").splitlines())
     one = user_cli("logs", status["run_id"], "talk", "--item", "3", "--follow", cwd=work)
     assert one.stdout == "talk[3]: out 3\ntalk[3]: line two of 3\ntalk[3] (stderr): err 3\n"
+
+
+def test_an_attempt_printing_past_a_chunk_goes_to_the_tasks_files_after_the_earlier_attempts(tmp_path: Path) -> None:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "loud.py").write_text(
+        textwrap.dedent("""
+            import os
+            import sys
+            from pathlib import Path
+
+
+            def shout(flag: str) -> None:
+                if not os.path.exists(flag):
+                    Path(flag).write_text("")
+                    print("first attempt")
+                    print("it fails", file=sys.stderr)
+                    raise RuntimeError("once")
+                for i in range(1500):
+                    print(f"{i:04d}" + "x" * 1019)
+        """),
+        encoding="utf-8",
+    )
+    path = tmp_path / "specs" / "loud.yaml"
+    path.write_text(
+        'apiVersion: flowyard/v1\nname: loud\nsteps:\n  s:\n    python: {function: "loud:shout"}\n'
+        f'    inputs: {{flag: "{tmp_path / "flag"}"}}\n    retries: {{limit: 1, backoff: {{duration: 0.01}}}}\n',
+        encoding="utf-8",
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    result = user_cli("run", str(path), "--json", cwd=work)
+    assert result.returncode == 0, result.stderr
+    run_id = run_json(result)["run_id"]
+    lines = _logs(work, run_id, "s").splitlines()
+    assert lines[:3] == ["s: first attempt", "s: --- attempt 2 ---", "s: 0000" + "x" * 1019]
+    assert lines[1502:1504] == ["s (stderr): it fails", "s (stderr): Traceback (most recent call last):"]
+    assert lines[-1] == "s (stderr): --- attempt 2 ---" and "s (stderr): RuntimeError: once" in lines
+    assert len([line for line in lines if line.startswith("s: ") and line.endswith("x" * 1019)]) == 1500
