@@ -161,11 +161,11 @@ def main() -> None:
 
 def measure(args: argparse.Namespace, work: Path, smoke: bool, repeats: int) -> None:
     n_noop, n_functions, n_containers = (200, 50, 10) if smoke else (10_000, 1_000, 200)
+    n_functions_big = 100 if smoke else 10_000  # 20,000 tasks: start-up amortised (issue 17)
     flowyard = [PY, "-m", "flowyard.cli"]
     bench = HERE / "local"
-    messages = [
-        {"id": str(i), "event": {"msg": f"activator run {i}", "n": i}} for i in range(max(n_functions, n_containers))
-    ]
+    n_messages = max(n_functions_big, n_containers)
+    messages = [{"id": str(i), "event": {"msg": f"activator run {i}", "n": i}} for i in range(n_messages)]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"{platform.platform()}; mode: {'smoke' if smoke else 'full'}, {repeats} repeat(s)"
@@ -180,6 +180,8 @@ def measure(args: argparse.Namespace, work: Path, smoke: bool, repeats: int) -> 
          list(range(n_noop)), [], ["noop", str(n_noop)], 2.0),
         ("functions", f"variant 2, {n_functions:,} messages, Python functions", bench / "fanout_functions.yaml",
          "messages", messages[:n_functions], [], ["functions", str(n_functions)], 2.0),
+        ("functions", f"variant 2, {n_functions_big:,} messages, Python functions", bench / "fanout_functions.yaml",
+         "messages", messages[:n_functions_big], [], ["functions", str(n_functions_big)], 2.0),
         ("containers", f"variant 2, {n_containers} messages, container steps", EXAMPLES / "fanout.yaml",
          "messages", messages[:n_containers], ["-O", "workers=2"],
          ["containers", str(n_containers), str(EXAMPLES / "bin")], 1.2),
@@ -187,7 +189,7 @@ def measure(args: argparse.Namespace, work: Path, smoke: bool, repeats: int) -> 
     for key, label, pipeline, param, value, extra, base_args, limit in paired:
         if key not in only:
             continue
-        p = write_params(work / f"{key}.json", param, value)
+        p = write_params(work / f"{key}-{len(value)}.json", param, value)
         disk_before = create_cost_us(work)
         argvs = [
             [*flowyard, "run", str(pipeline), "--params-file", str(p), *extra, "--json"],

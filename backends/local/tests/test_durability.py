@@ -319,8 +319,8 @@ def test_a_resumed_task_keeps_no_log_of_the_failed_attempt(spec, tmp_path: Path)
     first = cli("run", str(path), "--json", cwd=tmp_path)
     assert first.returncode == 1, first.stderr
     run_id = json.loads(first.stdout)["run_id"]
-    log = tmp_path / ".flowyard" / "runs" / run_id / "tasks" / "s" / "stderr.log"
-    assert "RuntimeError: fails the first time" in log.read_text()
+    assert "s (stderr): RuntimeError: fails the first time" in cli("logs", run_id, cwd=tmp_path).stdout
     second = cli("run", "--resume", run_id, "--json", cwd=tmp_path)
     assert second.returncode == 0, second.stderr
-    assert not log.exists()  # the task ran again and was silent: no stale traceback left beside it
+    logs = cli("logs", run_id, "s", cwd=tmp_path)
+    assert logs.returncode == 0 and logs.stdout == ""  # the task ran again and was silent: no stale traceback

@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
-from flowyard.runs import TaskState, read_journal
+from flowyard.logs import read_run_logs
+from flowyard.runs import RunDirectory, TaskState, read_journal
 
 from .conftest import overlap
 
@@ -343,7 +344,7 @@ def test_function_files_go_beside_the_task_files_unless_they_would_meet(spec, ru
     meets = out_path in ("stdout.log", "in/o.txt")
     assert Path(status.outputs["o"]) == (task_dir / "work" if meets else task_dir) / out_path
     assert Path(status.outputs["o"]).read_text() == "the output"
-    assert (task_dir / "stdout.log").read_text() == "to stdout\n"
+    assert list(read_run_logs(RunDirectory(Path(status.location or "")), "s")) == ["s: to stdout"]
     assert (task_dir / "work").exists() == meets
 
 
@@ -532,11 +533,13 @@ def test_each_in_process_item_logs_only_its_own_output(spec, run) -> None:
     status = run(path, {"xs": list(range(300))})
     run_dir = Path(status.location or "")
     for i in (0, 1, 150, 299):
-        folder = run_dir / f"tasks/talk/{i:06d}"
-        assert (folder / "stdout.log").read_text() == f"out {i}\n"
-        assert (folder / "stderr.log").read_text() == f"err {i}\n"
-    failed = (run_dir / "tasks/talk/000007/stderr.log").read_text()
-    assert failed.startswith("err 7\n") and "RuntimeError: item 7 fails on purpose" in failed
+        assert list(read_run_logs(RunDirectory(run_dir), "talk", i)) == [
+            f"talk[{i}]: out {i}",
+            f"talk[{i}] (stderr): err {i}",
+        ]
+    failed = list(read_run_logs(RunDirectory(run_dir), "talk", 7))
+    assert failed[:2] == ["talk[7]: out 7", "talk[7] (stderr): err 7"]
+    assert "talk[7] (stderr): RuntimeError: item 7 fails on purpose" in failed
     assert list(read_run_logs(RunDirectory(run_dir), "talk", 150)) == [
         "talk[150]: out 150",
         "talk[150] (stderr): err 150",

@@ -133,10 +133,13 @@ def test_provenance_files_are_what_the_model_writes(spec, run, monkeypatch) -> N
     """)
     status = run(path)
     records = list(Path(status.location or "").rglob("provenance.json"))
-    assert len(records) == 3  # two items that wrote a file, and the fan-in
+    lines = (Path(status.location or "") / "tasks/each/provenance.jsonl").read_bytes().splitlines()
+    assert len(records) == 1 and len(lines) == 2  # the fan-in, and the two items that wrote a file (in-process)
     for record in records:
         data = record.read_bytes()
         assert ProvenanceRecord.model_validate_json(data).model_dump_json(indent=1).encode() == data
+    for line in lines:
+        assert ProvenanceRecord.model_validate_json(line).model_dump_json().encode() == line
     gathered = (Path(status.location or "") / "tasks/gather/provenance.json").read_bytes()
     record = ProvenanceRecord.model_validate_json(gathered)
     assert record.inputs[0].missing_items == (1,) and record.secrets and record.command

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import gc
 import json
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -80,17 +79,24 @@ def _registry() -> BackendRegistry:
     return backend_registry()
 
 
+def _debug(message: str, *args: Any) -> None:
+    """A --debug line; logging is imported here, not at start (``flowyard --help`` does without it)."""
+    import logging
+
+    logging.getLogger(__name__).debug(message, *args)
+
+
 def _backend(name: str, options: tuple[str, ...] = ()) -> Backend:
     from flowyard.backend import parse_option_pairs
 
-    logging.getLogger(__name__).debug("backend %s, options %s", name, list(options))
+    _debug("backend %s, options %s", name, list(options))
     return _registry().create(name, parse_option_pairs(list(options)))
 
 
 def _load(pipeline: str) -> PipelineIR:
     from flowyard.loading import load_ir
 
-    logging.getLogger(__name__).debug("loading %s", pipeline)
+    _debug("loading %s", pipeline)
     return load_ir(pipeline)
 
 
@@ -122,7 +128,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
         from flowyard.debug import enable_debug_logging
 
         ctx.obj = enable_debug_logging()
-        logging.getLogger(__name__).debug("flowyard %s, Python %s", __version__, sys.version.split()[0])
+        _debug("flowyard %s, Python %s", __version__, sys.version.split()[0])
 
 
 @cli.command()

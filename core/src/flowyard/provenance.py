@@ -1,6 +1,8 @@
 """Provenance records: which step, item, inputs, parameters, command and image produced an artifact.
 
-One record per task, ``provenance.json`` in the task's folder beside its ``outputs/``. Backends that
+One record per task, ``provenance.json`` in the task's folder beside its ``outputs/``, or a line of
+its step's ``provenance.jsonl`` (the local backend's in-process tasks; the newest line of a task is
+its record, and a torn last line is skipped). Backends that
 run on clusters write the same records from the engine's node status, so every run is traceable
 alike. Secret values never appear: a record holds secret *references* only.
 """
@@ -20,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from flowyard.ir import ParamSource, StepIR
 from flowyard.runs.directory import PROVENANCE_FILE as PROVENANCE_FILE
+from flowyard.runs.directory import PROVENANCE_LINES as PROVENANCE_LINES
 from flowyard.runs.directory import RunDirectory, read_json
 from flowyard.runs.journal import read_journal
 
@@ -89,9 +92,10 @@ def task_fields(step: StepIR, params: Mapping[str, Any], item: int | None) -> di
     }
 
 
-def record_json(record: dict[str, Any]) -> bytes:
+def record_json(record: dict[str, Any], indent: int | None = 1) -> bytes:
     """``provenance.json`` for a record a runner built itself, byte for byte what
-    ``ProvenanceRecord.model_validate(record).model_dump_json(indent=1)`` writes.
+    ``ProvenanceRecord.model_validate(record).model_dump_json(indent=1)`` writes (``indent=None``:
+    on one line, for ``provenance.jsonl``).
 
     Every field in the model's order, its default where the runner gave none, serialised without a
     validation pass: a run writes one record per task, and validating each took three times as long
@@ -101,7 +105,7 @@ def record_json(record: dict[str, Any]) -> bytes:
     digest_defaults = _defaults(DataDigest)
     for key in ("inputs", "outputs"):
         data[key] = [{n: d.get(n, default) for n, default in digest_defaults} for d in data[key]]
-    return pydantic_core.to_json(data, indent=1)
+    return pydantic_core.to_json(data, indent=indent)
 
 
 @functools.cache
@@ -152,9 +156,48 @@ def find_record(path: Path) -> tuple[Path, ProvenanceRecord]:
         candidate = folder / PROVENANCE_FILE
         if candidate.is_file():
             return folder, ProvenanceRecord.model_validate_json(candidate.read_bytes())
+        record = step_record(folder, None) or (
+            step_record(folder.parent, int(folder.name)) if folder.name.isdigit() else None
+        )
+        if record is not None:
+            return folder, record
         if RunDirectory(folder).ir_file.is_file():
             break
     raise FlowyardError(f"{path}: no provenance record found (is it inside a flowyard run's folder?)")
+
+
+class StepRecords:
+    """Where each task's newest line is in a step's ``provenance.jsonl``: read once, then one line each."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.where: dict[int | None, tuple[int, int]] = {}
+        if not path.is_file():
+            return
+        offset = 0
+        with open(path, "rb") as f:
+            for line in f:
+                try:
+                    item = json.loads(line).get("item")
+                except (ValueError, AttributeError):  # a torn line a killed run left
+                    item = False
+                if item is not False:
+                    self.where[item] = (offset, len(line))
+                offset += len(line)
+
+    def get(self, item: int | None) -> ProvenanceRecord | None:
+        found = self.where.get(item)
+        if found is None:
+            return None
+        with open(self.path, "rb") as f:
+            f.seek(found[0])
+            return ProvenanceRecord.model_validate_json(f.read(found[1]))
+
+
+def step_record(step_dir: Path, item: int | None) -> ProvenanceRecord | None:
+    """A task's record from its step's ``provenance.jsonl``, if the step keeps one."""
+    path = step_dir / PROVENANCE_LINES
+    return StepRecords(path).get(item) if path.is_file() else None
 
 
 def provenance_chain(path: Path) -> list[tuple[int, ProvenanceRecord]]:
@@ -165,6 +208,7 @@ def provenance_chain(path: Path) -> list[tuple[int, ProvenanceRecord]]:
     seen: set[tuple[str, int | None]] = set()
 
     journal: dict[tuple[str, int | None], dict[str, Any]] | None = None
+    steps: dict[str, StepRecords] = {}
 
     def load(step: str, item: int | None) -> list[ProvenanceRecord]:
         """Records of a task: its provenance.json, or rebuilt from the journal for value-only tasks."""
@@ -172,6 +216,11 @@ def provenance_chain(path: Path) -> list[tuple[int, ProvenanceRecord]]:
         f = run.provenance_file(step, item)
         if f.is_file():
             return [ProvenanceRecord.model_validate_json(f.read_bytes())]
+        if step not in steps:
+            steps[step] = StepRecords(run.provenance_lines(step))
+        found = steps[step].get(item)
+        if found is not None:
+            return [found]
         if journal is None:
             journal = {
                 (e["step"], e.get("item")): e

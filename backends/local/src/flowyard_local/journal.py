@@ -7,7 +7,10 @@ every ``interval`` seconds on the journal's own thread, and when the run is idle
 loses the tasks not yet committed, which simply run again on resume. Their number is bounded:
 once ``max_tasks`` tasks wait uncommitted (queued, or in the commit under way), ``append`` commits
 them itself and returns when they are on disk, so the scheduler waits for the disk rather than let
-the window grow. A torn last line is ignored when reading.
+the window grow. At half the window the journal's thread is asked to commit, so the scheduler only
+waits when the disk is slower than the tasks (waiting at every full window, an fsync each 256 tasks,
+stopped dispatching for 1-13 ms each time: the no-op figure went from 1.66x to 2.1x). A torn last
+line is ignored when reading.
 """
 
 from __future__ import annotations
@@ -61,12 +64,14 @@ class Journal:
             if "files" in event:
                 self._records_files = True
             self._uncommitted += tasks
-            full = self._uncommitted >= self.max_tasks
+            waiting = self._uncommitted
         if self._committer is None:
             self._committer = threading.Thread(target=self._commit_every_interval, name="flowyard-journal", daemon=True)
             self._committer.start()
-        if full:  # the window is full: wait for the disk here (after a commit under way, if any)
+        if waiting >= self.max_tasks:  # the window is full: wait for the disk here (after a commit under way)
             self.commit()
+        elif waiting >= self.max_tasks // 2:  # half full: the journal's thread commits now, we go on
+            self._due.set()
 
     def commit(self) -> None:
         """Write and sync what is queued, now (returns once it is on disk)."""

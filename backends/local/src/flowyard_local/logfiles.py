@@ -137,3 +137,38 @@ class CapturedLog:
         data = memoryview(text.encode("utf-8", errors="replace"))
         while data:
             data = data[os.write(self.fd, data) :]
+
+
+class CapturedOutput:
+    """An in-process task attempt's stdout and stderr, in memory until they pass ``CHUNK`` together.
+
+    One object per attempt and nothing else until the function prints (creating two
+    :class:`CapturedLog` per task cost a no-op item more than the rest of its run). Past ``CHUNK``
+    the attempt's output goes to the task's own log files from then on (``spill``, which makes them).
+    """
+
+    __slots__ = ("logs", "pieces", "size", "spill")
+
+    def __init__(self, spill: Callable[[], tuple[CapturedLog, CapturedLog]]) -> None:
+        self.pieces: tuple[list[str], list[str]] = ([], [])
+        self.size = 0
+        self.spill = spill
+        self.logs: tuple[CapturedLog, CapturedLog] | None = None
+
+    def add(self, index: int, text: str) -> None:
+        """``index``: 0 for stdout, 1 for stderr."""
+        if self.logs is not None:
+            self.logs[index].append(text)
+            return
+        self.pieces[index].append(text)
+        self.size += len(text)
+        if self.size > CHUNK:
+            self.logs = self.spill()
+            for log, pieces in zip(self.logs, self.pieces, strict=True):
+                for piece in pieces:
+                    log.append(piece)
+                pieces.clear()
+
+    def texts(self) -> tuple[str, str]:
+        """What stayed in memory (all of it unless spilled)."""
+        return "".join(self.pieces[0]), "".join(self.pieces[1])

@@ -176,6 +176,7 @@ class Scheduler:
             watchdog=Watchdog(run_dir.run_id),
         )
         self.journal = Journal(run_dir.journal_file)
+        self.debug = log.isEnabledFor(logging.DEBUG)  # asked once: a task's line costs a no-op item 10 %
         self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.outbox: queue.SimpleQueue[tuple[list[TaskPlan], list[TaskResult]]] = queue.SimpleQueue()
         self.running = 0
@@ -206,6 +207,7 @@ class Scheduler:
             unroute_task_output()
             self.journal.close()
             self.ctx.watchdog.close()
+            self.ctx.close_step_files()
         return self.status()
 
     def _loop(self) -> None:
@@ -245,7 +247,8 @@ class Scheduler:
             self.outbox.put((batch, results))
 
     def _run_task(self, plan: TaskPlan) -> TaskResult:
-        log.debug("task %s starts", task_key(plan.step.name, plan.item))
+        if self.debug:
+            log.debug("task %s starts", task_key(plan.step.name, plan.item))
         try:
             return Task(self.ctx, plan).run()
         except Exception as e:  # noqa: BLE001 - a bug in the runner itself: reported on the task, not hidden

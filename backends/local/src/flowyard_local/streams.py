@@ -15,11 +15,11 @@ import sys
 import threading
 from typing import Any
 
-from flowyard_local.logfiles import CapturedLog
+from flowyard_local.logfiles import CapturedOutput
 
 
 class _CurrentTask(threading.local):
-    streams: tuple[CapturedLog, CapturedLog] | None = None
+    streams: CapturedOutput | None = None
 
 
 _current = _CurrentTask()  # one slot per thread, shared by every run: a thread runs one task at a time
@@ -32,11 +32,11 @@ class TaskOutputCapture:
     thread-local attribute, however many runs are in flight."""
 
     @property
-    def streams(self) -> tuple[CapturedLog, CapturedLog] | None:
+    def streams(self) -> CapturedOutput | None:
         return _current.streams
 
     @streams.setter
-    def streams(self, value: tuple[CapturedLog, CapturedLog] | None) -> None:
+    def streams(self, value: CapturedOutput | None) -> None:
         _current.streams = value
 
 
@@ -47,9 +47,8 @@ class _RoutedStream:
         self.real = real
         self._index = index
 
-    def _log(self) -> CapturedLog | None:
-        streams = _current.streams
-        return None if streams is None else streams[self._index]
+    def _log(self) -> CapturedOutput | None:
+        return _current.streams  # None: this thread is not running a task
 
     def write(self, text: str) -> int:
         streams = _current.streams  # inlined: this is every print of every in-process task
@@ -57,7 +56,7 @@ class _RoutedStream:
             return int(self.real.write(text))
         if not isinstance(text, str):  # as a real text stream would say
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        streams[self._index].append(text)
+        streams.add(self._index, text)
         return len(text)
 
     def writelines(self, lines: Any) -> None:

@@ -56,8 +56,9 @@ from flowyard.stepimage.step import (
 from flowyard.store import ArtifactStore
 from flowyard.templates import render_value
 
-from flowyard_local.logfiles import CapturedLog, redact_file, tail
+from flowyard_local.logfiles import CapturedLog, CapturedOutput, redact_file, tail
 from flowyard_local.outputs import UnsafeOutputError, check_output, open_output, sha256_fd
+from flowyard_local.stepfiles import CAPTURED_FILE, PROVENANCE_LINES, StepFile, captured_line
 from flowyard_local.streams import TaskOutputCapture
 
 # Reading a member off an Enum class costs 150 ns on Python 3.11 (a plain class attribute, 25 ns),
@@ -185,6 +186,17 @@ class RunContext:
     capture: TaskOutputCapture = field(default_factory=TaskOutputCapture)
     cache: Any = None
     watchdog: Any = None  # a reaper.Watchdog: ends the run's processes if flowyard dies
+    step_files: dict[str, StepFile] = field(default_factory=dict)  # in-process steps' logs and provenance
+
+    def step_file(self, step: str, name: str) -> StepFile:
+        """A step's append-only file (``stepfiles``), made once however many workers ask at once."""
+        path = f"{self.run_dir_text}/tasks/{step}/{name}"
+        found = self.step_files.get(path)
+        return found if found is not None else self.step_files.setdefault(path, StepFile(path))
+
+    def close_step_files(self) -> None:
+        for f in self.step_files.values():
+            f.close()
 
     @functools.cached_property
     def run_dir_text(self) -> str:
@@ -216,6 +228,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 # their paths starts with one of these.
 _TASK_FILES = frozenset(
     {"stdout.log", "stderr.log", PROVENANCE_FILE, "work", "in", "out", "outputs", "task.json", "result.json"}
+    | {CAPTURED_FILE, PROVENANCE_LINES}
 )
 
 
@@ -272,6 +285,9 @@ class Task:
         self.plan = plan
         self.step = plan.step
         self.secret_values: list[str] = []
+        self._attempt_no = 1
+        self._file_logs = False  # an attempt's output outgrew memory: the task's logs are files of its own
+        self._earlier: list[tuple[int, str, str]] = []  # attempts kept in the step's file: (attempt, out, err)
 
     @functools.cached_property
     def folder(self) -> str:
@@ -608,25 +624,56 @@ class Task:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(f"{self.folder}/{name}")
         capture = self.ctx.capture
-        header = f"--- attempt {attempt} ---\n" if attempt > 1 else ""
-        out_log, err_log = (
-            CapturedLog(f"{self.folder}/{name}", self.secret_values, self._ensure_dir, attempt == 1, header)
-            for name in ("stdout.log", "stderr.log")
-        )
-        capture.streams = (out_log, err_log)
+        self._attempt_no = attempt
+        captured = capture.streams = CapturedOutput(self._spilled_logs)
         try:
             result = fn(**kwargs)
         except Exception as e:  # noqa: BLE001 - the user's function failed: its traceback goes to its log
-            err_log.append(traceback.format_exc())
+            captured.add(1, traceback.format_exc())
             raise TaskFailure(f"{type(e).__name__}: {e}") from None
         finally:
             capture.streams = None
-            # the task's logs; a silent first attempt writes none (10,000 no-op items stay cheap)
-            out_log.close(always=attempt > 1)
-            err_log.close(always=attempt > 1)
+            self._write_captured(captured, attempt)
         if not plan.value_outputs:
             return {}
         return value_outputs_from_return(result, plan.value_outputs)
+
+    def _spilled_logs(self) -> tuple[CapturedLog, CapturedLog]:
+        """The task's own log files, for an attempt whose output outgrew memory. The first time, they
+        start with the earlier attempts the step's file holds, so the files tell the whole story."""
+        attempt = self._attempt_no
+        header = f"--- attempt {attempt} ---\n" if attempt > 1 else ""
+        heads = [header, header]
+        if not self._file_logs:
+            for index in (0, 1):
+                earlier = (f"--- attempt {a} ---\n" * (a > 1) + texts[index] for a, *texts in self._earlier)
+                heads[index] = "".join(earlier) + header
+        truncate, self._file_logs = not self._file_logs, True
+        return (
+            CapturedLog(f"{self.folder}/stdout.log", self.secret_values, self._ensure_dir, truncate, heads[0]),
+            CapturedLog(f"{self.folder}/stderr.log", self.secret_values, self._ensure_dir, truncate, heads[1]),
+        )
+
+    def _write_captured(self, captured: CapturedOutput, attempt: int) -> None:
+        """The attempt's output: a line in the step's file (``stepfiles``), unless the task's logs are
+        files of its own by now. A silent first attempt writes nothing (10,000 no-op items stay cheap),
+        unless resumed (its line replaces what the killed run's attempt said)."""
+        logs = captured.logs
+        if logs is None:
+            out, err = captured.texts()
+            if not self._file_logs:
+                if out or err or attempt > 1 or self.ctx.resumed:
+                    out, err = self._clean(out), self._clean(err)
+                    line = captured_line(self.plan.item, attempt, out, err)
+                    self.ctx.step_file(self.step.name, CAPTURED_FILE).append(line)
+                    self._earlier.append((attempt, out, err))
+                return
+            logs = self._spilled_logs()
+            for log, text in zip(logs, (out, err), strict=True):
+                if text:
+                    log.append(text)
+        for log in logs:
+            log.close(always=attempt > 1)
 
     def _run_python_subprocess(self, attempt: int) -> dict[str, Any]:
         assert self.step.python is not None
@@ -783,7 +830,12 @@ class Task:
             record["command"] = [self.render(t) for t in self.step.container.command]  # type: ignore[union-attr]
         if self.ctx.notices:
             record["notices"] = list(self.ctx.notices)
-        data = record_json(record)
-        write_atomic(f"{self.folder}/{PROVENANCE_FILE}", data, sync=False)  # synced with the journal group
+        # synced with the journal group, before it records the task as done
+        if self._step_plan().in_process:  # one line in the step's file (stepfiles)
+            self.ctx.step_file(self.step.name, PROVENANCE_LINES).append(record_json(record, indent=None) + b"\n")
+        else:
+            write_atomic(f"{self.folder}/{PROVENANCE_FILE}", record_json(record), sync=False)
         if not self.ctx.store_in_run_dir:
-            self.ctx.store.put_bytes(data, f"{task_dir_name(self.step.name, self.plan.item)}/{PROVENANCE_FILE}")
+            self.ctx.store.put_bytes(
+                record_json(record), f"{task_dir_name(self.step.name, self.plan.item)}/{PROVENANCE_FILE}"
+            )

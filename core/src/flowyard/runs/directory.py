@@ -26,6 +26,7 @@ from flowyard.runs.status import RunStatus
 
 RUNS_DIR = Path(".flowyard") / "runs"
 PROVENANCE_FILE = "provenance.json"
+PROVENANCE_LINES = "provenance.jsonl"  # an in-process step's records, one a line, in its step folder
 IR_FILE = "ir.json"
 
 
@@ -120,6 +121,10 @@ class RunDirectory:
 
     def provenance_file(self, step: str, item: int | None) -> Path:
         return self.task_dir(step, item) / PROVENANCE_FILE
+
+    def provenance_lines(self, step: str) -> Path:
+        """An in-process step's records of all its tasks (the local runner's one file per step)."""
+        return self.task_dir(step, None) / PROVENANCE_LINES
 
     @classmethod
     def containing(cls, path: Path) -> RunDirectory | None:
