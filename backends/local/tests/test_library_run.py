@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flowyard.runs import RunStatus, TaskState
+from flowyard.logs import read_run_logs
+from flowyard.runs import RunDirectory, RunStatus, TaskState
 
 CACHED = """
     name: cached
@@ -141,8 +142,8 @@ def test_another_threads_output_stays_on_the_real_streams_during_a_run(
     real_out.flush()
     assert out_bytes.getvalue().decode() == "from the caller\nbytes from the caller\n"
     assert err_bytes.getvalue().decode() == "caller err\n"
-    task = next(p for p in runs.rglob("stdout.log"))
-    assert task.read_text() == "from the task\n"
+    run_dir = next(RunDirectory(p.parent) for p in runs.rglob("ir.json"))
+    assert list(read_run_logs(run_dir)) == ["s: from the task", "s (stderr): task err"]  # `flowyard logs RUN`
 
 
 def test_runs_in_two_threads_at_once_leave_the_streams_as_they_found_them(
@@ -213,5 +214,7 @@ def test_a_task_sees_a_text_only_stream_that_writes_to_its_log(
     """)
     (path.parent / "probing.py").write_text(STREAM_PROBE)
     assert run(path, {}).state is TaskState.SUCCEEDED
-    log = next(runs.rglob("stdout.log")).read_text()
-    assert log == f"{[True, False, False, False, sys.stdout.encoding or 'utf-8', 'no fileno']}\n"
+    run_dir = next(RunDirectory(p.parent) for p in runs.rglob("ir.json"))
+    assert list(read_run_logs(run_dir)) == [
+        f"s: {[True, False, False, False, sys.stdout.encoding or 'utf-8', 'no fileno']}"
+    ]
