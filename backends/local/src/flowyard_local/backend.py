@@ -90,7 +90,7 @@ class LocalBackend(Backend):
             Capability.SUMMARIZE,
         }
     )
-    Options = LocalOptions
+    Options: ClassVar[type[LocalOptions]] = LocalOptions
     options: LocalOptions
 
     # --- compiling ---------------------------------------------------------------------------
