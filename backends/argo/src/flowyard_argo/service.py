@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 from urllib.parse import quote
 
 from flowyard.connection import Connection, EngineSettings
@@ -45,7 +45,7 @@ def connect(remote: Remote, default_namespace: str | None = None) -> Connection:
 
 
 class _Answer(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="allow")
 
 
 class _Outputs(_Answer):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from flowyard import connection as remote_connection
@@ -71,7 +71,7 @@ def connect(remote: Remote, experiment: str | None = None) -> Connection:
 
 
 class _Answer(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="allow")
 
 
 class _Error(_Answer):

@@ -93,7 +93,7 @@ class LocalBackend(Backend):
             Capability.SUMMARIZE,
         }
     )
-    Options = LocalOptions
+    Options: ClassVar[type[LocalOptions]] = LocalOptions
     options: LocalOptions
 
     # --- compiling ---------------------------------------------------------------------------
