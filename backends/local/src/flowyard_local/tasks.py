@@ -30,6 +30,7 @@ from typing import Any
 from flowyard import __version__, templates
 from flowyard.errors import InfrastructureError
 from flowyard.ir import (
+    ContainerIR,
     InputRef,
     ItemRef,
     OutputIR,
@@ -521,8 +522,8 @@ class Task:
                 with contextlib.suppress(FileExistsError):
                     os.mkdir(f"{self.folder}/out")
             self.stage_inputs()
-        if self.step.kind == "container":
-            argv = [self.render(t) for t in self.step.container.command]  # type: ignore[union-attr]
+        if isinstance(body := self.step.body, ContainerIR):
+            argv = [self.render(t) for t in body.command]
             self._run_process(argv, attempt)
             values = self._read_values()
         elif plan.in_process:
@@ -815,8 +816,8 @@ class Task:
             "finished_at": time.time(),
             "exit_code": 0,
         }
-        if self.step.kind == "container":
-            record["command"] = [self.render(t) for t in self.step.container.command]  # type: ignore[union-attr]
+        if isinstance(body := self.step.body, ContainerIR):
+            record["command"] = [self.render(t) for t in body.command]
         if self.ctx.notices:
             record["notices"] = list(self.ctx.notices)
         data = record_json(record)
