@@ -91,7 +91,7 @@ class Template(_Frozen):
     parts: tuple[TemplatePart, ...] = ()
 
     @property
-    def refs(self) -> tuple[Any, ...]:
+    def refs(self) -> tuple[Ref, ...]:
         return tuple(p for p in self.parts if not isinstance(p, Text))
 
     @property
