@@ -57,7 +57,7 @@ def test_compile_local_writes_the_ir(tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     proc = cli("compile", str(EXAMPLES / "sequential.yaml"), "--backend", "local", "-o", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(out.read_text())["ir_version"] == "1"
+    assert json.loads(out.read_text())["ir_version"] == "2"
 
 
 def test_runs_status_logs_provenance_commands(tmp_path: Path) -> None:

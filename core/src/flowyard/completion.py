@@ -55,12 +55,11 @@ def step_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> l
 
 
 def _steps(params: dict[str, Any]) -> list[str]:
-    from flowyard.ir import PipelineIR
 
     if params.get("run_id"):
         from flowyard.runs import find_run
 
-        ir = PipelineIR.model_validate_json(find_run(params["run_id"]).ir_file.read_bytes())
+        ir = find_run(params["run_id"]).read_ir()
     elif params.get("pipeline"):
         from flowyard.loading import load_ir
 

@@ -6,13 +6,16 @@ topological order, defaults are applied. Bump :data:`IR_VERSION` on any change a
 """
 
 import functools
+import json
 import operator
 from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-IR_VERSION: Literal["1"] = "1"
+from flowyard.errors import FlowyardError
+
+IR_VERSION: Literal["2"] = "2"  # 2: a step's body is one union (``body``), not two optional fields
 
 ValueType = Literal["string", "number", "integer", "bool", "object", "list", "any"]
 DataType = Literal["file", "string", "number", "integer", "bool", "object", "list", "any"]
@@ -88,7 +91,7 @@ class Template(_Frozen):
     parts: tuple[TemplatePart, ...] = ()
 
     @property
-    def refs(self) -> tuple[Any, ...]:
+    def refs(self) -> tuple[Ref, ...]:
         return tuple(p for p in self.parts if not isinstance(p, Text))
 
     @property
@@ -228,23 +231,31 @@ class ConditionIR(_Frozen):
 
 
 class ContainerIR(_Frozen):
+    """A command run in an image."""
+
+    kind: Literal["container"] = "container"
     image: str
     command: tuple[Template, ...]
     workdir: str | None = None
 
 
 class PythonIR(_Frozen):
+    """A Python function called in an image."""
+
+    kind: Literal["python"] = "python"
     function: str  # "package.module:function"
     image: str
+
+
+StepBody = Annotated[ContainerIR | PythonIR, Field(discriminator="kind")]
+"""What a step runs: exactly one of the kinds, so a backend ``match``es on it and mypy checks the cases."""
 
 
 class StepIR(_Frozen):
     name: str  # as written in the spec
     dns_name: str  # DNS-1123 label, unique in the pipeline
     description: str = ""
-    kind: Literal["container", "python"]
-    container: ContainerIR | None = None
-    python: PythonIR | None = None
+    body: StepBody
     inputs: tuple[InputIR, ...] = ()
     outputs: tuple[OutputIR, ...] = ()
     env: tuple[tuple[str, Template], ...] = ()
@@ -261,11 +272,22 @@ class StepIR(_Frozen):
     params_used: tuple[str, ...] = ()  # pipeline parameters the step reads, sorted
 
     @property
+    def kind(self) -> Literal["container", "python"]:
+        return self.body.kind
+
+    @property
+    def container(self) -> ContainerIR | None:
+        """The body when it is a command (a shorthand where only that kind is handled)."""
+        return self.body if isinstance(self.body, ContainerIR) else None
+
+    @property
+    def python(self) -> PythonIR | None:
+        """The body when it is a Python function."""
+        return self.body if isinstance(self.body, PythonIR) else None
+
+    @property
     def image(self) -> str:
-        if self.container is not None:
-            return self.container.image
-        assert self.python is not None
-        return self.python.image
+        return self.body.image
 
     def input(self, name: str) -> InputIR:
         return next(i for i in self.inputs if i.name == name)
@@ -306,7 +328,7 @@ class SourceInfo(_Frozen):
 
 
 class PipelineIR(_Frozen):
-    ir_version: Literal["1"] = IR_VERSION
+    ir_version: Literal["2"] = IR_VERSION
     name: str
     dns_name: str
     description: str = ""
@@ -338,3 +360,21 @@ class PipelineIR(_Frozen):
 
     def is_fanned_out(self, step: str) -> bool:
         return self.step(step).for_each is not None
+
+
+class IRVersionError(FlowyardError):
+    """An IR written by a flowyard whose IR has another shape (a run made before an upgrade)."""
+
+
+def read_ir_json(data: bytes | str, where: str = "the IR") -> PipelineIR:
+    """A stored IR (a run's ``ir.json``), refused by name when another IR version wrote it."""
+    try:
+        version = json.loads(data).get("ir_version")
+    except (ValueError, AttributeError):
+        version = None
+    if version != IR_VERSION:
+        raise IRVersionError(
+            f"{where} is IR version {version!r}; this flowyard reads version {IR_VERSION!r} "
+            "(re-run it with the flowyard that made it)"
+        )
+    return PipelineIR.model_validate_json(data)

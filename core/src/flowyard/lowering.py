@@ -181,7 +181,6 @@ class _Lowering:
             name=name,
             dns_name=dns,
             description=step.description,
-            kind="container" if step.container is not None else "python",
             inputs=tuple(inputs),
             outputs=tuple(outputs),
             env=tuple(env),
@@ -192,7 +191,7 @@ class _Lowering:
             when=when,
             params_used=_params_used(command, env, inputs, for_each, when),
             failure_policy=step.failure_policy or self.spec.failure_policy,
-            **self.step_body(ctx, command),
+            body=self.step_body(ctx, command),
             **self.step_runtime(step),
         )
 
@@ -326,16 +325,16 @@ class _Lowering:
             self.problem((*ctx.loc, "after"), "the on_exit step always runs last")
         return after
 
-    def step_body(self, ctx: _StepContext, command: tuple[Template, ...]) -> dict[str, Any]:
+    def step_body(self, ctx: _StepContext, command: tuple[Template, ...]) -> ContainerIR | PythonIR:
         """What the step runs: a container's command, or a Python function, in its image."""
         step = ctx.step
         image = (step.container.image if step.container else step.python.image if step.python else None) or (
             self.spec.defaults.image
         )
         if step.container is not None:
-            return {"container": ContainerIR(image=image or "", command=command, workdir=ctx.workdir)}
+            return ContainerIR(image=image or "", command=command, workdir=ctx.workdir)
         assert step.python is not None
-        return {"python": PythonIR(function=step.python.function, image=image or "")}
+        return PythonIR(function=step.python.function, image=image or "")
 
     def step_runtime(self, step: Step) -> dict[str, Any]:
         """Retries, timeout, resources and caching: the step's own, else the pipeline's defaults."""

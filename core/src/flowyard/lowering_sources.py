@@ -24,6 +24,7 @@ from flowyard.ir import (
     OutputPathRef,
     ParamRef,
     ParamSource,
+    Ref,
     RunStatusRef,
     Source,
     StepOutputRef,
@@ -32,7 +33,7 @@ from flowyard.ir import (
     TemplateSource,
 )
 from flowyard.spec import Pipeline, Step
-from flowyard.templates import TemplateSyntaxError, parse_template, ref_text, single_ref
+from flowyard.templates import TemplateSyntaxError, assert_never, parse_template, ref_text, single_ref
 
 Loc = tuple[str | int, ...]
 _TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
@@ -147,35 +148,44 @@ class References:
         ``${{ inputs.X }}`` be checked against what X is: a file needs ``.path``, a value must not."""
         ok = True
         for ref in tpl.refs:
-            text = ref_text(ref)
-            if isinstance(ref, ParamRef):
-                if ref.name not in self.spec.parameters:
-                    self.problem(loc, f"no parameter named {ref.name!r} in ${{{{ {text} }}}}")
-                    ok = False
-            elif isinstance(ref, ItemRef):
-                if not fanned_out:
-                    self.problem(loc, f"${{{{ {text} }}}} is only defined in a step with for_each")
-                    ok = False
-            elif isinstance(ref, RunStatusRef):
-                if not on_exit:
-                    self.problem(loc, "${{ run.status }} is only defined in the on_exit step")
-                    ok = False
-            elif isinstance(ref, StepOutputRef):
-                self.problem(
-                    loc,
-                    f"${{{{ {text} }}}}: take another step's output through an input "
-                    f"(inputs: {{{ref.output}: '${{{{ {text} }}}}'}}), then use ${{{{ inputs.{ref.output} }}}}",
-                )
-                ok = False
-            elif in_input or step is None:
-                self.problem(loc, f"${{{{ {text} }}}} cannot be used in an input value")
-                ok = False
-            elif isinstance(ref, InputRef):
-                ok = self.check_input_ref(loc, ref, step, input_types or {}) and ok
-            elif isinstance(ref, OutputPathRef) and ref.name not in step.outputs:
-                self.problem(loc, f"no output named {ref.name!r} in ${{{{ {text} }}}}")
+            where = None if in_input else step
+            problem = self.template_ref_problem(ref, fanned_out, on_exit, where, input_types or {})
+            if problem is not None:
+                self.problem(loc, problem)
                 ok = False
         return ok
+
+    def template_ref_problem(
+        self, ref: Ref, fanned_out: bool, on_exit: bool, step: Step | None, input_types: Mapping[str, str]
+    ) -> str | None:
+        """What is wrong with one reference in a template (``step``: None in an input's value), or None."""
+        text = ref_text(ref)
+        match ref:
+            case ParamRef():
+                return (
+                    None
+                    if ref.name in self.spec.parameters
+                    else f"no parameter named {ref.name!r} in ${{{{ {text} }}}}"
+                )
+            case ItemRef():
+                return None if fanned_out else f"${{{{ {text} }}}} is only defined in a step with for_each"
+            case RunStatusRef():
+                return None if on_exit else "${{ run.status }} is only defined in the on_exit step"
+            case StepOutputRef():
+                return (
+                    f"${{{{ {text} }}}}: take another step's output through an input "
+                    f"(inputs: {{{ref.output}: '${{{{ {text} }}}}'}}), then use ${{{{ inputs.{ref.output} }}}}"
+                )
+            case InputRef() | OutputPathRef() if step is None:
+                return f"${{{{ {text} }}}} cannot be used in an input value"
+            case InputRef():
+                assert step is not None
+                return self.input_ref_problem(ref, step, input_types)
+            case OutputPathRef():
+                assert step is not None
+                return None if ref.name in step.outputs else f"no output named {ref.name!r} in ${{{{ {text} }}}}"
+            case _:
+                assert_never(ref)
 
     def for_each(self, loc: Loc, value: Any, me: str) -> ForEachIR | None:
         if isinstance(value, list):
@@ -269,19 +279,16 @@ class References:
         self.problem(loc, f"expected a number, true/false or a quoted string in the condition, got {side!r}")
         return None
 
-    def check_input_ref(self, loc: Loc, ref: InputRef, step: Step, input_types: Mapping[str, str]) -> bool:
+    def input_ref_problem(self, ref: InputRef, step: Step, input_types: Mapping[str, str]) -> str | None:
         """``${{ inputs.X }}`` for a value, ``${{ inputs.X.path }}`` for a file, of an input the step has."""
-        text = ref_text(ref)
         is_file = input_types.get(ref.name) == "file"
         if ref.name not in step.inputs:
-            self.problem(loc, f"no input named {ref.name!r} in ${{{{ {text} }}}}")
-        elif is_file and not ref.path:
-            self.problem(loc, f"input {ref.name!r} is a file: use ${{{{ inputs.{ref.name}.path }}}}")
-        elif ref.path and not is_file:
-            self.problem(loc, f"input {ref.name!r} is a value, not a file: use ${{{{ inputs.{ref.name} }}}}")
-        else:
-            return True
-        return False
+            return f"no input named {ref.name!r} in ${{{{ {ref_text(ref)} }}}}"
+        if is_file and not ref.path:
+            return f"input {ref.name!r} is a file: use ${{{{ inputs.{ref.name}.path }}}}"
+        if ref.path and not is_file:
+            return f"input {ref.name!r} is a value, not a file: use ${{{{ inputs.{ref.name} }}}}"
+        return None
 
 
 def _literal_type(value: Any) -> DataType:

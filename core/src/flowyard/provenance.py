@@ -255,10 +255,10 @@ def _item_dirs(run: RunDirectory, step: str) -> set[int]:
 
 def record_from_journal(run_dir: Path, event: dict[str, Any]) -> ProvenanceRecord:
     """A value-only task's record, rebuilt from its journal line and the run's ir.json and params.json."""
-    from flowyard.ir import ItemSource, LiteralSource, PipelineIR, StepOutputSource
+    from flowyard.ir import ItemSource, LiteralSource, StepOutputSource
 
     run = RunDirectory(run_dir)
-    ir = PipelineIR.model_validate_json(run.ir_file.read_bytes())
+    ir = run.read_ir()
     params = read_json(run.params_file)
     status = read_json(run.status_file) if run.status_file.exists() else {}
     step = ir.step(event["step"])

@@ -20,6 +20,7 @@ from typing import Any
 
 from flowyard.ir import (
     ConditionIR,
+    ContainerIR,
     InputIR,
     InputRef,
     ItemRef,
@@ -30,6 +31,7 @@ from flowyard.ir import (
     ParamRef,
     ParamSource,
     PipelineIR,
+    PythonIR,
     RunStatusRef,
     S3StoreIR,
     StepIR,
@@ -37,7 +39,7 @@ from flowyard.ir import (
     Template,
     TemplateSource,
 )
-from flowyard.templates import MissingFieldError, dig, render, render_value
+from flowyard.templates import MissingFieldError, assert_never, dig, render, render_value
 from hera.workflows import (
     DAG,
     Artifact,
@@ -482,14 +484,15 @@ class ArgoCompiler:
                 continue
             path = f"{VALUES_DIR}/{out.name}" if step.kind == "python" else self.output_path(step, out)
             params_out.append(Parameter(name=out.name, value_from=m.ValueFrom(path=path)))
-        if step.kind == "python":
-            assert step.python is not None
-            command = self.python_command(step, calls, where)
-            workdir = None
-        else:
-            assert step.container is not None
-            command = [self.render(step, t, calls, where) for t in step.container.command]
-            workdir = self.workdir(step)
+        match step.body:
+            case PythonIR():
+                command = self.python_command(step, calls, where)
+                workdir = None
+            case ContainerIR(command=templates):
+                command = [self.render(step, t, calls, where) for t in templates]
+                workdir = self.workdir(step)
+            case _:
+                assert_never(step.body)
         env: list[Any] = [Env(name=k, value=self.render(step, t, calls, f"{where}, env {k}")) for k, t in step.env]
         env += [SecretEnv(name=s.env, secret_name=s.secret, secret_key=s.key) for s in step.secrets]
         if step.for_each is not None:

@@ -25,12 +25,15 @@ from typing import Any
 from flowyard.ir import (
     OPERATORS,
     ConditionIR,
+    ContainerIR,
     LiteralSource,
     ParamSource,
     PipelineIR,
+    PythonIR,
     StepIR,
     StepOutputSource,
 )
+from flowyard.templates import assert_never
 
 from flowyard_kubeflow.chains import chain_members, fan_out_chains
 from flowyard_kubeflow.components import (
@@ -147,9 +150,13 @@ class KfpCompiler:
             is_exit = self.ir.on_exit is not None and step.name == self.ir.on_exit.name
             guard = None if is_exit else {s.name: s.retry.limit for s in self.ir.all_steps}
             return lightweight_component(plan, self.options.local_base_image, self.bin_dirs, guard)
-        if step.kind == "python":
-            return lightweight_component(plan, image)
-        return container_component(plan, image)
+        match step.body:
+            case PythonIR():
+                return lightweight_component(plan, image)
+            case ContainerIR():
+                return container_component(plan, image)
+            case _:
+                assert_never(step.body)
 
     # --- tasks ------------------------------------------------------------------------------------
 

@@ -119,9 +119,19 @@ class StepPlan:
     basenames: dict[str, str] = field(default_factory=dict)
     json_text: list[str] = field(default_factory=list)
     returns: str | None = None  # the value output returned (local target), not written to a path
+    taken: set[str] = field(default_factory=set)  # argument names given so far
 
     def arg(self, kind: str, name: str = "") -> Arg | None:
         return next((a for a in self.args if a.role.kind == kind and a.role.name == name), None)
+
+    def add(self, base: str, role: ArgRole, annotation: str, key: tuple[Any, ...] | None) -> Arg:
+        """The argument for ``role``: the one already added, else a new one named after ``base``."""
+        existing = self.arg(role.kind, role.name)
+        if existing is not None:
+            return existing
+        arg = Arg(identifier(base, self.taken), role, annotation, key)
+        self.args.append(arg)
+        return arg
 
 
 def template_refs(step: StepIR) -> list[Any]:
@@ -136,20 +146,18 @@ def plan_step(ir: PipelineIR, step: StepIR, target: Target) -> StepPlan:
     """The component's arguments for ``step``. Container components (cluster) take each item field
     they print as an argument of its own; lightweight ones take the whole item and dig."""
     plan = StepPlan(step)
-    taken: set[str] = set()
-    lightweight = step.kind == "python" or target == "local"
+    _plan_inputs(ir, plan)  # inputs first: they keep their own names where they can
+    _plan_reads(ir, plan, lightweight=step.kind == "python" or target == "local")
+    _plan_outputs(ir, plan, target)
+    if target == "local":
+        plan.add("flowyard_log", ArgRole(kind="log"), "Output[Artifact]", None)
+    return plan
 
-    def add(base: str, role: ArgRole, annotation: str, key: tuple[Any, ...] | None) -> Arg:
-        existing = plan.arg(role.kind, role.name)
-        if existing is not None:
-            return existing
-        arg = Arg(identifier(base, taken), role, annotation, key)
-        plan.args.append(arg)
-        return arg
 
-    refs = template_refs(step)
-    loops = _loop_sources(ir)
-    for inp in step.inputs:  # inputs first: they keep their own names where they can
+def _plan_inputs(ir: PipelineIR, plan: StepPlan) -> None:
+    """An argument per input from another step (a file or a value), and one for a file item."""
+    step = plan.step
+    for inp in step.inputs:
         src = inp.source
         if isinstance(src, StepOutputSource):
             producer = ir.step(src.step)
@@ -161,7 +169,7 @@ def plan_step(ir: PipelineIR, step: StepIR, target: Target) -> StepPlan:
                 annotation = "list" if src.collect else VALUE_TYPES[out.type]
                 if out.type == "any":
                     plan.json_text.append(inp.name)
-            add(
+            plan.add(
                 inp.name,
                 ArgRole(kind="input", name=inp.name),
                 annotation,
@@ -171,24 +179,35 @@ def plan_step(ir: PipelineIR, step: StepIR, target: Target) -> StepPlan:
             assert step.for_each is not None and isinstance(step.for_each.source, StepOutputSource)
             up = ir.step(step.for_each.source.step).output(step.for_each.source.output)
             plan.basenames[inp.name] = PurePosixPath(up.path).name if up.path else up.name
-            add(inp.name, ArgRole(kind="item"), "Input[Artifact]", ("item", ()))
+            plan.add(inp.name, ArgRole(kind="item"), "Input[Artifact]", ("item", ()))
+
+
+def _plan_reads(ir: PipelineIR, plan: StepPlan, *, lightweight: bool) -> None:
+    """Arguments for what the step reads itself: parameters, item fields, the run's final status."""
+    step = plan.step
+    refs = template_refs(step)
     # the parameters the step reads itself (not the list it fans out over: the loop passes items)
     params = {r.name for r in refs if isinstance(r, ParamRef)}
     params |= {i.source.name for i in step.inputs if isinstance(i.source, ParamSource)}
     for p in sorted(params):
-        add(f"param_{p}", ArgRole(kind="param", name=p), VALUE_TYPES[ir.parameter(p).type], ("param", p))
+        plan.add(f"param_{p}", ArgRole(kind="param", name=p), VALUE_TYPES[ir.parameter(p).type], ("param", p))
     item_fields = {r.fields for r in refs if isinstance(r, ItemRef)}
     item_fields |= {i.source.fields for i in step.inputs if isinstance(i.source, ItemSource) and i.type != "file"}
     if item_fields and plan.arg("item") is None:
         if lightweight:
-            add("item", ArgRole(kind="item"), item_annotation(ir, step), ("item", ()))
+            plan.add("item", ArgRole(kind="item"), item_annotation(ir, step), ("item", ()))
         else:
             for fields in sorted(item_fields):
                 name = "item" if not fields else "item_" + "_".join(fields)
                 annotation = item_annotation(ir, step) if not fields else "str"
-                add(name, ArgRole(kind="item", name=".".join(fields)), annotation, ("item", fields))
+                plan.add(name, ArgRole(kind="item", name=".".join(fields)), annotation, ("item", fields))
     if any(isinstance(r, RunStatusRef) for r in refs):
-        add("status", ArgRole(kind="status"), "dsl.PipelineTaskFinalStatus", None)
+        plan.add("status", ArgRole(kind="status"), "dsl.PipelineTaskFinalStatus", None)
+
+
+def _plan_outputs(ir: PipelineIR, plan: StepPlan, target: Target) -> None:
+    step = plan.step
+    loops = _loop_sources(ir)
     for out in step.outputs:
         annotation = "Output[Artifact]" if out.type == "file" else f"dsl.OutputPath({VALUE_TYPES[out.type]})"
         if target == "local" and out.type != "file" and plan.returns is None and (step.name, out.name) in loops:
@@ -199,11 +218,8 @@ def plan_step(ir: PipelineIR, step: StepIR, target: Target) -> StepPlan:
             continue
         # an output named like an input (the seed's processor: event in, event out) is NAME_output
         base = f"{out.name}_output" if any(i.name == out.name for i in step.inputs) else out.name
-        arg = add(base, ArgRole(kind="output", name=out.name), annotation, None)
+        arg = plan.add(base, ArgRole(kind="output", name=out.name), annotation, None)
         plan.outputs[out.name] = arg.name
-    if target == "local":
-        add("flowyard_log", ArgRole(kind="log"), "Output[Artifact]", None)
-    return plan
 
 
 def item_annotation(ir: PipelineIR, step: StepIR) -> str:

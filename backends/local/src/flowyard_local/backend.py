@@ -133,7 +133,7 @@ class LocalBackend(Backend):
             run_dir = find_run(request.resume, root)
             held.enter_context(lock_run(run_dir.path))
             end_marked_processes(run_dir.run_id)  # what the killed attempt left running must not write on
-            ir = PipelineIR.model_validate_json(run_dir.ir_file.read_bytes())
+            ir = run_dir.read_ir()
             params = read_json(run_dir.params_file)
             external = self._checked(ir, request, environ)
         else:

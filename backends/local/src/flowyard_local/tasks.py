@@ -29,6 +29,7 @@ from typing import Any
 from flowyard import __version__, templates, value_matches
 from flowyard.errors import InfrastructureError
 from flowyard.ir import (
+    ContainerIR,
     InputRef,
     ItemRef,
     OutputIR,
@@ -501,8 +502,8 @@ class Task:
                 with contextlib.suppress(FileExistsError):
                     os.mkdir(f"{self.folder}/out")
             self.stage_inputs()
-        if self.step.kind == "container":
-            argv = [self.render(t) for t in self.step.container.command]  # type: ignore[union-attr]
+        if isinstance(body := self.step.body, ContainerIR):
+            argv = [self.render(t) for t in body.command]
             self._run_process(argv, attempt)
             values = self._read_values()
         elif plan.in_process:
@@ -826,8 +827,8 @@ class Task:
             "finished_at": time.time(),
             "exit_code": 0,
         }
-        if self.step.kind == "container":
-            record["command"] = [self.render(t) for t in self.step.container.command]  # type: ignore[union-attr]
+        if isinstance(body := self.step.body, ContainerIR):
+            record["command"] = [self.render(t) for t in body.command]
         if self.ctx.notices:
             record["notices"] = list(self.ctx.notices)
         # synced with the journal group, before it records the task as done

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from flowyard.errors import RunNotFoundError
+from flowyard.ir import PipelineIR, read_ir_json
 from flowyard.runs.status import RunStatus
 
 RUNS_DIR = Path(".flowyard") / "runs"
@@ -150,6 +151,10 @@ class RunDirectory:
         for record in provenance:
             write_atomic(self.provenance_file(record.step, record.item), record.model_dump_json(indent=1).encode())
         self.write_status(status)
+
+    def read_ir(self) -> PipelineIR:
+        """The IR the run ran; refused by name when an earlier flowyard (another IR version) made the run."""
+        return read_ir_json(self.ir_file.read_bytes(), f"run {self.run_id!r} ({self.ir_file})")
 
     def read_status(self) -> RunStatus:
         try:

@@ -41,6 +41,7 @@ from flowyard.ir import (
     OutputPathRef,
     ParamRef,
     ParamSource,
+    PythonIR,
     RunStatusRef,
     StepIR,
     StepOutputSource,
@@ -267,15 +268,14 @@ class _Run:
         outputs = [TaskOutput(name=o.name, type=o.type, path=str(self.output_path(o.name))) for o in self.step.outputs]
         for o in outputs:
             Path(str(o.path)).parent.mkdir(parents=True, exist_ok=True)
-        if self.step.kind == "python":
-            assert self.step.python is not None
+        body = self.step.body
+        if isinstance(body, PythonIR):
             os.chdir(self.work)  # KFP runs each task in a process of its own
             os.environ.update(self.env())  # the step's env, as a container step gets it (own process too)
             with contextlib.redirect_stdout(_Tee(sys.stdout, log)), contextlib.redirect_stderr(_Tee(sys.stderr, log)):
-                values = call_function(self.step.python.function, inputs, outputs, self.work)
+                values = call_function(body.function, inputs, outputs, self.work)
         else:
-            assert self.step.container is not None
-            argv = [self.render(t) for t in self.step.container.command]
+            argv = [self.render(t) for t in body.command]
             self.command = argv
             env = self.env()
             if self.task.bin_dirs:
