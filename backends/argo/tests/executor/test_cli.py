@@ -205,12 +205,6 @@ def fanout_image_map(folder: Path) -> Path:
 
 
 @needs_namespaces
-@pytest.mark.xfail(
-    strict=True,
-    reason='issue 15 delivers each item field as {"v": ...} read back with {{=jsonpath(...)}} (byte for byte on '
-    "a controller, see backends/argo/tests/test_item_delivery.py); the executor refuses expression tags until its "
-    "next issue adds Argo's expression language",
-)
 @pytest.mark.parametrize("version", ["3.6.19", "4.1.2"])
 def test_compiled_fanout_runs_on_the_controller_rules(here, version):
     images = fanout_image_map(here)
@@ -226,18 +220,30 @@ def test_compiled_fanout_runs_on_the_controller_rules(here, version):
         "--json",
     )
     summary = json.loads(result.output)
-    assert summary["state"] == "Succeeded", summary
+    assert summary["status"] == "Succeeded", summary
     (run,) = (here / ".flowyard" / "runs").iterdir()
-    documents = sorted(json.loads(p.read_text()) for p in run.glob("artifacts/*/event") if "processed" in p.read_text())
+    events = [json.loads(p.read_text()) for p in run.glob("artifacts/*/event")]
+    documents = sorted((e for e in events if "processed" in e), key=lambda e: e["msg"])
     assert documents == [{"msg": "activator run 1", "processed": True}, {"msg": "activator run 2", "processed": True}]
 
 
-@needs_namespaces
-def test_compiled_fanout_fails_today_the_way_the_controller_fails_it(here):
-    """What the xfail above sees: the compiled fan-out reads its items with an expression the executor refuses by name."""
-    images = fanout_image_map(here)
-    result = invoke("run", str(EXAMPLES / "fanout.yaml"), "--backend", "argo", "-O", f"image_map={images}")
-    assert result.exit_code == 2 and "expression tags {{=...}}" in result.output, result.output
+def test_an_expression_outside_the_subset_is_refused_by_name_before_anything_runs(here):
+    """A function the executor does not implement (``sprig.sha256sum``) is named, exit 2, no pod started."""
+    doc = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"name": "hashing"},
+        "spec": {
+            "entrypoint": "main",
+            "templates": [
+                {"name": "main", "container": {"image": "busybox", "args": ["{{=sprig.sha256sum('x')}}"]}},
+            ],
+        },
+    }
+    (here / "wf.yaml").write_text(yaml.safe_dump(doc))
+    result = invoke("run", str(here / "wf.yaml"))
+    assert result.exit_code == 2, result.output
+    assert "sprig.sha256sum (not in the supported sprig subset)" in result.output, result.output
     assert not (here / ".flowyard" / "runs").exists() or not any((here / ".flowyard" / "runs").rglob("pod.json"))
 
 

@@ -38,7 +38,11 @@ def evaluate_when(run: RunContext, body: Mapping[str, Any], scope: Scope) -> tup
     strict = STRICT if run.version.strict_references else ()
     try:
         text = replace_json(
-            gojson.marshal_string(when), scope_values(run, scope), allow_unresolved=True, strict_prefixes=strict
+            gojson.marshal_string(when),
+            scope_values(run, scope),
+            allow_unresolved=True,
+            strict_prefixes=strict,
+            version=run.version,
         )
         resolved = gojson.decode(text)
         return should_execute(resolved), resolved
@@ -72,7 +76,11 @@ def resolve_body(run: RunContext, body: Mapping[str, Any], scope: Scope) -> dict
     strict = STRICT if run.version.strict_references else ()
     try:
         text = replace_json(
-            gojson.marshal(plain), scope_values(run, scope), allow_unresolved=True, strict_prefixes=strict
+            gojson.marshal(plain),
+            scope_values(run, scope),
+            allow_unresolved=True,
+            strict_prefixes=strict,
+            version=run.version,
         )
     except TemplateError as e:
         raise ExecutionError(str(e)) from None

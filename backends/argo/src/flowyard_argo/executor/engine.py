@@ -66,7 +66,7 @@ def _once(
     node.phase = TaskState.RUNNING
     try:
         params, arts = bind_inputs(template, arguments, artifacts)
-        resolved = substitute_template(template, params, arts, run.globals)
+        resolved = substitute_template(template, params, arts, run.globals, run.version)
         node.inputs = {"parameters": [{"name": p["name"], "value": p.get("value")} for p in params]}
         kept = run.previous.get(name)
         if node.type == POD and kept is not None and kept.get("phase") == TaskState.SUCCEEDED.value:

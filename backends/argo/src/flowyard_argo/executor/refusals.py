@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flowyard_argo.executor import gojson
+from flowyard_argo.executor.expr.check import expression_tags, unsupported
 
 REFUSED_TEMPLATE_KINDS = {
     "resource": "resource templates (they create Kubernetes objects)",
@@ -68,8 +69,11 @@ def _refusals(spec: Mapping[str, Any]) -> Iterator[str]:
     for key, what in REFUSED_SPEC_FIELDS.items():
         if spec.get(key):
             yield f"spec.{key}: {what} cannot run here"
-    if "{{=" in gojson.marshal(spec):
-        yield "expression tags {{=...}} (Argo's expression language is the executor's next issue)"
+    for source in dict.fromkeys(expression_tags(gojson.marshal(spec))):
+        text = gojson.fix_html(source)
+        why = unsupported(gojson.decode(f'"{text}"') if gojson.is_valid(f'"{text}"') else text)
+        if why is not None:
+            yield f"expression {{{{={source}}}}}: {why}"
     for index, tmpl in enumerate(spec.get("templates") or []):
         path = f"spec.templates[{index}] ({tmpl.get('name')})"
         for key, what in {**REFUSED_TEMPLATE_KINDS, **REFUSED_TEMPLATE_FIELDS}.items():
