@@ -14,7 +14,7 @@ from typing import Any
 from flowyard_argo.executor import gojson
 from flowyard_argo.executor.expr.errors import ExprError
 from flowyard_argo.executor.expr.functions import GO_SPACE, base64_decode, go_lower, go_replace_all, go_upper, to_json
-from flowyard_argo.executor.expr.values import GoTime, format_v, is_int, is_number, to_int, type_name
+from flowyard_argo.executor.expr.values import GoTime, format_v, is_int, is_number, to_int, type_name, wrap
 
 # Go reference-time layout elements (time/format.go nextStdChunk), longest first, as strftime pieces or callables
 _LAYOUT: list[tuple[str, Callable[[datetime.datetime], str]]] = [
@@ -158,7 +158,15 @@ SPRIG: dict[str, Callable[..., Any]] = {
     "b64enc": lambda s: base64.b64encode(_s(s).encode()).decode(),
     "b64dec": lambda s: base64_decode(_s(s)),
     "date": lambda layout, value: _date(_s(layout), value),
+    "add": lambda *xs: _wrap_sum(_to_int64(x) for x in xs),
+    "sub": lambda a, b: _wrap_sum((_to_int64(a), -_to_int64(b))),
+    "min": lambda first, *xs: min((_to_int64(first), *(_to_int64(x) for x in xs))),
+    "max": lambda first, *xs: max((_to_int64(first), *(_to_int64(x) for x in xs))),
 }
+
+
+def _wrap_sum(numbers: Any) -> int:
+    return wrap(sum(numbers))
 
 
 def call(name: str, args: list[Any]) -> Any:

@@ -40,26 +40,29 @@ class ExpressionFailed(ValueError):
     """The controller's error for an expression tag (``failed to evaluate expression: ...``)."""
 
 
-def identifiers(node: Any, guarded: bool = False) -> list[str]:
-    """``getIdentifiers``: names and dotted member paths the expression reads (not those left of ``??``)."""
+def identifiers(node: Any) -> list[str]:
+    """``getIdentifiers``: names and dotted member paths the expression reads, in ``ast.Walk``'s order (children
+    first); member paths left of ``??``, and the receiver of a ``?.``, are guarded (not listed), names never are."""
     found: list[str] = []
-    _walk(node, found, guarded)
+    _walk(node, found, guarded=False)
     return list(dict.fromkeys(found))
 
 
-def _walk(node: Any, found: list[str], guarded: bool) -> None:
-    if isinstance(node, ast.Name):
-        found.append(node.name)
-    elif isinstance(node, ast.Member):
-        path = _member_path(node)
-        if path is not None and not guarded:
-            found.append(path)
+def _walk(node: Any, found: list[str], guarded: bool, guard_self: bool = False) -> None:
+    """``guarded``: under the left of ``??`` (every member path); ``guard_self``: the receiver of a ``?.`` only."""
     if isinstance(node, ast.Binary) and node.op == "??":
         _walk(node.left, found, True)
         _walk(node.right, found, guarded)
         return
     for child in _children(node):
-        _walk(child, found, guarded and not isinstance(child, ast.Name))
+        receiver = isinstance(node, ast.Member) and node.optional and child is node.node
+        _walk(child, found, guarded, guard_self=receiver)
+    if isinstance(node, ast.Name):
+        found.append(node.name)
+    elif isinstance(node, ast.Member) and not (guarded or guard_self):
+        path = _member_path(node)
+        if path is not None:
+            found.append(path)
 
 
 def _children(node: Any) -> list[Any]:
