@@ -33,7 +33,7 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
         raise OSError(errno, f"mount {target}: {os.strerror(errno)}")
 
 
-def _build_root(root: Path, binds: dict[str, str]) -> None:
+def _build_root(root: Path, binds: dict[str, str], readonly: dict[str, str]) -> None:
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount("tmpfs", str(root), "tmpfs", 0, "mode=0755")
     for name in SYSTEM_DIRS + DEVICE_DIRS:
@@ -50,12 +50,17 @@ def _build_root(root: Path, binds: dict[str, str]) -> None:
         inside = root / target.lstrip("/")
         inside.mkdir(parents=True, exist_ok=True)
         _mount(binds[target], str(inside), None, MS_BIND)
+    for target in sorted(readonly, key=len):  # the image map's mounts: host folders shown read-only
+        inside = root / target.lstrip("/")
+        inside.mkdir(parents=True, exist_ok=True)
+        _mount(readonly[target], str(inside), None, MS_BIND | MS_REC)
+        _mount(None, str(inside), None, MS_REMOUNT | MS_BIND | MS_RDONLY)
 
 
 def main(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     root = Path(spec["root"])
-    _build_root(root, spec["binds"])
+    _build_root(root, spec["binds"], spec.get("readonly", {}))
     os.chroot(root)
     os.chdir(spec["workdir"])
     os.execve(spec["argv"][0], spec["argv"], spec["env"])  # noqa: S606 - the pod's own argv, no shell

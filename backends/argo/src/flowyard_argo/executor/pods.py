@@ -128,6 +128,7 @@ def run_pod(spec: PodSpec, folder: Path, timeout: float | None = None) -> PodRes
     pod_spec = {
         "root": str(folder / "root"),
         "binds": {k: str(v) for k, v in binds.items()},
+        "readonly": {k: str(v) for k, v in spec.image.mounts.items()},
         "argv": argv,
         "env": env,
         "workdir": spec.working_dir,
