@@ -99,17 +99,23 @@ def _location(art: Mapping[str, Any]) -> list[str]:
     return [k for k in LOCATIONS if art.get(k) is not None and not (k == "s3" and key_only(art))]
 
 
+def _holds_children(tmpl: Mapping[str, Any]) -> bool:
+    return tmpl.get("steps") is not None or tmpl.get("dag") is not None
+
+
 def _template_details(tmpl: Mapping[str, Any], path: str) -> Iterator[str]:
     for group in ("inputs", "outputs"):
         for art in (tmpl.get(group) or {}).get("artifacts") or []:
             where = _location(art)
             if where:
                 yield f"{path}.{group}.artifacts.{art.get('name')}: {where[0]} artifacts (the executor's next issue)"
-            if art.get("fromExpression"):
-                yield f"{path}.{group}.artifacts.{art.get('name')}.fromExpression: expressions (next issue)"
+            if art.get("fromExpression") and (group == "inputs" or not _holds_children(tmpl)):
+                yield f"{path}.{group}.artifacts.{art.get('name')}.fromExpression: only a steps/dag template's outputs"
         for param in (tmpl.get(group) or {}).get("parameters") or []:
             source = param.get("valueFrom") or {}
             for key in ("expression", "configMapKeyRef", "jsonPath", "jqFilter", "event", "supplied"):
+                if key == "expression" and group == "outputs" and _holds_children(tmpl):
+                    continue  # getTemplateOutputsFromScope evaluates it
                 if source.get(key) is not None:
                     yield f"{path}.{group}.parameters.{param.get('name')}.valueFrom.{key} cannot run here"
     body = tmpl.get("container") or tmpl.get("script") or {}
@@ -118,8 +124,6 @@ def _template_details(tmpl: Mapping[str, Any], path: str) -> Iterator[str]:
             yield f"{path}: env {env.get('name')} valueFrom (secrets, ConfigMaps, fields: the executor's next issue)"
     if body.get("envFrom"):
         yield f"{path}: envFrom (secrets, ConfigMaps: the executor's next issue)"
-    if (tmpl.get("retryStrategy") or {}).get("expression"):
-        yield f"{path}.retryStrategy.expression: expressions (the executor's next issue)"
     for kind in ("steps", "dag"):
         holders = _holders(tmpl, kind)
         for holder in holders:
