@@ -107,3 +107,46 @@ def test_a_retry_expression_that_cannot_be_evaluated_errors_the_node_by_name(tmp
         message.startswith("unable to evaluate expression") and "invalid operation: int(Error (exit code 3))" in message
     )
     assert run.phase.value == "Error"
+
+
+ARGUMENT = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: argument}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: a, template: write, arguments: {parameters: [{name: text, value: from-a}]}}
+      - {name: b, template: write, arguments: {parameters: [{name: text, value: from-b}]}}
+    - - name: read
+        template: read
+        arguments:
+          artifacts:
+          - name: doc
+            fromExpression: "steps.a.outputs.result == 'from-a' ? steps.b.outputs.artifacts.out : steps.a.outputs.artifacts.out"
+  - name: write
+    inputs: {parameters: [{name: text}]}
+    script:
+      image: python:3.12
+      command: [python]
+      workingDir: /work
+      source: "open('/work/out.txt', 'w').write('{{inputs.parameters.text}}'); print('{{inputs.parameters.text}}')"
+    outputs: {artifacts: [{name: out, path: /work/out.txt}]}
+  - name: read
+    inputs: {artifacts: [{name: doc, path: /in/doc.txt}]}
+    container: {image: python:3.12, command: [python, -c, "print(open('/in/doc.txt').read())"]}
+"""
+
+
+@needs_namespaces
+def test_an_argument_artifact_from_an_expression(tmp_path):
+    run = run_manifest(ARGUMENT, tmp_path)
+    assert run.phase.value == "Succeeded", run.message
+    read = by_display(run)["read"]
+    assert (tmp_path / "pods" / read.pod / "stdout.log").read_text() == "from-b\n"  # type: ignore[attr-defined]
+    failing = ARGUMENT.replace("steps.b.outputs.artifacts.out :", "steps.b.outputs.result :")
+    run = run_manifest(failing, tmp_path / "again")
+    assert run.phase.value == "Error"
+    assert "is not an artifact" in by_display(run)["read"].message  # type: ignore[attr-defined]
