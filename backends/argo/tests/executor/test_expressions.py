@@ -132,6 +132,7 @@ def test_v4_strict_references_name_the_missing_identifier_and_v3_keeps_the_tag()
         ("3 > 2 > 1", True),
         ("true ? 1 : 2", 1),
         ("nil ?? 'x'", "x"),
+        ("{a: nil}.a?.b.c ?? 'cut'", "cut"),  # a nil before ?. makes the whole chain nil
         ("'' ?? 'x'", ""),
         ("2 in [1, 2]", True),
         ("'a' in {a: 1}", True),
@@ -175,6 +176,7 @@ def test_operators_and_functions_follow_go(source, want):
 
 def test_division_by_zero_and_errors_as_go_gives_them():
     assert value_of("1 / 0") == math.inf and math.isnan(value_of("0 / 0"))  # type: ignore[arg-type]
+    assert value_of("0 ** -1") == math.inf and math.isnan(value_of("(-8) ** 0.5"))  # type: ignore[arg-type]
     with pytest.raises(ExprError, match="integer divide by zero"):
         value_of("1 % 0")
     with pytest.raises(ExprError, match=r"invalid operation: int \+ string"):

@@ -28,6 +28,7 @@ from flowyard_argo.executor.expr.values import (
     wrap,
 )
 
+_SHORT = object()  # a ?. chain cut short
 CLOSURES = {"all", "none", "any", "one", "filter", "map", "count", "find", "findIndex", "findLast", "findLastIndex"}
 
 
@@ -77,9 +78,16 @@ class _Eval:
         raise ExprRefused(f"expression part {type(node).__name__}")
 
     def member(self, node: ast.Member, current: Any) -> Any:
-        base = self.run(node.node, current)
-        if base is None and node.optional:
-            return None
+        found = self.chain(node, current)
+        return None if found is _SHORT else found
+
+    def chain(self, node: Any, current: Any) -> Any:
+        """A member chain: a nil before ``?.`` makes the whole chain nil (expr's ``ChainNode``)."""
+        if not isinstance(node, ast.Member):
+            return self.run(node, current)
+        base = self.chain(node.node, current)
+        if base is _SHORT or (base is None and node.optional):
+            return _SHORT
         return fetch(base, self.run(node.prop, current))
 
     def slice(self, node: ast.Slice, current: Any) -> Any:
@@ -278,8 +286,8 @@ def _power(left: Any, right: Any) -> float:
         return math.pow(float(left), float(right))
     except OverflowError:
         return math.inf
-    except ValueError:
-        return math.nan
+    except (ValueError, ZeroDivisionError):
+        return math.inf if float(left) == 0 and float(right) < 0 else math.nan  # math.Pow(0, -y) is +Inf
 
 
 def _in(needle: Any, haystack: Any) -> bool:
