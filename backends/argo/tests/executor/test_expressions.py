@@ -187,6 +187,8 @@ def test_division_by_zero_and_errors_as_go_gives_them():
         value_of("a.b.x", {"a.c": "1"})
     with pytest.raises(ExprError, match="integer literal is too large"):
         value_of("9223372036854775808")
+    with pytest.raises(ExprError, match="invalid binary literal"):
+        value_of("0b")  # found by fuzzing: Python's int() error escaped
 
 
 def test_names_with_a_dash_need_brackets():

@@ -287,7 +287,11 @@ def _number(text: str) -> int | float:
     value = text.replace("_", "")
     lower = value.lower()
     if lower.startswith(("0x", "0b", "0o")):
-        number = int(value, 0)
+        kind = {"x": "hex", "b": "binary", "o": "octal"}[lower[1]]
+        try:
+            number = int(value, 0)
+        except ValueError:
+            raise ExprError(f"invalid {kind} literal: strconv.ParseInt: parsing {value!r}: invalid syntax") from None
     elif "." in lower or "e" in lower:
         try:
             return float(value)
