@@ -308,3 +308,17 @@ def test_a_manifest_is_read_within_the_same_yaml_bounds_as_a_spec(here) -> None:
     assert r.exit_code == 2, r.output
     assert "bomb.yaml:" in r.output and "aliases expand to more than" in r.output
     assert not (here / ".flowyard").exists()
+
+
+@pytest.mark.xfail(strict=True, reason="a step named `yes` (YAML 1.1 reads a bool) raises a TypeError in validate.py")
+def test_a_name_that_yaml_reads_as_a_bool_is_refused_as_the_api_server_refuses_it(here):
+    """The API server decodes the manifest into Go structs: a bool where a name string belongs is refused."""
+    (here / "wf.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: bools}\nspec:\n  entrypoint: main\n"
+        "  templates:\n  - name: main\n    steps:\n    - - {name: yes, template: echo}\n"
+        "  - name: echo\n    container: {image: python:3.12, command: [python, -c, 'print(1)']}\n"
+    )
+    result = CliRunner().invoke(cli, ["run", "wf.yaml"])
+    assert result.exit_code == 2, result.output
+    assert "cannot unmarshal bool into Go struct field WorkflowStep.name of type string" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
