@@ -310,7 +310,6 @@ def test_a_manifest_is_read_within_the_same_yaml_bounds_as_a_spec(here) -> None:
     assert not (here / ".flowyard").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="a step named `yes` (YAML 1.1 reads a bool) raises a TypeError in validate.py")
 def test_a_name_that_yaml_reads_as_a_bool_is_refused_as_the_api_server_refuses_it(here):
     """The API server decodes the manifest into Go structs: a bool where a name string belongs is refused."""
     (here / "wf.yaml").write_text(
