@@ -11,7 +11,7 @@ from flowyard_argo.executor.expr import ast, functions, sprig
 from flowyard_argo.executor.expr.errors import ExprError, ExprRefused
 from flowyard_argo.executor.expr.evaluate import CLOSURES
 from flowyard_argo.executor.expr.parser import parse
-from flowyard_argo.executor.expr.tags import _children
+from flowyard_argo.executor.expr.tags import children
 
 _TAG = re.compile(r"\{\{=(.*?)\}\}", re.S)
 
@@ -44,5 +44,5 @@ def _unsupported_calls(node: Any) -> Iterator[str]:
                     yield f"sprig.{callee.prop.value} (not in the supported sprig subset)"
             else:
                 yield f"method calls (.{callee.prop.value}())"
-    for child in _children(node):
+    for child in children(node):
         yield from _unsupported_calls(child)

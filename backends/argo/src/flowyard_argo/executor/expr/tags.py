@@ -54,7 +54,7 @@ def _walk(node: Any, found: list[str], guarded: bool, guard_self: bool = False) 
         _walk(node.left, found, True)
         _walk(node.right, found, guarded)
         return
-    for child in _children(node):
+    for child in children(node):
         receiver = isinstance(node, ast.Member) and node.optional and child is node.node
         _walk(child, found, guarded, guard_self=receiver)
     if isinstance(node, ast.Name):
@@ -65,7 +65,7 @@ def _walk(node: Any, found: list[str], guarded: bool, guard_self: bool = False) 
             found.append(path)
 
 
-def _children(node: Any) -> list[Any]:
+def children(node: Any) -> list[Any]:
     if isinstance(node, (ast.Member, ast.Slice, ast.Unary)):
         return [c for c in (node.node, getattr(node, "prop", None), getattr(node, "start", None),
                             getattr(node, "stop", None)) if c is not None]  # fmt: skip
