@@ -7,6 +7,7 @@ sequences, ``::`` calls) are refused by name (``ExprRefused``), never read some 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flowyard_argo.executor.expr import ast
@@ -27,8 +28,10 @@ PREDICATES_REFUSED = {"sum", "groupBy", "sortBy", "reduce"}
 NEGATABLE = {"contains", "matches", "startsWith", "endsWith", "in"}
 
 
+@functools.lru_cache(maxsize=1024)
 def parse(source: str) -> Any:
-    """The tree of ``source``; ``ExprError`` with expr's message when it does not parse."""
+    """The tree of ``source`` (immutable, so cached: a loop's children share it); ``ExprError`` with expr's message
+    when it does not parse."""
     parser = _Parser(tokenize(source))
     node = parser.expression(0)
     if parser.current.kind != "EOF":
