@@ -10,7 +10,7 @@ settled here for the children (the map wins).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flowyard_argo.executor.expr.evaluate import SprigMap
@@ -28,8 +28,12 @@ def remove_conflicts(values: Mapping[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def expand(values: Mapping[str, Any]) -> dict[str, Any]:
-    """``Expand``: dotted keys become nested maps; Argo's functions are added (``GetFuncMap``)."""
+def expand(values: Mapping[str, Any], roots: Iterable[str] | None = None) -> dict[str, Any]:
+    """``Expand``: dotted keys become nested maps; Argo's functions are added (``GetFuncMap``). With ``roots``
+    (the names an expression reads), only those top-level entries are built: nothing else can be reached."""
+    if roots is not None:
+        wanted = set(roots)
+        values = {k: v for k, v in values.items() if k.split(".", 1)[0] in wanted}
     env: dict[str, Any] = {}
     for key in sorted(remove_conflicts(values), key=lambda k: k.count(".")):
         parts = key.split(".")

@@ -124,7 +124,6 @@ def replace_expression(
         if allow_unresolved:
             return keep
         raise ExpressionFailed(f"failed to unmarshall JSON expression: {e}") from None
-    env = expand(values)
     try:
         tree = parse(source)
     except ExprRefused:
@@ -133,7 +132,9 @@ def replace_expression(
         if allow_unresolved and not strict_prefixes:
             return keep
         raise ExpressionFailed(f"failed to evaluate expression: {e}") from None
-    missing = [i for i in identifiers(tree) if not has_var(env, i)]
+    names = identifiers(tree)
+    env = expand(values, roots={name.split(".", 1)[0] for name in names})
+    missing = [i for i in names if not has_var(env, i)]
     allow = allow_unresolved
     if strict_v4:
         regex = () if allow_unresolved and not strict_prefixes else strict_prefixes or ("",)
