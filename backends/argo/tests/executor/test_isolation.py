@@ -155,3 +155,39 @@ def test_an_image_mount_shows_a_host_folder_read_only_and_copies_nothing(tmp_pat
     images.write_text(yaml.safe_dump({"env-image": {"mounts": {"/opt/env": str(tmp_path / "absent")}}}))
     with pytest.raises(ImageError, match="mount /opt/env needs an absolute image path and a host folder"):
         ImageMap.load(str(images)).image("env-image")
+
+
+ROOT_FILES = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: root-files}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: write, template: write}
+    - - name: read
+        template: read
+        arguments: {artifacts: [{name: doc, from: "{{steps.write.outputs.artifacts.result}}"}]}
+  - name: write
+    script:
+      image: python:3.12
+      command: [python]
+      source: "open('result.txt', 'w').write('it was heads')"
+    outputs: {artifacts: [{name: result, path: /result.txt}]}
+  - name: read
+    inputs: {artifacts: [{name: doc, path: /doc.txt}]}
+    container: {image: python:3.12, command: [python, -c, "print(open('/doc.txt').read())"]}
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="a file at / (the default working directory) is outside the pod's folders")
+@needs_namespaces
+def test_artifacts_at_the_root_of_the_image(tmp_path):
+    """Argo's ``conditional-artifacts.yaml`` writes ``/result.txt`` from the default working directory ``/``: the
+    emissary executor reads outputs from the image's own filesystem, so a pod's root keeps what it wrote."""
+    run = run_manifest(ROOT_FILES, tmp_path)
+    assert run.phase.value == "Succeeded", run.message
+    read = by_display(run)["read"]
+    assert (tmp_path / "pods" / read.pod / "stdout.log").read_text() == "it was heads\n"  # type: ignore[attr-defined]
