@@ -182,7 +182,6 @@ spec:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="a file at / (the default working directory) is outside the pod's folders")
 @needs_namespaces
 def test_artifacts_at_the_root_of_the_image(tmp_path):
     """Argo's ``conditional-artifacts.yaml`` writes ``/result.txt`` from the default working directory ``/``: the

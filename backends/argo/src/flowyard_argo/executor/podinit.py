@@ -1,8 +1,10 @@
 """The first process of a pod, run inside fresh mount and network namespaces (``unshare --mount --net --fork``).
 
-It builds the pod's root in a tmpfs: the host's system folders read-only, the pod's own folders read-write at the
-image paths, then chroots there and executes the pod's argv (no shell). Run as ``python PATH/podinit.py SPEC.json``
-(as a file, so that starting it imports nothing but the standard library), with ``mount(2)`` called directly.
+It builds the pod's root in the pod's own ``root/`` folder (so what the pod writes outside its declared folders,
+``/result.txt`` say, stays there as it stays in a container's filesystem): the host's system folders read-only,
+the pod's own folders read-write at the image paths, then chroots there and executes the pod's argv (no shell).
+Run as ``python PATH/podinit.py SPEC.json`` (as a file, so that starting it imports nothing but the standard
+library), with ``mount(2)`` called directly.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
 
 def _build_root(root: Path, binds: dict[str, str], readonly: dict[str, str]) -> None:
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    _mount("tmpfs", str(root), "tmpfs", 0, "mode=0755")
     for name in SYSTEM_DIRS + DEVICE_DIRS:
         if Path("/", name).is_dir():
             (root / name).mkdir()
