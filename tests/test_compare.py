@@ -67,15 +67,42 @@ def test_both_seed_variants_compile_on_all_three_engines_and_local_and_kubeflow_
     }
     assert rows["local"]["run"]["state"] == rows["kubeflow"]["run"]["state"] == "Succeeded"
     assert rows["local"]["run"]["outputs"] == rows["kubeflow"]["run"]["outputs"] is not None
-    # argo runs the compiled manifest through its executor; the seed's image needs -O image_map= (issue 15 maps it),
-    # and a fan-out reads its items with an expression tag, which the executor refuses until it has expressions
+    # argo runs the compiled manifest through its executor, which runs no image it has no mapping for
     assert rows["argo"]["run"]["state"] == "Error"
-    refusal = (
-        "expression tags {{=...}}" if variant == "fanout.yaml" else "image 'nasa-hsi' has no entry in the image map"
-    )
-    assert refusal in rows["argo"]["run"]["error"]
+    assert "image 'nasa-hsi' has no entry in the image map" in rows["argo"]["run"]["error"]
     assert data["outputs_agree"] is True
     assert rows["kubeflow"]["objects"]["components"] >= 2
+
+
+def seed_image_map(folder: Path) -> Path:
+    """The seed's image on this machine: its two apps (the example's ``bin/``) run by the host's python3."""
+    path = folder / "images.yaml"
+    programs = {name: ["/usr/bin/python3", f"/opt/seed/{name}"] for name in ("activator", "processor")}
+    path.write_text(json.dumps({"nasa-hsi": {"programs": programs, "folders": {"/opt/seed": str(EXAMPLES / "bin")}}}))
+    return path
+
+
+@pytest.mark.parametrize("variant", ["sequential.yaml", "fanout.yaml"])
+def test_argo_is_run_through_the_executor_with_the_seed_image_mapped(variant: str, tmp_path: Path) -> None:
+    """``-O argo.image_map=FILE``: argo executes its compiled manifest; its documents agree with local's."""
+    from flowyard_argo.executor.pods import namespaces_available
+
+    if not namespaces_available():
+        pytest.skip("argo's pods need unshare (mount+net namespaces)")
+    images = seed_image_map(tmp_path)
+    args = ["compare", str(EXAMPLES / variant), "--run", "--json", "--backends", "local,argo"]
+    proc = flowyard(*args, "-O", f"argo.image_map={images}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    rows = {b["backend"]: b for b in data["backends"]}
+    assert rows["argo"]["run"]["state"] == "Succeeded", rows["argo"]["run"]
+    assert rows["argo"]["run"]["outputs"] == rows["local"]["run"]["outputs"] is not None
+    assert data["outputs_agree"] is True
+
+
+def test_an_option_for_a_backend_not_compared_is_refused_by_name(tmp_path: Path) -> None:
+    proc = flowyard("compare", str(EXAMPLES / "fanout.yaml"), "--backends", "local", "-O", "argo.x=1", cwd=tmp_path)
+    assert proc.returncode == 2 and "-O names a backend not compared: argo" in proc.stderr, proc.stderr
 
 
 def test_markdown_report(tmp_path: Path) -> None:

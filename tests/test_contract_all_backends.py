@@ -26,8 +26,30 @@ class TestEveryInstalledBackend(BackendContract):
     @pytest.mark.parametrize("name", RUNNABLE)
     def test_runs_produce_the_expected_documents(self, backend, name, tmp_path):
         if backend.name == "argo":
-            pytest.skip("issue 15: the Argo executor becomes argo's oracle (images mapped, documents compared)")
+            backend = _argo_on_this_machine(tmp_path)
+            if name in ARGO_DIVERGENCES:
+                pytest.xfail(ARGO_DIVERGENCES[name])
         super().test_runs_produce_the_expected_documents(backend, name, tmp_path)
+
+
+# issue 15 (2), checked strictly (per pinned release) in backends/argo/tests/test_contract.py
+ARGO_DIVERGENCES = {"failing-item-continue": "the compiled manifest ends Succeeded where the local run ends Failed"}
+
+
+def _argo_on_this_machine(folder):
+    """argo executes its compiled manifest here (the Argo executor): the canonical images stand for this Python."""
+    import yaml
+    from flowyard.testing.pipelines import SEED_IMAGE
+    from flowyard_argo.executor.images import host_python_entry
+    from flowyard_argo.executor.pods import namespaces_available
+
+    if not namespaces_available():
+        pytest.skip("argo's pods need unshare (mount+net namespaces)")
+    entry = host_python_entry()
+    images = folder / "images.yaml"
+    images.write_text(yaml.safe_dump({"flowyard-step*": entry, SEED_IMAGE: entry}))
+    options = {"default_image": "registry.example/flowyard-step:0.1", "image_map": str(images)}
+    return backend_registry().create("argo", options)
 
 
 class TestTutorialBackend(BackendContract):

@@ -495,6 +495,14 @@ def provenance(path: str, as_json: bool) -> None:
 @click.argument("pipeline")
 @click.option("--backends", "backend_names", default=None, metavar="A,B", help="Only these backends.")
 @click.option("--run", "run_too", is_flag=True, help="Also run it on the backends that can run here.")
+@click.option(
+    "-O",
+    "--option",
+    "backend_options",
+    multiple=True,
+    metavar="BACKEND.KEY=VALUE",
+    help="An option for one backend (repeatable), e.g. argo.image_map=images.yaml.",
+)
 @with_params
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "html"]), default="table", show_default=True)
 @json_option
@@ -504,6 +512,7 @@ def compare(
     pipeline: str,
     backend_names: str | None,
     run_too: bool,
+    backend_options: tuple[str, ...],
     params: tuple[str, ...],
     params_file: str | None,
     fmt: str,
@@ -518,7 +527,7 @@ def compare(
     values = _resolve_params(ir, params, params_file)
     registry = _registry()
     names = [n.strip() for n in backend_names.split(",")] if backend_names else registry.names()
-    report = compare_backends(ir, registry, names, run=run_too, params=values)
+    report = compare_backends(ir, registry, names, run=run_too, params=values, options=backend_options)
     if as_json and not output:
         _echo_json(report_json(report))
         return

@@ -65,20 +65,40 @@ def compare_backends(
     *,
     run: bool = False,
     params: dict[str, Any] | None = None,
+    options: tuple[str, ...] = (),
 ) -> ComparisonReport:
+    """``options``: ``BACKEND.KEY=VALUE`` pairs, each given to that backend only (``argo.image_map=FILE``)."""
+    from flowyard.backend import parse_option_pairs
     from flowyard.graph import to_svg
 
+    per_backend: dict[str, list[str]] = {}
+    for pair in options:
+        backend, dot, rest = pair.partition(".")
+        if not dot or "=" not in rest or "=" in backend:
+            raise FlowyardError(f"expected -O BACKEND.KEY=VALUE, got {pair!r}")
+        per_backend.setdefault(backend, []).append(rest)
+    unknown = sorted(set(per_backend) - set(names))
+    if unknown:
+        raise FlowyardError(f"-O names a backend not compared: {', '.join(unknown)}")
+    created = {name: parse_option_pairs(per_backend[name]) if name in per_backend else None for name in names}
+
     needed = sorted({u.feature for u in required_features(ir)})
-    rows = [_compare_one(ir, registry, name, needed, run, params or {}) for name in names]
+    rows = [_compare_one(ir, registry, name, created[name], needed, run, params or {}) for name in names]
     ran = [r.run.outputs for r in rows if r.run is not None and r.run.outputs is not None]
     agree = all(o == ran[0] for o in ran) if len(ran) >= 2 else None
     return ComparisonReport(ir.name, needed, rows, agree, to_svg(ir))
 
 
 def _compare_one(
-    ir: PipelineIR, registry: BackendRegistry, name: str, needed: list[str], run: bool, params: dict[str, Any]
+    ir: PipelineIR,
+    registry: BackendRegistry,
+    name: str,
+    options: dict[str, Any] | None,
+    needed: list[str],
+    run: bool,
+    params: dict[str, Any],
 ) -> BackendComparison:
-    backend = registry.create(name)
+    backend = registry.create(name, options)
     report = backend.support(ir)
     emulated = {c.value for c in backend.emulated(ir)}
     refused = {u.feature for u in report.refused}

@@ -150,7 +150,12 @@ class ArgoBackend(Backend):
         status, _ = execute_manifest(
             document, self.options, source=f"{ir.name} (compiled for argo)", pipeline=ir.name, root=request.runs_root
         )
-        return status.model_copy(update={"notices": (*request.notices, *status.notices)})
+        from pathlib import Path
+
+        from flowyard_argo.run_outputs import pipeline_outputs
+
+        outputs = pipeline_outputs(ir, Path(status.location)) if status.location else {}
+        return status.model_copy(update={"notices": (*request.notices, *status.notices), "outputs": outputs})
 
     # --- the cluster ---------------------------------------------------------------------------
 

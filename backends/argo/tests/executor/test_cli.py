@@ -205,12 +205,6 @@ def fanout_image_map(folder: Path) -> Path:
 
 
 @needs_namespaces
-@pytest.mark.xfail(
-    strict=True,
-    reason='issue 15 delivers each item field as {"v": ...} read back with {{=jsonpath(...)}} (byte for byte on '
-    "a controller, see backends/argo/tests/test_item_delivery.py); the executor refuses expression tags until its "
-    "next issue adds Argo's expression language",
-)
 @pytest.mark.parametrize("version", ["3.6.19", "4.1.2"])
 def test_compiled_fanout_runs_on_the_controller_rules(here, version):
     images = fanout_image_map(here)
@@ -226,18 +220,30 @@ def test_compiled_fanout_runs_on_the_controller_rules(here, version):
         "--json",
     )
     summary = json.loads(result.output)
-    assert summary["state"] == "Succeeded", summary
+    assert summary["status"] == "Succeeded", summary
     (run,) = (here / ".flowyard" / "runs").iterdir()
-    documents = sorted(json.loads(p.read_text()) for p in run.glob("artifacts/*/event") if "processed" in p.read_text())
+    events = [json.loads(p.read_text()) for p in run.glob("artifacts/*/event")]
+    documents = sorted((e for e in events if "processed" in e), key=lambda e: e["msg"])
     assert documents == [{"msg": "activator run 1", "processed": True}, {"msg": "activator run 2", "processed": True}]
 
 
-@needs_namespaces
-def test_compiled_fanout_fails_today_the_way_the_controller_fails_it(here):
-    """What the xfail above sees: the compiled fan-out reads its items with an expression the executor refuses by name."""
-    images = fanout_image_map(here)
-    result = invoke("run", str(EXAMPLES / "fanout.yaml"), "--backend", "argo", "-O", f"image_map={images}")
-    assert result.exit_code == 2 and "expression tags {{=...}}" in result.output, result.output
+def test_an_expression_outside_the_subset_is_refused_by_name_before_anything_runs(here):
+    """A function the executor does not implement (``sprig.sha256sum``) is named, exit 2, no pod started."""
+    doc = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"name": "hashing"},
+        "spec": {
+            "entrypoint": "main",
+            "templates": [
+                {"name": "main", "container": {"image": "busybox", "args": ["{{=sprig.sha256sum('x')}}"]}},
+            ],
+        },
+    }
+    (here / "wf.yaml").write_text(yaml.safe_dump(doc))
+    result = invoke("run", str(here / "wf.yaml"))
+    assert result.exit_code == 2, result.output
+    assert "sprig.sha256sum (not in the supported sprig subset)" in result.output, result.output
     assert not (here / ".flowyard" / "runs").exists() or not any((here / ".flowyard" / "runs").rglob("pod.json"))
 
 
@@ -302,3 +308,16 @@ def test_a_manifest_is_read_within_the_same_yaml_bounds_as_a_spec(here) -> None:
     assert r.exit_code == 2, r.output
     assert "bomb.yaml:" in r.output and "aliases expand to more than" in r.output
     assert not (here / ".flowyard").exists()
+
+
+def test_a_name_that_yaml_reads_as_a_bool_is_refused_as_the_api_server_refuses_it(here):
+    """The API server decodes the manifest into Go structs: a bool where a name string belongs is refused."""
+    (here / "wf.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: bools}\nspec:\n  entrypoint: main\n"
+        "  templates:\n  - name: main\n    steps:\n    - - {name: yes, template: echo}\n"
+        "  - name: echo\n    container: {image: python:3.12, command: [python, -c, 'print(1)']}\n"
+    )
+    result = CliRunner().invoke(cli, ["run", "wf.yaml"])
+    assert result.exit_code == 2, result.output
+    assert "cannot unmarshal bool into Go struct field WorkflowStep.name of type string" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -8,6 +8,7 @@ import json
 import socket
 import threading
 
+import pytest
 from flowyard.runs import TaskState
 
 from .conftest import by_display, needs_namespaces, run_manifest
@@ -112,3 +113,80 @@ spec:
     assert run.phase is TaskState.FAILED
     assert run.root.message == "Pod was active on the node longer than the specified deadline"
     assert run.root.finished_at - run.root.started_at < 20
+
+
+@needs_namespaces
+def test_an_image_mount_shows_a_host_folder_read_only_and_copies_nothing(tmp_path):
+    """``mounts:`` in the image map: the pod reads the host folder at the image path, cannot write it, and the
+    pod's folder holds no copy (a Python environment is mounted this way for the step image)."""
+    import yaml
+    from flowyard_argo.executor.images import ImageError, ImageMap
+    from flowyard_argo.executor.versions import argo_version
+    from flowyard_argo.executor.workflow import prepare, run_workflow
+
+    host = tmp_path / "host-env"
+    host.mkdir()
+    (host / "lib.txt").write_text("from the host")
+    images = tmp_path / "images.yaml"
+    images.write_text(
+        yaml.safe_dump({"env-image": {"programs": {"python": "/usr/bin/python3"}, "mounts": {"/opt/env": str(host)}}})
+    )
+    probe = (
+        "import sys\n"
+        "print(open('/opt/env/lib.txt').read())\n"
+        "try:\n    open('/opt/env/new.txt', 'w')\nexcept OSError as e:\n    print(e.errno)\n"
+    )
+    doc = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"name": "mounted"},
+        "spec": {
+            "entrypoint": "main",
+            "templates": [{"name": "main", "container": {"image": "env-image", "command": ["python", "-c", probe]}}],
+        },
+    }
+    version = argo_version("4.1.2")
+    wf, _ = prepare(doc, version, source="test.yaml")
+    run = run_workflow(wf, version, ImageMap.load(str(images)), tmp_path / "run")
+    pod = by_display(run)["mounted"]
+    assert (tmp_path / "run" / "pods" / pod.pod / "stdout.log").read_text() == "from the host\n30\n"  # EROFS
+    assert not (host / "new.txt").exists()
+    assert not list((tmp_path / "run" / "pods").rglob("lib.txt"))
+    images.write_text(yaml.safe_dump({"env-image": {"mounts": {"/opt/env": str(tmp_path / "absent")}}}))
+    with pytest.raises(ImageError, match="mount /opt/env needs an absolute image path and a host folder"):
+        ImageMap.load(str(images)).image("env-image")
+
+
+ROOT_FILES = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: root-files}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: write, template: write}
+    - - name: read
+        template: read
+        arguments: {artifacts: [{name: doc, from: "{{steps.write.outputs.artifacts.result}}"}]}
+  - name: write
+    script:
+      image: python:3.12
+      command: [python]
+      source: "open('result.txt', 'w').write('it was heads')"
+    outputs: {artifacts: [{name: result, path: /result.txt}]}
+  - name: read
+    inputs: {artifacts: [{name: doc, path: /doc.txt}]}
+    container: {image: python:3.12, command: [python, -c, "print(open('/doc.txt').read())"]}
+"""
+
+
+@needs_namespaces
+def test_artifacts_at_the_root_of_the_image(tmp_path):
+    """Argo's ``conditional-artifacts.yaml`` writes ``/result.txt`` from the default working directory ``/``: the
+    emissary executor reads outputs from the image's own filesystem, so a pod's root keeps what it wrote."""
+    run = run_manifest(ROOT_FILES, tmp_path)
+    assert run.phase.value == "Succeeded", run.message
+    read = by_display(run)["read"]
+    assert (tmp_path / "pods" / read.pod / "stdout.log").read_text() == "it was heads\n"  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from typing import Any
 from flowyard_argo.executor import gojson
 from flowyard_argo.executor.context import ExecutionError
 from flowyard_argo.executor.template import TemplateError, substitute_object
+from flowyard_argo.executor.versions import ArgoVersion
 
 ABSENT_OPTIONAL = "__argo-internal.absent-optional-output__"  # common.AbsentOptionalArgumentValue (v4)
 
@@ -78,11 +79,12 @@ def substitute_template(
     params: list[dict[str, Any]],
     arts: list[dict[str, Any]],
     globals_: Mapping[str, str | None],
+    version: ArgoVersion | None = None,
 ) -> dict[str, Any]:
     """``SubstituteParams``: globals first (they may appear in inputs), then inputs and declared paths."""
     bound = {**template, "inputs": {**(template.get("inputs") or {}), "parameters": params, "artifacts": arts}}
     try:
-        first = substitute_object(bound, globals_, allow_unresolved=True)
+        first = substitute_object(bound, globals_, allow_unresolved=True, version=version)
         values: dict[str, str | None] = dict(globals_)
         for param in first["inputs"].get("parameters") or []:
             if param.get("value") is not None:
@@ -99,7 +101,7 @@ def substitute_template(
             path = (param.get("valueFrom") or {}).get("path")
             if path:
                 values[f"outputs.parameters.{param['name']}.path"] = path
-        result: dict[str, Any] = substitute_object(first, values, allow_unresolved=True)
+        result: dict[str, Any] = substitute_object(first, values, allow_unresolved=True, version=version)
     except TemplateError as e:
         raise ExecutionError(str(e)) from None
     return result

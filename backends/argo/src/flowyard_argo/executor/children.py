@@ -12,6 +12,8 @@ from flowyard_argo.executor import gojson
 from flowyard_argo.executor.arguments import ABSENT_OPTIONAL
 from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.engine import execute
+from flowyard_argo.executor.expr.controller import artifact_value
+from flowyard_argo.executor.expr.errors import ExprError
 from flowyard_argo.executor.govaluate import WhenError, should_execute
 from flowyard_argo.executor.loops import LoopError, loop_items, process_item
 from flowyard_argo.executor.nodes import SKIPPED, Node
@@ -38,7 +40,11 @@ def evaluate_when(run: RunContext, body: Mapping[str, Any], scope: Scope) -> tup
     strict = STRICT if run.version.strict_references else ()
     try:
         text = replace_json(
-            gojson.marshal_string(when), scope_values(run, scope), allow_unresolved=True, strict_prefixes=strict
+            gojson.marshal_string(when),
+            scope_values(run, scope),
+            allow_unresolved=True,
+            strict_prefixes=strict,
+            version=run.version,
         )
         resolved = gojson.decode(text)
         return should_execute(resolved), resolved
@@ -72,7 +78,11 @@ def resolve_body(run: RunContext, body: Mapping[str, Any], scope: Scope) -> dict
     strict = STRICT if run.version.strict_references else ()
     try:
         text = replace_json(
-            gojson.marshal(plain), scope_values(run, scope), allow_unresolved=True, strict_prefixes=strict
+            gojson.marshal(plain),
+            scope_values(run, scope),
+            allow_unresolved=True,
+            strict_prefixes=strict,
+            version=run.version,
         )
     except TemplateError as e:
         raise ExecutionError(str(e)) from None
@@ -81,6 +91,11 @@ def resolve_body(run: RunContext, body: Mapping[str, Any], scope: Scope) -> dict
     artifacts = []
     for art in arguments.get("artifacts") or []:
         source = str(art.get("from") or "").strip()
+        if art.get("fromExpression"):
+            chosen = _from_expression(run, scope, art)
+            if chosen is not None:
+                artifacts.append(chosen)
+            continue
         if not source:
             artifacts.append(art)
             continue
@@ -94,6 +109,22 @@ def resolve_body(run: RunContext, body: Mapping[str, Any], scope: Scope) -> dict
     if arguments:
         resolved["arguments"] = {**arguments, "artifacts": artifacts}
     return resolved
+
+
+def _from_expression(run: RunContext, scope: Scope, art: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``resolveArtifact`` for an argument's ``fromExpression`` (``resolveDependencyReferences``)."""
+    try:
+        found = artifact_value(
+            str(art["fromExpression"]),
+            scope_values(run, scope),
+            {**run.global_artifacts, **scope.artifacts},
+            legacy=run.version.pkg_expr_functions,
+        )
+    except ExprError as e:
+        if art.get("optional"):
+            return None
+        raise ExecutionError(f"unable to resolve references: {e}") from None
+    return {**found, "name": art["name"]}
 
 
 def _mark_absent_optionals(body: dict[str, Any], scope: Scope) -> dict[str, Any]:

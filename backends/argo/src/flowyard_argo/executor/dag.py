@@ -135,7 +135,10 @@ def run_dag(run: RunContext, node: Node, template: Mapping[str, Any]) -> None:
         return
     try:
         node.outputs = template_outputs(
-            template, {**run.globals, **state.scope.values}, {**run.global_artifacts, **state.scope.artifacts}
+            template,
+            {**run.globals, **state.scope.values},
+            {**run.global_artifacts, **state.scope.artifacts},
+            legacy=run.version.pkg_expr_functions,
         )
     except ExecutionError as e:
         node.finish(TaskState.ERROR, str(e))

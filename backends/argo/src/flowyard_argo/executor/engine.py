@@ -16,9 +16,11 @@ from flowyard.runs import TaskState
 from flowyard_argo.executor import gojson
 from flowyard_argo.executor.arguments import bind_inputs, substitute_template
 from flowyard_argo.executor.context import ExecutionError, RunContext
+from flowyard_argo.executor.expr.controller import artifact_value, parameter_value
+from flowyard_argo.executor.expr.errors import ExprError
 from flowyard_argo.executor.leaf import run_leaf
 from flowyard_argo.executor.nodes import DAG, POD, RETRY, STEPS, Node
-from flowyard_argo.executor.retry import retry_delay, should_retry
+from flowyard_argo.executor.retry import expression_stops, retry_delay, should_retry
 from flowyard_argo.executor.template import TemplateError, replace_json
 
 _KIND_NODE = {"container": POD, "script": POD, "steps": STEPS, "dag": DAG, "suspend": "Suspend"}
@@ -66,7 +68,7 @@ def _once(
     node.phase = TaskState.RUNNING
     try:
         params, arts = bind_inputs(template, arguments, artifacts)
-        resolved = substitute_template(template, params, arts, run.globals)
+        resolved = substitute_template(template, params, arts, run.globals, run.version)
         node.inputs = {"parameters": [{"name": p["name"], "value": p.get("value")} for p in params]}
         kept = run.previous.get(name)
         if node.type == POD and kept is not None and kept.get("phase") == TaskState.SUCCEEDED.value:
@@ -136,6 +138,13 @@ def _with_retries(
         )
         if child.phase is TaskState.SUCCEEDED or not should_retry(strategy, child.phase, attempt):
             break
+        try:
+            stops = expression_stops(strategy, attempt + 1, child, run.version)
+        except ExecutionError as e:
+            return retry_node.finish(TaskState.ERROR, str(e))
+        if stops:
+            retry_node.outputs, retry_node.inputs = child.outputs, child.inputs
+            return retry_node.finish(child.phase, "retryStrategy.expression evaluated to false")
         delay, give_up = retry_delay(strategy, attempt, first_start, run.version)
         if give_up:
             child.message = child.message or "Max duration limit exceeded"
@@ -173,37 +182,59 @@ def references_result(parent: Mapping[str, Any], name: str) -> bool:
 
 
 def template_outputs(
-    template: Mapping[str, Any], values: Mapping[str, str | None], artifacts: Mapping[str, Any]
+    template: Mapping[str, Any],
+    values: Mapping[str, str | None],
+    artifacts: Mapping[str, Any],
+    *,
+    legacy: bool = False,
 ) -> dict[str, Any]:
-    """``getTemplateOutputsFromScope``: a steps/dag template's outputs from its children's values."""
+    """``getTemplateOutputsFromScope``: a steps/dag template's outputs from its children's values (``parameter``
+    or ``expression``, the ``default`` when that fails) and artifacts (``from`` or ``fromExpression``)."""
     outputs: dict[str, Any] = {}
     declared = template.get("outputs") or {}
     params = []
     for param in declared.get("parameters") or []:
-        source = (param.get("valueFrom") or {}).get("parameter")
-        if source is None:
+        source = param.get("valueFrom") or {}
+        if source.get("parameter") is None and not source.get("expression"):
             continue
         try:
-            text = replace_json(
-                '"' + source.replace("\\", "\\\\").replace('"', '\\"') + '"', values, allow_unresolved=False
-            )
-        except TemplateError as e:
-            default = (param.get("valueFrom") or {}).get("default")
-            if default is None:
+            value = _output_parameter(source, values, legacy)
+        except (TemplateError, ExprError) as e:
+            if source.get("default") is None:
                 raise ExecutionError(f"Unable to resolve outputs from scope: {e}") from None
-            params.append({"name": param["name"], "value": str(default)})
-            continue
-        params.append({"name": param["name"], "value": gojson.decode(text)})
+            value = str(source["default"])
+        params.append({"name": param["name"], "value": value})
     if params:
         outputs["parameters"] = params
-    arts = []
-    for art in declared.get("artifacts") or []:
-        source = str(art.get("from") or "").strip()
-        key = source[2:-2].strip() if source.startswith("{{") and source.endswith("}}") else None
-        if key and key in artifacts:
-            arts.append({**artifacts[key], "name": art["name"]})
-        elif key and not art.get("optional"):
-            raise ExecutionError(f"Unable to resolve outputs from scope: failed to resolve {source}")
+    arts = [
+        a for a in (_output_artifact(art, artifacts, values, legacy) for art in declared.get("artifacts") or []) if a
+    ]
     if arts:
         outputs["artifacts"] = arts
     return outputs
+
+
+def _output_parameter(source: Mapping[str, Any], values: Mapping[str, str | None], legacy: bool) -> Any:
+    if source.get("expression"):
+        return parameter_value(str(source["expression"]), values, legacy=legacy)
+    text = str(source["parameter"])
+    replaced = replace_json('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"', values, allow_unresolved=False)
+    return gojson.decode(replaced)
+
+
+def _output_artifact(
+    art: Mapping[str, Any], artifacts: Mapping[str, Any], values: Mapping[str, str | None], legacy: bool
+) -> dict[str, Any] | None:
+    if art.get("fromExpression"):
+        try:
+            found = artifact_value(str(art["fromExpression"]), values, artifacts, legacy=legacy)
+        except ExprError as e:
+            raise ExecutionError(f"unable to resolve outputs from scope: {e}") from None
+        return {**found, "name": art["name"]}
+    source = str(art.get("from") or "").strip()
+    key = source[2:-2].strip() if source.startswith("{{") and source.endswith("}}") else None
+    if key and key in artifacts:
+        return {**artifacts[key], "name": art["name"]}
+    if key and not art.get("optional"):
+        raise ExecutionError(f"Unable to resolve outputs from scope: failed to resolve {source}")
+    return None

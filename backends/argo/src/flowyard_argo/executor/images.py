@@ -2,7 +2,9 @@
 
 There is no container runtime here, so an image is what the map says it is: programs (a command name mapped to a
 host executable, optionally with leading arguments, e.g. busybox applets) and folders (an image path filled with a
-copy of a host folder). An image the map does not know is refused by name, never run against the host's files.
+copy of a host folder, made for each pod) and mounts (an image path showing a host folder read-only, nothing
+copied: an installed Python environment, say). An image the map does not know is refused by name, never run against
+the host's files.
 Defaults: ``python`` images get the host's ``python3``; ``busybox`` and ``alpine`` get the host's ``busybox``
 (refused when the host has none).
 """
@@ -30,6 +32,7 @@ class Image:
     name: str
     programs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     folders: Mapping[str, Path] = field(default_factory=dict)
+    mounts: Mapping[str, Path] = field(default_factory=dict)  # image path -> host folder, bound read-only
     any_program: tuple[str, ...] | None = None  # busybox: every applet name runs as ``busybox NAME``
 
     def resolve(self, argv0: str) -> list[str]:
@@ -98,5 +101,36 @@ class ImageMap:
             raise ImageError(f"image {name!r}: {entry['missing']}")
         programs = {str(k): tuple(v if isinstance(v, list) else [v]) for k, v in (entry.get("programs") or {}).items()}
         folders = {str(k): (self.base / str(v)).resolve() for k, v in (entry.get("folders") or {}).items()}
+        mounts = {str(k): (self.base / str(v)).resolve() for k, v in (entry.get("mounts") or {}).items()}
+        for target, source in mounts.items():
+            if not target.startswith("/") or target == "/" or not source.is_dir():
+                raise ImageError(f"image {name!r}: mount {target} needs an absolute image path and a host folder")
         busybox = entry.get("busybox")
-        return Image(name, programs, folders, (str(busybox),) if busybox else None)
+        return Image(name, programs, folders, mounts, (str(busybox),) if busybox else None)
+
+
+def host_python_entry() -> dict[str, Any]:
+    """An image-map entry standing in for an image that has flowyard-core installed: the host's ``python3`` with
+    this process's flowyard and site-packages mounted read-only (so ``python3 -m flowyard.step ...`` runs as in
+    the step image). Refused by name when the host's ``python3`` is not this interpreter's minor version (the
+    compiled packages would not load)."""
+    import subprocess
+    import sys
+    import sysconfig
+
+    import flowyard
+
+    python = _host("python3")
+    if python is None:
+        raise ImageError("the host has no python3 to stand in for a flowyard step image")
+    version = subprocess.run([python, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True)
+    if version.stdout.strip() != str(sys.version_info[:2]):
+        raise ImageError(f"the host's {python} is not Python {sys.version_info[0]}.{sys.version_info[1]}")
+    roots = [
+        Path(flowyard.__file__).resolve().parents[1],
+        *(Path(sysconfig.get_paths()[k]) for k in ("purelib", "platlib")),
+    ]
+    unique = list(dict.fromkeys(str(r) for r in roots))
+    mounts = {f"/opt/flowyard/python{i}": folder for i, folder in enumerate(unique)}
+    argv = ["/usr/bin/env", "PYTHONPATH=" + ":".join(mounts), python]
+    return {"programs": {"python": argv, "python3": argv}, "mounts": mounts}

@@ -58,7 +58,7 @@ def process_item(
     if when_is_false and version.absent_optionals:
         replace_map = {k: v for k, v in replace_map.items() if v is not None}
     text = gojson.marshal(dict(body))
-    replaced = replace_tags(text, replace_map, allow_unresolved=when_is_false)
+    replaced = replace_tags(text, replace_map, allow_unresolved=when_is_false, version=version)
     try:
         obj = unmarshal_after_replace(replaced)
     except TemplateError as e:

@@ -1,8 +1,10 @@
 """The first process of a pod, run inside fresh mount and network namespaces (``unshare --mount --net --fork``).
 
-It builds the pod's root in a tmpfs: the host's system folders read-only, the pod's own folders read-write at the
-image paths, then chroots there and executes the pod's argv (no shell). Run as ``python PATH/podinit.py SPEC.json``
-(as a file, so that starting it imports nothing but the standard library), with ``mount(2)`` called directly.
+It builds the pod's root in the pod's own ``root/`` folder (so what the pod writes outside its declared folders,
+``/result.txt`` say, stays there as it stays in a container's filesystem): the host's system folders read-only,
+the pod's own folders read-write at the image paths, then chroots there and executes the pod's argv (no shell).
+Run as ``python PATH/podinit.py SPEC.json`` (as a file, so that starting it imports nothing but the standard
+library), with ``mount(2)`` called directly.
 """
 
 from __future__ import annotations
@@ -33,9 +35,8 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
         raise OSError(errno, f"mount {target}: {os.strerror(errno)}")
 
 
-def _build_root(root: Path, binds: dict[str, str]) -> None:
+def _build_root(root: Path, binds: dict[str, str], readonly: dict[str, str]) -> None:
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    _mount("tmpfs", str(root), "tmpfs", 0, "mode=0755")
     for name in SYSTEM_DIRS + DEVICE_DIRS:
         if Path("/", name).is_dir():
             (root / name).mkdir()
@@ -50,12 +51,17 @@ def _build_root(root: Path, binds: dict[str, str]) -> None:
         inside = root / target.lstrip("/")
         inside.mkdir(parents=True, exist_ok=True)
         _mount(binds[target], str(inside), None, MS_BIND)
+    for target in sorted(readonly, key=len):  # the image map's mounts: host folders shown read-only
+        inside = root / target.lstrip("/")
+        inside.mkdir(parents=True, exist_ok=True)
+        _mount(readonly[target], str(inside), None, MS_BIND | MS_REC)
+        _mount(None, str(inside), None, MS_REMOUNT | MS_BIND | MS_RDONLY)
 
 
 def main(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     root = Path(spec["root"])
-    _build_root(root, spec["binds"])
+    _build_root(root, spec["binds"], spec.get("readonly", {}))
     os.chroot(root)
     os.chdir(spec["workdir"])
     os.execve(spec["argv"][0], spec["argv"], spec["env"])  # noqa: S606 - the pod's own argv, no shell

@@ -22,6 +22,7 @@ from flowyard_argo.executor.images import Image, ImageError
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 UNSHARE = ("unshare", "--mount", "--net", "--fork", "--kill-child")
+SYSTEM_TOPS = ("usr", "etc", "dev", "proc", "sys", "bin", "lib", "lib64", "sbin", "lib32", "libx32")  # podinit's
 POD_HOME = "/tmp"  # noqa: S108 - the pod's own /tmp, a folder of its own
 
 
@@ -58,11 +59,16 @@ class PodResult:
     timed_out: bool = False
 
     def host_path(self, path: str) -> Path | None:
-        """Where an image path the pod wrote lives on the host (``None`` outside the pod's folders)."""
+        """Where an image path the pod wrote lives on the host: in one of its folders, else in its root folder
+        (``None`` for the host's read-only system folders and the image's mounts)."""
         for target in sorted(self.binds, key=len, reverse=True):
             if path == target or path.startswith(target.rstrip("/") + "/"):
                 return self.binds[target] / posixpath.relpath(path, target)
-        return None
+        normal = posixpath.normpath(path)
+        top = normal.strip("/").split("/", 1)[0]
+        if not normal.startswith("/") or top in SYSTEM_TOPS or self.folder == Path():
+            return None
+        return self.folder / "root" / normal.lstrip("/")
 
 
 def bind_targets(spec: PodSpec) -> list[str]:
@@ -86,14 +92,14 @@ def prepare(spec: PodSpec, folder: Path) -> dict[str, Path]:
         host.mkdir(parents=True, exist_ok=True)
         binds[target] = host
     for path in spec.declared_paths:  # a declared path's folder exists, as a volume mount would make it
-        _under(binds, posixpath.dirname(posixpath.normpath(path))).mkdir(parents=True, exist_ok=True)
+        _under(binds, posixpath.dirname(posixpath.normpath(path)), folder).mkdir(parents=True, exist_ok=True)
     for target, source in spec.image.folders.items():
-        host = _under(binds, target)
+        host = _under(binds, target, folder)
         if not source.is_dir():
             raise ImageError(f"image {spec.image.name!r}: folder {source} for {target} does not exist")
         shutil.copytree(source, host, dirs_exist_ok=True)
     for target, source in spec.files.items():
-        host = _under(binds, target)
+        host = _under(binds, target, folder)
         host.parent.mkdir(parents=True, exist_ok=True)
         copy_path(source, host)
     return binds
@@ -107,8 +113,8 @@ def copy_path(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def _under(binds: Mapping[str, Path], path: str) -> Path:
-    result = PodResult(0, "", Path(), binds).host_path(path)
+def _under(binds: Mapping[str, Path], path: str, folder: Path = Path()) -> Path:
+    result = PodResult(0, "", folder, binds).host_path(path)
     if result is None:
         raise PodError(f"path {path!r} is outside the pod's folders")
     return result
@@ -121,6 +127,8 @@ def run_pod(spec: PodSpec, folder: Path, timeout: float | None = None) -> PodRes
     if not spec.argv:
         raise PodError(f"pod {spec.name}: the container has no command (an image's entrypoint cannot be known here)")
     folder.mkdir(parents=True, exist_ok=True)
+    if (folder / "root").exists():  # a pod run again (argo retry) starts from a fresh filesystem
+        shutil.rmtree(folder / "root")
     binds = prepare(spec, folder)
     argv = [*spec.image.resolve(spec.argv[0]), *spec.argv[1:]]
     (folder / "root").mkdir(exist_ok=True)
@@ -128,6 +136,7 @@ def run_pod(spec: PodSpec, folder: Path, timeout: float | None = None) -> PodRes
     pod_spec = {
         "root": str(folder / "root"),
         "binds": {k: str(v) for k, v in binds.items()},
+        "readonly": {k: str(v) for k, v in spec.image.mounts.items()},
         "argv": argv,
         "env": env,
         "workdir": spec.working_dir,

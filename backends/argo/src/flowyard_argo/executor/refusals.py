@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flowyard_argo.executor import gojson
+from flowyard_argo.executor.expr.check import expression_tags, unsupported
 
 REFUSED_TEMPLATE_KINDS = {
     "resource": "resource templates (they create Kubernetes objects)",
@@ -68,8 +69,11 @@ def _refusals(spec: Mapping[str, Any]) -> Iterator[str]:
     for key, what in REFUSED_SPEC_FIELDS.items():
         if spec.get(key):
             yield f"spec.{key}: {what} cannot run here"
-    if "{{=" in gojson.marshal(spec):
-        yield "expression tags {{=...}} (Argo's expression language is the executor's next issue)"
+    for source in dict.fromkeys(expression_tags(gojson.marshal(spec))):
+        text = gojson.fix_html(source)
+        why = unsupported(gojson.decode(f'"{text}"') if gojson.is_valid(f'"{text}"') else text)
+        if why is not None:
+            yield f"expression {{{{={source}}}}}: {why}"
     for index, tmpl in enumerate(spec.get("templates") or []):
         path = f"spec.templates[{index}] ({tmpl.get('name')})"
         for key, what in {**REFUSED_TEMPLATE_KINDS, **REFUSED_TEMPLATE_FIELDS}.items():
@@ -95,17 +99,23 @@ def _location(art: Mapping[str, Any]) -> list[str]:
     return [k for k in LOCATIONS if art.get(k) is not None and not (k == "s3" and key_only(art))]
 
 
+def _holds_children(tmpl: Mapping[str, Any]) -> bool:
+    return tmpl.get("steps") is not None or tmpl.get("dag") is not None
+
+
 def _template_details(tmpl: Mapping[str, Any], path: str) -> Iterator[str]:
     for group in ("inputs", "outputs"):
         for art in (tmpl.get(group) or {}).get("artifacts") or []:
             where = _location(art)
             if where:
                 yield f"{path}.{group}.artifacts.{art.get('name')}: {where[0]} artifacts (the executor's next issue)"
-            if art.get("fromExpression"):
-                yield f"{path}.{group}.artifacts.{art.get('name')}.fromExpression: expressions (next issue)"
+            if art.get("fromExpression") and (group == "inputs" or not _holds_children(tmpl)):
+                yield f"{path}.{group}.artifacts.{art.get('name')}.fromExpression: only a steps/dag template's outputs"
         for param in (tmpl.get(group) or {}).get("parameters") or []:
             source = param.get("valueFrom") or {}
             for key in ("expression", "configMapKeyRef", "jsonPath", "jqFilter", "event", "supplied"):
+                if key == "expression" and group == "outputs" and _holds_children(tmpl):
+                    continue  # getTemplateOutputsFromScope evaluates it
                 if source.get(key) is not None:
                     yield f"{path}.{group}.parameters.{param.get('name')}.valueFrom.{key} cannot run here"
     body = tmpl.get("container") or tmpl.get("script") or {}
@@ -114,8 +124,6 @@ def _template_details(tmpl: Mapping[str, Any], path: str) -> Iterator[str]:
             yield f"{path}: env {env.get('name')} valueFrom (secrets, ConfigMaps, fields: the executor's next issue)"
     if body.get("envFrom"):
         yield f"{path}: envFrom (secrets, ConfigMaps: the executor's next issue)"
-    if (tmpl.get("retryStrategy") or {}).get("expression"):
-        yield f"{path}.retryStrategy.expression: expressions (the executor's next issue)"
     for kind in ("steps", "dag"):
         holders = _holders(tmpl, kind)
         for holder in holders:

@@ -16,6 +16,9 @@ from typing import Any
 
 from flowyard.runs import TaskState
 from flowyard_argo.executor.context import ExecutionError
+from flowyard_argo.executor.expr.controller import eval_bool, retry_scope
+from flowyard_argo.executor.expr.errors import ExprError
+from flowyard_argo.executor.template import TemplateError, replace_tags
 from flowyard_argo.executor.versions import ArgoVersion
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -52,7 +55,7 @@ def _int(value: Any) -> int | None:
 
 def should_retry(strategy: Mapping[str, Any], phase: TaskState, attempt: int) -> bool:
     """Whether attempt ``attempt`` (0-based) ending in ``phase`` is followed by another."""
-    policy = strategy.get("retryPolicy") or "OnFailure"
+    policy = strategy.get("retryPolicy") or ("Always" if strategy.get("expression") else "OnFailure")
     retry_on = {
         "Always": {TaskState.FAILED, TaskState.ERROR},
         "OnFailure": {TaskState.FAILED},
@@ -63,10 +66,29 @@ def should_retry(strategy: Mapping[str, Any], phase: TaskState, attempt: int) ->
         raise ExecutionError(f"{policy} is not a valid RetryPolicy")
     if phase not in retry_on[policy]:
         return False
-    if strategy.get("expression"):
-        raise ExecutionError("retryStrategy.expression needs Argo's expression language, which this executor lacks")
     limit = _int(strategy.get("limit"))
     return limit is None or attempt + 1 <= limit
+
+
+def expression_stops(strategy: Mapping[str, Any], attempts: int, last: Any, version: ArgoVersion) -> bool:
+    """``retryStrategy.expression`` over the last attempt (``buildRetryStrategyLocalScope``): false stops retrying,
+    the node ending as that attempt did with ``retryStrategy.expression evaluated to false``. The expression is the
+    attempt's substituted template's (its ``{{inputs...}}`` tags resolved); node times are whole seconds, as the
+    controller reads them back from the stored status, so ``lastRetry.duration`` is too."""
+    source = strategy.get("expression")
+    if not source:
+        return False
+    inputs = {f"inputs.parameters.{p['name']}": p.get("value") for p in (last.inputs or {}).get("parameters") or []}
+    try:
+        text = replace_tags(str(source), inputs, allow_unresolved=True, version=version)
+    except TemplateError as e:
+        raise ExecutionError(str(e)) from None
+    started, ended = int(last.started_at or time.time()), int(last.finished_at or time.time())
+    scope = retry_scope(attempts, last.outputs.get("exitCode"), last.phase.value, ended - started, last.message or "")
+    try:
+        return not eval_bool(text, scope, legacy=version.pkg_expr_functions)
+    except ExprError as e:
+        raise ExecutionError(str(e)) from None
 
 
 def retry_delay(

@@ -45,7 +45,10 @@ def run_steps(run: RunContext, node: Node, template: Mapping[str, Any]) -> None:
             return
         group_node.finish(TaskState.SUCCEEDED)
     node.outputs = template_outputs(
-        template, {**run.globals, **scope.values}, {**run.global_artifacts, **scope.artifacts}
+        template,
+        {**run.globals, **scope.values},
+        {**run.global_artifacts, **scope.artifacts},
+        legacy=run.version.pkg_expr_functions,
     )
     node.finish(TaskState.SUCCEEDED)
 

@@ -13,15 +13,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowyard_argo.executor import gojson
+from flowyard_argo.executor.expr.errors import ExprRefused
+from flowyard_argo.executor.expr.tags import ExpressionFailed, replace_expression
+from flowyard_argo.executor.versions import ArgoVersion, argo_version
 
 START, END = "{{", "}}"
+ExpressionHook = Callable[[str], str]
 
 
 class TemplateError(ValueError):
     """Substitution failed the way the controller's would (message as the controller words it)."""
-
-
-ExpressionHook = Callable[[str], str]
 
 
 def replace_tags(
@@ -30,12 +31,15 @@ def replace_tags(
     *,
     allow_unresolved: bool,
     strict_prefixes: tuple[str, ...] = (),
+    version: ArgoVersion | None = None,
     expression: ExpressionHook | None = None,
 ) -> str:
     """``impl.replace``: every ``{{tag}}`` of ``text`` replaced; unknown tags kept or refused.
 
     A tag is refused when ``allow_unresolved`` is false, or when it starts with one of ``strict_prefixes`` (the
-    ``ReplaceStrict`` form) and is not an output artifact.
+    ``ReplaceStrict`` form) and is not an output artifact. ``{{=...}}`` tags are expressions (:mod:`.expr.tags`),
+    evaluated by the rules of ``version`` (the newest when not given), or by ``expression`` when given (a
+    stand-in that a test models the controller with).
     """
     out: list[str] = []
     pos = 0
@@ -54,9 +58,30 @@ def replace_tags(
         tag = text[start + len(START) : end]
         if tag.startswith("=") and expression is not None:
             out.append(expression(gojson.fix_html(tag[1:])))
+        elif tag.startswith("="):
+            out.append(_expression(gojson.fix_html(tag[1:]), values, allow_unresolved, strict_prefixes, version))
         else:
             out.append(_simple(tag, values, allow_unresolved, strict_prefixes))
         pos = end + len(END)
+
+
+def _expression(
+    text: str, values: Mapping[str, str | None], allow: bool, strict: tuple[str, ...], version: ArgoVersion | None
+) -> str:
+    release = version or argo_version(None)
+    try:
+        return replace_expression(
+            text,
+            values,
+            allow_unresolved=allow,
+            strict_prefixes=strict,
+            strict_v4=release.strict_references,
+            legacy_functions=release.pkg_expr_functions,
+        )
+    except ExpressionFailed as e:
+        raise TemplateError(str(e)) from None
+    except ExprRefused as e:
+        raise TemplateError(f"expression {{{{={text}}}}}: {e} is not supported by this executor") from None
 
 
 def _quoted_inner(value: str) -> str:

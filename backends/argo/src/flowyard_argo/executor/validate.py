@@ -74,7 +74,29 @@ def validate_workflow(wf: Mapping[str, Any], version: ArgoVersion) -> list[Probl
     return list(_workflow(wf, version))
 
 
+def _decode_types(spec: Mapping[str, Any]) -> Iterator[Problem]:
+    """What the API server's ``json.Unmarshal`` into Go structs refuses first: a name that is not a string (YAML 1.1
+    reads ``yes``/``no``/``on`` as booleans)."""
+    go_types = {bool: "bool", int: "number", float: "number", list: "array", dict: "object"}
+    for i, tmpl in enumerate(spec.get("templates") or []):
+        names = [(f"spec.templates[{i}].name", "Template.name", tmpl.get("name"))]
+        for g, group in enumerate(tmpl.get("steps") or []):
+            names += [(f"spec.templates[{i}].steps[{g}][{j}].name", "WorkflowStep.name", s.get("name"))
+                      for j, s in enumerate(group or [])]  # fmt: skip
+        for j, task in enumerate((tmpl.get("dag") or {}).get("tasks") or []):
+            names.append((f"spec.templates[{i}].dag.tasks[{j}].name", "DAGTask.name", task.get("name")))
+        for where, field_name, value in names:
+            if value is not None and not isinstance(value, str):
+                kind = go_types.get(type(value), type(value).__name__)
+                message = f"json: cannot unmarshal {kind} into Go struct field {field_name} of type string"
+                yield Problem("API server decode (json.Unmarshal)", where, message)
+
+
 def _workflow(wf: Mapping[str, Any], version: ArgoVersion) -> Iterator[Problem]:
+    decode = list(_decode_types(wf.get("spec") or {}))
+    if decode:
+        yield from decode
+        return
     name = str((wf.get("metadata") or {}).get("name") or "")
     if len(name) > MAX_OBJECT_NAME:
         yield Problem(

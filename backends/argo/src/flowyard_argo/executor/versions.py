@@ -35,6 +35,12 @@ class ArgoVersion:
         return self.major >= 4
 
     @property
+    def pkg_expr_functions(self) -> bool:
+        """3.6 takes ``asInt``/``asFloat``/``string`` from ``argoproj/pkg`` ``expr/function.go`` (``ParseInt``); 3.7+
+        aliases expr's builtins (``util/expr/env/env.go`` ``GetFuncMap``)."""
+        return self.name == "3.6.19"
+
+    @property
     def backoff_cap(self) -> bool:
         """``retryStrategy.backoff.cap`` exists from 3.7."""
         return self.name != "3.6.19"

@@ -1,0 +1,81 @@
+"""A pipeline's outputs read back from an executed compiled manifest, in core's terms (the values a local run
+reports): a value output decoded from the pod's output parameter, a file output as the host path of the pod's
+artifact; for a fanned-out step, a list in item order with ``None`` for an item with no succeeded pod (as the
+local backend's fan-in gives a failed item under ``failure_policy: continue``)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from flowyard.ir import PipelineIR, StepIR
+from flowyard.step import decode_value
+
+_ITEM = re.compile(r"\((\d+):")
+
+
+def pipeline_outputs(ir: PipelineIR, folder: Path) -> dict[str, Any]:
+    """The outputs of the run in ``folder`` (its ``workflow.json``), by the pipeline's output names."""
+    try:
+        workflow = json.loads((folder / "workflow.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    nodes = list(((workflow.get("status") or {}).get("nodes") or {}).values())
+    outputs: dict[str, Any] = {}
+    for out in ir.outputs:
+        step = ir.step(out.source.step)
+        values = _step_values(step, out.source.output, _succeeded_pods(nodes, step.dns_name))
+        if step.for_each is None:
+            outputs[out.name] = values.get(None)
+        elif values:
+            outputs[out.name] = [values.get(i) for i in range(_item_count(nodes, step.dns_name))]
+        else:
+            outputs[out.name] = None
+    return outputs
+
+
+def _succeeded_pods(nodes: Iterable[Mapping[str, Any]], template: str) -> list[Mapping[str, Any]]:
+    return [
+        n
+        for n in nodes
+        if n.get("type") == "Pod" and n.get("templateName") == template and n.get("phase") == "Succeeded"
+    ]
+
+
+def _item_count(nodes: Iterable[Mapping[str, Any]], template: str) -> int:
+    indexes = [_index(n) for n in nodes if n.get("type") == "Pod" and n.get("templateName") == template]
+    return max((i for i in indexes if i is not None), default=-1) + 1
+
+
+def _index(node: Mapping[str, Any]) -> int | None:
+    match = _ITEM.search(str(node.get("displayName") or ""))
+    return int(match.group(1)) if match else None
+
+
+def _step_values(step: StepIR, name: str, pods: list[Mapping[str, Any]]) -> dict[int | None, Any]:
+    """Each succeeded pod's value of output ``name``, by item index (``None`` for a step without items); a
+    fanned-out value output is an envelope carrying its index (:func:`flowyard.step.encode_envelope`)."""
+    declared = step.output(name)
+    values: dict[int | None, Any] = {}
+    for pod in pods:
+        outputs = pod.get("outputs") or {}
+        index = _index(pod) if step.for_each is not None else None
+        if declared.type == "file":
+            found = [
+                a.get("_local") for a in outputs.get("artifacts") or [] if a.get("name") == name and a.get("_local")
+            ]
+            if found:
+                values[index] = found[0]
+            continue
+        texts = [p.get("value") for p in outputs.get("parameters") or [] if p.get("name") == name]
+        if not texts or texts[0] is None:
+            continue
+        if step.for_each is not None:
+            envelope = json.loads(texts[0])
+            values[int(envelope["index"])] = envelope["value"]
+        else:
+            values[index] = decode_value(declared.type, "rendered", texts[0])
+    return values
