@@ -15,5 +15,6 @@ Adopt it in a test module::
 
 from flowyard.testing.contract import BackendContract, requires
 from flowyard.testing.pipelines import CANONICAL_PIPELINES, canonical_pipeline
+from flowyard.testing.server_contract import ServerContract
 
-__all__ = ["CANONICAL_PIPELINES", "BackendContract", "canonical_pipeline", "requires"]
+__all__ = ["CANONICAL_PIPELINES", "BackendContract", "ServerContract", "canonical_pipeline", "requires"]
