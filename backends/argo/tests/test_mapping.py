@@ -231,6 +231,8 @@ def test_continue_on_failure_keeps_the_dag_going() -> None:
     assert "continueOn" not in task(doc, "items")  # validate.go: not with depends
     assert template(doc, "items-loop")["dag"]["tasks"][0]["continueOn"] == {"failed": True}  # no depends there
     assert "items.Failed" in task(doc, "after")["depends"]
+    main = template(doc, "main")["dag"]
+    assert main["target"].split() == [t["name"] for t in main["tasks"]]  # assessDAGPhase reads the targets
     stop = manifest(canonical_ir("failing-item-stop"))
     assert template(stop, "main")["failFast"] is True and "continueOn" not in task(stop, "items")
 

@@ -53,7 +53,6 @@ def run_both(spec: str, folder: Path, version: str) -> tuple[dict, dict, str]:
     return json.loads(local.stdout), ran, exit_logs[0].read_text().strip() if exit_logs else ""
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: a failed non-leaf step under continue leaves the workflow Succeeded")
 @pytest.mark.parametrize("version", ARGO_VERSIONS)
 def test_a_failed_non_leaf_step_under_continue_fails_the_run_as_locally(tmp_path: Path, version: str) -> None:
     local, argo, on_exit = run_both(CONTINUING, tmp_path / "run", version)

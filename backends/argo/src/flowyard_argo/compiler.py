@@ -723,8 +723,11 @@ class ArgoCompiler:
             step_tasks, wrappers = self.step_tasks(step, calls)
             tasks += step_tasks
             extra += wrappers
-        fail_fast = not any(s.failure_policy == "continue" for s in self.ir.steps)
-        entry = DAG(name=ENTRY, tasks=tasks, fail_fast=fail_fast)
+        continues = any(s.failure_policy == "continue" for s in self.ir.steps)
+        # assessDAGPhase (dag.go) reads only the targets' phases, by default the leaves: every task is a target
+        # when a step continues, so a failed step whose dependents ran still fails the run, as locally
+        target = " ".join(t.name for t in tasks) if continues else None
+        entry = DAG(name=ENTRY, tasks=tasks, fail_fast=not continues, target=target)
         all_templates: list[Any] = [entry, *extra, *templates]
         on_exit = None
         if self.ir.on_exit is not None:
