@@ -219,8 +219,15 @@ def test_conditions_become_when_with_strings_quoted() -> None:
 
 def test_the_on_exit_step_becomes_on_exit_and_sees_the_workflow_status() -> None:
     doc = manifest(canonical_ir("condition-and-exit"))
-    assert doc["spec"]["onExit"] == "on-exit"
-    assert template(doc, "on-exit")["container"]["command"][-1] == "{{workflow.status}}"
+    """Run through the executor with the workflow in Error: test_run_phase.py."""
+    doc = manifest(canonical_ir("condition-and-exit"))
+    assert doc["spec"]["onExit"] == "flowyard-on-exit"
+    assert template(doc, "on-exit")["container"]["command"][-1] == "{{inputs.parameters.flowyard-run-status}}"
+    (succeeded, failed), *rest = template(doc, "flowyard-on-exit")["steps"]
+    assert not rest and succeeded["template"] == failed["template"] == "on-exit"
+    assert [a["value"] for s in (succeeded, failed) for a in s["arguments"]["parameters"]] == ["Succeeded", "Failed"]
+    assert succeeded["when"] == "'{{workflow.status}}' == 'Succeeded'"
+    assert failed["when"] == "'{{workflow.status}}' != 'Succeeded'"
     assert "on-exit" not in {t["name"] for t in template(doc, "main")["dag"]["tasks"]}
 
 

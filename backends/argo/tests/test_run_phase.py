@@ -13,9 +13,11 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from flowyard.testing.cli import user_cli
 from flowyard_argo.executor.pods import namespaces_available
 from flowyard_argo.executor.versions import ARGO_VERSIONS
+from flowyard_argo.service import task_nodes
 
 pytestmark = pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
 
@@ -80,7 +82,6 @@ def test_a_failed_non_leaf_step_under_continue_fails_the_run_as_locally(tmp_path
     assert on_exit == "Failed"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15, divergence 10: the on-exit step sees workflow.status Error")
 @pytest.mark.parametrize("version", ARGO_VERSIONS)
 def test_the_on_exit_step_sees_failed_when_the_workflow_errors(tmp_path: Path, version: str) -> None:
     """A value output the step did not write: the wait container's error makes the node, and the workflow,
@@ -89,3 +90,14 @@ def test_the_on_exit_step_sees_failed_when_the_workflow_errors(tmp_path: Path, v
     assert local["status"] == "Failed"
     assert {t["step"]: t["status"] for t in argo["tasks"]}["bad"] == "Error"  # the engine's own phase stays
     assert on_exit == "status=Failed"
+
+
+def test_a_submitted_runs_status_lists_the_on_exit_step_once(tmp_path: Path) -> None:
+    """``flowyard status`` on a cluster reads the workflow's nodes: the alternative not taken is a Skipped node of the
+    same template, and is not the user's step."""
+    _, argo, _ = run_both(ERRORED, tmp_path / "run", "4.1.2")
+    folder = Path(argo["location"])
+    spec = yaml.safe_load((folder / "manifest.yaml").read_text())["spec"]
+    document = {"spec": spec, **json.loads((folder / "workflow.json").read_text())}  # the executor's status
+    rows = task_nodes(document, {"bad": "bad", "on-exit": "on-exit"})
+    assert [(step, node["phase"]) for step, _, node in rows] == [("bad", "Error"), ("on-exit", "Succeeded")]

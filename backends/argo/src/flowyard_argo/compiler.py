@@ -57,6 +57,7 @@ from hera.workflows import (
 from hera.workflows import models as m
 
 from flowyard_argo.helper import COUNT_PATH, ITEMS_PATH, SCRIPT
+from flowyard_argo.on_exit import EXIT_HANDLER, P_RUN_STATUS, RUN_STATUS_TAG, exit_handler, failed_step_name
 from flowyard_argo.options import ArgoOptions
 
 ENTRY = "main"
@@ -93,7 +94,9 @@ def basename(out: OutputIR) -> str:
 
 def reserved_names(ir: PipelineIR) -> dict[str, str]:
     """Template and task names the compiler adds, each with what it is for."""
-    names = {ENTRY: "the entry DAG", HELPER: "the item-numbering template"}
+    names = {ENTRY: "the entry DAG", HELPER: "the item-numbering template", EXIT_HANDLER: "the on-exit handler"}
+    if ir.on_exit is not None:
+        names[failed_step_name(ir.on_exit.dns_name)] = "the on-exit step run after a failure"
     for s in ir.steps:
         if s.for_each is not None:
             names[items_task(s.dns_name)] = f"the item list of step {s.name!r}"
@@ -333,7 +336,8 @@ class ArgoCompiler:
             elif isinstance(part, OutputPathRef):
                 out.append(self.output_path(step, step.output(part.name)))
             elif isinstance(part, RunStatusRef):
-                out.append("{{workflow.status}}")
+                calls.parameters[P_RUN_STATUS] = "{{workflow.status}}"  # each alternative of the handler sets it
+                out.append(RUN_STATUS_TAG)
             else:  # pragma: no cover - lowering allows no other reference in a template
                 raise CompileError(f"{where}: unexpected reference {part!r}")
         return "".join(out)
@@ -731,9 +735,9 @@ class ArgoCompiler:
         all_templates: list[Any] = [entry, *extra, *templates]
         on_exit = None
         if self.ir.on_exit is not None:
-            exit_template, _ = self.step_template(self.ir.on_exit)
-            all_templates.append(exit_template)
-            on_exit = self.ir.on_exit.dns_name
+            exit_template, calls = self.step_template(self.ir.on_exit)
+            all_templates += [exit_handler(self.ir.on_exit.dns_name, calls.parameters, calls.artifacts), exit_template]
+            on_exit = EXIT_HANDLER
         if self.needs_helper:
             all_templates.append(self.helper_template())
         return self.workflow(all_templates, on_exit)

@@ -14,6 +14,7 @@ import yaml
 from flowyard.summary import ArtifactWire, FanOutSummary, StructuralSummary
 
 from flowyard_argo.compiler import ENTRY, HELPER
+from flowyard_argo.on_exit import EXIT_HANDLER
 
 _TASK_OUTPUT = re.compile(r"\{\{tasks\.([-a-z0-9]+)\.outputs\.(?:parameters|artifacts)\.([-\w]+)\}\}")
 _WF_PARAM = re.compile(r"\{\{workflow\.parameters\.([-\w]+)\}\}")
@@ -60,8 +61,16 @@ def summarize_manifest(text: str) -> StructuralSummary:
         fan_outs=tuple(sorted(fan_outs, key=lambda f: f.step)),
         parallelism=spec.get("parallelism"),
         artifacts=tuple(sorted(wires, key=lambda w: (w.consumer, w.input))),
-        on_exit=spec.get("onExit"),
+        on_exit=_exit_step(spec, templates),
     )
+
+
+def _exit_step(spec: dict[str, Any], templates: dict[str, Any]) -> str | None:
+    """The on-exit step: flowyard's handler runs it by run status (:mod:`flowyard_argo.on_exit`)."""
+    name = spec.get("onExit")
+    if name == EXIT_HANDLER and "steps" in templates.get(name, {}):
+        return str(templates[name]["steps"][0][0]["template"])
+    return name
 
 
 def _fan_out_source(
