@@ -122,7 +122,6 @@ steps:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15, divergence 10: a run-time string in when is not checked for quotes")
 def test_a_condition_on_a_steps_text_decides_as_locally_or_is_refused_by_name(tmp_path: Path) -> None:
     """The output's text reaches ``when`` as written, inside quotes: its own quotes would end the string in
     govaluate (``lexer.go`` ``readUntilFalse``) and rewrite the condition; a container's arrives as JSON text."""

@@ -9,12 +9,36 @@ from typing import Any, ClassVar
 
 from flowyard.backend import Backend, Capability, CompiledFile, CompiledPipeline, FeatureUse, cluster_refusals
 from flowyard.errors import FlowyardError
-from flowyard.ir import PipelineIR, StepOutputSource
+from flowyard.ir import PipelineIR, StepIR, StepOutputSource
 from flowyard.templates import render_value
 
 from flowyard_argo.options import ArgoOptions
 
 SUPPORTED_ARGO = "v3.5 and later (manifests checked against Argo v4.1.2's schema)"
+
+
+def condition_refusals(ir: PipelineIR, step: StepIR) -> list[FeatureUse]:
+    """A ``when`` side that is a step's text: Argo inserts it as written into the condition (``operator.go``
+    ``shouldExecute`` after substitution), where a quote in it ends govaluate's string and a backslash escapes
+    (``lexer.go`` ``readUntilFalse``); a container's arrives as its file's JSON text, quotes included. A number or
+    bool holds neither (a container's file is passed as written, as its command wrote it)."""
+    if step.when is None:
+        return []
+    out = []
+    for side in (step.when.left, step.when.right):
+        if not isinstance(side, StepOutputSource):
+            continue
+        kind = ir.step(side.step).output(side.output).type
+        if kind in ("string", "any", "object", "list"):
+            out.append(
+                FeatureUse(
+                    "condition-on-step-text",
+                    f"step {step.name!r}: its condition reads output {side.output!r} of step {side.step!r}, "
+                    f"{kind}-typed text Argo's govaluate would read as written (a quote in it rewrites the "
+                    "condition); test a number or bool output, or a parameter",
+                )
+            )
+    return out
 
 
 class ArgoBackend(Backend):
@@ -86,6 +110,7 @@ class ArgoBackend(Backend):
                             "gathered values is added by flowyard's step entrypoint (Python-function steps)",
                         )
                     )
+            out += condition_refusals(ir, s)
             if s.for_each is not None and s.for_each.over_fanout:
                 src = s.for_each.source
                 assert isinstance(src, StepOutputSource)
