@@ -1,0 +1,45 @@
+"""A Python-function step's value output reaches the next step byte for byte on Argo (issue 15, divergence 10).
+
+Argo's wait container saves an output parameter as the file's text less one trailing newline
+(``workflow/executor/executor.go`` ``SaveParameters``, ``strings.TrimSuffix(..., "\\n")``, v3.6.19, v3.7.9 and
+v4.1.2; the executor's ``leaf.py`` does the same). The file is written by flowyard's step entrypoint as the compiled
+manifest runs it (``python -m flowyard.step exec ... --values-dir``), run here for real; what the parameter then
+holds must be what the local run passes on.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from flowyard.step import decode_collected
+from flowyard.templates import render_value
+from flowyard_argo.executor.leaf import _trim_newline
+
+F = "flowyard.testing.functions"
+
+
+def saved_parameter(tmp_path: Path, value: str, index: int | None = None) -> str:
+    """What Argo's output parameter holds after the compiled entrypoint returned ``value`` (a string)."""
+    values = tmp_path / "values"
+    argv = [sys.executable, "-m", "flowyard.step", "exec", "--kind", "python", "--function", f"{F}:emit"]
+    argv += ["--workdir", str(tmp_path / "work"), "--value", "value", "string", "rendered", value]
+    argv += ["--output", "out", "string", str(values / "out"), "--values-dir", str(values)]
+    argv += ["--index", str(index)] if index is not None else []
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return _trim_newline((values / "out").read_text(encoding="utf-8"))  # SaveParameters
+
+
+@pytest.mark.xfail(strict=True, reason="issue 15, divergence 10: output parameters lose one trailing newline")
+@pytest.mark.parametrize("value", ["two lines\n", "é 🎉\r\n\n"])
+def test_a_string_output_keeps_its_trailing_newlines(tmp_path: Path, value: str) -> None:
+    assert saved_parameter(tmp_path, value) == render_value(value)
+
+
+@pytest.mark.parametrize("value", ["two lines\n"])
+def test_a_fanned_out_items_value_keeps_its_trailing_newlines(tmp_path: Path, value: str) -> None:
+    """The aggregate's envelopes are JSON: a newline in the value is escaped, never trimmed."""
+    assert decode_collected(f"[{saved_parameter(tmp_path, value, index=0)}]", 1) == [value]
