@@ -276,7 +276,8 @@ def exec_task(args: Sequence[str]) -> int:
     """``python -m flowyard.step exec ...``: decode the inputs, run the task, write value outputs.
 
     Value outputs go to ``--values-dir/<name>``: as rendered text, or as an index envelope when
-    ``--index`` is given (so the engine's aggregate can be put back in item order)."""
+    ``--index`` is given (so the engine's aggregate can be put back in item order), each followed by one
+    newline: Argo saves an output parameter as the file less one trailing newline (``SaveParameters``)."""
     ns = _exec_parser().parse_args(list(args))
     inputs = [TaskInput(name=n, type=t, value=decode_value(t, enc, text)) for n, t, enc, text in ns.value]
     for name, _type, count, text in ns.collected:
@@ -304,7 +305,7 @@ def exec_task(args: Sequence[str]) -> int:
         values = json.loads(Path(result_file).read_text(encoding="utf-8"))
         for name, value in values.items():
             text = encode_envelope(int(ns.index), value) if ns.index is not None else render_value(value)
-            (values_dir / name).write_text(text, encoding="utf-8")
+            (values_dir / name).write_text(text + "\n", encoding="utf-8")  # the one newline Argo's reader drops
     return code
 
 
