@@ -9,6 +9,7 @@ holds must be what the local run passes on.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,9 @@ from pathlib import Path
 import pytest
 from flowyard.step import decode_collected
 from flowyard.templates import render_value
+from flowyard.testing.cli import one_line_error, user_cli
 from flowyard_argo.executor.leaf import _trim_newline
+from flowyard_argo.executor.pods import namespaces_available
 
 F = "flowyard.testing.functions"
 
@@ -42,3 +45,43 @@ def test_a_string_output_keeps_its_trailing_newlines(tmp_path: Path, value: str)
 def test_a_fanned_out_items_value_keeps_its_trailing_newlines(tmp_path: Path, value: str) -> None:
     """The aggregate's envelopes are JSON: a newline in the value is escaped, never trimmed."""
     assert decode_collected(f"[{saved_parameter(tmp_path, value, index=0)}]", 1) == [value]
+
+
+OBJECT_BETWEEN_CONTAINERS = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: obj
+defaults:
+  image: python:3.12-alpine
+steps:
+  make:
+    container:
+      command: [python, -c, "import json; open('o.json', 'w').write(json.dumps(dict(b=1, a=[1, 2.5]), indent=1))"]
+    outputs:
+      o: {type: object, path: o.json}
+  show:
+    container:
+      command: [python, -c, "import json, sys; print(json.dumps(sys.argv[1:]))", "${{ inputs.v }}"]
+    inputs:
+      v: ${{ steps.make.outputs.o }}
+"""
+
+
+@pytest.mark.xfail(
+    strict=True, reason="issue 15, divergence 10: a container's object output reaches the next command raw"
+)
+@pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
+def test_a_containers_object_output_reaches_a_command_as_locally_or_is_refused(tmp_path: Path) -> None:
+    """Locally the file is decoded and the next command gets compact JSON with sorted keys; Argo hands on the
+    file's text (less one newline), as the command wrote it."""
+    (tmp_path / "p.yaml").write_text(OBJECT_BETWEEN_CONTAINERS, encoding="utf-8")
+    local = json.loads(user_cli("run", "p.yaml", "--json", cwd=tmp_path).stdout)
+    shown = next(Path(local["location"]).glob("tasks/show*/**/stdout*"), None)
+    assert shown is not None and json.loads(shown.read_text()) == ['{"a":[1,2.5],"b":1}']
+    compiled = user_cli("compile", "p.yaml", "--backend", "argo", "-o", "wf.yaml", cwd=tmp_path)
+    if compiled.returncode != 0:
+        assert "container-object-value-output" in one_line_error(compiled, 2)
+        return
+    argo = json.loads(user_cli("run", "wf.yaml", "--backend", "argo", "--json", cwd=tmp_path).stdout)
+    pod = next(Path(argo["location"]).glob("pods/*-show-*/stdout.log"))
+    assert json.loads(pod.read_text()) == json.loads(shown.read_text())
