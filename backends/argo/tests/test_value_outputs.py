@@ -67,9 +67,6 @@ steps:
 """
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 15, divergence 10: a container's object output reaches the next command raw"
-)
 @pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
 def test_a_containers_object_output_reaches_a_command_as_locally_or_is_refused(tmp_path: Path) -> None:
     """Locally the file is decoded and the next command gets compact JSON with sorted keys; Argo hands on the

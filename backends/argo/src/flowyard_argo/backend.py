@@ -102,6 +102,16 @@ class ArgoBackend(Backend):
                             "step entrypoint; make the consumer a Python-function step",
                         )
                     )
+                kind = producer.output(src.output).type
+                if s.kind == producer.kind == "container" and kind in ("object", "list") and not src.collect:
+                    out.append(
+                        FeatureUse(
+                            "container-object-value-output",
+                            f"{where}, input {inp.name!r}: Argo hands on step {producer.name!r}'s {kind} as its "
+                            "file's text, where locally the command gets compact JSON with sorted keys; pass a "
+                            "file, or make either step a Python function",
+                        )
+                    )
                 if src.collect and producer.kind == "container":
                     out.append(
                         FeatureUse(
