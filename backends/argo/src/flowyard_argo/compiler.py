@@ -56,6 +56,7 @@ from hera.workflows import (
 )
 from hera.workflows import models as m
 
+from flowyard_argo.failed_items import CHECK, check_task, check_template, failed_items_check, status_output
 from flowyard_argo.helper import COUNT_PATH, ITEMS_PATH, SCRIPT
 from flowyard_argo.on_exit import EXIT_HANDLER, P_RUN_STATUS, RUN_STATUS_TAG, exit_handler, failed_step_name
 from flowyard_argo.options import ArgoOptions
@@ -95,6 +96,7 @@ def basename(out: OutputIR) -> str:
 def reserved_names(ir: PipelineIR) -> dict[str, str]:
     """Template and task names the compiler adds, each with what it is for."""
     names = {ENTRY: "the entry DAG", HELPER: "the item-numbering template", EXIT_HANDLER: "the on-exit handler"}
+    names[CHECK] = "the failed-items check template"
     if ir.on_exit is not None:
         names[failed_step_name(ir.on_exit.dns_name)] = "the on-exit step run after a failure"
     for s in ir.steps:
@@ -102,6 +104,7 @@ def reserved_names(ir: PipelineIR) -> dict[str, str]:
             names[items_task(s.dns_name)] = f"the item list of step {s.name!r}"
             if s.parallelism is not None:
                 names[loop_template(s.dns_name)] = f"the parallelism wrapper of step {s.name!r}"
+                names[check_task(s.dns_name)] = f"the failed-items check of step {s.name!r}"
     return names
 
 
@@ -228,6 +231,7 @@ class ArgoCompiler:
         self.values = dict(values or {})  # parameter values to send (submit); else the defaults
         self.items: dict[str, Items] = {}
         self.needs_helper = False
+        self.needs_check = False
         self.steps = {s.name: s for s in ir.all_steps}  # ir.step() is a linear scan
 
     # --- names and references ----------------------------------------------------------------
@@ -658,6 +662,7 @@ class ArgoCompiler:
                 )
                 for o in value_outputs
             ]
+            + ([status_output(step.dns_name)] if continue_on else [])
             or None,
             tasks=[inner],
         )
@@ -672,6 +677,9 @@ class ArgoCompiler:
                 when=None if item_when else when,
             )
         )
+        if continue_on is not None:
+            self.needs_check = True
+            tasks.append(failed_items_check(step.name, step.dns_name))
         return tasks, [wrapper]
 
     def helper_template(self) -> Container:
@@ -740,6 +748,8 @@ class ArgoCompiler:
             on_exit = EXIT_HANDLER
         if self.needs_helper:
             all_templates.append(self.helper_template())
+        if self.needs_check:
+            all_templates.append(check_template(self.options.helper_image, self.options.image_pull_policy))
         return self.workflow(all_templates, on_exit)
 
     def workflow(self, templates: list[Any], on_exit: str | None) -> Workflow:

@@ -14,6 +14,7 @@ import yaml
 from flowyard.summary import ArtifactWire, FanOutSummary, StructuralSummary
 
 from flowyard_argo.compiler import ENTRY, HELPER
+from flowyard_argo.failed_items import CHECK
 from flowyard_argo.on_exit import EXIT_HANDLER
 
 _TASK_OUTPUT = re.compile(r"\{\{tasks\.([-a-z0-9]+)\.outputs\.(?:parameters|artifacts)\.([-\w]+)\}\}")
@@ -31,7 +32,7 @@ def summarize_manifest(text: str) -> StructuralSummary:
     templates = {t["name"]: t for t in spec["templates"]}
     tasks = templates[ENTRY]["dag"]["tasks"]
     helpers = {t["name"]: t for t in tasks if t["template"] == HELPER}
-    steps = [t for t in tasks if t["template"] != HELPER]
+    steps = [t for t in tasks if t["template"] not in (HELPER, CHECK)]
     names = {t["name"] for t in steps}
 
     edges = []
