@@ -1,0 +1,64 @@
+"""An empty fan-out feeds its consumers as locally: they run, on an empty folder of files (issue 15, divergence 3).
+
+docs/spec.md: a fan-in receives the whole collection in item order; an empty fan-out's is empty. On Argo a loop over
+an empty list is a ``Skipped`` node ("Skipped, empty params": ``dag.go`` ``executeDAGTask``, v3.6.19 to v4.1.2), so
+a consumer waiting for ``X.Succeeded`` was Omitted, and the items' key prefix does not exist, so a non-optional input
+artifact fails with NotFound (``loadS3Artifact``). Executed through the executor, next to the local run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from flowyard.testing.cli import user_cli
+from flowyard_argo.executor.pods import namespaces_available
+from flowyard_argo.executor.versions import ARGO_VERSIONS
+
+pytestmark = pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
+
+EMPTY_FAN_OUT = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: empty
+parameters:
+  xs: {type: list, default: []}
+defaults:
+  image: python:3.12-alpine
+steps:
+  write:
+    for_each: ${{ params.xs }}
+    container:
+      command: [python, -c, "open('o.txt', 'w').write('x')"]
+    outputs:
+      out: o.txt
+  gather:
+    container:
+      command: [python, -c, "import os, sys; print(len(os.listdir(sys.argv[1])) if os.path.isdir(sys.argv[1]) else 0)",
+                "${{ inputs.files.path }}"]
+    inputs:
+      files: {value: "${{ steps.write.outputs.out }}", path: files}
+"""
+
+
+def statuses(doc: dict) -> list[tuple[str, str]]:
+    return sorted((t["step"], t["status"]) for t in doc["tasks"] if t["step"] != "flowyard-items")
+
+
+EMPTY = pytest.mark.xfail(strict=True, reason="issue 15, divergence 3: an empty fan-out's consumer is Omitted on Argo")
+
+
+@pytest.mark.parametrize("version", ARGO_VERSIONS)
+@pytest.mark.parametrize("xs", [pytest.param([], marks=EMPTY, id="empty"), pytest.param([1, 2], id="two")])
+def test_the_consumer_of_a_fan_out_runs_as_locally_even_when_it_is_empty(tmp_path: Path, version: str, xs) -> None:
+    (tmp_path / "p.yaml").write_text(EMPTY_FAN_OUT, encoding="utf-8")
+    param = f"xs={json.dumps(xs)}"
+    local = json.loads(user_cli("run", "p.yaml", "-p", param, "--json", cwd=tmp_path).stdout)
+    assert user_cli("compile", "p.yaml", "--backend", "argo", "-o", "wf.yaml", cwd=tmp_path).returncode == 0
+    run = ["run", "wf.yaml", "--backend", "argo", "-O", f"argo_version={version}", "-p", param, "--json"]
+    argo = json.loads(user_cli(*run, cwd=tmp_path).stdout)
+    assert argo["status"] == local["status"] == "Succeeded"
+    assert statuses(argo) == statuses(local)
+    printed = next(Path(argo["location"]).glob("pods/*-gather-*/stdout.log")).read_text()
+    assert int(printed) == len(xs)  # a container consumer sees the files, or nothing where locally a folder is empty
