@@ -9,14 +9,19 @@ artifact fails with NotFound (``loadS3Artifact``). Executed through the executor
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from flowyard.testing.cli import user_cli
+from flowyard.testing.contract import canonical_ir
 from flowyard_argo.executor.pods import namespaces_available
 from flowyard_argo.executor.versions import ARGO_VERSIONS
 
-pytestmark = pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
+from .conftest import manifest, template
+
+needs_pods = pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
 
 EMPTY_FAN_OUT = """\
 apiVersion: flowyard/v1
@@ -46,11 +51,9 @@ def statuses(doc: dict) -> list[tuple[str, str]]:
     return sorted((t["step"], t["status"]) for t in doc["tasks"] if t["step"] != "flowyard-items")
 
 
-EMPTY = pytest.mark.xfail(strict=True, reason="issue 15, divergence 3: an empty fan-out's consumer is Omitted on Argo")
-
-
+@needs_pods
 @pytest.mark.parametrize("version", ARGO_VERSIONS)
-@pytest.mark.parametrize("xs", [pytest.param([], marks=EMPTY, id="empty"), pytest.param([1, 2], id="two")])
+@pytest.mark.parametrize("xs", [pytest.param([], id="empty"), pytest.param([1, 2], id="two")])
 def test_the_consumer_of_a_fan_out_runs_as_locally_even_when_it_is_empty(tmp_path: Path, version: str, xs) -> None:
     (tmp_path / "p.yaml").write_text(EMPTY_FAN_OUT, encoding="utf-8")
     param = f"xs={json.dumps(xs)}"
@@ -62,3 +65,18 @@ def test_the_consumer_of_a_fan_out_runs_as_locally_even_when_it_is_empty(tmp_pat
     assert statuses(argo) == statuses(local)
     printed = next(Path(argo["location"]).glob("pods/*-gather-*/stdout.log")).read_text()
     assert int(printed) == len(xs)  # a container consumer sees the files, or nothing where locally a folder is empty
+
+
+def test_a_python_consumer_of_an_empty_fan_out_gets_an_empty_folder(tmp_path: Path) -> None:
+    """The compiled entrypoint's argv for the fan-in, run for real on a folder the engine never made."""
+    doc = manifest(canonical_ir("fan-in-files"))
+    command = template(doc, "gather")["container"]["command"]
+    at = command.index("--folder")
+    assert command[at + 1 : at + 3] == ["folder", "/flowyard/inputs/folder"]
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "flowyard.step", "exec", "--kind", "python", "--workdir", str(tmp_path / "w")]
+    argv += ["--function", "flowyard.testing.functions:gather_json", "--folder", "folder", str(tmp_path / "none")]
+    argv += ["--output", "out", "file", str(out)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text()) == []

@@ -294,8 +294,10 @@ def test_fan_in_of_files_reads_the_zero_padded_key_prefix_as_a_folder() -> None:
         "path": "/flowyard/inputs/folder",
         "s3": {"key": "{{workflow.name}}/write/out"},
         "archive": {"none": {}},
+        "optional": True,  # an empty fan-out writes nothing under the prefix (test_empty_fan_out.py)
     }
     assert out["s3"]["key"].startswith(folder["s3"]["key"] + "/")
+    assert task(doc, "gather")["depends"] == "(write.Succeeded || write.Skipped)"
 
 
 def test_fan_in_of_values_takes_the_aggregate_and_the_item_count() -> None:

@@ -265,6 +265,7 @@ def _exec_parser() -> Any:
     p.add_argument("--value", nargs=4, action="append", default=[], metavar=("NAME", "TYPE", "ENCODING", "TEXT"))
     p.add_argument("--collected", nargs=4, action="append", default=[], metavar=("NAME", "TYPE", "COUNT", "TEXT"))
     p.add_argument("--file", nargs=2, action="append", default=[], metavar=("NAME", "PATH"))
+    p.add_argument("--folder", nargs=2, action="append", default=[], metavar=("NAME", "PATH"), help="made if absent")
     p.add_argument("--output", nargs=3, action="append", default=[], metavar=("NAME", "TYPE", "PATH"))
     p.add_argument("--values-dir", help="write each value output here, one file per output")
     p.add_argument("--index", help="this task's fan-out item index: value outputs carry it")
@@ -282,7 +283,9 @@ def exec_task(args: Sequence[str]) -> int:
     inputs = [TaskInput(name=n, type=t, value=decode_value(t, enc, text)) for n, t, enc, text in ns.value]
     for name, _type, count, text in ns.collected:
         inputs.append(TaskInput(name=name, type="list", value=decode_collected(text, int(count))))
-    inputs += [TaskInput(name=n, type="file", path=path) for n, path in ns.file]
+    for _name, path in ns.folder:  # a fan-in of files: an engine writes no folder for an empty fan-out
+        Path(path).mkdir(parents=True, exist_ok=True)
+    inputs += [TaskInput(name=n, type="file", path=path) for n, path in [*ns.file, *ns.folder]]
     outputs = [TaskOutput(name=n, type=t, path=path) for n, t, path in ns.output]
     values_dir = Path(ns.values_dir) if ns.values_dir else None
     result_file = None

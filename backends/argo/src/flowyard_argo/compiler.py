@@ -123,6 +123,20 @@ class Items:
     fields: tuple[tuple[str, ...], ...] = ()
 
 
+def file_fan_in_producers(step: StepIR) -> set[str]:
+    """The fanned-out steps whose outputs ``step`` reads only as folders of files: an empty loop feeds it an empty
+    collection, so it runs after one (the values' aggregate of an empty loop does not exist on Argo)."""
+    folders, others = set(), set()
+    for inp in step.inputs:
+        if isinstance(inp.source, StepOutputSource):
+            is_folder = inp.type == "file" and inp.source.collect
+            (folders if is_folder else others).add(inp.source.step)
+    extra = [step.for_each.source] if step.for_each is not None else []
+    extra += [step.when.left, step.when.right] if step.when is not None else []
+    others |= {src.step for src in extra if isinstance(src, StepOutputSource)}
+    return folders - others
+
+
 def data_producers(step: StepIR) -> set[str]:
     """The steps whose outputs this step reads (inputs, ``for_each``, ``when``), not those it only runs after."""
     sources: list[Any] = [inp.source for inp in step.inputs]
@@ -465,7 +479,9 @@ class ArgoCompiler:
         out = up.output(src.output)
         if src.collect or self.keyed():  # a fan-in reads the whole key prefix as a folder, one sub-folder per item
             key = self.key(up, out, indexed=None)
-            return S3Artifact(name=inp.name, path=path, archive=archive, key=key, **self.s3())
+            # an empty fan-out writes no key under the prefix: loadS3Artifact's NotFound, unless optional
+            optional = True if src.collect else None
+            return S3Artifact(name=inp.name, path=path, archive=archive, key=key, optional=optional, **self.s3())
         calls.artifacts[inp.name] = {"from_": f"{{{{tasks.{up.dns_name}.outputs.artifacts.{out.name}}}}}"}
         return Artifact(name=inp.name, path=path, archive=archive)
 
@@ -514,7 +530,8 @@ class ArgoCompiler:
         argv += ["--function", step.python.function, "--workdir", DEFAULT_WORKDIR]
         for inp in step.inputs:
             if inp.type == "file":
-                argv += ["--file", inp.name, self.input_path(step, inp)]
+                collected = isinstance(inp.source, StepOutputSource) and inp.source.collect
+                argv += ["--folder" if collected else "--file", inp.name, self.input_path(step, inp)]
             elif isinstance(inp.source, StepOutputSource) and inp.source.collect:
                 count_param = f"flowyard-count-{inp.name}"
                 calls.parameters[inp.name] = self.output_ref(inp.source.step, inp.source.output)
@@ -568,7 +585,7 @@ class ArgoCompiler:
 
     # --- tasks -------------------------------------------------------------------------------
 
-    def depends_on(self, step_name: str, *, data: bool) -> str:
+    def depends_on(self, step_name: str, *, data: bool, folders_of: frozenset[str] = frozenset()) -> str:
         """One dependency in ``depends``.
 
         A step whose policy is ``continue`` is waited for in any outcome: ``validate.go`` refuses ``continueOn``
@@ -578,13 +595,17 @@ class ArgoCompiler:
         Skipped and start it on outputs that do not exist.
         """
         dns = self.dns(step_name)
-        if self.steps[step_name].failure_policy == "continue":
+        producer = self.steps[step_name]
+        if producer.failure_policy == "continue":
             return f"({dns}.Succeeded || {dns}.Skipped || {dns}.Daemoned || {dns}.Failed || {dns}.Errored)"
+        if data and step_name in folders_of and producer.when is None:
+            return f"({dns}.Succeeded || {dns}.Skipped)"  # a loop over no items is Skipped (executeDAGTask)
         return f"{dns}.Succeeded" if data else dns
 
     def depends(self, step: StepIR, items: Items | None) -> str | None:
         producers = data_producers(step)
-        names = [self.depends_on(d, data=d in producers) for d in step.depends_on]
+        folders = frozenset(file_fan_in_producers(step))
+        names = [self.depends_on(d, data=d in producers, folders_of=folders) for d in step.depends_on]
         if items is not None and items.helper_args is not None:
             names.append(items_task(step.dns_name))
         return " && ".join(names) or None
