@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from flowyard.testing.cli import user_cli
 from flowyard.testing.contract import canonical_ir
 from flowyard_argo.executor.pods import namespaces_available
@@ -80,3 +81,36 @@ def test_a_python_consumer_of_an_empty_fan_out_gets_an_empty_folder(tmp_path: Pa
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(out.read_text()) == []
+
+
+@pytest.mark.xfail(strict=True, reason="issue 15, divergence 3: the gatherer of an empty fan-out's values is Omitted")
+@needs_pods
+@pytest.mark.parametrize("version", ARGO_VERSIONS)
+def test_the_gatherer_of_an_empty_fan_outs_values_gets_an_empty_list(tmp_path: Path, version: str) -> None:
+    """The compiled fan-in-values manifest with ``xs = []``, run by the executor; its Python consumer (which needs
+    flowyard-core in its image) swapped for a container printing what it is given, and the item step's body, never
+    started, for one without expression tags. The gathered loop is wrapped:
+    the wrapper of a Skipped loop succeeds, and its output falls back to ``valueFrom.default``
+    (``getTemplateOutputsFromScope``; v4.1.2's ``addSkippedNodeOutputsToScope`` marks it skipped)."""
+    doc = manifest(canonical_ir("fan-in-values"))
+    doc["metadata"]["name"] = "gathered"
+    for param in doc["spec"]["arguments"]["parameters"]:
+        if param["name"] == "xs":
+            param["value"] = "[]"
+    total = template(doc, "total")
+    total["container"] = {
+        "image": "python:3.12-alpine",
+        "command": ["python", "-c", "import sys; print(sys.argv[1])", "{{inputs.parameters.xs}}"],
+    }
+    total.pop("outputs", None)
+    double = template(doc, "double")  # never started (no items); its {{=...}} item tags the executor cannot read yet
+    double["container"] = {"image": "python:3.12-alpine", "command": ["python", "-c", "pass"]}
+    doc["spec"].pop("onExit", None)
+    (tmp_path / "wf.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    images = tmp_path / "images.yaml"
+    images.write_text(yaml.safe_dump({"registry.example/*": {"programs": {"python3": [sys.executable]}}}))
+    run = ["run", "wf.yaml", "--backend", "argo", "-O", f"argo_version={version}", "-O", f"image_map={images}"]
+    argo = json.loads(user_cli(*run, "--json", cwd=tmp_path).stdout)
+    assert argo["status"] == "Succeeded", argo
+    printed = next(Path(argo["location"]).glob("pods/*-total-*/stdout.log")).read_text().strip()
+    assert json.loads(printed) == []
