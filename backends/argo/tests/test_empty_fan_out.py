@@ -83,7 +83,6 @@ def test_a_python_consumer_of_an_empty_fan_out_gets_an_empty_folder(tmp_path: Pa
     assert json.loads(out.read_text()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15, divergence 3: the gatherer of an empty fan-out's values is Omitted")
 @needs_pods
 @pytest.mark.parametrize("version", ARGO_VERSIONS)
 def test_the_gatherer_of_an_empty_fan_outs_values_gets_an_empty_list(tmp_path: Path, version: str) -> None:

@@ -111,12 +111,15 @@ def test_a_literal_for_each_list_reaches_the_helper_in_printable_ascii() -> None
 
 
 def test_fan_out_over_a_parameter_is_with_param_over_the_numbered_list() -> None:
-    doc = manifest(canonical_ir("fan-in-values"))
+    doc = manifest(canonical_ir("wide-fanout"))
     helper = task(doc, "double-items")
     args = {p["name"]: p["value"] for p in helper["arguments"]["parameters"]}
     assert args["mode"] == "enumerate" and args["data"] == "{{workflow.parameters.xs}}"
     assert task(doc, "double")["withParam"] == "{{tasks.double-items.outputs.parameters.items}}"
     assert task(doc, "double")["depends"] == "double-items"
+    gathered = manifest(canonical_ir("fan-in-values"))  # its values are gathered: wrapped (test_empty_fan_out.py)
+    assert task(gathered, "double")["template"] == "double-loop"
+    assert task(gathered, "double", dag="double-loop")["withParam"] == "{{inputs.parameters.flowyard-items}}"
 
 
 def test_fan_out_over_an_upstream_output_waits_for_it() -> None:
@@ -156,7 +159,7 @@ def test_step_parallelism_wraps_the_loop_in_a_dag_template_that_carries_it() -> 
     assert "parallelism" not in template(doc, "a")
     # its aggregated value output is passed up, so downstream steps read it as from any task
     assert wrapper["outputs"]["parameters"] == [
-        {"name": "out", "valueFrom": {"parameter": "{{tasks.a.outputs.parameters.out}}"}}
+        {"name": "out", "valueFrom": {"parameter": "{{tasks.a.outputs.parameters.out}}", "default": "[]"}}
     ]
     # b has no limit of its own: no wrapper
     assert task(doc, "b")["template"] == "b" and "withParam" in task(doc, "b")

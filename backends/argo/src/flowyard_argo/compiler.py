@@ -137,6 +137,19 @@ def file_fan_in_producers(step: StepIR) -> set[str]:
     return folders - others
 
 
+def value_fan_in_producers(ir: PipelineIR) -> set[str]:
+    """The fanned-out steps whose value outputs another step gathers (a fan-in, or a loop over them)."""
+    gathered = set()
+    for step in ir.steps:
+        sources: list[Any] = [i.source for i in step.inputs if i.type != "file"]
+        sources += [step.for_each.source] if step.for_each is not None else []
+        for src in sources:
+            producer = ir.step(src.step) if isinstance(src, StepOutputSource) else None
+            if producer is not None and producer.for_each is not None and producer.output(src.output).type != "file":
+                gathered.add(producer.name)
+    return gathered
+
+
 def data_producers(step: StepIR) -> set[str]:
     """The steps whose outputs this step reads (inputs, ``for_each``, ``when``), not those it only runs after."""
     sources: list[Any] = [inp.source for inp in step.inputs]
@@ -246,6 +259,8 @@ class ArgoCompiler:
         self.items: dict[str, Items] = {}
         self.needs_helper = False
         self.needs_check = False
+        # fanned-out steps whose values are gathered: wrapped, so an empty loop's aggregate is "[]"
+        self.gathered = value_fan_in_producers(ir)
         self.steps = {s.name: s for s in ir.all_steps}  # ir.step() is a linear scan
 
     # --- names and references ----------------------------------------------------------------
@@ -635,7 +650,7 @@ class ArgoCompiler:
                 if items.with_items is not None
                 else {"with_param": items.with_param}
             )
-        if items is None or step.parallelism is None:
+        if items is None or (step.parallelism is None and step.name not in self.gathered):
             tasks.append(
                 Task(
                     name=step.dns_name,
@@ -679,7 +694,11 @@ class ArgoCompiler:
             outputs=[
                 Parameter(
                     name=o.name,
-                    value_from=m.ValueFrom(parameter=f"{{{{tasks.{step.dns_name}.outputs.parameters.{o.name}}}}}"),
+                    value_from=m.ValueFrom(
+                        # a loop over no items is Skipped and has no aggregate (getTemplateOutputsFromScope)
+                        parameter=f"{{{{tasks.{step.dns_name}.outputs.parameters.{o.name}}}}}",
+                        default="[]",
+                    ),
                 )
                 for o in value_outputs
             ]
