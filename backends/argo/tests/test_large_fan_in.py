@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 from flowyard.step import encode_envelope
 from flowyard.testing.contract import canonical_ir
 
@@ -44,9 +43,6 @@ def start_as_argo_would(tpl: dict[str, Any], params: dict[str, str], root: Path)
     return subprocess.run(argv, capture_output=True, text=True, check=False)
 
 
-@pytest.mark.xfail(
-    strict=True, raises=OSError, reason="issue 15, divergence 9: the aggregate is one argv string (E2BIG)"
-)
 def test_a_fan_in_of_5000_values_reaches_its_python_consumer(tmp_path: Path) -> None:
     doc = manifest(canonical_ir("fan-in-values"))
     total = template(doc, "total")

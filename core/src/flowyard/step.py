@@ -264,6 +264,9 @@ def _exec_parser() -> Any:
     p.add_argument("--workdir", required=True)
     p.add_argument("--value", nargs=4, action="append", default=[], metavar=("NAME", "TYPE", "ENCODING", "TEXT"))
     p.add_argument("--collected", nargs=4, action="append", default=[], metavar=("NAME", "TYPE", "COUNT", "TEXT"))
+    p.add_argument(  # the same, read from a file: an engine's aggregate can be over one argv string's limit
+        "--collected-file", nargs=4, action="append", default=[], metavar=("NAME", "TYPE", "COUNT", "PATH")
+    )
     p.add_argument("--file", nargs=2, action="append", default=[], metavar=("NAME", "PATH"))
     p.add_argument("--folder", nargs=2, action="append", default=[], metavar=("NAME", "PATH"), help="made if absent")
     p.add_argument("--output", nargs=3, action="append", default=[], metavar=("NAME", "TYPE", "PATH"))
@@ -281,7 +284,8 @@ def exec_task(args: Sequence[str]) -> int:
     newline: Argo saves an output parameter as the file less one trailing newline (``SaveParameters``)."""
     ns = _exec_parser().parse_args(list(args))
     inputs = [TaskInput(name=n, type=t, value=decode_value(t, enc, text)) for n, t, enc, text in ns.value]
-    for name, _type, count, text in ns.collected:
+    texts = [*ns.collected, *((n, t, c, Path(p).read_text(encoding="utf-8")) for n, t, c, p in ns.collected_file)]
+    for name, _type, count, text in texts:
         inputs.append(TaskInput(name=name, type="list", value=decode_collected(text, int(count))))
     for _name, path in ns.folder:  # a fan-in of files: an engine writes no folder for an empty fan-out
         Path(path).mkdir(parents=True, exist_ok=True)

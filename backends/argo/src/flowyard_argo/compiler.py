@@ -47,6 +47,7 @@ from hera.workflows import (
     Env,
     NoneArchiveStrategy,
     Parameter,
+    RawArtifact,
     RetryStrategy,
     S3Artifact,
     SecretEnv,
@@ -66,6 +67,7 @@ HELPER = "flowyard-items"
 INPUTS_ROOT = "/flowyard/inputs"
 OUTPUTS_ROOT = "/flowyard/outputs"
 VALUES_DIR = "/flowyard/values"
+COLLECTED_DIR = "/flowyard/collected"
 DEFAULT_WORKDIR = "/flowyard/work"
 P_INDEX = "flowyard-index"
 P_ITEM = "flowyard-item"
@@ -247,6 +249,7 @@ class _StepTemplate:
 
     parameters: dict[str, str] = field(default_factory=dict)
     artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    raw: dict[str, str] = field(default_factory=dict)  # input parameter name -> the file its value is written to
 
 
 class ArgoCompiler:
@@ -524,6 +527,11 @@ class ArgoCompiler:
         if step.for_each is not None:
             calls.parameters[P_INDEX] = "{{item.index}}"
         params_in = [Parameter(name=n) for n in calls.parameters]
+        # argoexec's init container writes a raw artifact's data, the parameter substituted, to its path
+        artifacts_in += [
+            RawArtifact(name=f"flowyard-raw-{n}", path=path, data=f"{{{{inputs.parameters.{n}}}}}")
+            for n, path in calls.raw.items()
+        ]
         container = Container(
             name=step.dns_name,
             image=step.image or self.options.default_image,
@@ -552,8 +560,9 @@ class ArgoCompiler:
                 calls.parameters[inp.name] = self.output_ref(inp.source.step, inp.source.output)
                 calls.parameters[count_param] = self.items[inp.source.step].count
                 item_type = self.steps[inp.source.step].output(inp.source.output).type
-                argv += ["--collected", inp.name, item_type]
-                argv += [f"{{{{inputs.parameters.{count_param}}}}}", f"{{{{inputs.parameters.{inp.name}}}}}"]
+                # through a file: the aggregate can be over Linux's 131,072 bytes for one argv string (E2BIG)
+                path = calls.raw[inp.name] = f"{COLLECTED_DIR}/{inp.name}"
+                argv += ["--collected-file", inp.name, item_type, f"{{{{inputs.parameters.{count_param}}}}}", path]
             else:
                 encoding, text = self.value_text(step, inp, calls, f"{where}, input {inp.name!r}")
                 argv += ["--value", inp.name, inp.type, encoding, text]

@@ -102,6 +102,8 @@ def _wires(task: dict[str, Any], template: dict[str, Any], loop_task: dict[str, 
     passed = {**_args(loop_task, "artifacts"), **_args(task, "artifacts")}  # a wrapper's outer task names the producer
     for art in template.get("inputs", {}).get("artifacts", []):
         name = art["name"]
+        if "raw" in art:  # a value written to a file in the pod (a large aggregate), not a wire between steps
+            continue
         if "s3" in art:
             m = _KEY.search(art["s3"]["key"])
             assert m is not None, art["s3"]["key"]
