@@ -101,11 +101,12 @@ def reserved_names(ir: PipelineIR) -> dict[str, str]:
     names[CHECK] = "the failed-items check template"
     if ir.on_exit is not None:
         names[failed_step_name(ir.on_exit.dns_name)] = "the on-exit step run after a failure"
+    gathered = value_fan_in_producers(ir)
     for s in ir.steps:
         if s.for_each is not None:
             names[items_task(s.dns_name)] = f"the item list of step {s.name!r}"
-            if s.parallelism is not None:
-                names[loop_template(s.dns_name)] = f"the parallelism wrapper of step {s.name!r}"
+            if s.parallelism is not None or s.name in gathered:
+                names[loop_template(s.dns_name)] = f"the loop wrapper of step {s.name!r}"
                 names[check_task(s.dns_name)] = f"the failed-items check of step {s.name!r}"
     return names
 
