@@ -16,12 +16,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flowyard.step import encode_envelope
+from flowyard.testing.cli import user_cli
 from flowyard.testing.contract import canonical_ir
+from flowyard_argo.executor.pods import namespaces_available
 
 from .conftest import manifest, template
 
 COUNT = 5000
+needs_pods = pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
 
 
 def substituted(text: str, params: dict[str, str], root: Path) -> str:
@@ -52,3 +56,36 @@ def test_a_fan_in_of_5000_values_reaches_its_python_consumer(tmp_path: Path) -> 
     done = start_as_argo_would(total, {"xs": aggregate, "flowyard-count-xs": str(COUNT)}, tmp_path)
     assert done.returncode == 0, done.stderr[-500:]
     assert json.loads((tmp_path / "flowyard" / "values" / "out").read_text()) == sum(values)
+
+
+LARGE_LIST = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: large
+defaults:
+  image: python:3.12-alpine
+steps:
+  make:
+    container:
+      command: [python, -c, "import json; open('o.json', 'w').write(json.dumps(['x' * 60000] * 3))"]
+    outputs:
+      xs: {type: list, path: o.json}
+  each:
+    for_each: ${{ steps.make.outputs.xs }}
+    container:
+      command: [python, -c, "pass"]
+"""
+
+
+@pytest.mark.xfail(
+    strict=True, reason="issue 15, divergence 9: a list over 131,072 bytes reaches the item helper as argv"
+)
+@needs_pods
+def test_a_fan_out_over_a_list_output_over_the_argv_limit_runs_as_locally(tmp_path: Path) -> None:
+    """The item helper got the upstream list as one argv string: the pod could not start (E2BIG)."""
+    (tmp_path / "p.yaml").write_text(LARGE_LIST, encoding="utf-8")
+    local = json.loads(user_cli("run", "p.yaml", "--json", cwd=tmp_path).stdout)
+    assert user_cli("compile", "p.yaml", "--backend", "argo", "-o", "wf.yaml", cwd=tmp_path).returncode == 0
+    argo = json.loads(user_cli("run", "wf.yaml", "--backend", "argo", "--json", cwd=tmp_path).stdout)
+    assert argo["status"] == local["status"] == "Succeeded", argo["message"]
+    assert sorted(t["item"] for t in argo["tasks"] if t["step"] == "each") == [0, 1, 2]
