@@ -77,9 +77,6 @@ steps:
 """
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 15, divergence 9: a list over 131,072 bytes reaches the item helper as argv"
-)
 @needs_pods
 def test_a_fan_out_over_a_list_output_over_the_argv_limit_runs_as_locally(tmp_path: Path) -> None:
     """The item helper got the upstream list as one argv string: the pod could not start (E2BIG)."""

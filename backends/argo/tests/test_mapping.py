@@ -126,7 +126,13 @@ def test_fan_out_over_an_upstream_output_waits_for_it() -> None:
     doc = manifest(canonical_ir("fan-out-over-output"))
     helper = task(doc, "double-items")
     args = {p["name"]: p["value"] for p in helper["arguments"]["parameters"]}
-    assert args["data"] == "{{tasks.make.outputs.parameters.xs}}"
+    # the list as a file, read by the helper (over 131,072 bytes no argv holds it: test_large_fan_in.py)
+    assert helper["template"] == "flowyard-items-file" and args["data"] == "/tmp/flowyard/data"
+    assert helper["arguments"]["artifacts"] == [
+        {"name": "data", "from": "{{tasks.make.outputs.artifacts.flowyard-list-xs}}"}
+    ]
+    saved = template(doc, "make")["outputs"]
+    assert saved["artifacts"][0]["path"] == saved["parameters"][0]["valueFrom"]["path"]
     assert helper["depends"] == "make.Succeeded"
     assert task(doc, "double")["depends"] == "make.Succeeded && double-items"
 

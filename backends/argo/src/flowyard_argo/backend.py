@@ -286,9 +286,11 @@ class ArgoBackend(Backend):
 
 def _step_names(ir: PipelineIR | None, wf: Any = None) -> dict[str, str]:
     """Argo task/template name -> the step's name in the spec (DNS names when no IR is at hand)."""
-    from flowyard_argo.compiler import HELPER
+    from flowyard_argo.compiler import HELPER, HELPER_FILE
+    from flowyard_argo.failed_items import CHECK
 
     if ir is not None:
         return {s.dns_name: s.name for s in ir.all_steps}
     templates = ((wf or {}).get("spec") or {}).get("templates") or []
-    return {t["name"]: t["name"] for t in templates if "container" in t and t["name"] != HELPER}
+    ours = (HELPER, HELPER_FILE, CHECK)
+    return {t["name"]: t["name"] for t in templates if "container" in t and t["name"] not in ours}

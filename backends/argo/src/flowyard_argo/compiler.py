@@ -58,12 +58,13 @@ from hera.workflows import (
 from hera.workflows import models as m
 
 from flowyard_argo.failed_items import CHECK, check_task, check_template, failed_items_check, status_output
-from flowyard_argo.helper import COUNT_PATH, ITEMS_PATH, SCRIPT
+from flowyard_argo.helper import COUNT_PATH, DATA_PATH, ITEMS_PATH, READ_DATA, SCRIPT
 from flowyard_argo.on_exit import EXIT_HANDLER, P_RUN_STATUS, RUN_STATUS_TAG, exit_handler, failed_step_name
 from flowyard_argo.options import ArgoOptions
 
 ENTRY = "main"
 HELPER = "flowyard-items"
+HELPER_FILE = "flowyard-items-file"  # the helper reading an upstream step's list from a file
 INPUTS_ROOT = "/flowyard/inputs"
 OUTPUTS_ROOT = "/flowyard/outputs"
 VALUES_DIR = "/flowyard/values"
@@ -87,6 +88,10 @@ def items_task(dns: str) -> str:
     return f"{dns}-items"
 
 
+def list_artifact(output: str) -> str:
+    return f"flowyard-list-{output}"
+
+
 def field_param(k: int) -> str:
     return f"flowyard-f{k}"
 
@@ -99,6 +104,7 @@ def reserved_names(ir: PipelineIR) -> dict[str, str]:
     """Template and task names the compiler adds, each with what it is for."""
     names = {ENTRY: "the entry DAG", HELPER: "the item-numbering template", EXIT_HANDLER: "the on-exit handler"}
     names[CHECK] = "the failed-items check template"
+    names[HELPER_FILE] = "the item-numbering template reading a file"
     if ir.on_exit is not None:
         names[failed_step_name(ir.on_exit.dns_name)] = "the on-exit step run after a failure"
     gathered = value_fan_in_producers(ir)
@@ -123,6 +129,7 @@ class Items:
     count: str = "0"
     helper_args: dict[str, str] | None = None  # this step's own helper task, if it needs one
     helper_depends: tuple[str, ...] = ()
+    helper_data: str | None = None  # the upstream list as an artifact (``from``), read from DATA_PATH
     fields: tuple[tuple[str, ...], ...] = ()
 
 
@@ -262,6 +269,13 @@ class ArgoCompiler:
         self.values = dict(values or {})  # parameter values to send (submit); else the defaults
         self.items: dict[str, Items] = {}
         self.needs_helper = False
+        self.needs_helper_file = False
+        # (step, output) pairs a fan-out numbers through the helper: also saved as a file for it to read
+        self.listed = {
+            (s.for_each.source.step, s.for_each.source.output)
+            for s in ir.steps
+            if s.for_each is not None and isinstance(s.for_each.source, StepOutputSource) and not s.for_each.over_fanout
+        }
         self.needs_check = False
         # fanned-out steps whose values are gathered: wrapped, so an empty loop's aggregate is "[]"
         self.gathered = value_fan_in_producers(ir)
@@ -326,13 +340,14 @@ class ArgoCompiler:
             return Items(with_param=with_param, count=count, helper_args={**args, "fields": fields_json}, fields=fields)
         assert isinstance(src, StepOutputSource)
         up = self.steps[src.step]
-        if not step.for_each.over_fanout:
-            args = {"mode": "enumerate", "data": self.output_ref(src.step, src.output), "count": "-"}
+        if not step.for_each.over_fanout:  # through a file: the list can be over one argv string's 131,072 bytes
+            args = {"mode": "enumerate", "data": DATA_PATH, "count": "-"}
             return Items(
                 with_param=with_param,
                 count=count,
                 helper_args={**args, "fields": fields_json},
                 helper_depends=(src.step,),  # step names
+                helper_data=f"{{{{tasks.{up.dns_name}.outputs.artifacts.{list_artifact(src.output)}}}}}",
                 fields=fields,
             )
         upstream = self.items[src.step]
@@ -481,6 +496,14 @@ class ArgoCompiler:
             return S3Artifact(name=out.name, path=path, key=key, archive=archive, **self.s3())
         return Artifact(name=out.name, path=path, archive=archive)
 
+    def list_artifact_of(self, step: StepIR, out: OutputIR, path: str) -> Artifact:
+        """A value output also saved as a file, for a fan-out's item helper (never unpacked: ``archive: none``)."""
+        name, archive = list_artifact(out.name), NoneArchiveStrategy()
+        if self.keyed():
+            key = f"{self.key(step, out, indexed=None)}/{name}"
+            return S3Artifact(name=name, path=path, key=key, archive=archive, **self.s3())
+        return Artifact(name=name, path=path, archive=archive)
+
     def input_artifact(self, step: StepIR, inp: InputIR, calls: _StepTemplate) -> Artifact:
         """An input file or folder, with ``archive: none``: without it the executor unpacks anything that looks
         like a tarball (``workflow/executor/executor.go`` ``unarchiveArtifact``), a user's ``.tar.gz`` included."""
@@ -515,6 +538,8 @@ class ArgoCompiler:
                 continue
             path = f"{VALUES_DIR}/{out.name}" if step.kind == "python" else self.output_path(step, out)
             params_out.append(Parameter(name=out.name, value_from=m.ValueFrom(path=path)))
+            if (step.name, out.name) in self.listed:  # the item helper reads it as a file
+                artifacts_out.append(self.list_artifact_of(step, out, path))
         if step.kind == "python":
             assert step.python is not None
             command = self.python_command(step, calls, where)
@@ -642,12 +667,17 @@ class ArgoCompiler:
         when = self.condition(step, step.when) if step.when is not None else None
         tasks: list[Task] = []
         if items is not None and items.helper_args is not None:
-            self.needs_helper = True
+            helper_args: list[Any] = [Parameter(name=k, value=v) for k, v in items.helper_args.items()]
+            if items.helper_data is not None:
+                self.needs_helper_file = True
+                helper_args.append(Artifact(name="data", from_=items.helper_data))
+            else:
+                self.needs_helper = True
             tasks.append(
                 Task(
                     name=items_task(step.dns_name),
-                    template=HELPER,
-                    arguments=[Parameter(name=k, value=v) for k, v in items.helper_args.items()],
+                    template=HELPER if items.helper_data is None else HELPER_FILE,
+                    arguments=helper_args,
                     depends=" && ".join(self.depends_on(d, data=True) for d in items.helper_depends) or None,
                 )
             )
@@ -732,14 +762,16 @@ class ArgoCompiler:
             tasks.append(failed_items_check(step.name, step.dns_name))
         return tasks, [wrapper]
 
-    def helper_template(self) -> Container:
+    def helper_template(self, *, from_file: bool = False) -> Container:
+        """The item helper; ``from_file``: its ``data`` is DATA_PATH, where Argo puts the upstream list."""
+        data = [Artifact(name="data", path=DATA_PATH, archive=NoneArchiveStrategy())] if from_file else []
         return Container(
-            name=HELPER,
+            name=HELPER_FILE if from_file else HELPER,
             image=self.options.helper_image,
             image_pull_policy=self.options.image_pull_policy,
-            command=["python3", "-c", SCRIPT, "{{inputs.parameters.mode}}"],
+            command=["python3", "-c", READ_DATA + SCRIPT if from_file else SCRIPT, "{{inputs.parameters.mode}}"],
             args=["{{inputs.parameters.data}}", "{{inputs.parameters.count}}", "{{inputs.parameters.fields}}"],
-            inputs=[Parameter(name=n) for n in ("mode", "data", "count", "fields")],
+            inputs=[*(Parameter(name=n) for n in ("mode", "data", "count", "fields")), *data],
             outputs=[
                 Parameter(name="items", value_from=m.ValueFrom(path=ITEMS_PATH)),
                 Parameter(name="count", value_from=m.ValueFrom(path=COUNT_PATH)),
@@ -798,6 +830,8 @@ class ArgoCompiler:
             on_exit = EXIT_HANDLER
         if self.needs_helper:
             all_templates.append(self.helper_template())
+        if self.needs_helper_file:
+            all_templates.append(self.helper_template(from_file=True))
         if self.needs_check:
             all_templates.append(check_template(self.options.helper_image, self.options.image_pull_policy))
         return self.workflow(all_templates, on_exit)

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from flowyard.summary import ArtifactWire, FanOutSummary, StructuralSummary
 
-from flowyard_argo.compiler import ENTRY, HELPER
+from flowyard_argo.compiler import ENTRY, HELPER, HELPER_FILE
 from flowyard_argo.failed_items import CHECK
 from flowyard_argo.on_exit import EXIT_HANDLER
 
@@ -31,8 +31,8 @@ def summarize_manifest(text: str) -> StructuralSummary:
     spec = doc["spec"].get("workflowSpec", doc["spec"])  # a CronWorkflow nests it
     templates = {t["name"]: t for t in spec["templates"]}
     tasks = templates[ENTRY]["dag"]["tasks"]
-    helpers = {t["name"]: t for t in tasks if t["template"] == HELPER}
-    steps = [t for t in tasks if t["template"] not in (HELPER, CHECK)]
+    helpers = {t["name"]: t for t in tasks if t["template"] in (HELPER, HELPER_FILE)}
+    steps = [t for t in tasks if t["template"] not in (HELPER, HELPER_FILE, CHECK)]
     names = {t["name"] for t in steps}
 
     edges = []
@@ -87,6 +87,9 @@ def _fan_out_source(
         return f"literal:{len(loop_task['withItems'])}", False
     helper = helpers[f"{task['name']}-items"]
     args = {k: v.get("value", "") for k, v in _args(helper, "parameters").items()}
+    if helper["template"] == HELPER_FILE:  # the upstream list as a file: its artifact names the producer
+        frm = _args(helper, "artifacts")["data"]["from"]
+        args["data"] = frm.replace(".outputs.artifacts.flowyard-list-", ".outputs.parameters.")
     if not args["data"].startswith("{{"):  # a literal for_each list, given to the helper as JSON
         return f"literal:{len(json.loads(args['data']))}", False
     if (p := _WF_PARAM.fullmatch(args["data"])) is not None:
