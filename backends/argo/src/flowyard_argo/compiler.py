@@ -58,6 +58,7 @@ from hera.workflows import (
 from hera.workflows import models as m
 
 from flowyard_argo.failed_items import CHECK, check_task, check_template, failed_items_check, status_output
+from flowyard_argo.fan_ins import file_fan_in_producers, list_artifact, listed_outputs, value_fan_in_producers
 from flowyard_argo.helper import COUNT_PATH, DATA_PATH, ITEMS_PATH, READ_DATA, SCRIPT
 from flowyard_argo.on_exit import EXIT_HANDLER, P_RUN_STATUS, RUN_STATUS_TAG, exit_handler, failed_step_name
 from flowyard_argo.options import ArgoOptions
@@ -86,10 +87,6 @@ def loop_template(dns: str) -> str:
 
 def items_task(dns: str) -> str:
     return f"{dns}-items"
-
-
-def list_artifact(output: str) -> str:
-    return f"flowyard-list-{output}"
 
 
 def field_param(k: int) -> str:
@@ -131,33 +128,6 @@ class Items:
     helper_depends: tuple[str, ...] = ()
     helper_data: str | None = None  # the upstream list as an artifact (``from``), read from DATA_PATH
     fields: tuple[tuple[str, ...], ...] = ()
-
-
-def file_fan_in_producers(step: StepIR) -> set[str]:
-    """The fanned-out steps whose outputs ``step`` reads only as folders of files: an empty loop feeds it an empty
-    collection, so it runs after one (the values' aggregate of an empty loop does not exist on Argo)."""
-    folders, others = set(), set()
-    for inp in step.inputs:
-        if isinstance(inp.source, StepOutputSource):
-            is_folder = inp.type == "file" and inp.source.collect
-            (folders if is_folder else others).add(inp.source.step)
-    extra = [step.for_each.source] if step.for_each is not None else []
-    extra += [step.when.left, step.when.right] if step.when is not None else []
-    others |= {src.step for src in extra if isinstance(src, StepOutputSource)}
-    return folders - others
-
-
-def value_fan_in_producers(ir: PipelineIR) -> set[str]:
-    """The fanned-out steps whose value outputs another step gathers (a fan-in, or a loop over them)."""
-    gathered = set()
-    for step in ir.steps:
-        sources: list[Any] = [i.source for i in step.inputs if i.type != "file"]
-        sources += [step.for_each.source] if step.for_each is not None else []
-        for src in sources:
-            producer = ir.step(src.step) if isinstance(src, StepOutputSource) else None
-            if producer is not None and producer.for_each is not None and producer.output(src.output).type != "file":
-                gathered.add(producer.name)
-    return gathered
 
 
 def data_producers(step: StepIR) -> set[str]:
@@ -270,12 +240,7 @@ class ArgoCompiler:
         self.items: dict[str, Items] = {}
         self.needs_helper = False
         self.needs_helper_file = False
-        # (step, output) pairs a fan-out numbers through the helper: also saved as a file for it to read
-        self.listed = {
-            (s.for_each.source.step, s.for_each.source.output)
-            for s in ir.steps
-            if s.for_each is not None and isinstance(s.for_each.source, StepOutputSource) and not s.for_each.over_fanout
-        }
+        self.listed = listed_outputs(ir)  # (step, output) a fan-out's helper reads as a file
         self.needs_check = False
         # fanned-out steps whose values are gathered: wrapped, so an empty loop's aggregate is "[]"
         self.gathered = value_fan_in_producers(ir)
