@@ -70,6 +70,8 @@ def _literal_param_items(entry: dict[str, Any], task: dict[str, Any], looped: di
         return None
     helper = next((t for t in entry["dag"]["tasks"] if t["name"] == ref[len("{{tasks.") :].split(".")[0]), {})
     data = next((a["value"] for a in helper.get("arguments", {}).get("parameters", []) if a["name"] == "data"), "")
+    if helper.get("template") != "flowyard-items":  # the list from a file or a run-time value
+        return None
     return None if data.startswith("{{") else json.loads(data or "null")
 
 

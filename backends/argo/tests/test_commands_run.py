@@ -37,6 +37,11 @@ def run_template(doc: dict, name: str, params: dict[str, str], root: Path, workf
         text = re.sub(r"\{\{([^}]+)\}\}", lambda m: one(m.group(1)), text)
         return text.replace("/tmp/flowyard", str(root / "tmp")).replace("/flowyard/", f"{root}/")
 
+    for art in (t.get("inputs") or {}).get("artifacts") or []:
+        if "raw" in art:  # argoexec's init container writes the substituted data to the path
+            path = Path(subst(art["path"]))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(subst(art["raw"]["data"]), encoding="utf-8")
     argv = [subst(a) for a in argv]
     argv[0] = sys.executable
     if argv[1] == "-c":  # the helper writes to fixed paths: point them under root
@@ -44,6 +49,12 @@ def run_template(doc: dict, name: str, params: dict[str, str], root: Path, workf
     proc = subprocess.run(argv, capture_output=True, text=True, cwd=root, check=False)
     assert proc.returncode == 0, proc.stderr
     return proc
+
+
+def saved(path: Path) -> str:
+    """An output parameter as Argo saves it: the file less one trailing newline (``executor.go``
+    ``SaveParameters``)."""
+    return path.read_bytes().decode().removesuffix("\n")
 
 
 def helper_outputs(root: Path) -> tuple[list[dict[str, str]], str]:
@@ -82,7 +93,7 @@ def test_fan_in_of_values_survives_argos_unordered_aggregate_with_a_failed_item(
         root = tmp_path / f"item{i}"
         root.mkdir()
         run_template(doc, "double", {"flowyard-item": json.dumps({"v": str(x)}), "flowyard-index": f"{i:06d}"}, root)
-        envelopes.append((root / "values" / "out").read_text())
+        envelopes.append(saved(root / "values" / "out"))
     assert json.loads(envelopes[2]) == {"index": 2, "value": 6}
     del envelopes[1]  # item 1 failed: Argo's aggregate simply lacks it
     random.Random(7).shuffle(envelopes)
@@ -93,7 +104,7 @@ def test_fan_in_of_values_survives_argos_unordered_aggregate_with_a_failed_item(
     t = template(doc, "total")
     cmd = t["container"]["command"]
     cmd[cmd.index("flowyard.testing.functions:total")] = "flowyard.testing.functions:emit"
-    cmd[cmd.index("--collected") + 1] = "value"
+    cmd[cmd.index("--collected-file") + 1] = "value"
     run_template(doc, "total", {"xs": aggregate, "flowyard-count-xs": "4"}, fn_root)
     assert json.loads((fn_root / "values" / "out").read_text()) == [2, None, 6, 8]
 
@@ -112,7 +123,7 @@ def test_a_python_step_writes_rendered_values_and_files_where_argo_collects_them
     (folder).rename(gather / "inputs" / "folder")
     run_template(doc, "gather", {}, gather)
     assert json.loads((gather / "outputs" / "out").read_text()) == [{"n": 1}, {"n": 2}]
-    assert (gather / "values" / "count").read_text() == "2"
+    assert saved(gather / "values" / "count") == "2"
 
 
 def test_hostile_parameter_text_reaches_a_python_step_byte_for_byte(tmp_path: Path) -> None:
@@ -120,4 +131,4 @@ def test_hostile_parameter_text_reaches_a_python_step_byte_for_byte(tmp_path: Pa
 
     doc = manifest(canonical_ir("sanitised-names"))
     run_template(doc, "transform-v2", {"value": TRICKY}, tmp_path)
-    assert (tmp_path / "values" / "out").read_text() == TRICKY
+    assert saved(tmp_path / "values" / "out") == TRICKY

@@ -46,11 +46,6 @@ def test_a_value_that_would_rewrite_the_condition_is_refused_by_name(value: str)
         manifest(gated(value))
 
 
-ANY_SPACES = pytest.mark.xfail(
-    strict=True, reason="divergence 10: an any-typed parameter holding spaces breaks govaluate"
-)
-
-
 @pytest.mark.parametrize(("value", "local"), [("two words", False), ("fast", True), (3, False)])
 def test_an_any_parameter_decides_as_locally(value: Any, local: bool) -> None:
     assert runs_on_argo(gated(value, "any")) is local

@@ -111,19 +111,28 @@ def test_a_literal_for_each_list_reaches_the_helper_in_printable_ascii() -> None
 
 
 def test_fan_out_over_a_parameter_is_with_param_over_the_numbered_list() -> None:
-    doc = manifest(canonical_ir("fan-in-values"))
+    doc = manifest(canonical_ir("wide-fanout"))
     helper = task(doc, "double-items")
     args = {p["name"]: p["value"] for p in helper["arguments"]["parameters"]}
     assert args["mode"] == "enumerate" and args["data"] == "{{workflow.parameters.xs}}"
     assert task(doc, "double")["withParam"] == "{{tasks.double-items.outputs.parameters.items}}"
     assert task(doc, "double")["depends"] == "double-items"
+    gathered = manifest(canonical_ir("fan-in-values"))  # its values are gathered: wrapped (test_empty_fan_out.py)
+    assert task(gathered, "double")["template"] == "double-loop"
+    assert task(gathered, "double", dag="double-loop")["withParam"] == "{{inputs.parameters.flowyard-items}}"
 
 
 def test_fan_out_over_an_upstream_output_waits_for_it() -> None:
     doc = manifest(canonical_ir("fan-out-over-output"))
     helper = task(doc, "double-items")
     args = {p["name"]: p["value"] for p in helper["arguments"]["parameters"]}
-    assert args["data"] == "{{tasks.make.outputs.parameters.xs}}"
+    # the list as a file, read by the helper (over 131,072 bytes no argv holds it: test_large_fan_in.py)
+    assert helper["template"] == "flowyard-items-file" and args["data"] == "/tmp/flowyard/data"
+    assert helper["arguments"]["artifacts"] == [
+        {"name": "data", "from": "{{tasks.make.outputs.artifacts.flowyard-list-xs}}"}
+    ]
+    saved = template(doc, "make")["outputs"]
+    assert saved["artifacts"][0]["path"] == saved["parameters"][0]["valueFrom"]["path"]
     assert helper["depends"] == "make.Succeeded"
     assert task(doc, "double")["depends"] == "make.Succeeded && double-items"
 
@@ -156,7 +165,7 @@ def test_step_parallelism_wraps_the_loop_in_a_dag_template_that_carries_it() -> 
     assert "parallelism" not in template(doc, "a")
     # its aggregated value output is passed up, so downstream steps read it as from any task
     assert wrapper["outputs"]["parameters"] == [
-        {"name": "out", "valueFrom": {"parameter": "{{tasks.a.outputs.parameters.out}}"}}
+        {"name": "out", "valueFrom": {"parameter": "{{tasks.a.outputs.parameters.out}}", "default": "[]"}}
     ]
     # b has no limit of its own: no wrapper
     assert task(doc, "b")["template"] == "b" and "withParam" in task(doc, "b")
@@ -219,8 +228,15 @@ def test_conditions_become_when_with_strings_quoted() -> None:
 
 def test_the_on_exit_step_becomes_on_exit_and_sees_the_workflow_status() -> None:
     doc = manifest(canonical_ir("condition-and-exit"))
-    assert doc["spec"]["onExit"] == "on-exit"
-    assert template(doc, "on-exit")["container"]["command"][-1] == "{{workflow.status}}"
+    """Run through the executor with the workflow in Error: test_run_phase.py."""
+    doc = manifest(canonical_ir("condition-and-exit"))
+    assert doc["spec"]["onExit"] == "flowyard-on-exit"
+    assert template(doc, "on-exit")["container"]["command"][-1] == "{{inputs.parameters.flowyard-run-status}}"
+    (succeeded, failed), *rest = template(doc, "flowyard-on-exit")["steps"]
+    assert not rest and succeeded["template"] == failed["template"] == "on-exit"
+    assert [a["value"] for s in (succeeded, failed) for a in s["arguments"]["parameters"]] == ["Succeeded", "Failed"]
+    assert succeeded["when"] == "'{{workflow.status}}' == 'Succeeded'"
+    assert failed["when"] == "'{{workflow.status}}' != 'Succeeded'"
     assert "on-exit" not in {t["name"] for t in template(doc, "main")["dag"]["tasks"]}
 
 
@@ -231,6 +247,8 @@ def test_continue_on_failure_keeps_the_dag_going() -> None:
     assert "continueOn" not in task(doc, "items")  # validate.go: not with depends
     assert template(doc, "items-loop")["dag"]["tasks"][0]["continueOn"] == {"failed": True}  # no depends there
     assert "items.Failed" in task(doc, "after")["depends"]
+    main = template(doc, "main")["dag"]
+    assert main["target"].split() == [t["name"] for t in main["tasks"]]  # assessDAGPhase reads the targets
     stop = manifest(canonical_ir("failing-item-stop"))
     assert template(stop, "main")["failFast"] is True and "continueOn" not in task(stop, "items")
 
@@ -285,8 +303,10 @@ def test_fan_in_of_files_reads_the_zero_padded_key_prefix_as_a_folder() -> None:
         "path": "/flowyard/inputs/folder",
         "s3": {"key": "{{workflow.name}}/write/out"},
         "archive": {"none": {}},
+        "optional": True,  # an empty fan-out writes nothing under the prefix (test_empty_fan_out.py)
     }
     assert out["s3"]["key"].startswith(folder["s3"]["key"] + "/")
+    assert task(doc, "gather")["depends"] == "(write.Succeeded || write.Skipped)"
 
 
 def test_fan_in_of_values_takes_the_aggregate_and_the_item_count() -> None:

@@ -53,3 +53,10 @@ def test_a_step_named_like_an_internal_template_is_refused() -> None:
     p = Pipeline(name="p", steps={"main": box("true")})
     with pytest.raises(UnsupportedFeatureError, match="argo-reserved-name"):
         ArgoBackend().compile(lower(p))
+
+
+@pytest.mark.parametrize("name", ["flowyard-on-exit", "flowyard-check", "on-exit-failed"])
+def test_a_step_named_like_the_exit_handler_or_the_check_is_refused(name: str) -> None:
+    p = Pipeline(name="p", steps={name: box("true")}, on_exit=box("bye"))
+    with pytest.raises(UnsupportedFeatureError, match="argo-reserved-name"):
+        ArgoBackend({"default_image": "a"}).compile(lower(p))

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from flowyard.backend import Backend, Capability, CompiledFile, CompiledPipeline, FeatureUse, cluster_refusals
 from flowyard.errors import FlowyardError
-from flowyard.ir import PipelineIR, StepOutputSource
+from flowyard.ir import PipelineIR, StepIR, StepOutputSource
 from flowyard.requests import LogQuery, Remote, SubmitRequest
 from flowyard.runs import RunRequest, RunStatus
 from flowyard.summary import StructuralSummary
@@ -19,6 +19,30 @@ from flowyard.templates import render_value
 from flowyard_argo.options import ArgoOptions
 
 SUPPORTED_ARGO = "v3.5 and later (manifests checked against Argo v4.1.2's schema)"
+
+
+def condition_refusals(ir: PipelineIR, step: StepIR) -> list[FeatureUse]:
+    """A ``when`` side that is a step's text: Argo inserts it as written into the condition (``operator.go``
+    ``shouldExecute`` after substitution), where a quote in it ends govaluate's string and a backslash escapes
+    (``lexer.go`` ``readUntilFalse``); a container's arrives as its file's JSON text, quotes included. A number or
+    bool holds neither (a container's file is passed as written, as its command wrote it)."""
+    if step.when is None:
+        return []
+    out = []
+    for side in (step.when.left, step.when.right):
+        if not isinstance(side, StepOutputSource):
+            continue
+        kind = ir.step(side.step).output(side.output).type
+        if kind in ("string", "any", "object", "list"):
+            out.append(
+                FeatureUse(
+                    "condition-on-step-text",
+                    f"step {step.name!r}: its condition reads output {side.output!r} of step {side.step!r}, "
+                    f"{kind}-typed text Argo's govaluate would read as written (a quote in it rewrites the "
+                    "condition); test a number or bool output, or a parameter",
+                )
+            )
+    return out
 
 
 class ArgoBackend(Backend):
@@ -82,6 +106,16 @@ class ArgoBackend(Backend):
                             "step entrypoint; make the consumer a Python-function step",
                         )
                     )
+                kind = producer.output(src.output).type
+                if s.kind == producer.kind == "container" and kind in ("object", "list") and not src.collect:
+                    out.append(
+                        FeatureUse(
+                            "container-object-value-output",
+                            f"{where}, input {inp.name!r}: Argo hands on step {producer.name!r}'s {kind} as its "
+                            "file's text, where locally the command gets compact JSON with sorted keys; pass a "
+                            "file, or make either step a Python function",
+                        )
+                    )
                 if src.collect and producer.kind == "container":
                     out.append(
                         FeatureUse(
@@ -90,6 +124,7 @@ class ArgoBackend(Backend):
                             "gathered values is added by flowyard's step entrypoint (Python-function steps)",
                         )
                     )
+            out += condition_refusals(ir, s)
             if s.for_each is not None and s.for_each.over_fanout:
                 src = s.for_each.source
                 assert isinstance(src, StepOutputSource)
@@ -253,9 +288,11 @@ class ArgoBackend(Backend):
 
 def _step_names(ir: PipelineIR | None, wf: Any = None) -> dict[str, str]:
     """Argo task/template name -> the step's name in the spec (DNS names when no IR is at hand)."""
-    from flowyard_argo.compiler import HELPER
+    from flowyard_argo.compiler import HELPER, HELPER_FILE
+    from flowyard_argo.failed_items import CHECK
 
     if ir is not None:
         return {s.dns_name: s.name for s in ir.all_steps}
     templates = ((wf or {}).get("spec") or {}).get("templates") or []
-    return {t["name"]: t["name"] for t in templates if "container" in t and t["name"] != HELPER}
+    ours = (HELPER, HELPER_FILE, CHECK)
+    return {t["name"]: t["name"] for t in templates if "container" in t and t["name"] not in ours}

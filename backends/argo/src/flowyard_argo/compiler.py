@@ -48,6 +48,7 @@ from hera.workflows import (
     Env,
     NoneArchiveStrategy,
     Parameter,
+    RawArtifact,
     RetryStrategy,
     S3Artifact,
     SecretEnv,
@@ -57,14 +58,19 @@ from hera.workflows import (
 )
 from hera.workflows import models as m
 
-from flowyard_argo.helper import COUNT_PATH, ITEMS_PATH, SCRIPT
+from flowyard_argo.failed_items import CHECK, check_task, check_template, failed_items_check, status_output
+from flowyard_argo.fan_ins import file_fan_in_producers, list_artifact, listed_outputs, value_fan_in_producers
+from flowyard_argo.helper import COUNT_PATH, DATA_PATH, ITEMS_PATH, READ_DATA, SCRIPT
+from flowyard_argo.on_exit import EXIT_HANDLER, P_RUN_STATUS, RUN_STATUS_TAG, exit_handler, failed_step_name
 from flowyard_argo.options import ArgoOptions
 
 ENTRY = "main"
 HELPER = "flowyard-items"
+HELPER_FILE = "flowyard-items-file"  # the helper reading an upstream step's list from a file
 INPUTS_ROOT = "/flowyard/inputs"
 OUTPUTS_ROOT = "/flowyard/outputs"
 VALUES_DIR = "/flowyard/values"
+COLLECTED_DIR = "/flowyard/collected"
 DEFAULT_WORKDIR = "/flowyard/work"
 P_INDEX = "flowyard-index"
 P_ITEM = "flowyard-item"
@@ -94,12 +100,18 @@ def basename(out: OutputIR) -> str:
 
 def reserved_names(ir: PipelineIR) -> dict[str, str]:
     """Template and task names the compiler adds, each with what it is for."""
-    names = {ENTRY: "the entry DAG", HELPER: "the item-numbering template"}
+    names = {ENTRY: "the entry DAG", HELPER: "the item-numbering template", EXIT_HANDLER: "the on-exit handler"}
+    names[CHECK] = "the failed-items check template"
+    names[HELPER_FILE] = "the item-numbering template reading a file"
+    if ir.on_exit is not None:
+        names[failed_step_name(ir.on_exit.dns_name)] = "the on-exit step run after a failure"
+    gathered = value_fan_in_producers(ir)
     for s in ir.steps:
         if s.for_each is not None:
             names[items_task(s.dns_name)] = f"the item list of step {s.name!r}"
-            if s.parallelism is not None:
-                names[loop_template(s.dns_name)] = f"the parallelism wrapper of step {s.name!r}"
+            if s.parallelism is not None or s.name in gathered:
+                names[loop_template(s.dns_name)] = f"the loop wrapper of step {s.name!r}"
+                names[check_task(s.dns_name)] = f"the failed-items check of step {s.name!r}"
     return names
 
 
@@ -115,6 +127,7 @@ class Items:
     count: str = "0"
     helper_args: dict[str, str] | None = None  # this step's own helper task, if it needs one
     helper_depends: tuple[str, ...] = ()
+    helper_data: str | None = None  # the upstream list as an artifact (``from``), read from DATA_PATH
     fields: tuple[tuple[str, ...], ...] = ()
 
 
@@ -215,6 +228,7 @@ class _StepTemplate:
 
     parameters: dict[str, str] = field(default_factory=dict)
     artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    raw: dict[str, str] = field(default_factory=dict)  # input parameter name -> the file its value is written to
 
 
 @dataclass(frozen=True)
@@ -245,7 +259,8 @@ class _StepReferences:
         return self.compiler.output_path(self.step, self.step.output(ref.name))
 
     def run_status(self, ref: RunStatusRef) -> str:
-        return "{{workflow.status}}"
+        self.calls.parameters[P_RUN_STATUS] = "{{workflow.status}}"  # each alternative of the handler sets it
+        return RUN_STATUS_TAG
 
 
 class ArgoCompiler:
@@ -257,6 +272,11 @@ class ArgoCompiler:
         self.values = dict(values or {})  # parameter values to send (submit); else the defaults
         self.items: dict[str, Items] = {}
         self.needs_helper = False
+        self.needs_helper_file = False
+        self.listed = listed_outputs(ir)  # (step, output) a fan-out's helper reads as a file
+        self.needs_check = False
+        # fanned-out steps whose values are gathered: wrapped, so an empty loop's aggregate is "[]"
+        self.gathered = value_fan_in_producers(ir)
         self.steps = {s.name: s for s in ir.all_steps}  # ir.step() is a linear scan
 
     # --- names and references ----------------------------------------------------------------
@@ -318,13 +338,14 @@ class ArgoCompiler:
             return Items(with_param=with_param, count=count, helper_args={**args, "fields": fields_json}, fields=fields)
         assert isinstance(src, StepOutputSource)
         up = self.steps[src.step]
-        if not step.for_each.over_fanout:
-            args = {"mode": "enumerate", "data": self.output_ref(src.step, src.output), "count": "-"}
+        if not step.for_each.over_fanout:  # through a file: the list can be over one argv string's 131,072 bytes
+            args = {"mode": "enumerate", "data": DATA_PATH, "count": "-"}
             return Items(
                 with_param=with_param,
                 count=count,
                 helper_args={**args, "fields": fields_json},
                 helper_depends=(src.step,),  # step names
+                helper_data=f"{{{{tasks.{up.dns_name}.outputs.artifacts.{list_artifact(src.output)}}}}}",
                 fields=fields,
             )
         upstream = self.items[src.step]
@@ -452,6 +473,14 @@ class ArgoCompiler:
             return S3Artifact(name=out.name, path=path, key=key, archive=archive, **self.s3())
         return Artifact(name=out.name, path=path, archive=archive)
 
+    def list_artifact_of(self, step: StepIR, out: OutputIR, path: str) -> Artifact:
+        """A value output also saved as a file, for a fan-out's item helper (never unpacked: ``archive: none``)."""
+        name, archive = list_artifact(out.name), NoneArchiveStrategy()
+        if self.keyed():
+            key = f"{self.key(step, out, indexed=None)}/{name}"
+            return S3Artifact(name=name, path=path, key=key, archive=archive, **self.s3())
+        return Artifact(name=name, path=path, archive=archive)
+
     def input_artifact(self, step: StepIR, inp: InputIR, calls: _StepTemplate) -> Artifact:
         """An input file or folder, with ``archive: none``: without it the executor unpacks anything that looks
         like a tarball (``workflow/executor/executor.go`` ``unarchiveArtifact``), a user's ``.tar.gz`` included."""
@@ -469,7 +498,9 @@ class ArgoCompiler:
         out = up.output(src.output)
         if src.collect or self.keyed():  # a fan-in reads the whole key prefix as a folder, one sub-folder per item
             key = self.key(up, out, indexed=None)
-            return S3Artifact(name=inp.name, path=path, archive=archive, key=key, **self.s3())
+            # an empty fan-out writes no key under the prefix: loadS3Artifact's NotFound, unless optional
+            optional = True if src.collect else None
+            return S3Artifact(name=inp.name, path=path, archive=archive, key=key, optional=optional, **self.s3())
         calls.artifacts[inp.name] = {"from_": f"{{{{tasks.{up.dns_name}.outputs.artifacts.{out.name}}}}}"}
         return Artifact(name=inp.name, path=path, archive=archive)
 
@@ -484,6 +515,8 @@ class ArgoCompiler:
                 continue
             path = f"{VALUES_DIR}/{out.name}" if step.kind == "python" else self.output_path(step, out)
             params_out.append(Parameter(name=out.name, value_from=m.ValueFrom(path=path)))
+            if (step.name, out.name) in self.listed:  # the item helper reads it as a file
+                artifacts_out.append(self.list_artifact_of(step, out, path))
         match step.body:
             case PythonIR():
                 command = self.python_command(step, calls, where)
@@ -498,6 +531,11 @@ class ArgoCompiler:
         if step.for_each is not None:
             calls.parameters[P_INDEX] = "{{item.index}}"
         params_in = [Parameter(name=n) for n in calls.parameters]
+        # argoexec's init container writes a raw artifact's data, the parameter substituted, to its path
+        artifacts_in += [
+            RawArtifact(name=f"flowyard-raw-{n}", path=path, data=f"{{{{inputs.parameters.{n}}}}}")
+            for n, path in calls.raw.items()
+        ]
         container = Container(
             name=step.dns_name,
             image=step.image or self.options.default_image,
@@ -519,14 +557,16 @@ class ArgoCompiler:
         argv += ["--function", step.python.function, "--workdir", DEFAULT_WORKDIR]
         for inp in step.inputs:
             if inp.type == "file":
-                argv += ["--file", inp.name, self.input_path(step, inp)]
+                collected = isinstance(inp.source, StepOutputSource) and inp.source.collect
+                argv += ["--folder" if collected else "--file", inp.name, self.input_path(step, inp)]
             elif isinstance(inp.source, StepOutputSource) and inp.source.collect:
                 count_param = f"flowyard-count-{inp.name}"
                 calls.parameters[inp.name] = self.output_ref(inp.source.step, inp.source.output)
                 calls.parameters[count_param] = self.items[inp.source.step].count
                 item_type = self.steps[inp.source.step].output(inp.source.output).type
-                argv += ["--collected", inp.name, item_type]
-                argv += [f"{{{{inputs.parameters.{count_param}}}}}", f"{{{{inputs.parameters.{inp.name}}}}}"]
+                # through a file: the aggregate can be over Linux's 131,072 bytes for one argv string (E2BIG)
+                path = calls.raw[inp.name] = f"{COLLECTED_DIR}/{inp.name}"
+                argv += ["--collected-file", inp.name, item_type, f"{{{{inputs.parameters.{count_param}}}}}", path]
             else:
                 encoding, text = self.value_text(step, inp, calls, f"{where}, input {inp.name!r}")
                 argv += ["--value", inp.name, inp.type, encoding, text]
@@ -573,7 +613,7 @@ class ArgoCompiler:
 
     # --- tasks -------------------------------------------------------------------------------
 
-    def depends_on(self, step_name: str, *, data: bool) -> str:
+    def depends_on(self, step_name: str, *, data: bool, folders_of: frozenset[str] = frozenset()) -> str:
         """One dependency in ``depends``.
 
         A step whose policy is ``continue`` is waited for in any outcome: ``validate.go`` refuses ``continueOn``
@@ -583,13 +623,17 @@ class ArgoCompiler:
         Skipped and start it on outputs that do not exist.
         """
         dns = self.dns(step_name)
-        if self.steps[step_name].failure_policy == "continue":
+        producer = self.steps[step_name]
+        if producer.failure_policy == "continue":
             return f"({dns}.Succeeded || {dns}.Skipped || {dns}.Daemoned || {dns}.Failed || {dns}.Errored)"
+        if data and step_name in folders_of and producer.when is None:
+            return f"({dns}.Succeeded || {dns}.Skipped)"  # a loop over no items is Skipped (executeDAGTask)
         return f"{dns}.Succeeded" if data else dns
 
     def depends(self, step: StepIR, items: Items | None) -> str | None:
         producers = data_producers(step)
-        names = [self.depends_on(d, data=d in producers) for d in step.depends_on]
+        folders = frozenset(file_fan_in_producers(step))
+        names = [self.depends_on(d, data=d in producers, folders_of=folders) for d in step.depends_on]
         if items is not None and items.helper_args is not None:
             names.append(items_task(step.dns_name))
         return " && ".join(names) or None
@@ -601,12 +645,17 @@ class ArgoCompiler:
         when = self.condition(step, step.when) if step.when is not None else None
         tasks: list[Task] = []
         if items is not None and items.helper_args is not None:
-            self.needs_helper = True
+            helper_args: list[Any] = [Parameter(name=k, value=v) for k, v in items.helper_args.items()]
+            if items.helper_data is not None:
+                self.needs_helper_file = True
+                helper_args.append(Artifact(name="data", from_=items.helper_data))
+            else:
+                self.needs_helper = True
             tasks.append(
                 Task(
                     name=items_task(step.dns_name),
-                    template=HELPER,
-                    arguments=[Parameter(name=k, value=v) for k, v in items.helper_args.items()],
+                    template=HELPER if items.helper_data is None else HELPER_FILE,
+                    arguments=helper_args,
                     depends=" && ".join(self.depends_on(d, data=True) for d in items.helper_depends) or None,
                 )
             )
@@ -619,7 +668,7 @@ class ArgoCompiler:
                 if items.with_items is not None
                 else {"with_param": items.with_param}
             )
-        if items is None or step.parallelism is None:
+        if items is None or (step.parallelism is None and step.name not in self.gathered):
             tasks.append(
                 Task(
                     name=step.dns_name,
@@ -663,10 +712,15 @@ class ArgoCompiler:
             outputs=[
                 Parameter(
                     name=o.name,
-                    value_from=m.ValueFrom(parameter=f"{{{{tasks.{step.dns_name}.outputs.parameters.{o.name}}}}}"),
+                    value_from=m.ValueFrom(
+                        # a loop over no items is Skipped and has no aggregate (getTemplateOutputsFromScope)
+                        parameter=f"{{{{tasks.{step.dns_name}.outputs.parameters.{o.name}}}}}",
+                        default="[]",
+                    ),
                 )
                 for o in value_outputs
             ]
+            + ([status_output(step.dns_name)] if continue_on else [])
             or None,
             tasks=[inner],
         )
@@ -681,16 +735,21 @@ class ArgoCompiler:
                 when=None if item_when else when,
             )
         )
+        if continue_on is not None:
+            self.needs_check = True
+            tasks.append(failed_items_check(step.name, step.dns_name))
         return tasks, [wrapper]
 
-    def helper_template(self) -> Container:
+    def helper_template(self, *, from_file: bool = False) -> Container:
+        """The item helper; ``from_file``: its ``data`` is DATA_PATH, where Argo puts the upstream list."""
+        data = [Artifact(name="data", path=DATA_PATH, archive=NoneArchiveStrategy())] if from_file else []
         return Container(
-            name=HELPER,
+            name=HELPER_FILE if from_file else HELPER,
             image=self.options.helper_image,
             image_pull_policy=self.options.image_pull_policy,
-            command=["python3", "-c", SCRIPT, "{{inputs.parameters.mode}}"],
+            command=["python3", "-c", READ_DATA + SCRIPT if from_file else SCRIPT, "{{inputs.parameters.mode}}"],
             args=["{{inputs.parameters.data}}", "{{inputs.parameters.count}}", "{{inputs.parameters.fields}}"],
-            inputs=[Parameter(name=n) for n in ("mode", "data", "count", "fields")],
+            inputs=[*(Parameter(name=n) for n in ("mode", "data", "count", "fields")), *data],
             outputs=[
                 Parameter(name="items", value_from=m.ValueFrom(path=ITEMS_PATH)),
                 Parameter(name="count", value_from=m.ValueFrom(path=COUNT_PATH)),
@@ -736,16 +795,23 @@ class ArgoCompiler:
             step_tasks, wrappers = self.step_tasks(step, calls)
             tasks += step_tasks
             extra += wrappers
-        fail_fast = not any(s.failure_policy == "continue" for s in self.ir.steps)
-        entry = DAG(name=ENTRY, tasks=tasks, fail_fast=fail_fast)
+        continues = any(s.failure_policy == "continue" for s in self.ir.steps)
+        # assessDAGPhase (dag.go) reads only the targets' phases, by default the leaves: every task is a target
+        # when a step continues, so a failed step whose dependents ran still fails the run, as locally
+        target = " ".join(t.name for t in tasks) if continues else None
+        entry = DAG(name=ENTRY, tasks=tasks, fail_fast=not continues, target=target)
         all_templates: list[Any] = [entry, *extra, *templates]
         on_exit = None
         if self.ir.on_exit is not None:
-            exit_template, _ = self.step_template(self.ir.on_exit)
-            all_templates.append(exit_template)
-            on_exit = self.ir.on_exit.dns_name
+            exit_template, calls = self.step_template(self.ir.on_exit)
+            all_templates += [exit_handler(self.ir.on_exit.dns_name, calls.parameters, calls.artifacts), exit_template]
+            on_exit = EXIT_HANDLER
         if self.needs_helper:
             all_templates.append(self.helper_template())
+        if self.needs_helper_file:
+            all_templates.append(self.helper_template(from_file=True))
+        if self.needs_check:
+            all_templates.append(check_template(self.options.helper_image, self.options.image_pull_policy))
         return self.workflow(all_templates, on_exit)
 
     def workflow(self, templates: list[Any], on_exit: str | None) -> Workflow:

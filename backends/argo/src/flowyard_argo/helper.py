@@ -32,6 +32,10 @@ from __future__ import annotations
 # Inside the helper's own short-lived container, not on any shared host.
 ITEMS_PATH = "/tmp/flowyard/items"  # noqa: S108
 COUNT_PATH = "/tmp/flowyard/count"  # noqa: S108
+DATA_PATH = "/tmp/flowyard/data"  # noqa: S108  the list as a file (an input artifact): over 131,072 bytes no argv holds it
+
+# The helper reading its list from the file named where the list would be (``flowyard-items-file``).
+READ_DATA = "import sys\nsys.argv[2] = open(sys.argv[2], encoding='utf-8').read()\n"
 
 SCRIPT = """\
 import json, os, sys

@@ -20,6 +20,8 @@ from flowyard.requests import Remote
 from flowyard.runs import RunStatus, TaskState, TaskStatus, epoch_seconds
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from flowyard_argo.on_exit import EXIT_HANDLER
+
 DEFAULT_NAMESPACE = "argo"
 DONE = {"Succeeded", "Failed", "Error"}
 _ITEM = re.compile(r"\((\d+):")
@@ -143,15 +145,27 @@ def _state(phase: str | None) -> TaskState:
         return TaskState.ERROR
 
 
+def exit_alternatives(wf: Mapping[str, Any]) -> set[str]:
+    """The templates flowyard's on-exit handler chooses between by run status (:mod:`flowyard_argo.on_exit`)."""
+    spec = wf.get("spec") or {}
+    if spec.get("onExit") != EXIT_HANDLER:
+        return set()
+    handler: Mapping[str, Any] = next((t for t in spec.get("templates") or [] if t.get("name") == EXIT_HANDLER), {})
+    return {s.get("template", "") for group in handler.get("steps") or [] for s in group}
+
+
 def task_nodes(wf: Mapping[str, Any], step_names: Mapping[str, str]) -> list[tuple[str, int | None, dict[str, Any]]]:
     """(step, item, node) for every pod node of a workflow's status, steps by their spec name.
 
     A fan-out child's display name is ``task(i:item)``; the helper and wrapper nodes are ours, not
     the user's, and are left out."""
     rows = []
+    passed_over = exit_alternatives(wf)
     for node in ((wf.get("status") or {}).get("nodes") or {}).values():
         if node.get("type") not in ("Pod", "Skipped"):
             continue
+        if node.get("type") == "Skipped" and node.get("templateName") in passed_over:
+            continue  # the on-exit alternative for the other run status
         display = node.get("displayName", "")
         base = display.split("(", 1)[0]
         step = step_names.get(base) or step_names.get(node.get("templateName", ""))  # onExit: by template

@@ -13,7 +13,9 @@ from typing import Any
 import yaml
 from flowyard.summary import ArtifactWire, FanOutSummary, StructuralSummary
 
-from flowyard_argo.compiler import ENTRY, HELPER
+from flowyard_argo.compiler import ENTRY, HELPER, HELPER_FILE
+from flowyard_argo.failed_items import CHECK
+from flowyard_argo.on_exit import EXIT_HANDLER
 
 _TASK_OUTPUT = re.compile(r"\{\{tasks\.([-a-z0-9]+)\.outputs\.(?:parameters|artifacts)\.([-\w]+)\}\}")
 _WF_PARAM = re.compile(r"\{\{workflow\.parameters\.([-\w]+)\}\}")
@@ -29,8 +31,8 @@ def summarize_manifest(text: str) -> StructuralSummary:
     spec = doc["spec"].get("workflowSpec", doc["spec"])  # a CronWorkflow nests it
     templates = {t["name"]: t for t in spec["templates"]}
     tasks = templates[ENTRY]["dag"]["tasks"]
-    helpers = {t["name"]: t for t in tasks if t["template"] == HELPER}
-    steps = [t for t in tasks if t["template"] != HELPER]
+    helpers = {t["name"]: t for t in tasks if t["template"] in (HELPER, HELPER_FILE)}
+    steps = [t for t in tasks if t["template"] not in (HELPER, HELPER_FILE, CHECK)]
     names = {t["name"] for t in steps}
 
     edges = []
@@ -60,8 +62,16 @@ def summarize_manifest(text: str) -> StructuralSummary:
         fan_outs=tuple(sorted(fan_outs, key=lambda f: f.step)),
         parallelism=spec.get("parallelism"),
         artifacts=tuple(sorted(wires, key=lambda w: (w.consumer, w.input))),
-        on_exit=spec.get("onExit"),
+        on_exit=_exit_step(spec, templates),
     )
+
+
+def _exit_step(spec: dict[str, Any], templates: dict[str, Any]) -> str | None:
+    """The on-exit step: flowyard's handler runs it by run status (:mod:`flowyard_argo.on_exit`)."""
+    name = spec.get("onExit")
+    if name == EXIT_HANDLER and "steps" in templates.get(name, {}):
+        return str(templates[name]["steps"][0][0]["template"])
+    return name
 
 
 def _fan_out_source(
@@ -77,6 +87,9 @@ def _fan_out_source(
         return f"literal:{len(loop_task['withItems'])}", False
     helper = helpers[f"{task['name']}-items"]
     args = {k: v.get("value", "") for k, v in _args(helper, "parameters").items()}
+    if helper["template"] == HELPER_FILE:  # the upstream list as a file: its artifact names the producer
+        frm = _args(helper, "artifacts")["data"]["from"]
+        args["data"] = frm.replace(".outputs.artifacts.flowyard-list-", ".outputs.parameters.")
     if not args["data"].startswith("{{"):  # a literal for_each list, given to the helper as JSON
         return f"literal:{len(json.loads(args['data']))}", False
     if (p := _WF_PARAM.fullmatch(args["data"])) is not None:
@@ -92,6 +105,8 @@ def _wires(task: dict[str, Any], template: dict[str, Any], loop_task: dict[str, 
     passed = {**_args(loop_task, "artifacts"), **_args(task, "artifacts")}  # a wrapper's outer task names the producer
     for art in template.get("inputs", {}).get("artifacts", []):
         name = art["name"]
+        if "raw" in art:  # a value written to a file in the pod (a large aggregate), not a wire between steps
+            continue
         if "s3" in art:
             m = _KEY.search(art["s3"]["key"])
             assert m is not None, art["s3"]["key"]

@@ -264,7 +264,11 @@ def _exec_parser() -> Any:
     p.add_argument("--workdir", required=True)
     p.add_argument("--value", nargs=4, action="append", default=[], metavar=("NAME", "TYPE", "ENCODING", "TEXT"))
     p.add_argument("--collected", nargs=4, action="append", default=[], metavar=("NAME", "TYPE", "COUNT", "TEXT"))
+    p.add_argument(  # the same, read from a file: an engine's aggregate can be over one argv string's limit
+        "--collected-file", nargs=4, action="append", default=[], metavar=("NAME", "TYPE", "COUNT", "PATH")
+    )
     p.add_argument("--file", nargs=2, action="append", default=[], metavar=("NAME", "PATH"))
+    p.add_argument("--folder", nargs=2, action="append", default=[], metavar=("NAME", "PATH"), help="made if absent")
     p.add_argument("--output", nargs=3, action="append", default=[], metavar=("NAME", "TYPE", "PATH"))
     p.add_argument("--values-dir", help="write each value output here, one file per output")
     p.add_argument("--index", help="this task's fan-out item index: value outputs carry it")
@@ -276,12 +280,16 @@ def exec_task(args: Sequence[str]) -> int:
     """``python -m flowyard.step exec ...``: decode the inputs, run the task, write value outputs.
 
     Value outputs go to ``--values-dir/<name>``: as rendered text, or as an index envelope when
-    ``--index`` is given (so the engine's aggregate can be put back in item order)."""
+    ``--index`` is given (so the engine's aggregate can be put back in item order), each followed by one
+    newline: Argo saves an output parameter as the file less one trailing newline (``SaveParameters``)."""
     ns = _exec_parser().parse_args(list(args))
     inputs = [TaskInput(name=n, type=t, value=decode_value(t, enc, text)) for n, t, enc, text in ns.value]
-    for name, _type, count, text in ns.collected:
+    texts = [*ns.collected, *((n, t, c, Path(p).read_text(encoding="utf-8")) for n, t, c, p in ns.collected_file)]
+    for name, _type, count, text in texts:
         inputs.append(TaskInput(name=name, type="list", value=decode_collected(text, int(count))))
-    inputs += [TaskInput(name=n, type="file", path=path) for n, path in ns.file]
+    for _name, path in ns.folder:  # a fan-in of files: an engine writes no folder for an empty fan-out
+        Path(path).mkdir(parents=True, exist_ok=True)
+    inputs += [TaskInput(name=n, type="file", path=path) for n, path in [*ns.file, *ns.folder]]
     outputs = [TaskOutput(name=n, type=t, path=path) for n, t, path in ns.output]
     values_dir = Path(ns.values_dir) if ns.values_dir else None
     result_file = None
@@ -304,7 +312,7 @@ def exec_task(args: Sequence[str]) -> int:
         values = json.loads(Path(result_file).read_text(encoding="utf-8"))
         for name, value in values.items():
             text = encode_envelope(int(ns.index), value) if ns.index is not None else render_value(value)
-            (values_dir / name).write_text(text, encoding="utf-8")
+            (values_dir / name).write_text(text + "\n", encoding="utf-8")  # the one newline Argo's reader drops
     return code
 
 

@@ -7,6 +7,7 @@ copied into the run's folder, ``artifacts/<node id>/<name>``.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import shutil
 from collections.abc import Mapping
@@ -70,6 +71,9 @@ def input_source(run: RunContext, art: Mapping[str, Any]) -> Path | None:
     """The host file an input artifact is loaded from: an upstream output, else its key in the repository."""
     if art.get("_local"):
         return Path(art["_local"])
+    raw = art.get("raw")
+    if isinstance(raw, Mapping):
+        return raw_file(run, str(raw.get("data") or ""))
     key = key_only(art)
     if key is None:
         return None
@@ -79,6 +83,17 @@ def input_source(run: RunContext, art: Mapping[str, Any]) -> Path | None:
             return None
         raise ExecutionError(f"failed to load artifact {art.get('name')}: key {key} does not exist in the repository")
     return source
+
+
+def raw_file(run: RunContext, data: str) -> Path:
+    """A raw artifact's data as the file argoexec's raw driver writes (``raw.go`` ``Load``: the text, as is),
+    kept once per content in the run's folder."""
+    blob = data.encode()
+    path = run.folder / "raw" / hashlib.sha256(blob).hexdigest()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(blob)
+    return path
 
 
 def deadline(template: Mapping[str, Any]) -> float | None:

@@ -106,7 +106,7 @@ def _holds_children(tmpl: Mapping[str, Any]) -> bool:
 def _template_details(tmpl: Mapping[str, Any], path: str) -> Iterator[str]:
     for group in ("inputs", "outputs"):
         for art in (tmpl.get(group) or {}).get("artifacts") or []:
-            where = _location(art)
+            where = [k for k in _location(art) if not (k == "raw" and group == "inputs")]  # raw.go loads, never saves
             if where:
                 yield f"{path}.{group}.artifacts.{art.get('name')}: {where[0]} artifacts (the executor's next issue)"
             if art.get("fromExpression") and (group == "inputs" or not _holds_children(tmpl)):
@@ -134,7 +134,7 @@ def _template_details(tmpl: Mapping[str, Any], path: str) -> Iterator[str]:
             if holder.get("onExit"):
                 yield f"{path}: step/task onExit cannot run here yet"
             for art in (holder.get("arguments") or {}).get("artifacts") or []:
-                where = _location(art)
+                where = [k for k in _location(art) if k != "raw"]  # an argument is loaded into the pod
                 if where:
                     name = art.get("name")
                     yield f"{path}: argument artifact {name}: {where[0]} artifacts (the executor's next issue)"

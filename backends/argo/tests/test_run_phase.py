@@ -1,0 +1,172 @@
+"""The workflow's phase and ``${{ run.status }}`` as the local run reports them (issue 15, divergences 10 and the
+rest of 2), proven by running the compiled manifest through the executor (``flowyard run MANIFEST --backend argo``)
+in a fresh folder with nothing configured, next to ``flowyard run PIPELINE`` on the local backend.
+
+``dag.go`` ``assessDAGPhase`` decides a DAG's phase from its target tasks only (its leaves when ``dag.target`` is
+not set): a failed step whose dependents still run under ``failure_policy: continue`` would leave the workflow
+``Succeeded``, where the local run is ``Failed``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from flowyard.testing.cli import one_line_error, user_cli
+from flowyard_argo.executor.pods import namespaces_available
+from flowyard_argo.executor.versions import ARGO_VERSIONS
+from flowyard_argo.service import task_nodes
+
+pytestmark = pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
+
+CONTINUING = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: cont
+failure_policy: continue
+defaults:
+  image: python:3.12-alpine
+steps:
+  bad:
+    container:
+      command: [python, -c, "raise SystemExit(1)"]
+  after:
+    after: [bad]
+    container:
+      command: [python, -c, "print('after')"]
+on_exit:
+  container:
+    command: [python, -c, "import sys; print(sys.argv[1])", "${{ run.status }}"]
+"""
+
+WRAPPED_LOOP = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: wrapped
+failure_policy: continue
+defaults:
+  image: python:3.12-alpine
+steps:
+  items:
+    for_each: [0, 1, 2]
+    parallelism: 2
+    container:
+      command: [python, -c, "raise SystemExit(1)"]
+on_exit:
+  container:
+    command: [python, -c, "import sys; print(sys.argv[1])", "${{ run.status }}"]
+"""
+
+ERRORED = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: err
+defaults:
+  image: python:3.12-alpine
+steps:
+  bad:
+    container:
+      command: [python, -c, "pass"]
+    outputs:
+      o: {type: integer, path: o.json}
+on_exit:
+  container:
+    command: [python, -c, "import sys; print(sys.argv[1])", "status=${{ run.status }}"]
+"""
+
+
+def run_both(spec: str, folder: Path, version: str) -> tuple[dict, dict, str]:
+    """The local run's JSON, the executed manifest's JSON, and what its on-exit pod printed."""
+    folder.mkdir()
+    (folder / "p.yaml").write_text(spec, encoding="utf-8")
+    local = user_cli("run", "p.yaml", "--json", cwd=folder)
+    compiled = user_cli("compile", "p.yaml", "--backend", "argo", "-o", "wf.yaml", cwd=folder)
+    assert compiled.returncode == 0, compiled.stderr
+    argo = user_cli("run", "wf.yaml", "--backend", "argo", "-O", f"argo_version={version}", "--json", cwd=folder)
+    ran = json.loads(argo.stdout)
+    exit_logs = list(Path(ran["location"]).glob("pods/*-on-exit-*/stdout.log"))
+    return json.loads(local.stdout), ran, exit_logs[0].read_text().strip() if exit_logs else ""
+
+
+@pytest.mark.parametrize("version", ARGO_VERSIONS)
+def test_a_failed_non_leaf_step_under_continue_fails_the_run_as_locally(tmp_path: Path, version: str) -> None:
+    local, argo, on_exit = run_both(CONTINUING, tmp_path / "run", version)
+    assert local["status"] == "Failed"
+    tasks = {t["step"]: t["status"] for t in argo["tasks"]}
+    assert tasks["bad"] == "Failed" and tasks["after"] == "Succeeded"  # the dependent still ran
+    assert argo["status"] == local["status"]
+    assert on_exit == "Failed"
+
+
+@pytest.mark.parametrize("version", ["3.6.19", "4.1.2"])
+def test_failed_items_of_a_loop_wrapped_for_parallelism_fail_the_run_as_locally(tmp_path: Path, version: str) -> None:
+    """The wrapper keeps ``continueOn`` on its loop so that it succeeds and sets its outputs (``assessDAGPhase``),
+    while its task group is ``Failed`` (``executeDAGTask``'s ``groupPhase`` ignores ``continueOn``)."""
+    local, argo, on_exit = run_both(WRAPPED_LOOP, tmp_path / "run", version)
+    assert local["status"] == "Failed"
+    assert argo["status"] == local["status"] and on_exit == "Failed"
+    assert sorted(t["status"] for t in argo["tasks"] if t["step"] == "items") == ["Failed"] * 3
+
+
+@pytest.mark.parametrize("version", ARGO_VERSIONS)
+def test_the_on_exit_step_sees_failed_when_the_workflow_errors(tmp_path: Path, version: str) -> None:
+    """A value output the step did not write: the wait container's error makes the node, and the workflow,
+    ``Error`` (the local run: ``Failed``); ``${{ run.status }}`` is ``Succeeded`` or ``Failed`` (docs/spec.md)."""
+    local, argo, on_exit = run_both(ERRORED, tmp_path / "run", version)
+    assert local["status"] == "Failed"
+    assert {t["step"]: t["status"] for t in argo["tasks"]}["bad"] == "Error"  # the engine's own phase stays
+    assert on_exit == "status=Failed"
+
+
+def test_a_submitted_runs_status_lists_the_on_exit_step_once(tmp_path: Path) -> None:
+    """``flowyard status`` on a cluster reads the workflow's nodes: the alternative not taken is a Skipped node of the
+    same template, and is not the user's step."""
+    _, argo, _ = run_both(ERRORED, tmp_path / "run", "4.1.2")
+    folder = Path(argo["location"])
+    spec = yaml.safe_load((folder / "manifest.yaml").read_text())["spec"]
+    document = {"spec": spec, **json.loads((folder / "workflow.json").read_text())}  # the executor's status
+    rows = task_nodes(document, {"bad": "bad", "on-exit": "on-exit"})
+    assert [(step, node["phase"]) for step, _, node in rows] == [("bad", "Error"), ("on-exit", "Succeeded")]
+
+
+CONDITION_ON_TEXT = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: text
+defaults:
+  image: python:3.12-alpine
+steps:
+  a:
+    container:
+      command: [python, -c, "import json; open('o.json', 'w').write(json.dumps(\\"fast' || 'x\\"))"]
+    outputs:
+      o: {type: string, path: o.json}
+  b:
+    when: "${{ steps.a.outputs.o }} == 'fast'"
+    container:
+      command: [python, -c, "print('ran')"]
+"""
+
+
+def test_a_condition_on_a_steps_text_decides_as_locally_or_is_refused_by_name(tmp_path: Path) -> None:
+    """The output's text reaches ``when`` as written, inside quotes: its own quotes would end the string in
+    govaluate (``lexer.go`` ``readUntilFalse``) and rewrite the condition; a container's arrives as JSON text."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "p.yaml").write_text(CONDITION_ON_TEXT, encoding="utf-8")
+    local = json.loads(user_cli("run", "p.yaml", "--json", cwd=folder).stdout)
+    compiled = user_cli("compile", "p.yaml", "--backend", "argo", "-o", "wf.yaml", cwd=folder)
+    if compiled.returncode != 0:
+        assert "condition-on-step-text" in one_line_error(compiled, 2)
+        return
+    argo = json.loads(user_cli("run", "wf.yaml", "--backend", "argo", "--json", cwd=folder).stdout)
+    assert [(t["step"], t["status"]) for t in argo["tasks"]] == [(t["step"], t["status"]) for t in local["tasks"]]
+
+
+def test_a_wrapped_loop_whose_items_succeed_runs_no_check_and_succeeds(tmp_path: Path) -> None:
+    spec = WRAPPED_LOOP.replace('"raise SystemExit(1)"', '"pass"')
+    local, argo, on_exit = run_both(spec, tmp_path / "run", "4.1.2")
+    assert local["status"] == argo["status"] == "Succeeded" and on_exit == "Succeeded"
+    assert [t["step"] for t in argo["tasks"]].count("flowyard-check") == 0  # no pod: its when was false
