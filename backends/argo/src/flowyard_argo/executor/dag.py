@@ -26,6 +26,7 @@ from flowyard_argo.executor.children import (
 from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.depends import DependsError, dependency_names, depends_logic, evaluate
 from flowyard_argo.executor.engine import execute, references_result, template_outputs
+from flowyard_argo.executor.hooks import NodeHooks
 from flowyard_argo.executor.nodes import BAD, SKIPPED, TASK_GROUP, Node
 from flowyard_argo.executor.scope import AggregateError, Scope
 
@@ -208,13 +209,17 @@ def _start(state: _Dag, name: str, body: dict[str, Any], children: list[tuple[st
         task_name = f"{state.node.name}.{name}"
 
         def single() -> None:
+            hooks = _hooks(state, name, body)
             if state.slots is not None:
                 state.slots.acquire()
             try:
-                created = execute(run, task_name, name, body, parent, _artifacts_of(body), include)
+                created = execute(run, task_name, name, body, parent, _artifacts_of(body), include, hooks.observe)
             finally:
                 if state.slots is not None:
                     state.slots.release()
+            hooks.finish(created)
+            if hooks.error:
+                created.finish(TaskState.ERROR, hooks.error)  # executeDAGTask marks the task's node
             _finished(state, name, created, None)
 
         threading.Thread(target=single, daemon=True).start()
@@ -225,7 +230,8 @@ def _start(state: _Dag, name: str, body: dict[str, Any], children: list[tuple[st
     state.nodes[name] = group
 
     def item_job(child_name: str, child: dict[str, Any]) -> Callable[[], Node]:
-        return lambda: run_child(run, f"{state.node.name}.{child_name}", child_name, child, group, include)
+        node_name = f"{state.node.name}.{child_name}"
+        return lambda: run_child(run, node_name, child_name, child, group, include, _hooks(state, name, child))
 
     def loop() -> None:
         nodes = run_parallel([item_job(n, c) for n, c in children], state.limit)
@@ -234,6 +240,16 @@ def _start(state: _Dag, name: str, body: dict[str, Any], children: list[tuple[st
         _finished(state, name, group, nodes)
 
     threading.Thread(target=loop, daemon=True).start()
+
+
+def _hooks(state: _Dag, name: str, body: Mapping[str, Any]) -> NodeHooks:
+    """A task's hooks; its status (and outputs) enter the scope as ``tasks.<task>`` (for a loop item too)."""
+
+    def scope_of() -> Scope:
+        with state.cond:
+            return Scope(dict(state.scope.values), dict(state.scope.artifacts))
+
+    return NodeHooks(state.run, body, f"tasks.{name}", scope_of)
 
 
 def _finished(state: _Dag, name: str, node: Node, items: list[Node] | None) -> None:
