@@ -118,10 +118,12 @@ def test_task_exit_handlers_run_before_dependents_and_per_loop_item(tmp_path, ve
     # dag.go: a dependent waits for CheckAllHooksFullfilled on its dependency
     first_item = min(nodes["B(0:x)"].started_at, nodes["B(1:y)"].started_at)
     assert first_item >= nodes["A.onExit"].finished_at
-    for item in ("B(0:x)", "B(1:y)"):
+    # processTask runs each item's exit hook; executeDAGTask the TaskGroup's, once the group completed
+    for item in ("B(0:x)", "B(1:y)", "B"):
         exit_node = nodes[f"{item}.onExit"]
         assert exit_node.name == f"dagexit.{item}.onExit" and exit_node.phase is TaskState.FAILED
         assert exit_node.id in nodes[item].children
+    assert nodes["B.onExit"].started_at >= max(nodes[f"B({i}).onExit"].finished_at for i in ("0:x", "1:y"))
     # exit nodes are no target tasks: assessDAGPhase ignores their phase
     assert run.phase is TaskState.SUCCEEDED, run.message
 

@@ -69,7 +69,7 @@ class _Dag:
 
     def ready(self, name: str) -> bool | None:
         """True to run, False to omit, None while a dependency is not fulfilled."""
-        if any(d not in self.nodes or not self.nodes[d].fulfilled for d in self.deps[name]):
+        if any(d not in self.nodes or not self.nodes[d].fulfilled or d in self.running for d in self.deps[name]):
             return None
         task = self.tasks[name]
         if not task.get("depends") and not task.get("dependencies"):
@@ -231,25 +231,31 @@ def _start(state: _Dag, name: str, body: dict[str, Any], children: list[tuple[st
 
     def item_job(child_name: str, child: dict[str, Any]) -> Callable[[], Node]:
         node_name = f"{state.node.name}.{child_name}"
-        return lambda: run_child(run, node_name, child_name, child, group, include, _hooks(state, name, child))
+        hooks = _hooks(state, name, child, expressions=False)  # processTask: an item gets its exit hook only
+        return lambda: run_child(run, node_name, child_name, child, group, include, hooks)
 
     def loop() -> None:
+        hooks = _hooks(state, name, body)  # executeDAGTask: the TaskGroup node has the task's hooks too
+        hooks.observe(group)
         nodes = run_parallel([item_job(n, c) for n, c in children], state.limit)
         bad = [n for n in nodes if n.phase in BAD]
         group.finish(bad[0].phase if bad else TaskState.SUCCEEDED if nodes else TaskState.SKIPPED)
+        hooks.finish(group)
+        if hooks.error:
+            group.finish(TaskState.ERROR, hooks.error)
         _finished(state, name, group, nodes)
 
     threading.Thread(target=loop, daemon=True).start()
 
 
-def _hooks(state: _Dag, name: str, body: Mapping[str, Any]) -> NodeHooks:
+def _hooks(state: _Dag, name: str, body: Mapping[str, Any], *, expressions: bool = True) -> NodeHooks:
     """A task's hooks; its status (and outputs) enter the scope as ``tasks.<task>`` (for a loop item too)."""
 
     def scope_of() -> Scope:
         with state.cond:
             return Scope(dict(state.scope.values), dict(state.scope.artifacts))
 
-    return NodeHooks(state.run, body, f"tasks.{name}", scope_of)
+    return NodeHooks(state.run, body, f"tasks.{name}", scope_of, expressions=expressions)
 
 
 def _finished(state: _Dag, name: str, node: Node, items: list[Node] | None) -> None:

@@ -54,9 +54,18 @@ class NodeHooks:
     ``prefix`` is ``steps.<name>``/``tasks.<name>``: where the node's status (and, for hook arguments, its
     outputs) enter the scope; ``scope_of`` gives a copy of the template's scope as it is now."""
 
-    def __init__(self, run: RunContext, holder: Mapping[str, Any], prefix: str, scope_of: Callable[[], Scope]) -> None:
+    def __init__(
+        self,
+        run: RunContext,
+        holder: Mapping[str, Any],
+        prefix: str,
+        scope_of: Callable[[], Scope],
+        *,
+        expressions: bool = True,
+    ) -> None:
         self.run, self.prefix, self.scope_of = run, prefix, scope_of
-        self.hooks = {k: v for k, v in (holder.get("hooks") or {}).items() if k != EXIT}
+        given = (holder.get("hooks") or {}) if expressions else {}
+        self.hooks = {k: v for k, v in given.items() if k != EXIT}
         self.exit = exit_hook(holder, run.spec.get("arguments") or {})
         self.threads: dict[str, threading.Thread] = {}
         self.error = ""
