@@ -198,3 +198,50 @@ def test_a_hook_naming_a_missing_template_is_refused():
     with pytest.raises(ManifestError) as caught:
         prepare(doc, argo_version("4.1.2"), source="hooks.yaml")
     assert "spec.hooks.exit" in str(caught.value) and "template name 'nowhere' undefined" in str(caught.value)
+
+
+BAD_HOOKS = (
+    """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: badhooks}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: inner, template: dag}
+  - name: dag
+    dag:
+      tasks:
+      - name: t
+        template: echo
+        hooks: {late: {template: echo}}
+  - name: steps
+    steps:
+    - - name: s
+        template: echo
+        hooks: {odd: {expression: 'steps.s.status > 1', template: echo}}
+"""
+    + TEMPLATES
+)
+
+
+@needs_namespaces
+def test_a_task_hook_without_an_expression_errors_its_node_at_run_time(tmp_path):
+    # validate.go validateHooks checks steps' hooks only; hooks.go refuses a DAG task's when it evaluates it
+    run = run_manifest(BAD_HOOKS, tmp_path)
+    task = by_display(run)["t"]
+    assert (
+        task.phase is TaskState.ERROR and task.message == "Expression required for hook badhooks[0].inner.t.hooks.late"
+    )
+    assert run.phase is TaskState.ERROR
+
+
+@needs_namespaces
+def test_a_hook_expression_that_cannot_be_evaluated_errors_the_step_group(tmp_path):
+    run = run_manifest(BAD_HOOKS, tmp_path, entrypoint="steps")
+    group = by_display(run)["[0]"]
+    assert group.phase is TaskState.ERROR and "steps.s.status > 1" in group.message
+    assert run.phase is TaskState.ERROR
+    assert not any(n.hooked for n in run.tree.nodes.values())

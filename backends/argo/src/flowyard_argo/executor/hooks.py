@@ -187,14 +187,16 @@ class WorkflowHooks:
 
     def observe(self, root: Node) -> None:
         with self.lock:
+            # operate() sets it (setGlobalRuntimeParameters: the workflow's phase, Running, for later pods too)
             self.run.set_global("workflow.status", WORKFLOW_STATUS.get(root.phase, root.phase.value))
+            values = dict(self.run.globals)
             for name, hook in self.hooks.items():
                 if name in self.fired or self.error:
                     continue
                 try:
                     fire = eval_bool(
                         str(hook.get("expression") or ""),
-                        dict(self.run.globals),
+                        values,
                         legacy=self.run.version.pkg_expr_functions,
                     )
                 except ExprError as e:
@@ -210,7 +212,7 @@ class WorkflowHooks:
                     job.start()
 
     def finish(self, root: Node) -> None:
-        """A last look with the final ``workflow.status``; then wait for every hook that fired."""
+        """A last look with the final ``workflow.status`` (kept for the exit handler); then wait for every hook."""
         self.observe(root)
         for job in self.threads:
             job.join()
