@@ -245,3 +245,57 @@ def test_a_hook_expression_that_cannot_be_evaluated_errors_the_step_group(tmp_pa
     assert group.phase is TaskState.ERROR and "steps.s.status > 1" in group.message
     assert run.phase is TaskState.ERROR
     assert not any(n.hooked for n in run.tree.nodes.values())
+
+
+ERRORED_AND_RETRIED = (
+    """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: edge}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      failFast: false
+      tasks:
+      - name: broken
+        template: echo
+        arguments: {parameters: [{name: m, value: "{{item}}"}]}
+        withParam: "not json"
+        onExit: echo
+      - name: retried
+        template: flaky
+        hooks:
+          exit:
+            template: echo
+            arguments: {parameters: [{name: m, value: "{{tasks.retried.status}} {{tasks.retried.outputs.parameters.out}}"}]}
+  - name: flaky
+    retryStrategy: {limit: 1}
+    outputs: {parameters: [{name: out, valueFrom: {path: /tmp/out.txt}}]}
+    script:
+      image: python:3.12
+      command: [python]
+      source: |
+        import os, sys
+        open("/tmp/out.txt", "w").write("tried")
+        sys.exit(5)
+"""
+    + TEMPLATES
+)
+
+
+@needs_namespaces
+@pytest.mark.parametrize("version", VERSIONS)
+def test_an_errored_task_and_a_retried_one_get_their_exit_hooks(tmp_path, version):
+    run = run_manifest(ERRORED_AND_RETRIED, tmp_path, version)
+    nodes = by_display(run)
+    broken = nodes["broken"]
+    assert broken.phase is TaskState.ERROR and "withParam" in broken.message
+    assert nodes["broken.onExit"].id in broken.children and nodes["broken.onExit"].phase is TaskState.SUCCEEDED
+    retried = nodes["retried"]
+    assert retried.type == "Retry" and retried.phase is TaskState.FAILED
+    exit_node = nodes["retried.onExit"]
+    assert exit_node.id in retried.children  # the Retry node's, not an attempt's
+    assert exit_node.id not in nodes["retried(0)"].children + nodes["retried(1)"].children
+    assert argv_of(exit_node, tmp_path) == ["Failed tried"]

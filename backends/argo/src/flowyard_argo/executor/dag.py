@@ -193,6 +193,17 @@ def _settle(state: _Dag, name: str, node_name: str, phase: TaskState, message: s
     state.link(name, created)
     state.nodes[name] = created.finish(phase, message)
     add_settled(state.run, state.scope, f"tasks.{name}", created, state.tasks[name])
+    hooks = _hooks(state, name, state.tasks[name])
+    if phase is TaskState.ERROR and hooks.any:  # executeDAGTask: a completed node (Error too) gets its exit hook
+        state.running.add(name)
+
+        def settle_hooks() -> None:
+            hooks.finish(created)
+            with state.cond:
+                state.running.discard(name)
+                state.cond.notify_all()
+
+        threading.Thread(target=settle_hooks, daemon=True).start()
 
 
 def _artifacts_of(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
