@@ -15,6 +15,7 @@ from flowyard_argo.executor.engine import execute
 from flowyard_argo.executor.expr.controller import artifact_value
 from flowyard_argo.executor.expr.errors import ExprError
 from flowyard_argo.executor.govaluate import WhenError, should_execute
+from flowyard_argo.executor.hooks import NodeHooks
 from flowyard_argo.executor.loops import LoopError, loop_items, process_item
 from flowyard_argo.executor.nodes import SKIPPED, Node
 from flowyard_argo.executor.scope import Scope
@@ -54,8 +55,16 @@ def evaluate_when(run: RunContext, body: Mapping[str, Any], scope: Scope) -> tup
         raise ExecutionError(str(e)) from None
 
 
-def run_child(run: RunContext, name: str, display: str, body: Mapping[str, Any], parent: Node, include: bool) -> Node:
-    """Run one step/task (or loop child), unless its own, now resolved, ``when`` is false."""
+def run_child(
+    run: RunContext,
+    name: str,
+    display: str,
+    body: Mapping[str, Any],
+    parent: Node,
+    include: bool,
+    hooks: NodeHooks | None = None,
+) -> Node:
+    """Run one step/task (or loop child), unless its own, now resolved, ``when`` is false; then its hooks."""
     when = body.get("when") or ""
     try:
         proceed = should_execute(when)
@@ -67,26 +76,33 @@ def run_child(run: RunContext, name: str, display: str, body: Mapping[str, Any],
         skipped = run.tree.create(name, display, SKIPPED, body.get("template") or "", parent)
         return skipped.finish(TaskState.SKIPPED, f"when '{when}' evaluated false")
     artifacts = {a["name"]: a for a in (body.get("arguments") or {}).get("artifacts") or []}
-    return execute(run, name, display, body, parent, artifacts, include)
+    if hooks is None or not hooks.any:
+        return execute(run, name, display, body, parent, artifacts, include)
+    node = execute(run, name, display, body, parent, artifacts, include, hooks.observe)
+    hooks.finish(node)
+    return node
 
 
-def resolve_body(run: RunContext, body: Mapping[str, Any], scope: Scope) -> dict[str, Any]:
-    """The step/task with scope tags replaced (``steps``/``tasks`` tags must resolve) and ``from`` artifacts found."""
+def resolve_body(run: RunContext, body: Mapping[str, Any], scope: Scope, *, strict: bool = True) -> dict[str, Any]:
+    """The step/task with scope tags replaced (``steps``/``tasks`` tags must resolve, unless not ``strict``: a
+    hook's arguments, ``resolveExitTmplArgument``) and ``from`` artifacts found; its ``hooks`` left as written."""
     plain = {k: v for k, v in body.items() if k != "hooks"}
     if run.version.absent_optionals:
         plain = _mark_absent_optionals(plain, scope)
-    strict = STRICT if run.version.strict_references else ()
+    prefixes = STRICT if run.version.strict_references and strict else ()
     try:
         text = replace_json(
             gojson.marshal(plain),
             scope_values(run, scope),
             allow_unresolved=True,
-            strict_prefixes=strict,
+            strict_prefixes=prefixes,
             version=run.version,
         )
     except TemplateError as e:
         raise ExecutionError(str(e)) from None
     resolved: dict[str, Any] = gojson.decode(text)
+    if body.get("hooks") is not None:
+        resolved["hooks"] = body["hooks"]  # resolved when they run, against the node's own status and outputs
     arguments = resolved.get("arguments") or {}
     artifacts = []
     for art in arguments.get("artifacts") or []:

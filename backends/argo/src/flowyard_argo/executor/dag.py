@@ -26,6 +26,7 @@ from flowyard_argo.executor.children import (
 from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.depends import DependsError, dependency_names, depends_logic, evaluate
 from flowyard_argo.executor.engine import execute, references_result, template_outputs
+from flowyard_argo.executor.hooks import NodeHooks
 from flowyard_argo.executor.nodes import BAD, SKIPPED, TASK_GROUP, Node
 from flowyard_argo.executor.scope import AggregateError, Scope
 
@@ -68,7 +69,7 @@ class _Dag:
 
     def ready(self, name: str) -> bool | None:
         """True to run, False to omit, None while a dependency is not fulfilled."""
-        if any(d not in self.nodes or not self.nodes[d].fulfilled for d in self.deps[name]):
+        if any(d not in self.nodes or not self.nodes[d].fulfilled or d in self.running for d in self.deps[name]):
             return None
         task = self.tasks[name]
         if not task.get("depends") and not task.get("dependencies"):
@@ -192,6 +193,17 @@ def _settle(state: _Dag, name: str, node_name: str, phase: TaskState, message: s
     state.link(name, created)
     state.nodes[name] = created.finish(phase, message)
     add_settled(state.run, state.scope, f"tasks.{name}", created, state.tasks[name])
+    hooks = _hooks(state, name, state.tasks[name])
+    if phase is TaskState.ERROR and hooks.any:  # executeDAGTask: a completed node (Error too) gets its exit hook
+        state.running.add(name)
+
+        def settle_hooks() -> None:
+            hooks.finish(created)
+            with state.cond:
+                state.running.discard(name)
+                state.cond.notify_all()
+
+        threading.Thread(target=settle_hooks, daemon=True).start()
 
 
 def _artifacts_of(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -208,13 +220,17 @@ def _start(state: _Dag, name: str, body: dict[str, Any], children: list[tuple[st
         task_name = f"{state.node.name}.{name}"
 
         def single() -> None:
+            hooks = _hooks(state, name, body)
             if state.slots is not None:
                 state.slots.acquire()
             try:
-                created = execute(run, task_name, name, body, parent, _artifacts_of(body), include)
+                created = execute(run, task_name, name, body, parent, _artifacts_of(body), include, hooks.observe)
             finally:
                 if state.slots is not None:
                     state.slots.release()
+            hooks.finish(created)
+            if hooks.error:
+                created.finish(TaskState.ERROR, hooks.error)  # executeDAGTask marks the task's node
             _finished(state, name, created, None)
 
         threading.Thread(target=single, daemon=True).start()
@@ -225,15 +241,32 @@ def _start(state: _Dag, name: str, body: dict[str, Any], children: list[tuple[st
     state.nodes[name] = group
 
     def item_job(child_name: str, child: dict[str, Any]) -> Callable[[], Node]:
-        return lambda: run_child(run, f"{state.node.name}.{child_name}", child_name, child, group, include)
+        node_name = f"{state.node.name}.{child_name}"
+        hooks = _hooks(state, name, child, expressions=False)  # processTask: an item gets its exit hook only
+        return lambda: run_child(run, node_name, child_name, child, group, include, hooks)
 
     def loop() -> None:
+        hooks = _hooks(state, name, body)  # executeDAGTask: the TaskGroup node has the task's hooks too
+        hooks.observe(group)
         nodes = run_parallel([item_job(n, c) for n, c in children], state.limit)
         bad = [n for n in nodes if n.phase in BAD]
         group.finish(bad[0].phase if bad else TaskState.SUCCEEDED if nodes else TaskState.SKIPPED)
+        hooks.finish(group)
+        if hooks.error:
+            group.finish(TaskState.ERROR, hooks.error)
         _finished(state, name, group, nodes)
 
     threading.Thread(target=loop, daemon=True).start()
+
+
+def _hooks(state: _Dag, name: str, body: Mapping[str, Any], *, expressions: bool = True) -> NodeHooks:
+    """A task's hooks; its status (and outputs) enter the scope as ``tasks.<task>`` (for a loop item too)."""
+
+    def scope_of() -> Scope:
+        with state.cond:
+            return Scope(dict(state.scope.values), dict(state.scope.artifacts))
+
+    return NodeHooks(state.run, body, f"tasks.{name}", scope_of, expressions=expressions)
 
 
 def _finished(state: _Dag, name: str, node: Node, items: list[Node] | None) -> None:

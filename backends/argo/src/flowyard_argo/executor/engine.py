@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowyard.runs import TaskState
@@ -38,10 +38,12 @@ def execute(
     parent: Node | None,
     artifacts: Mapping[str, dict[str, Any]],
     include_result: bool = False,
+    observe: Callable[[Node], None] | None = None,
 ) -> Node:
     """Run the template ``holder`` names with its arguments; return its finished node.
 
-    ``include_result``: whether the pod's stdout is kept as ``outputs.result`` (``includeScriptOutput``).
+    ``include_result``: whether the pod's stdout is kept as ``outputs.result`` (``includeScriptOutput``);
+    ``observe``: called as the node enters each phase before its last (its lifecycle hooks look at it).
     """
     try:
         template = run.template(holder)
@@ -50,8 +52,8 @@ def execute(
         return node.finish(TaskState.ERROR, str(e))
     arguments = holder.get("arguments") or {}
     if template.get("retryStrategy") is not None:
-        return _with_retries(run, name, display, template, arguments, parent, artifacts, include_result)
-    return _once(run, name, display, template, arguments, parent, artifacts, include_result)
+        return _with_retries(run, name, display, template, arguments, parent, artifacts, include_result, observe)
+    return _once(run, name, display, template, arguments, parent, artifacts, include_result, observe)
 
 
 def _once(
@@ -63,9 +65,14 @@ def _once(
     parent: Node | None,
     artifacts: Mapping[str, dict[str, Any]],
     include_result: bool = False,
+    observe: Callable[[Node], None] | None = None,
 ) -> Node:
     node = run.tree.create(name, display, node_type(template), template.get("name") or "", parent)
+    if observe is not None and node.type == POD:
+        observe(node)  # a pod's node is created Pending; steps/dag nodes start Running
     node.phase = TaskState.RUNNING
+    if observe is not None:
+        observe(node)
     try:
         params, arts = bind_inputs(template, arguments, artifacts)
         resolved = substitute_template(template, params, arts, run.globals, run.version)
@@ -118,11 +125,14 @@ def _with_retries(
     parent: Node | None,
     artifacts: Mapping[str, dict[str, Any]],
     include_result: bool,
+    observe: Callable[[Node], None] | None = None,
 ) -> Node:
     """``processNodeRetries``: attempts ``name(0)``, ``name(1)``... under a Retry node, the last one deciding."""
     strategy = template["retryStrategy"]
     retry_node = run.tree.create(name, display, RETRY, template.get("name") or "", parent)
     retry_node.phase = TaskState.RUNNING
+    if observe is not None:
+        observe(retry_node)  # the hooks belong to the Retry node, not to its attempts
     first_start = time.time()
     attempt = 0
     while True:

@@ -63,6 +63,7 @@ class Node:
     started_at: float | None = None
     finished_at: float | None = None
     pod: str | None = None
+    hooked: bool = False  # a hook's or exit handler's node (``NodeFlag.Hooked``)
 
     def finish(self, phase: TaskState, message: str = "") -> Node:
         self.phase = phase
@@ -93,6 +94,8 @@ class Node:
             data["inputs"] = self.inputs
         if self.pod:
             data["podName"] = self.pod
+        if self.hooked:
+            data["nodeFlag"] = {"hooked": True}
         return data
 
 

@@ -29,7 +29,6 @@ REFUSED_SPEC_FIELDS = {
     "volumes": "spec.volumes",
     "volumeClaimTemplates": "volumeClaimTemplates",
     "synchronization": "synchronization (mutex/semaphore)",
-    "hooks": "workflow lifecycle hooks",
     "activeDeadlineSeconds": "spec.activeDeadlineSeconds",
     "artifactRepositoryRef": "artifactRepositoryRef (artifact repositories are the executor's next issue)",
 }
@@ -69,6 +68,7 @@ def _refusals(spec: Mapping[str, Any]) -> Iterator[str]:
     for key, what in REFUSED_SPEC_FIELDS.items():
         if spec.get(key):
             yield f"spec.{key}: {what} cannot run here"
+    yield from _hook_refs(spec.get("hooks") or {}, "spec")
     for source in dict.fromkeys(expression_tags(gojson.marshal(spec))):
         text = gojson.fix_html(source)
         why = unsupported(gojson.decode(f'"{text}"') if gojson.is_valid(f'"{text}"') else text)
@@ -129,15 +129,18 @@ def _template_details(tmpl: Mapping[str, Any], path: str) -> Iterator[str]:
         for holder in holders:
             if holder.get("templateRef") is not None:
                 yield f"{path}: templateRef (no cluster to hold the WorkflowTemplate) cannot run here"
-            if holder.get("hooks"):
-                yield f"{path}: lifecycle hooks cannot run here yet"
-            if holder.get("onExit"):
-                yield f"{path}: step/task onExit cannot run here yet"
+            yield from _hook_refs(holder.get("hooks") or {}, f"{path}: {holder.get('name')}")
             for art in (holder.get("arguments") or {}).get("artifacts") or []:
                 where = [k for k in _location(art) if k != "raw"]  # an argument is loaded into the pod
                 if where:
                     name = art.get("name")
                     yield f"{path}: argument artifact {name}: {where[0]} artifacts (the executor's next issue)"
+
+
+def _hook_refs(hooks: Mapping[str, Any], path: str) -> Iterator[str]:
+    for name, hook in hooks.items():
+        if isinstance(hook, Mapping) and hook.get("templateRef") is not None:
+            yield f"{path}.hooks.{name}: templateRef (no cluster to hold the WorkflowTemplate) cannot run here"
 
 
 def _holders(tmpl: Mapping[str, Any], kind: str) -> list[Mapping[str, Any]]:

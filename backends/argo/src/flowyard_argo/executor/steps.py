@@ -22,6 +22,7 @@ from flowyard_argo.executor.children import (
 )
 from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.engine import references_result, template_outputs
+from flowyard_argo.executor.hooks import NodeHooks
 from flowyard_argo.executor.nodes import BAD, SKIPPED, STEP_GROUP, Node
 from flowyard_argo.executor.scope import AggregateError, Scope
 
@@ -82,20 +83,29 @@ def _run_group(
             plans.append((step, [], skipped.finish(TaskState.SKIPPED, "Skipped, empty params")))
             continue
         plans.append((body, children, None))
-    jobs, owners = [], []
+    jobs, owners, hook_sets = [], [], []
     for planned, children, done in plans:
         if done is not None:
             continue
         include = references_result(template, str(planned["name"]))
         for child_name, child in children or [(str(planned["name"]), dict(planned))]:
-            jobs.append(_job(run, f"{group_node.name}.{child_name}", child_name, child, group_node, include))
+            hooks = NodeHooks(
+                run, child, f"steps.{child_name}", lambda: Scope(dict(scope.values), dict(scope.artifacts))
+            )
+            hook_sets.append(hooks)
+            jobs.append(_job(run, f"{group_node.name}.{child_name}", child_name, child, group_node, include, hooks))
             owners.append(planned["name"])
     results = run_parallel(jobs, limit)
+    hook_error = next((h.error for h in hook_sets if h.error), "")
+    if hook_error:
+        return None, hook_error  # executeStepGroup: a hook that cannot be evaluated errors the step group
     return _record(run, plans, owners, results, scope)
 
 
-def _job(run: RunContext, name: str, display: str, body: dict[str, Any], parent: Node, include: bool) -> Any:
-    return lambda: run_child(run, name, display, body, parent, include)
+def _job(
+    run: RunContext, name: str, display: str, body: dict[str, Any], parent: Node, include: bool, hooks: NodeHooks
+) -> Any:
+    return lambda: run_child(run, name, display, body, parent, include, hooks)
 
 
 def _record(

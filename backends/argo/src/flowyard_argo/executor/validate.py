@@ -128,6 +128,7 @@ def _workflow(wf: Mapping[str, Any], version: ArgoVersion) -> Iterator[Problem]:
     on_exit = spec.get("onExit")
     if on_exit and on_exit not in by_name:
         yield Problem("validate.go validateTemplateHolder", "spec.onExit", f"template name '{on_exit}' undefined")
+    yield from _hooks(spec.get("hooks") or {}, "spec.hooks", "hooks", by_name)
     for index, tmpl in enumerate(templates):
         yield from _template(tmpl, f"spec.templates[{index}]", by_name, version)
 
@@ -243,6 +244,24 @@ def _steps(tmpl: Mapping[str, Any], path: str, by_name: Mapping[str, Any]) -> It
                 yield Problem(
                     "validate.go validateTemplateHolder", where, f"templates.{name}.steps[{i}].{step_name} {problem}"
                 )
+            yield from _hooks(
+                step.get("hooks") or {}, f"{where}.hooks", f"templates.{name}.steps[{i}].{step_name}", by_name
+            )
+
+
+def _hooks(hooks: Mapping[str, Any], where: str, base: str, by_name: Mapping[str, Any]) -> Iterator[Problem]:
+    """``validateHooks``: every hook but ``exit`` needs an expression; and the template it names exists."""
+    for hook_name, hook in hooks.items():
+        hook = hook or {}
+        if hook_name != "exit" and not hook.get("expression"):
+            yield Problem(
+                "validate.go validateHooks", f"{where}.{hook_name}", f"{base}.{hook_name} Expression required"
+            )
+        template = hook.get("template")
+        if template and template not in by_name:
+            yield Problem(
+                "validate.go validateTemplateHolder", f"{where}.{hook_name}", f"template name '{template}' undefined"
+            )
 
 
 def _dag(tmpl: Mapping[str, Any], path: str, by_name: Mapping[str, Any], version: ArgoVersion) -> Iterator[Problem]:

@@ -22,9 +22,11 @@ from flowyard_argo.executor import gojson
 from flowyard_argo.executor.arguments import any_string
 from flowyard_argo.executor.context import RunContext
 from flowyard_argo.executor.engine import execute
+from flowyard_argo.executor.hooks import WorkflowHooks, exit_hook, run_hook
 from flowyard_argo.executor.images import ImageError, ImageMap
 from flowyard_argo.executor.nodes import Node, NodeTree
 from flowyard_argo.executor.refusals import ignored, refusals
+from flowyard_argo.executor.scope import Scope
 from flowyard_argo.executor.validate import Problem, validate_kind, validate_workflow
 from flowyard_argo.executor.versions import ArgoVersion
 
@@ -186,19 +188,34 @@ def run_workflow(
         name, spec, version, images, folder, tree, global_values(wf), pod_slots=slots, previous=previous or {}
     )
     holder = {"template": spec["entrypoint"], "arguments": spec.get("arguments") or {}}
-    root = execute(run, name, name, holder, None, {})
+    hooks = WorkflowHooks(run)
+    root = execute(run, name, name, holder, None, {}, observe=hooks.observe if hooks.hooks else None)
+    run.set_global("workflow.failures", json.dumps(tree.failures(), separators=(",", ":")))
+    hooks.finish(root)
+    if hooks.error:
+        root.finish(TaskState.ERROR, hooks.error)  # operate(): markNodeError on the root node
     phase, message = root.phase, root.message
-    exit_node = None
-    if spec.get("onExit"):
-        run.set_global("workflow.status", phase.value if phase is not TaskState.SKIPPED else "Succeeded")
-        run.set_global("workflow.failures", json.dumps(tree.failures(), separators=(",", ":")))
-        exit_node = execute(run, f"{name}.onExit", f"{name}.onExit", {"template": spec["onExit"]}, None, {}, True)
-        if phase is TaskState.SUCCEEDED and exit_node.phase in (TaskState.FAILED, TaskState.ERROR):
-            phase, message = exit_node.phase, exit_node.message
+    exit_node = _exit_handler(run, spec, name)
+    if (
+        exit_node is not None
+        and phase is TaskState.SUCCEEDED
+        and exit_node.phase in (TaskState.FAILED, TaskState.ERROR)
+    ):
+        phase, message = exit_node.phase, exit_node.message
     outputs = {k: v for k, v in run.globals.items() if k.startswith("workflow.outputs.")}
     result = WorkflowRun(name, phase, message, tree, root, exit_node, outputs=outputs)
     write_atomic(folder / "workflow.json", json.dumps(status_document(result), indent=1).encode())
     return result
+
+
+def _exit_handler(run: RunContext, spec: Mapping[str, Any], name: str) -> Node | None:
+    """``operate``'s exit handler (``spec.onExit`` or ``spec.hooks.exit``), after the workflow-level hooks."""
+    hook = exit_hook(spec, spec.get("arguments") or {})
+    if hook is None:
+        return None
+    run.set_global("workflow.failures", json.dumps(run.tree.failures(), separators=(",", ":")))
+    exit_name = f"{name}.onExit"
+    return run_hook(run, None, exit_name, exit_name, hook, Scope(), include_result=True)
 
 
 def status_document(result: WorkflowRun) -> dict[str, Any]:
