@@ -27,13 +27,7 @@ class TestEveryInstalledBackend(BackendContract):
     def test_runs_produce_the_expected_documents(self, backend, name, tmp_path):
         if backend.name == "argo":
             backend = _argo_on_this_machine(tmp_path)
-            if name in ARGO_DIVERGENCES:
-                pytest.xfail(ARGO_DIVERGENCES[name])
         super().test_runs_produce_the_expected_documents(backend, name, tmp_path)
-
-
-# issue 15 (2), checked strictly (per pinned release) in backends/argo/tests/test_contract.py
-ARGO_DIVERGENCES = {"failing-item-continue": "the compiled manifest ends Succeeded where the local run ends Failed"}
 
 
 def _argo_on_this_machine(folder):

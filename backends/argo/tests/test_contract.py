@@ -19,20 +19,6 @@ from flowyard_argo.executor.versions import ARGO_VERSIONS, DEFAULT_ARGO_VERSION
 # The canonical Python-function steps name no image; on a cluster they need one with flowyard-core.
 STEP_IMAGE = "registry.example/flowyard-step:0.1"
 
-# Runs where the executor, following the controller's source, ends differently from the local backend.
-DIVERGENCES = {
-    "failing-item-continue": (
-        "issue 15 (2): the compiled manifest runs the fan-in task `after` on `items.Failed` (depends) and its loop "
-        "continues on failure, so the workflow's phase is its leaf's, Succeeded (dag.go assessDAGPhase: a DAG's "
-        "phase is its leaves'), where the local backend ends the run Failed; the documents agree ([0, null, 2])"
-    ),
-}
-
-NAMES = [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=DIVERGENCES[name])) if name in DIVERGENCES else name
-    for name in RUNNABLE
-]
-
 
 def host_image_map(folder: Path) -> Path:
     """The canonical pipelines' images on this machine: the step image and the seed's image are this Python
@@ -50,7 +36,7 @@ class TestArgoBackendContract(BackendContract):
 
     @pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
     @pytest.mark.parametrize("version", ARGO_VERSIONS)
-    @pytest.mark.parametrize("name", NAMES)
+    @pytest.mark.parametrize("name", RUNNABLE)
     def test_runs_produce_the_expected_documents(self, name, version, runs_root, tmp_path) -> None:
         """The compiled manifest, executed by each pinned release's rules, gives the local backend's documents."""
         if runs_root is None and version != DEFAULT_ARGO_VERSION:
