@@ -39,16 +39,6 @@ class Items:
     fields: tuple[tuple[str, ...], ...] = ()
 
 
-def data_producers(step: StepIR) -> set[str]:
-    """The steps whose outputs this step reads (inputs, ``for_each``, ``when``), not those it only runs after."""
-    sources: list[Any] = [inp.source for inp in step.inputs]
-    if step.for_each is not None:
-        sources.append(step.for_each.source)
-    if step.when is not None:
-        sources += [step.when.left, step.when.right]
-    return {src.step for src in sources if isinstance(src, StepOutputSource)}
-
-
 def item_fields(step: StepIR) -> tuple[tuple[str, ...], ...]:
     """Every ``item.a.b`` field path the step uses, in a fixed order (``flowyard-f0``, ...)."""
     found: set[tuple[str, ...]] = set()

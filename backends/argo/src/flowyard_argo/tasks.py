@@ -5,15 +5,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowyard.ir import StepIR
+from flowyard.ir import StepIR, StepOutputSource
 from hera.workflows import DAG, Artifact, Parameter, Task
 from hera.workflows import models as m
 
 from flowyard_argo.failed_items import failed_items_check, status_output
 from flowyard_argo.fan_ins import file_fan_in_producers
-from flowyard_argo.items import Items, data_producers
+from flowyard_argo.items import Items
 from flowyard_argo.names import HELPER, HELPER_FILE, P_ITEMS, items_task, loop_template
 from flowyard_argo.references import Rendering, StepCalls
+
+
+def data_producers(step: StepIR) -> set[str]:
+    """The steps whose outputs this step reads (inputs, ``for_each``, ``when``), not those it only runs after."""
+    sources: list[Any] = [inp.source for inp in step.inputs]
+    if step.for_each is not None:
+        sources.append(step.for_each.source)
+    if step.when is not None:
+        sources += [step.when.left, step.when.right]
+    return {src.step for src in sources if isinstance(src, StepOutputSource)}
 
 
 class TaskWiring(Rendering):
