@@ -249,6 +249,12 @@ def test_continue_on_failure_keeps_the_dag_going() -> None:
     assert "items.Failed" in task(doc, "after")["depends"]
     main = template(doc, "main")["dag"]
     assert main["target"].split() == [t["name"] for t in main["tasks"]]  # assessDAGPhase reads the targets
+    # the wrapper's continueOn hides a failed item from main: its task group's phase goes out, a check fails on it
+    status = {p["name"]: p["valueFrom"] for p in template(doc, "items-loop")["outputs"]["parameters"]}
+    assert status["flowyard-status"] == {"parameter": "{{tasks.items.status}}"}
+    check = task(doc, "items-check")
+    assert check["template"] == "flowyard-check" and check["depends"] == "items"
+    assert check["when"] == "'{{tasks.items.outputs.parameters.flowyard-status}}' != 'Succeeded'"
     stop = manifest(canonical_ir("failing-item-stop"))
     assert template(stop, "main")["failFast"] is True and "continueOn" not in task(stop, "items")
 

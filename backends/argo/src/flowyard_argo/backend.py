@@ -83,7 +83,7 @@ class ArgoBackend(Backend):
 
     def refusals(self, ir: PipelineIR) -> list[FeatureUse]:
         """What Argo (or this mapping of it) cannot express, beyond the capability set."""
-        from flowyard_argo.compiler import ARGUMENT_LIMIT, reserved_names
+        from flowyard_argo.names import ARGUMENT_LIMIT, reserved_names
 
         out = cluster_refusals(ir, "Argo", self.options.default_image)
         reserved = reserved_names(ir)
@@ -204,7 +204,7 @@ class ArgoBackend(Backend):
 
         if self.options.kind != "Workflow":
             raise FlowyardError(f"submit sends a Workflow; kind={self.options.kind} is for `flowyard compile`")
-        from flowyard_argo.compiler import ARGUMENT_LIMIT
+        from flowyard_argo.names import ARGUMENT_LIMIT
 
         for name, value in request.params.items():
             size = len(render_value(value).encode())
@@ -288,8 +288,8 @@ class ArgoBackend(Backend):
 
 def _step_names(ir: PipelineIR | None, wf: Any = None) -> dict[str, str]:
     """Argo task/template name -> the step's name in the spec (DNS names when no IR is at hand)."""
-    from flowyard_argo.compiler import HELPER, HELPER_FILE
     from flowyard_argo.failed_items import CHECK
+    from flowyard_argo.names import HELPER, HELPER_FILE
 
     if ir is not None:
         return {s.dns_name: s.name for s in ir.all_steps}

@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 from flowyard.summary import ArtifactWire, FanOutSummary, StructuralSummary
 
-from flowyard_argo.compiler import ENTRY, HELPER, HELPER_FILE
 from flowyard_argo.failed_items import CHECK
+from flowyard_argo.names import ENTRY, HELPER, HELPER_FILE
 from flowyard_argo.on_exit import EXIT_HANDLER
 
 _TASK_OUTPUT = re.compile(r"\{\{tasks\.([-a-z0-9]+)\.outputs\.(?:parameters|artifacts)\.([-\w]+)\}\}")

@@ -1,0 +1,62 @@
+"""The names and places the Argo compiler adds: its templates, tasks and parameters, and the folders a step's
+values and files use inside its pod. Read by the compiler's modules and by the backend's checks."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from flowyard.ir import OutputIR, PipelineIR
+
+from flowyard_argo.failed_items import CHECK, check_task
+from flowyard_argo.fan_ins import value_fan_in_producers
+from flowyard_argo.on_exit import EXIT_HANDLER, failed_step_name
+
+ENTRY = "main"
+HELPER = "flowyard-items"
+HELPER_FILE = "flowyard-items-file"  # the helper reading an upstream step's list from a file
+INPUTS_ROOT = "/flowyard/inputs"
+OUTPUTS_ROOT = "/flowyard/outputs"
+VALUES_DIR = "/flowyard/values"
+COLLECTED_DIR = "/flowyard/collected"
+DEFAULT_WORKDIR = "/flowyard/work"
+P_INDEX = "flowyard-index"
+P_ITEM = "flowyard-item"
+P_ITEMS = "flowyard-items"
+AWS_S3_ENDPOINT = "s3.amazonaws.com"  # Argo's docs for AWS S3 (docs/configure-artifact-repository.md)
+ARGUMENT_LIMIT = 128 * 1024  # Argo refuses larger parameter values
+MANIFEST_LIMIT = 1024 * 1024  # etcd's object limit is ~1.5 MB; Argo's docs advise staying under 1 MB
+IR_ANNOTATION = "workflows.flowyard.dev/ir-version"
+PIPELINE_LABEL = "workflows.flowyard.dev/pipeline"
+
+
+def loop_template(dns: str) -> str:
+    return f"{dns}-loop"
+
+
+def items_task(dns: str) -> str:
+    return f"{dns}-items"
+
+
+def field_param(k: int) -> str:
+    return f"flowyard-f{k}"
+
+
+def basename(out: OutputIR) -> str:
+    return PurePosixPath(out.path).name if out.path else out.name
+
+
+def reserved_names(ir: PipelineIR) -> dict[str, str]:
+    """Template and task names the compiler adds, each with what it is for."""
+    names = {ENTRY: "the entry DAG", HELPER: "the item-numbering template", EXIT_HANDLER: "the on-exit handler"}
+    names[CHECK] = "the failed-items check template"
+    names[HELPER_FILE] = "the item-numbering template reading a file"
+    if ir.on_exit is not None:
+        names[failed_step_name(ir.on_exit.dns_name)] = "the on-exit step run after a failure"
+    gathered = value_fan_in_producers(ir)
+    for s in ir.steps:
+        if s.for_each is not None:
+            names[items_task(s.dns_name)] = f"the item list of step {s.name!r}"
+            if s.parallelism is not None or s.name in gathered:
+                names[loop_template(s.dns_name)] = f"the loop wrapper of step {s.name!r}"
+                names[check_task(s.dns_name)] = f"the failed-items check of step {s.name!r}"
+    return names
