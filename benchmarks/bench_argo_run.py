@@ -132,6 +132,12 @@ def compile_bytecode() -> None:
     subprocess.run([PY, "-m", "compileall", "-q", "-j", "0", *paths], check=False, stdout=subprocess.DEVNULL)
 
 
+def step_seconds(summary: dict[str, object], step: str) -> list[float]:
+    """Each task's duration of ``step``, from the run's ``--json`` summary (the activator's run 2 at once)."""
+    tasks = summary["tasks"]
+    return [float(t["duration_seconds"]) for t in tasks if t["step"] == step]  # type: ignore[attr-defined,index]
+
+
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -217,6 +223,10 @@ def explain(work: Path, n: int, run: list[str], argo: list[str]) -> None:
     for label, side in (("argo executor", ours), ("local backend", base)):
         print(f"  {label:<16}{side['wall']:8.2f}s{side['self']:9.2f}s{side['children']:13.2f}s"
               f"{side['children'] / (2 * n) * 1000:10.1f} ms")  # fmt: skip
+    for step in ("activator", "processor"):
+        o, b = step_seconds(ours_summary, step), step_seconds(base_summary, step)
+        print(f"  {step}: median task {statistics.median(o) * 1000:.0f} ms (argo pod) against "
+              f"{statistics.median(b) * 1000:.0f} ms (local); summed {sum(o):.1f}s against {sum(b):.1f}s")  # fmt: skip
     print(f"  the app alone (plain subprocess): {app_wall * 1000:.1f} ms wall, {app_cpu * 1000:.1f} ms CPU per run")
     print(f"  per pod: set-up {(per_pod - app_cpu) * 1000:.1f} ms CPU (unshare, podinit, mounts) + the app "
           f"{app_cpu * 1000:.1f} ms; the controller model's own work {ours['self'] / pods * 1000:.1f} ms CPU per pod "
