@@ -52,6 +52,25 @@ def test_go_quote_uses_go_escapes_json_cannot_read():
     assert not gojson.is_valid(gojson.go_quote("\x1b"))
 
 
+GO_SCANNER_EDGES = [
+    "NaN", "-Infinity", "[Infinity]", "1e999", "-0", "01", "1.", ".5", "1e+", " 1 \n", "\u00a01", "\u0661",
+    '"\\ud800"', '"\ud800"', '"a\tb"', '"\\x1b"', '"\\u00e9"', '{"a":1,"a":2}', '{"a":1}x', "[1,]", "",
+    "[" * 100 + "]" * 100, "\ufeff1", "null", "true ", "tru", '"\x7f"', '{"k":"{{inputs.parameters.x}}"}',
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", GO_SCANNER_EDGES, ids=range(len(GO_SCANNER_EDGES)))
+def test_is_valid_agrees_with_gos_scanner(text):
+    """``is_valid`` asks Python's decoder first: it must never accept what Go's scanner (modelled) rejects."""
+    try:
+        gojson.check_valid(text)
+    except gojson.GoJSONError:
+        go = False
+    else:
+        go = True
+    assert gojson.is_valid(text) is go
+
+
 def test_scanner_messages_are_gos():
     with pytest.raises(gojson.GoJSONError, match=r"invalid character 'x' in string escape code"):
         gojson.check_valid('"\\x1b"')

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flowyard_argo.executor.images import Image, ImageError
 
@@ -120,6 +121,18 @@ def _under(binds: Mapping[str, Path], path: str, folder: Path = Path()) -> Path:
     return result
 
 
+def podinit_words(pod_spec: Mapping[str, Any]) -> list[str]:
+    """:mod:`podinit`'s argv: root, working directory, counted binds, read-only mounts and environment, the argv."""
+    words = [pod_spec["root"], pod_spec["workdir"]]
+    for table in (pod_spec["binds"], pod_spec["readonly"]):
+        words.append(str(len(table)))
+        for target, host in table.items():
+            words += [target, host]
+    env = pod_spec["env"]
+    words += [str(len(env)), *(f"{name}={value}" for name, value in env.items()), *pod_spec["argv"]]
+    return words
+
+
 def run_pod(spec: PodSpec, folder: Path, timeout: float | None = None) -> PodResult:
     """Run the pod to its end; stdout and stderr kept in the pod folder."""
     if not namespaces_available():
@@ -141,8 +154,15 @@ def run_pod(spec: PodSpec, folder: Path, timeout: float | None = None) -> PodRes
         "env": env,
         "workdir": spec.working_dir,
     }
-    (folder / "pod.json").write_text(json.dumps(pod_spec, indent=1))
-    command = [*UNSHARE, sys.executable, str(Path(__file__).with_name("podinit.py")), str(folder / "pod.json")]
+    (folder / "pod.json").write_text(json.dumps(pod_spec, indent=1))  # what the pod was given, for its reader
+    command = [
+        *UNSHARE,
+        sys.executable,
+        "-I",
+        "-S",
+        str(Path(__file__).with_name("podinit.py")),
+        *podinit_words(pod_spec),
+    ]
     timed_out = False
     with open(folder / "stdout.log", "wb") as out, open(folder / "stderr.log", "wb") as err:
         try:
