@@ -11,7 +11,6 @@ import pytest
 from .conftest import needs_namespaces
 
 
-@pytest.mark.xfail(strict=True, reason="validation names a missing entrypoint before workflowTemplateRef is refused")
 def test_a_workflow_template_ref_is_refused_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The controller takes the entrypoint (and the templates) from the referenced WorkflowTemplate, so a manifest
     # with workflowTemplateRef and no entrypoint is valid there: here it is the reference that cannot run.
@@ -52,7 +51,6 @@ spec:
 
 
 @needs_namespaces
-@pytest.mark.xfail(strict=True, reason="the target is checked before the workflow's parameters are substituted")
 def test_a_dag_target_named_by_a_workflow_parameter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # validate.go validateTemplate runs ProcessArgs (the workflow's parameters) before validateDAGTargets:
     # Argo's examples/dag-targets.yaml names its target so.
@@ -86,7 +84,6 @@ spec:
 
 
 @needs_namespaces
-@pytest.mark.xfail(strict=True, reason="the workflow's argument artifacts do not reach the entrypoint")
 def test_the_workflows_argument_artifacts_reach_the_entrypoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # operator.go operate: the entrypoint is executed with wf.Spec.Arguments, artifacts included
     # (Argo's examples/artifact-path-placeholders.yaml).
@@ -103,7 +100,6 @@ def test_the_workflows_argument_artifacts_reach_the_entrypoint(tmp_path: Path, m
     assert root["outputs"]["parameters"][0]["value"] == "1\n2\n3"
 
 
-@pytest.mark.xfail(strict=True, reason="the workflow's arguments are not checked for what cannot run here")
 @pytest.mark.parametrize(
     ("arguments", "named"),
     [

@@ -88,6 +88,8 @@ def prepare(
         spec["arguments"] = _with_params(spec.get("arguments") or {}, params, source)
     metadata = wf["metadata"]
     metadata["name"] = name or metadata.get("name") or _generated_name(metadata.get("generateName") or "", wf)
+    if spec.get("workflowTemplateRef"):  # validate.go ValidateWorkflow validates the referenced template's spec
+        raise ManifestError([f"{source}: {line}" for line in refusals({"workflowTemplateRef": True})])
     problems: list[Problem] = validate_workflow(wf, version)
     if problems:
         raise ManifestError([p.render(source) for p in problems[:1]])
@@ -186,7 +188,8 @@ def run_workflow(
         name, spec, version, images, folder, tree, global_values(wf), pod_slots=slots, previous=previous or {}
     )
     holder = {"template": spec["entrypoint"], "arguments": spec.get("arguments") or {}}
-    root = execute(run, name, name, holder, None, {})
+    artifacts = {a["name"]: a for a in holder["arguments"].get("artifacts") or []}  # operator.go operate
+    root = execute(run, name, name, holder, None, artifacts)
     phase, message = root.phase, root.message
     exit_node = None
     if spec.get("onExit"):
