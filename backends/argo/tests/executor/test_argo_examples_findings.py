@@ -126,3 +126,47 @@ def test_what_the_workflows_arguments_need_is_refused_by_name(
     result = CliRunner().invoke(cli, ["run", "a.yaml"], catch_exceptions=False)
     assert result.exit_code == 2, result.output
     assert named in result.output
+
+
+SUB_PATH = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: sub-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: make, template: make}
+    - - name: read
+        template: read
+        arguments:
+          artifacts: [{name: m, from: "{{steps.make.outputs.artifacts.out}}", subPath: d/hello.txt}]
+  - name: make
+    container:
+      image: "python:3.12"
+      command: [python, -c, "import os; os.makedirs('/tmp/out/d'); open('/tmp/out/d/hello.txt', 'w').write('hi')"]
+    outputs: {artifacts: [{name: out, path: /tmp/out, archive: {none: {}}}]}
+  - name: read
+    inputs: {artifacts: [{name: m, path: /tmp/m}]}
+    container: {image: "python:3.12", command: [python, -c, "print(open('/tmp/m').read())"]}
+"""
+
+
+@needs_namespaces
+@pytest.mark.xfail(strict=True, reason="an argument artifact's subPath is ignored: the whole folder is loaded")
+def test_an_argument_artifacts_sub_path_picks_a_file_of_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # scope.go resolveArtifact: subPath is appended to the artifact's key (AppendToKey)
+    # (Argo's examples/artifact-passing-subpath.yaml).
+    from click.testing import CliRunner
+    from flowyard.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FLOWYARD_HOME", raising=False)
+    Path("s.yaml").write_text(SUB_PATH)
+    result = CliRunner().invoke(cli, ["run", "s.yaml", "--name", "s"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (log,) = Path(".flowyard/runs/s/pods").glob("s-read-*/stdout.log")
+    assert log.read_text() == "hi\n"
