@@ -154,7 +154,6 @@ spec:
 
 
 @needs_namespaces
-@pytest.mark.xfail(strict=True, reason="an argument artifact's subPath is ignored: the whole folder is loaded")
 def test_an_argument_artifacts_sub_path_picks_a_file_of_the_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
