@@ -206,3 +206,37 @@ def test_an_output_paths_folder_is_the_pods_to_make(tmp_path: Path, monkeypatch:
     result = CliRunner().invoke(cli, ["run", "o.yaml", "--name", "o"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert [p.read_text() for p in Path(".flowyard/runs/o/artifacts").rglob("part")] == ["{}"]
+
+
+SCRIPT_RUN_BY_SH_C = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: sh-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    script:
+      image: "python:3.12"
+      command: [/usr/bin/sh, -c]
+      source: "#!/usr/bin/sh\\necho from the script\\n"
+"""
+
+
+@needs_namespaces
+@pytest.mark.xfail(strict=True, reason="the script source is written without the execute bit")
+def test_a_script_source_is_executable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # executor.go StageFiles writes a script template's source with mode 0755, so `command: [sh, -c]` runs the
+    # staged file as a program (Argo's examples/scripts-bash.yaml).
+    from click.testing import CliRunner
+    from flowyard.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FLOWYARD_HOME", raising=False)
+    Path("s.yaml").write_text(SCRIPT_RUN_BY_SH_C)
+    images = tmp_path / "images.yaml"
+    images.write_text("python:3.12: {programs: {/usr/bin/sh: /usr/bin/sh}}\n")
+    result = CliRunner().invoke(cli, ["run", "s.yaml", "--name", "s", "-O", f"image_map={images}"])
+    assert result.exit_code == 0, result.output
+    (log,) = Path(".flowyard/runs/s/pods").glob("*/stdout.log")
+    assert log.read_text() == "from the script\n"
