@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flowyard.ir import PipelineIR, StepIR
-from flowyard.step import decode_value
+from flowyard.stepimage.step import decode_value
 
 _ITEM = re.compile(r"\((\d+):")
 

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import posixpath
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from flowyard.runs import TaskState
@@ -121,10 +123,24 @@ def resolve_body(run: RunContext, body: Mapping[str, Any], scope: Scope, *, stri
             if art.get("optional"):
                 continue
             raise ExecutionError(f"unable to resolve references: Unable to resolve: {source}")
-        artifacts.append({**found, "name": art["name"]})
+        chosen = {**found, "name": art["name"]}
+        artifacts.append(with_sub_path(chosen, str(art["subPath"])) if art.get("subPath") else chosen)
     if arguments:
         resolved["arguments"] = {**arguments, "artifacts": artifacts}
     return resolved
+
+
+def with_sub_path(art: Mapping[str, Any], sub_path: str) -> dict[str, Any]:
+    """``scope.go`` ``resolveArtifact``: an argument's ``subPath`` (already substituted) appended to the artifact's
+    location (``AppendToKey``): a file or folder inside the artifact, never above it."""
+    clean = posixpath.normpath("/" + sub_path).lstrip("/")
+    out = dict(art)
+    if art.get("_local"):
+        out["_local"] = str(Path(art["_local"]) / clean)
+    s3 = art.get("s3")
+    if isinstance(s3, Mapping) and s3.get("key"):
+        out["s3"] = {**s3, "key": posixpath.join(str(s3["key"]), clean)}
+    return out
 
 
 def _from_expression(run: RunContext, scope: Scope, art: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -116,6 +116,7 @@ def run_leaf(run: RunContext, node: Node, template: Mapping[str, Any], include_r
             script = folder / "fs" / SCRIPT_PATH.lstrip("/")
             script.parent.mkdir(parents=True, exist_ok=True)
             script.write_text(source)
+            script.chmod(0o755)  # executor.go StageFiles: `command: [sh, -c]` runs it as a program
         if run.pod_slots is not None:
             run.pod_slots.acquire()
         try:

@@ -69,6 +69,7 @@ def _refusals(spec: Mapping[str, Any]) -> Iterator[str]:
         if spec.get(key):
             yield f"spec.{key}: {what} cannot run here"
     yield from _hook_refs(spec.get("hooks") or {}, "spec")
+    yield from _argument_refusals(spec.get("arguments") or {})
     for source in dict.fromkeys(expression_tags(gojson.marshal(spec))):
         text = gojson.fix_html(source)
         why = unsupported(gojson.decode(f'"{text}"') if gojson.is_valid(f'"{text}"') else text)
@@ -84,6 +85,18 @@ def _refusals(spec: Mapping[str, Any]) -> Iterator[str]:
         ):
             yield f"{path}: timeout/activeDeadlineSeconds on a steps or dag template (only leaf templates have one)"
         yield from _template_details(tmpl, path)
+
+
+def _argument_refusals(arguments: Mapping[str, Any]) -> Iterator[str]:
+    """The workflow's own arguments: what the controller loads for the entrypoint before it runs."""
+    for art in arguments.get("artifacts") or []:
+        where = [k for k in _location(art) if k != "raw"]
+        if where:
+            yield f"spec.arguments.artifacts.{art.get('name')}: {where[0]} artifacts (the executor's next issue)"
+    for param in arguments.get("parameters") or []:
+        for key in ("configMapKeyRef", "event", "supplied"):
+            if (param.get("valueFrom") or {}).get(key) is not None:
+                yield f"spec.arguments.parameters.{param.get('name')}.valueFrom.{key} cannot run here"
 
 
 def key_only(art: Mapping[str, Any]) -> str | None:

@@ -292,7 +292,8 @@ def _dag(tmpl: Mapping[str, Any], path: str, by_name: Mapping[str, Any], version
         yield from _dag_task(name, task, f"{path}.dag.tasks[{i}]", using_depends, by_name)
     target = (tmpl.get("dag") or {}).get("target") or ""
     for target_name in target.split():
-        if target_name not in by_task:
+        # validateTemplate substitutes the parameters (ProcessArgs) first: a tag is known at run time only
+        if target_name not in by_task and "{{" not in target_name:
             yield Problem(
                 "validate.go validateDAGTargets",
                 f"{path}.dag.target",

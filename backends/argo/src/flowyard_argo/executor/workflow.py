@@ -90,6 +90,8 @@ def prepare(
         spec["arguments"] = _with_params(spec.get("arguments") or {}, params, source)
     metadata = wf["metadata"]
     metadata["name"] = name or metadata.get("name") or _generated_name(metadata.get("generateName") or "", wf)
+    if spec.get("workflowTemplateRef"):  # validate.go ValidateWorkflow validates the referenced template's spec
+        raise ManifestError([f"{source}: {line}" for line in refusals({"workflowTemplateRef": True})])
     problems: list[Problem] = validate_workflow(wf, version)
     if problems:
         raise ManifestError([p.render(source) for p in problems[:1]])
@@ -189,7 +191,8 @@ def run_workflow(
     )
     holder = {"template": spec["entrypoint"], "arguments": spec.get("arguments") or {}}
     hooks = WorkflowHooks(run)
-    root = execute(run, name, name, holder, None, {}, observe=hooks.observe if hooks.hooks else None)
+    artifacts = {a["name"]: a for a in holder["arguments"].get("artifacts") or []}  # operator.go operate
+    root = execute(run, name, name, holder, None, artifacts, observe=hooks.observe if hooks.hooks else None)
     run.set_global("workflow.failures", json.dumps(tree.failures(), separators=(",", ":")))
     hooks.finish(root)
     if hooks.error:
