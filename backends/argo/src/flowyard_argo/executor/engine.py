@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flowyard.runs import TaskState
@@ -50,31 +51,38 @@ def execute(
     except ExecutionError as e:
         node = run.tree.create(name, display, POD, holder.get("template") or "", parent)
         return node.finish(TaskState.ERROR, str(e))
-    arguments = holder.get("arguments") or {}
+    call = _Invocation(
+        name, display, template, holder.get("arguments") or {}, parent, artifacts, include_result, observe
+    )
     if template.get("retryStrategy") is not None:
-        return _with_retries(run, name, display, template, arguments, parent, artifacts, include_result, observe)
-    return _once(run, name, display, template, arguments, parent, artifacts, include_result, observe)
+        return _with_retries(run, call)
+    return _once(run, call)
 
 
-def _once(
-    run: RunContext,
-    name: str,
-    display: str,
-    template: Mapping[str, Any],
-    arguments: Mapping[str, Any],
-    parent: Node | None,
-    artifacts: Mapping[str, dict[str, Any]],
-    include_result: bool = False,
-    observe: Callable[[Node], None] | None = None,
-) -> Node:
-    node = run.tree.create(name, display, node_type(template), template.get("name") or "", parent)
+@dataclass(frozen=True)
+class _Invocation:
+    """One call of a template: where its node goes in the tree and what it is given (``execute``'s arguments)."""
+
+    name: str
+    display: str
+    template: Mapping[str, Any]
+    arguments: Mapping[str, Any]
+    parent: Node | None
+    artifacts: Mapping[str, dict[str, Any]]
+    include_result: bool
+    observe: Callable[[Node], None] | None
+
+
+def _once(run: RunContext, call: _Invocation) -> Node:
+    name, template, observe = call.name, call.template, call.observe
+    node = run.tree.create(name, call.display, node_type(template), template.get("name") or "", call.parent)
     if observe is not None and node.type == POD:
         observe(node)  # a pod's node is created Pending; steps/dag nodes start Running
     node.phase = TaskState.RUNNING
     if observe is not None:
         observe(node)
     try:
-        params, arts = bind_inputs(template, arguments, artifacts)
+        params, arts = bind_inputs(template, call.arguments, call.artifacts)
         resolved = substitute_template(template, params, arts, run.globals, run.version)
         node.inputs = {"parameters": [{"name": p["name"], "value": p.get("value")} for p in params]}
         kept = run.previous.get(name)
@@ -84,7 +92,7 @@ def _once(
             node.finish(TaskState.SUCCEEDED)
             node.finished_at = kept.get("finishedAt")
         else:
-            _dispatch(run, node, resolved, include_result)
+            _dispatch(run, node, resolved, call.include_result)
     except ExecutionError as e:
         node.finish(TaskState.ERROR, str(e))
     if node.phase is TaskState.SUCCEEDED:
@@ -116,36 +124,20 @@ def _suspend(node: Node, suspend: Mapping[str, Any]) -> None:
     node.finish(TaskState.SUCCEEDED)
 
 
-def _with_retries(
-    run: RunContext,
-    name: str,
-    display: str,
-    template: Mapping[str, Any],
-    arguments: Mapping[str, Any],
-    parent: Node | None,
-    artifacts: Mapping[str, dict[str, Any]],
-    include_result: bool,
-    observe: Callable[[Node], None] | None = None,
-) -> Node:
+def _with_retries(run: RunContext, call: _Invocation) -> Node:
     """``processNodeRetries``: attempts ``name(0)``, ``name(1)``... under a Retry node, the last one deciding."""
-    strategy = template["retryStrategy"]
-    retry_node = run.tree.create(name, display, RETRY, template.get("name") or "", parent)
+    strategy = call.template["retryStrategy"]
+    retry_node = run.tree.create(call.name, call.display, RETRY, call.template.get("name") or "", call.parent)
     retry_node.phase = TaskState.RUNNING
-    if observe is not None:
-        observe(retry_node)  # the hooks belong to the Retry node, not to its attempts
+    if call.observe is not None:
+        call.observe(retry_node)  # the hooks belong to the Retry node, not to its attempts
     first_start = time.time()
     attempt = 0
     while True:
-        child = _once(
-            run,
-            f"{name}({attempt})",
-            f"{display}({attempt})",
-            template,
-            arguments,
-            retry_node,
-            artifacts,
-            include_result,
+        attempt_call = replace(
+            call, name=f"{call.name}({attempt})", display=f"{call.display}({attempt})", parent=retry_node, observe=None
         )
+        child = _once(run, attempt_call)
         if child.phase is TaskState.SUCCEEDED or not should_retry(strategy, child.phase, attempt):
             break
         try:
