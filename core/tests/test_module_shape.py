@@ -24,12 +24,8 @@ PACKAGES = {
 }
 KNOWN_LONG_FUNCTIONS = {
     "core/cli.py:run",  # the run command's options and glue: issue 18's typed operations (18a) take it apart
-    "local/backend.py:_run_holding",  # issue 18: the run plan is built in a function of its own
 }
-KNOWN_LONG_FILES = {
-    "local/runner.py",  # issue 18: split by concept (dispatch, input resolution, recording, reporting)
-    "local/tasks.py",  # issue 18: split by concept (processes, in-process Python, outputs, provenance)
-}
+KNOWN_LONG_FILES: set[str] = set()  # none: issue 18 split the local runner.py and tasks.py by concept
 SOURCES = [(name, path) for name, root in PACKAGES.items() for path in sorted(root.rglob("*.py"))]
 
 
