@@ -255,15 +255,8 @@ def run(
     if pipeline is None and resume is None:
         raise click.UsageError("give a PIPELINE, or --resume RUN_ID")
     if pipeline is not None and resume is None:
-        from flowyard.hookspecs import DocumentRun
-        from flowyard.plugins import document_runner
-
-        claimed = document_runner(pipeline)
-        if claimed is not None:
-            if params_file or only_step or step_inputs or no_cache:
-                raise click.UsageError("--params-file, --step, --input and --no-cache go with a flowyard pipeline")
-            runner, document = claimed
-            sys.exit(runner(DocumentRun(pipeline, document, params, options, entrypoint, run_name, as_json)))
+        flowyard_only = bool(params_file or only_step or step_inputs or no_cache)
+        _run_claimed_document(pipeline, params, options, entrypoint, run_name, as_json, flowyard_only=flowyard_only)
     if entrypoint or run_name:
         raise click.UsageError("--entrypoint and --name go with an engine manifest, not a flowyard pipeline")
     ir = None
@@ -273,20 +266,12 @@ def run(
         ir = _load(pipeline)
         values = _resolve_params(ir, params, params_file)
     backend = _backend(backend_name, options)
-    inputs = {}
-    for pair in step_inputs:
-        name, sep, path = pair.partition("=")
-        if not sep:
-            raise click.UsageError(f"expected --input NAME=PATH, got {pair!r}")
-        inputs[name] = Path(path)
-    if inputs and not only_step:
-        raise click.UsageError("--input goes with --step")
     request = RunRequest(
         params=values,
         resume=resume,
         use_cache=not no_cache,
         only_step=only_step,
-        step_inputs=inputs,
+        step_inputs=_step_inputs(step_inputs, only_step),
         progress=(not as_json) and sys.stderr.isatty(),
         quiet=as_json,
     )
@@ -300,6 +285,43 @@ def run(
     else:
         click.echo(render_status_tree(status))
     sys.exit(status.exit_code)
+
+
+def _run_claimed_document(
+    pipeline: str,
+    params: tuple[str, ...],
+    options: tuple[str, ...],
+    entrypoint: str | None,
+    run_name: str | None,
+    as_json: bool,
+    *,
+    flowyard_only: bool,
+) -> None:
+    """An engine's own manifest that a backend plugin claims runs through that plugin, and the process
+    exits with its code; a flowyard pipeline returns for ``run`` to go on."""
+    from flowyard.hookspecs import DocumentRun
+    from flowyard.plugins import document_runner
+
+    claimed = document_runner(pipeline)
+    if claimed is None:
+        return
+    if flowyard_only:
+        raise click.UsageError("--params-file, --step, --input and --no-cache go with a flowyard pipeline")
+    runner, document = claimed
+    sys.exit(runner(DocumentRun(pipeline, document, params, options, entrypoint, run_name, as_json)))
+
+
+def _step_inputs(pairs: tuple[str, ...], only_step: str | None) -> dict[str, Path]:
+    """``--input NAME=PATH`` pairs, for the one step ``--step`` runs."""
+    inputs = {}
+    for pair in pairs:
+        name, sep, path = pair.partition("=")
+        if not sep:
+            raise click.UsageError(f"expected --input NAME=PATH, got {pair!r}")
+        inputs[name] = Path(path)
+    if inputs and not only_step:
+        raise click.UsageError("--input goes with --step")
+    return inputs
 
 
 def _remote_run_options(fn: F) -> F:

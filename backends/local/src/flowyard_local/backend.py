@@ -37,7 +37,8 @@ from flowyard.store import ArtifactStore, open_store
 from pydantic import Field
 
 from flowyard_local.cache import cache_for
-from flowyard_local.runner import Scheduler, default_workers, load_previous, pool_notices
+from flowyard_local.plan import RunPlan, default_workers, load_previous, pool_notices
+from flowyard_local.runner import Scheduler
 from flowyard_local.step_rows import progress_events, step_row
 
 if TYPE_CHECKING:  # imported where used: a run needs neither
@@ -129,6 +130,30 @@ class LocalBackend(Backend):
             return self._run_holding(ir, request, held)
 
     def _run_holding(self, ir: PipelineIR | None, request: RunRequest, held: contextlib.ExitStack) -> RunStatus:
+        plan = self._plan(ir, request, held)
+        scheduler = Scheduler(plan)
+        progress = _progress(request, scheduler)
+        writer = _StatusWriter(plan.run_dir)
+        scheduler.on_event = _tee(progress and progress_events(progress), writer.maybe(scheduler.status))
+        writer.write(scheduler.status())
+        with _sigterm_as_interrupt():
+            try:
+                status = scheduler.execute()
+            finally:
+                if progress is not None:
+                    progress.close()
+        writer.write(status)
+        if scheduler.infrastructure:
+            raise InfrastructureError(
+                f"{scheduler.infrastructure}\nrun {plan.run_id} stopped; when the store is back: "
+                f"flowyard run --resume {plan.run_id}"
+            )
+        if scheduler.interrupted:
+            raise RunInterrupted(status.message)
+        return status
+
+    def _plan(self, ir: PipelineIR | None, request: RunRequest, held: contextlib.ExitStack) -> RunPlan:
+        """The run's plan, whole: its folder made (or the resumed one locked), its store opened and checked."""
         root = runs_root(request.runs_root)
         environ = dict(os.environ if request.environ is None else request.environ)
         if request.resume is not None:
@@ -143,53 +168,26 @@ class LocalBackend(Backend):
                 raise FlowyardError("nothing to run: give a pipeline or a run to resume")
             params = dict(request.params)
             external = self._checked(ir, request, environ)
-            run_dir = RunDirectory(root / new_run_id(ir.dns_name))
-            run_dir.path.mkdir(parents=True, exist_ok=False)
-            held.enter_context(lock_run(run_dir.path))
-            # Not fsynced one by one: the journal's first commit syncs them before it records anything.
-            write_atomic(run_dir.ir_file, ir.model_dump_json(indent=1).encode(), sync=False)
-            # pydantic-core's encoder: the stdlib's indenting one is pure Python (a 10,000-item list: 15 ms)
-            write_atomic(run_dir.params_file, pydantic_core.to_json(params, indent=1), sync=False)
+            run_dir = _new_run_dir(root, ir, params, held)
         store, in_run_dir = self._store(ir, run_dir, environ)
         store.check()
-        previous = load_previous(run_dir, store) if request.resume else {}
         workers = self.options.workers or default_workers(ir)
-        notices = [*request.notices, *pool_notices(ir, workers, given=self.options.workers is not None)]
-        scheduler = Scheduler(
-            ir,
-            params,
-            run_dir,
-            store,
-            workers=workers,
+        return RunPlan(
+            ir=ir,
+            params=params,
+            run_dir=run_dir,
+            store=store,
             environ=environ,
-            notices=tuple(notices),
-            python_subprocess=self.options.python_subprocess,
+            workers=workers,
+            notices=(*request.notices, *pool_notices(ir, workers, given=self.options.workers is not None)),
             store_in_run_dir=in_run_dir,
-            previous=previous,
+            python_subprocess=self.options.python_subprocess,
+            previous=load_previous(run_dir, store) if request.resume else {},
             resumed=request.resume is not None,
             only_step=request.only_step,
-            external=external,
+            external=external or {},
             cache=cache_for((self.options.cache_dir or root / ".cache").absolute(), request.use_cache),
         )
-        progress = _progress(request, scheduler)
-        writer = _StatusWriter(run_dir)
-        scheduler.on_event = _tee(progress and progress_events(progress), writer.maybe(scheduler.status))
-        writer.write(scheduler.status())
-        with _sigterm_as_interrupt():
-            try:
-                status = scheduler.execute()
-            finally:
-                if progress is not None:
-                    progress.close()
-        writer.write(status)
-        if scheduler.infrastructure:
-            raise InfrastructureError(
-                f"{scheduler.infrastructure}\nrun {run_dir.run_id} stopped; when the store is back: "
-                f"flowyard run --resume {run_dir.run_id}"
-            )
-        if scheduler.interrupted:
-            raise RunInterrupted(status.message)
-        return status
 
     def _store(self, ir: PipelineIR, run_dir: RunDirectory, environ: Mapping[str, str]) -> tuple[ArtifactStore, bool]:
         store = open_store(ir.store, local_root=run_dir.path, environ=environ, endpoint_url=self.options.s3_endpoint)
@@ -235,6 +233,18 @@ class LocalBackend(Backend):
 
         run_dir = find_run(run_id)
         return (follow_run_logs if query.follow else read_run_logs)(run_dir, query.step, query.item)
+
+
+def _new_run_dir(root: Path, ir: PipelineIR, params: Mapping[str, Any], held: contextlib.ExitStack) -> RunDirectory:
+    """A fresh run folder, locked, holding the run's IR and parameters."""
+    run_dir = RunDirectory(root / new_run_id(ir.dns_name))
+    run_dir.path.mkdir(parents=True, exist_ok=False)
+    held.enter_context(lock_run(run_dir.path))
+    # Not fsynced one by one: the journal's first commit syncs them before it records anything.
+    write_atomic(run_dir.ir_file, ir.model_dump_json(indent=1).encode(), sync=False)
+    # pydantic-core's encoder: the stdlib's indenting one is pure Python (a 10,000-item list: 15 ms)
+    write_atomic(run_dir.params_file, pydantic_core.to_json(params, indent=1), sync=False)
+    return run_dir
 
 
 def _refuse_short_secrets(ir: PipelineIR, environ: Mapping[str, str]) -> None:

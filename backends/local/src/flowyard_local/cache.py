@@ -20,13 +20,16 @@ import sys
 from collections.abc import Sequence
 from importlib.machinery import PathFinder
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flowyard.ir import Text
 from flowyard.runs import write_atomic
 
+from flowyard_local.taskdata import FileRef
+
 if TYPE_CHECKING:
-    from flowyard_local.tasks import Task, TaskResult
+    from flowyard_local.taskdata import TaskResult
+    from flowyard_local.tasks import Task
 
 
 class TaskCache:
@@ -52,7 +55,7 @@ class TaskCache:
             self.code[step.name] = _code_digest(task)
         material = {
             "step": step.model_dump(mode="json", exclude={"name", "dns_name", "description", "cache"}),
-            "params": {p: task.ctx.params.get(p) for p in step.params_used},
+            "params": {p: task.ctx.plan.params.get(p) for p in step.params_used},
             "item": plan.item_value,
             "inputs": inputs,
             "code": self.code[step.name],
@@ -60,8 +63,6 @@ class TaskCache:
         return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
 
     def restore(self, task: Task, result: TaskResult) -> bool:
-        from flowyard_local.tasks import FileRef
-
         entry_file = self.root / f"{self.key(task)}.json"
         try:
             entry = json.loads(entry_file.read_text(encoding="utf-8"))
@@ -72,12 +73,12 @@ class TaskCache:
             src = Path(uri)
             if not src.is_file():
                 return False
-            if task.ctx.store.protocol == "file":
-                dest = Path(task.ctx.store.path(key))
+            if task.ctx.plan.store.protocol == "file":
+                dest = Path(task.ctx.plan.store.path(key))
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src, dest)
             else:
-                task.ctx.store.put_file(src, key)
+                task.ctx.plan.store.put_file(src, key)
             files[name] = FileRef(key, digest)
         result.values = entry.get("values", {})
         result.files = files
@@ -86,12 +87,12 @@ class TaskCache:
         return True
 
     def remember(self, task: Task, result: TaskResult) -> None:
-        if result.cached or task.ctx.store.protocol != "file":
+        if result.cached or task.ctx.plan.store.protocol != "file":
             return  # only local artifacts can be pointed at safely
         entry = {
-            "run_id": task.ctx.run_id,
+            "run_id": task.ctx.plan.run_id,
             "values": result.values,
-            "files": {n: [task.ctx.store.path(f.key), f.sha256, f.key] for n, f in result.files.items()},
+            "files": {n: [task.ctx.plan.store.path(f.key), f.sha256, f.key] for n, f in result.files.items()},
         }
         with contextlib.suppress(OSError):
             write_atomic(self.root / f"{self.key(task)}.json", json.dumps(entry, default=str).encode())
@@ -102,11 +103,11 @@ def _code_digest(task: Task) -> str | None:
     step = task.step
     source: str | None = None
     if step.python is not None:
-        source = module_source(step.python.function.partition(":")[0], task.ctx.python_path)
-    elif step.container is not None and task.ctx.bin_dir is not None and step.container.command:
+        source = module_source(step.python.function.partition(":")[0], task.ctx.plan.python_path)
+    elif step.container is not None and task.ctx.plan.bin_dir is not None and step.container.command:
         first = step.container.command[0].parts
         if len(first) == 1 and isinstance(first[0], Text) and "/" not in first[0].text:
-            candidate = task.ctx.bin_dir / first[0].text
+            candidate = task.ctx.plan.bin_dir / first[0].text
             source = str(candidate) if candidate.is_file() else None
     if source is None:
         return None
@@ -129,6 +130,6 @@ def module_source(module: str, python_path: Sequence[str] = ()) -> str | None:
     return spec.origin if spec is not None and spec.has_location else None
 
 
-def cache_for(folder: Path, enabled: bool) -> Any:
+def cache_for(folder: Path, enabled: bool) -> TaskCache | None:
     """The cache kept in ``folder`` (made on first use), or None when caching is off for this run."""
     return TaskCache(folder) if enabled else None

@@ -7,54 +7,37 @@ A step starts when every step it depends on has finished all its items, as Argo 
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from flowyard import __version__
-from flowyard.errors import FlowyardError
 from flowyard.execution.journal import Journal
 from flowyard.execution.processes import Watchdog
 from flowyard.execution.streams import route_task_output, unroute_task_output
-from flowyard.ir import (
-    OPERATORS,
-    ConditionIR,
-    ItemSource,
-    LiteralSource,
-    ParamSource,
-    PipelineIR,
-    Source,
-    StepIR,
-    StepOutputSource,
-    TemplateSource,
-)
-from flowyard.runs import RunDirectory, RunStatus, TaskState, read_journal, task_key
-from flowyard.store import ArtifactStore
+from flowyard.ir import StepIR, StepOutputSource
+from flowyard.runs import RunStatus, TaskState, task_key
 
-from flowyard_local.tasks import (
+from flowyard_local.context import RunContext
+from flowyard_local.plan import RunPlan
+from flowyard_local.report import pipeline_outputs, task_rows
+from flowyard_local.resolution import InputResolver, sources_of
+from flowyard_local.stepstate import StepState
+from flowyard_local.taskdata import (
     ERROR,
     FAILED,
     OMITTED,
     RUNNING,
     SKIPPED,
     SUCCEEDED,
-    FileRef,
-    ResolvedInput,
-    RunContext,
-    Task,
     TaskError,
     TaskPlan,
     TaskResult,
-    dig,
 )
+from flowyard_local.tasks import Task
 
 log = logging.getLogger(__name__)
 
@@ -72,110 +55,19 @@ MAX_BATCH = 64
 _JOURNALED = (SUCCEEDED, FAILED, ERROR, OMITTED)  # final states
 
 
-@dataclass
-class StepState:
-    """Where one step is: waiting, running its items, or done."""
-
-    ir: StepIR
-    phase: str = "waiting"  # waiting -> active -> done
-    items: list[Any] | None = None  # fan-out item values (None: one task)
-    count: int = 1
-    next: int = 0
-    running: int = 0
-    finished: int = 0
-    results: dict[int | None, TaskResult] = field(default_factory=dict)
-    omitted_items: dict[int, str] = field(default_factory=dict)
-    unrun: list[int] = field(default_factory=list)  # batch items handed back when the run stopped
-    busy: float = 0.0  # seconds its finished tasks took, to size batches
-    timed: int = 0
-    succeeded: int = 0  # results that are ok (succeeded or skipped): counted, so no one re-counts 10,000
-    not_ok: int = 0
-    outcome: TaskState | None = None  # set when the whole step is skipped or omitted
-    message: str = ""
-    fanned_out: bool = False
-    collects: bool = False  # some input gathers a fanned-out step's outputs
-
-    def __post_init__(self) -> None:
-        self.fanned_out = self.ir.for_each is not None
-        self.collects = any(isinstance(i.source, StepOutputSource) and i.source.collect for i in self.ir.inputs)
-
-    def index(self, i: int) -> int | None:
-        return i if self.fanned_out else None
-
-    def failed(self) -> bool:
-        if self.outcome in (OMITTED, FAILED, ERROR):
-            return True
-        return self.not_ok > 0 or bool(self.omitted_items)
-
-    def add(self, result: TaskResult) -> None:
-        """Keep a task's result, counted."""
-        previous = self.results.get(result.item)
-        if previous is not None:  # replaced (an interrupted task's result): uncount the old one
-            if previous.state.ok:
-                self.succeeded -= 1
-            else:
-                self.not_ok -= 1
-        self.results[result.item] = result
-        if result.state is SUCCEEDED or result.state.ok:
-            self.succeeded += 1
-        else:
-            self.not_ok += 1
-
-    def ok_result(self, item: int | None) -> TaskResult | None:
-        r = self.results.get(item)
-        return r if r is not None and r.state == SUCCEEDED else None
-
-
 class Scheduler:
-    def __init__(
-        self,
-        ir: PipelineIR,
-        params: Mapping[str, Any],
-        run_dir: RunDirectory,
-        store: ArtifactStore,
-        *,
-        workers: int,
-        environ: Mapping[str, str],
-        notices: tuple[str, ...] = (),
-        python_subprocess: bool = False,
-        store_in_run_dir: bool = True,
-        previous: Mapping[tuple[str, int | None], TaskResult] | None = None,
-        resumed: bool = False,
-        only_step: str | None = None,
-        external: Mapping[str, Any] | None = None,
-        on_event: Callable[[str, Any], None] | None = None,
-        cache: Any = None,
-    ) -> None:
-        self.ir = ir
-        self.params = params
-        self.run_dir = run_dir
-        self.workers = workers
-        self.limit = min(ir.parallelism or workers, workers)
-        self.steps = {s.name: StepState(s) for s in ir.steps}
-        self.order = [s.name for s in ir.steps]
-        self.previous = dict(previous or {})
-        self.only_step = only_step
-        self.external = dict(external or {})
+    """Runs a plan: dispatches its tasks to the worker pool, in order and within its limits, and records them."""
+
+    def __init__(self, plan: RunPlan, on_event: Callable[[str, Any], None] | None = None) -> None:
+        self.plan = plan
+        self.limit = plan.limit
+        self.steps = {s.name: StepState(s) for s in plan.ir.steps}
+        self.order = [s.name for s in plan.ir.steps]
         self.on_event = on_event or (lambda kind, data: None)
         self.stop = threading.Event()
-        self.ctx = RunContext(
-            run_id=run_dir.run_id,
-            run_dir=run_dir.path,
-            pipeline=ir.name,
-            store=store,
-            params=params,
-            environ=environ,
-            bin_dir=Path(ir.source.directory) / "bin" if ir.source.directory else None,
-            python_path=(ir.source.directory,) if ir.source.directory else (),
-            stop=self.stop,
-            python_subprocess=python_subprocess,
-            resumed=resumed,
-            store_in_run_dir=store_in_run_dir,
-            notices=notices,
-            cache=cache,
-            watchdog=Watchdog(run_dir.run_id),
-        )
-        self.journal = Journal(run_dir.journal_file)
+        self.ctx = RunContext(plan, stop=self.stop, watchdog=Watchdog(plan.run_id))
+        self.inputs = InputResolver(self.ctx, self.steps)
+        self.journal = Journal(plan.run_dir.journal_file)
         self.debug = log.isEnabledFor(logging.DEBUG)  # asked once: a task's line costs a no-op item 10 %
         self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.outbox: queue.SimpleQueue[tuple[list[TaskPlan], list[TaskResult]]] = queue.SimpleQueue()
@@ -195,7 +87,7 @@ class Scheduler:
         route_task_output()
         for t in threads:
             t.start()
-        self.journal.append({"t": "run", "run_id": self.run_dir.run_id, "at": time.time(), "resumed": self.ctx.resumed})
+        self.journal.append({"t": "run", "run_id": self.plan.run_id, "at": time.time(), "resumed": self.plan.resumed})
         try:
             self._loop()
             self._run_on_exit()
@@ -206,7 +98,8 @@ class Scheduler:
                 self.inbox.put(_STOP)
             unroute_task_output()
             self.journal.close()
-            self.ctx.watchdog.close()
+            if self.ctx.watchdog is not None:
+                self.ctx.watchdog.close()
             self.ctx.close_step_files()
         return self.status()
 
@@ -281,7 +174,7 @@ class Scheduler:
                 st = self.steps[name]
                 if st.phase != "waiting" or self.stopping:
                     continue
-                if self.only_step is not None and name != self.only_step:
+                if self.plan.only_step is not None and name != self.plan.only_step:
                     st.phase, st.outcome = "done", SKIPPED
                     st.message = "not selected (--step)"
                     changed = True
@@ -298,7 +191,7 @@ class Scheduler:
             return
         if st.ir.when is not None:
             try:
-                go = self._condition(st.ir.when)
+                go = self.inputs.condition(st.ir.when)
             except TaskError as e:
                 self._finish_step(st, ERROR, str(e))
                 return
@@ -307,12 +200,12 @@ class Scheduler:
                 return
         if st.ir.for_each is not None:
             try:
-                st.items = self._items(st.ir)
+                st.items = self.inputs.items(st.ir)
             except TaskError as e:
                 self._finish_step(st, ERROR, str(e))
                 return
             st.count = len(st.items)
-            if st.ir.for_each.over_fanout and not self._given_items(st.ir):
+            if st.ir.for_each.over_fanout and not self.inputs.given_items(st.ir):
                 src = st.ir.for_each.source
                 assert isinstance(src, StepOutputSource)
                 up = self.steps[src.step]
@@ -326,9 +219,9 @@ class Scheduler:
 
     def _blocked_by_upstream(self, st: StepState) -> str:
         """Why the step cannot run at all, given how its upstream steps ended ('' if it can)."""
-        if self.only_step is not None:
+        if self.plan.only_step is not None:
             return ""
-        collected = {s.step for s in self._sources(st.ir) if isinstance(s, StepOutputSource) and s.collect}
+        collected = {s.step for s in sources_of(st.ir) if isinstance(s, StepOutputSource) and s.collect}
         over = st.ir.for_each.source if st.ir.for_each is not None and st.ir.for_each.over_fanout else None
         for dep in st.ir.depends_on:
             up = self.steps[dep]
@@ -344,56 +237,7 @@ class Scheduler:
         return ""
 
     def _consumes(self, step: StepIR, dep: str) -> bool:
-        return any(isinstance(s, StepOutputSource) and s.step == dep for s in self._sources(step))
-
-    @staticmethod
-    def _sources(step: StepIR) -> list[Source]:
-        sources: list[Source] = [i.source for i in step.inputs]
-        if step.for_each is not None:
-            sources.append(step.for_each.source)
-        if step.when is not None:
-            sources += [step.when.left, step.when.right]
-        return sources
-
-    def _given_items(self, step: StepIR) -> bool:
-        return self.only_step == step.name and "for_each" in self.external
-
-    def _items(self, step: StepIR) -> list[Any]:
-        assert step.for_each is not None
-        src = step.for_each.source
-        if self._given_items(step):
-            value = self.external["for_each"]
-        elif step.for_each.over_fanout:
-            assert isinstance(src, StepOutputSource)
-            return [None] * self.steps[src.step].count
-        else:
-            value = self._value_of(src, None, None)
-        if not isinstance(value, list):
-            raise TaskError(f"for_each needs a list, got {json.dumps(value)[:80]}")
-        return value
-
-    def _condition(self, cond: ConditionIR) -> bool:
-        left = self._value_of(cond.left, None, None)
-        right = self._value_of(cond.right, None, None)
-        try:
-            return bool(OPERATORS[cond.op](left, right))
-        except TypeError:
-            raise TaskError(f"cannot compare {left!r} {cond.op} {right!r} in when {cond.text!r}") from None
-
-    def _value_of(self, src: Source, step: StepIR | None, item: int | None) -> Any:
-        if isinstance(src, LiteralSource):
-            return src.value
-        if isinstance(src, ParamSource):
-            return self.params[src.name]
-        if isinstance(src, StepOutputSource):
-            up = self.steps[src.step]
-            if up.fanned_out:
-                return [r.values.get(src.output) if (r := up.ok_result(i)) else None for i in range(up.count)]
-            r = up.ok_result(None)
-            if r is None:
-                raise TaskError(f"step {src.step!r} has no result")
-            return r.values.get(src.output)
-        raise TaskError(f"cannot evaluate {src.kind} here")
+        return any(isinstance(s, StepOutputSource) and s.step == dep for s in sources_of(step))
 
     # --- dispatching -------------------------------------------------------------------------
 
@@ -423,15 +267,16 @@ class Scheduler:
         """The step's next task to run; None when it is settled without running (omitted, resumed, error)."""
         i = st.next
         st.next += 1
+        previous = self.plan.previous
         item = st.index(i)
         replay = False
         if st.omitted_items and i in st.omitted_items:
             settled = TaskResult(st.ir.name, item, OMITTED, message=st.omitted_items[i])
-        elif self.previous and (prev := self.previous.get((st.ir.name, item))) is not None:
+        elif previous and (prev := previous.get((st.ir.name, item))) is not None:
             settled, replay = prev, True
         else:
             try:
-                return self._plan(st, i)
+                return self.inputs.task_plan(st, i)
             except TaskError as e:
                 now = time.time()
                 settled = TaskResult(st.ir.name, item, ERROR, now, now, message=str(e))
@@ -448,95 +293,6 @@ class Scheduler:
         wanted = int(BATCH_SECONDS / mean) if mean > 0 else MAX_BATCH
         share = -(-(st.count - st.next) // (2 * slots))
         return max(1, min(wanted, share, MAX_BATCH))
-
-    def _plan(self, st: StepState, i: int) -> TaskPlan:
-        inputs = {}
-        for inp in st.ir.inputs:
-            inputs[inp.name] = self._resolve(st, inp.name, inp.type, inp.source, i)
-        collects = st.collects
-        if st.items is None:
-            return TaskPlan(st.ir, None, None, inputs, "Succeeded", collects)
-        return TaskPlan(st.ir, i, st.items[i], inputs, "Succeeded", collects)
-
-    def _resolve(self, st: StepState, name: str, type_: str, src: Source, i: int) -> ResolvedInput:
-        step = st.ir
-        alone = self.only_step is not None and self.only_step == step.name  # run with --step: inputs may be given
-        if alone and isinstance(src, (StepOutputSource, ItemSource)) and name in self.external:
-            return self._external_input(name, type_, self.external[name])
-        if isinstance(src, ItemSource):  # first: the common case, at 10,000 items a second or more
-            assert step.for_each is not None and st.items is not None
-            if alone and self._given_items(step):
-                value = dig(st.items[i], src.fields)
-                if type_ == "file":
-                    return self._external_input(name, type_, value, f"item-{i:06d}")
-                return ResolvedInput(name, type_, value=value, source=f"item[{i}]")
-            if step.for_each.over_fanout:
-                up_src = step.for_each.source
-                assert isinstance(up_src, StepOutputSource)
-                return self._upstream_item(name, type_, up_src.step, up_src.output, i, src.fields)
-            value = st.items[i] if not src.fields else dig(st.items[i], src.fields)
-            return ResolvedInput(name, type_, value, None, None, f"item[{i}]")
-        if isinstance(src, LiteralSource):
-            return ResolvedInput(name, type_, value=src.value, source="literal")
-        if isinstance(src, ParamSource):
-            return ResolvedInput(name, type_, value=self.params[src.name], source=f"params.{src.name}")
-        if isinstance(src, TemplateSource):
-            task = Task(self.ctx, TaskPlan(step, st.index(i), st.items[i] if st.items is not None else None, {}))
-            return ResolvedInput(name, type_, value=task.render(src.template), source="template")
-        assert isinstance(src, StepOutputSource)
-        up = self.steps[src.step]
-        if self.only_step == step.name:
-            raise TaskError(f"input {name!r} comes from step {src.step!r}: give it with --input {name}=...")
-        if not src.collect:
-            return self._upstream_item(name, type_, src.step, src.output, None, ())
-        where = f"steps.{src.step}.outputs.{src.output}[*]"
-        failed = tuple(j for j in range(up.count) if up.ok_result(j) is None)
-        if type_ == "file":
-            files = []
-            for j in range(up.count):
-                r = up.ok_result(j)
-                files.append((j, r.files.get(src.output) if r else None))
-            return ResolvedInput(name, "file", files=files, source=where, failed_items=failed)
-        values = [r.values.get(src.output) if (r := up.ok_result(j)) else None for j in range(up.count)]
-        return ResolvedInput(name, type_, value=values, source=where, failed_items=failed)
-
-    def _upstream_item(
-        self, name: str, type_: str, step: str, output: str, i: int | None, fields: tuple[str, ...]
-    ) -> ResolvedInput:
-        up = self.steps[step]
-        r = up.ok_result(i)
-        where = f"steps.{step}.outputs.{output}" + (f"[{i}]" if i is not None else "")
-        if r is None:
-            raise TaskError(f"{where} is not available")
-        if output in r.files:
-            return ResolvedInput(name, "file", file=r.files[output], source=where)
-        return ResolvedInput(name, type_, value=dig(r.values.get(output), fields, where), source=where)
-
-    def _external_input(self, name: str, type_: str, given: Any, tag: str = "given") -> ResolvedInput:
-        if type_ == "file":
-            path = Path(given)
-            if not path.exists():
-                raise TaskError(f"--input {name}={given}: no such file or folder")
-            key = self._import_external(f"{name}/{tag}", path)
-            if path.is_dir():
-                files: list[tuple[int, FileRef | None]] = [(j, FileRef(k)) for j, k in enumerate(key)]
-                return ResolvedInput(name, "file", files=files, source=f"--input {name}")
-            return ResolvedInput(name, "file", file=FileRef(key[0]), source=f"--input {name}")
-        return ResolvedInput(name, type_, value=given, source=f"--input {name}")
-
-    def _import_external(self, name: str, path: Path) -> list[str]:
-        """Copy a user-given file (or a fan-in folder of item folders) into the run's store."""
-        files = (
-            [path]
-            if path.is_file()
-            else [f for d in sorted(path.iterdir()) for f in sorted(d.rglob("*")) if f.is_file()]
-        )
-        keys = []
-        for j, f in enumerate(files):
-            key = f"external/{name}/{j:06d}/{f.name}"  # name is "<input>/<tag>": unique per task
-            self.ctx.store.put_file(f, key)
-            keys.append(key)
-        return keys
 
     # --- results -----------------------------------------------------------------------------
 
@@ -627,12 +383,12 @@ class Scheduler:
     # --- the on-exit step --------------------------------------------------------------------
 
     def _run_on_exit(self) -> None:
-        step = self.ir.on_exit
-        if step is None or self.infrastructure or self.interrupted or self.only_step:
+        step = self.plan.ir.on_exit
+        if step is None or self.infrastructure or self.interrupted or self.plan.only_step:
             return
         status = "Succeeded" if not any(s.failed() for s in self.steps.values()) else "Failed"
         st = StepState(step)
-        inputs = {i.name: self._resolve(st, i.name, i.type, i.source, 0) for i in step.inputs}
+        inputs = {i.name: self.inputs.resolve(st, i.name, i.type, i.source, 0) for i in step.inputs}
         self.stop.clear()
         self.running += 1
         self.inbox.put([TaskPlan(step, None, None, inputs, run_status=status, collects=True)])
@@ -645,38 +401,8 @@ class Scheduler:
     # --- reporting ---------------------------------------------------------------------------
 
     def task_rows(self) -> list[TaskResult]:
-        """Every task's result, in step and item order; a step settled as a whole counts as one task."""
-        rows: list[TaskResult] = []
-        for name in self.order:
-            st = self.steps[name]
-            if st.outcome is not None and not st.results:
-                rows.append(TaskResult(name, None, st.outcome, message=st.message))
-                continue
-            results = st.results
-            if st.fanned_out:
-                rows += [results[i] for i in sorted(results)]  # type: ignore[type-var]
-            elif None in results:
-                rows.append(results[None])
-        if self.on_exit_result is not None:
-            rows.append(self.on_exit_result)
-        return rows
-
-    def outputs(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for po in self.ir.outputs:
-            up = self.steps[po.source.step]
-            if po.source.collect:
-                out[po.name] = [self._output_value(up.ok_result(i), po.source.output) for i in range(up.count)]
-            else:
-                out[po.name] = self._output_value(up.ok_result(None), po.source.output)
-        return out
-
-    def _output_value(self, r: TaskResult | None, output: str) -> Any:
-        if r is None:
-            return None
-        if output in r.files:
-            return self.ctx.store.uri(r.files[output].key)
-        return r.values.get(output)
+        """Every task's result, in step and item order (``report``)."""
+        return task_rows(self.steps, self.on_exit_result)
 
     def status(self) -> RunStatus:
         rows = self.task_rows()
@@ -693,75 +419,26 @@ class Scheduler:
         if self.infrastructure:
             message = self.infrastructure
         elif self.interrupted:
-            message = f"{self.interrupted}; continue with: flowyard run --resume {self.run_dir.run_id}"
+            message = f"{self.interrupted}; continue with: flowyard run --resume {self.plan.run_id}"
         elif failed:
             bad = [r for r in rows if r.state in (FAILED, ERROR)]
             if bad:
                 first = bad[0]
                 message = f"{len(bad)} task(s) failed; first: {task_key(first.step, first.item)}: {first.message}"
         return RunStatus(
-            run_id=self.run_dir.run_id,
-            pipeline=self.ir.name,
+            run_id=self.plan.run_id,
+            pipeline=self.plan.ir.name,
             backend="local",
             state=state,
             started_at=self.started_at,
             finished_at=None if state == RUNNING else time.time(),
             tasks=rows,  # TaskResults are TaskStatuses: taken as they are, 10,000 tasks stay cheap
             message=message,
-            notices=self.ctx.notices,
-            outputs=self.outputs() if state != RUNNING else {},
-            location=str(self.run_dir.path.resolve()),
+            notices=self.plan.notices,
+            outputs=pipeline_outputs(self.plan.ir, self.steps, self.plan.store) if state != RUNNING else {},
+            location=str(self.plan.run_dir.path.resolve()),
             flowyard_version=__version__,
         )
 
 
-def load_previous(run_dir: RunDirectory, store: ArtifactStore) -> dict[tuple[str, int | None], TaskResult]:
-    """Tasks a killed or failed run finished, whose artifacts are all still in the store."""
-    done: dict[tuple[str, int | None], TaskResult] = {}
-    for event in read_journal(run_dir.journal_file):
-        if event.get("t") != "task":
-            continue
-        key = (event["step"], event.get("item"))
-        if event.get("state") != SUCCEEDED.value:
-            done.pop(key, None)
-            continue
-        result = TaskResult.from_journal(event)
-        with contextlib.suppress(FlowyardError):
-            if all(store.exists(f.key) for f in result.files.values()):
-                done[key] = result
-    return done
-
-
-# The most worker threads a pipeline's own limits make by default: a limit of 1,000 is honoured
-# with -O workers=1000, not with a thousand threads nobody asked for.
-MAX_DEFAULT_WORKERS = 64
-
-
-def default_workers(ir: PipelineIR | None = None) -> int:
-    """The pool when ``-O workers`` is not given: ``max(4, CPUs)``, or as many as the pipeline's largest
-    limit (its ``parallelism``, else its steps'), so that a limit of N means N at once (up to 64)."""
-    base = max(4, os.cpu_count() or 1)
-    if ir is None:
-        return base
-    wanted = ir.parallelism or max((s.parallelism or 0 for s in ir.all_steps), default=0)
-    return max(base, min(wanted, MAX_DEFAULT_WORKERS))
-
-
-def pool_notices(ir: PipelineIR, workers: int, given: bool) -> list[str]:
-    """What bounds the run's parallelism below what the pipeline allows, one notice each."""
-    how = f"-O workers={workers}" if given else f"the default pool, at most {MAX_DEFAULT_WORKERS}; -O workers=N"
-    limit = min(ir.parallelism or workers, workers)
-    notices = []
-    if ir.parallelism is None or ir.parallelism > workers:
-        notices.append(
-            f"at most {limit} tasks run at once here (-O workers=N); the pipeline sets "
-            + ("no limit" if ir.parallelism is None else f"{ir.parallelism}")
-        )
-    for step in ir.all_steps:
-        if step.parallelism is not None and step.parallelism > limit:
-            bound = f"the pipeline's parallelism {limit}" if limit < workers else how
-            notices.append(f"step {step.name!r} allows {step.parallelism} at once; at most {limit} run here ({bound})")
-    return notices
-
-
-__all__ = ["Scheduler", "default_workers", "load_previous", "pool_notices"]
+__all__ = ["Scheduler", "StepState"]

@@ -8,8 +8,8 @@ from flowyard.execution.progress import Progress, StepRow
 from flowyard.runs import TaskState, aggregate_state
 
 if TYPE_CHECKING:
-    from flowyard_local.runner import StepState
-    from flowyard_local.tasks import TaskResult
+    from flowyard_local.stepstate import StepState
+    from flowyard_local.taskdata import TaskResult
 
 
 def step_state(st: StepState) -> TaskState:
