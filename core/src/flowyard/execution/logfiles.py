@@ -38,6 +38,7 @@ class StreamRedactor:
         self.changed = False
 
     def feed(self, text: str) -> str:
+        """What of ``pending + text`` is safe to write: masked, less the tail a secret could still start in."""
         if not self.secrets:
             return text
         clean = redact(self.pending + text, self.secrets)
@@ -50,6 +51,7 @@ class StreamRedactor:
         return clean[:cut]
 
     def finish(self) -> str:
+        """What was held back, at the end of the stream."""
         rest, self.pending = self.pending, ""
         return rest
 
@@ -103,12 +105,14 @@ class CapturedLog:
         self.redactor: StreamRedactor | None = None
 
     def append(self, text: str) -> None:
+        """Keep a piece; past ``CHUNK`` held, write them out (masked)."""
         self.pieces.append(text)
         self.size += len(text)
         if self.size > CHUNK:
             self.spill()
 
     def spill(self) -> None:
+        """Write what is held to the log file (opened, and its folder made, the first time)."""
         text = "".join(self.pieces)
         self.pieces.clear()
         self.size = 0
