@@ -11,9 +11,13 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from flowyard.runs import SYMBOLS, TaskState
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.live import Live
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ class PlainProgress(Progress):
     """Off a terminal: a line when a step starts or ends, and one per failed task."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
+        self.stream: TextIO = stream or sys.stderr
 
     def step_started(self, row: StepRow) -> None:
         count = row.total if row.total is not None else 0
@@ -80,10 +84,10 @@ class LiveProgress(Progress):
         from rich.console import Console
         from rich.live import Live
 
-        self.rows = rows
+        self.rows: Callable[[], Sequence[StepRow]] = rows
         # made before the run routes sys.stderr (flowyard.execution.streams): the stream it writes to stays this one
-        self.console = Console(file=stream or sys.stderr)
-        self.live = Live(get_renderable=self._render, console=self.console, refresh_per_second=8, transient=False)
+        self.console: Console = Console(file=stream or sys.stderr)
+        self.live: Live = Live(get_renderable=self._render, console=self.console, refresh_per_second=8, transient=False)
         self.live.start()
 
     def _render(self) -> Any:
