@@ -47,7 +47,6 @@ spec:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="template_outputs evaluates over the children's scope only: no inputs.*")
 @pytest.mark.parametrize("kind", ["steps", "dag"])
 def test_a_templates_outputs_see_its_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
     result = run_in_fresh_folder(tmp_path, monkeypatch, OUTPUT_FROM_INPUT.format(kind=kind), "wf.yaml")

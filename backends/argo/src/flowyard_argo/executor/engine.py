@@ -194,6 +194,11 @@ def template_outputs(
     or ``expression``, the ``default`` when that fails) and artifacts (``from`` or ``fromExpression``)."""
     outputs: dict[str, Any] = {}
     declared = template.get("outputs") or {}
+    inputs = (template.get("inputs") or {}).get("parameters") or []  # createScope: the template's inputs
+    values = {
+        **{f"inputs.parameters.{p['name']}": str(p["value"]) for p in inputs if p.get("value") is not None},
+        **values,
+    }
     params = []
     for param in declared.get("parameters") or []:
         source = param.get("valueFrom") or {}
