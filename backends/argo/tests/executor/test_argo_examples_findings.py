@@ -108,7 +108,7 @@ def test_the_workflows_argument_artifacts_reach_the_entrypoint(tmp_path: Path, m
         ("artifacts: [{name: k, http: {url: 'https://example.com/k'}}]", "spec.arguments.artifacts.k: http artifacts"),
         (
             "parameters: [{name: m, valueFrom: {configMapKeyRef: {name: c, key: k}}}]",
-            "spec.arguments.parameters.m.valueFrom.configMapKeyRef",
+            "failed to set global parameter m from configmap with name c and key k: ConfigMap 'c' does not exist",
         ),
     ],
 )

@@ -21,6 +21,7 @@ from flowyard_argo.executor.nodes import Node
 from flowyard_argo.executor.pods import PodError, PodResult, PodSpec, copy_path, run_pod
 from flowyard_argo.executor.refusals import key_only
 from flowyard_argo.executor.retry import parse_duration
+from flowyard_argo.executor.volumes import pod_volumes
 
 SCRIPT_PATH = "/argo/staging/script"
 MAX_RESULT = 256 * 1024
@@ -55,8 +56,10 @@ def pod_spec(run: RunContext, node: Node, template: Mapping[str, Any]) -> tuple[
         if loaded is not None:
             files[str(art["path"])] = loaded
     env = {str(e["name"]): str(e.get("value", "")) for e in body.get("env") or [] if "valueFrom" not in e}
+    pod = node.pod or node.id
+    volumes = pod_volumes(run.spec, template, run.folder, run.folder / "pods" / pod)
     spec = PodSpec(
-        node.pod or node.id, image, [str(a) for a in argv], env, str(body.get("workingDir") or "/"), declared, files
+        pod, image, [str(a) for a in argv], env, str(body.get("workingDir") or "/"), declared, files, volumes
     )
     return spec, source
 

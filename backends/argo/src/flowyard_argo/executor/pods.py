@@ -49,6 +49,7 @@ class PodSpec:
     working_dir: str = "/"
     declared_paths: Sequence[str] = ()
     files: Mapping[str, Path] = field(default_factory=dict)  # image path -> host file/folder copied in first
+    volumes: Mapping[str, Path] = field(default_factory=dict)  # mount path -> host folder bound as is (volumes.py)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,10 @@ def prepare(spec: PodSpec, folder: Path) -> dict[str, Path]:
     for target in bind_targets(spec):
         host = folder / "fs" / target.lstrip("/")
         host.mkdir(parents=True, exist_ok=True)
+        binds[target] = host
+    for target, host in spec.volumes.items():  # a volume replaces the pod's own folders at and under its path
+        for inner in [t for t in binds if t == target or t.startswith(target.rstrip("/") + "/")]:
+            del binds[inner]
         binds[target] = host
     for path in spec.declared_paths:  # a declared path's folder exists, as a volume mount would make it
         _under(binds, posixpath.dirname(posixpath.normpath(path)), folder).mkdir(parents=True, exist_ok=True)
