@@ -262,8 +262,8 @@ def run(
         if claimed is not None:
             if params_file or only_step or step_inputs or no_cache:
                 raise click.UsageError("--params-file, --step, --input and --no-cache go with a flowyard pipeline")
-            runner, document = claimed
-            sys.exit(runner(DocumentRun(pipeline, document, params, options, entrypoint, run_name, as_json)))
+            runner, document, beside = claimed
+            sys.exit(runner(DocumentRun(pipeline, document, params, options, entrypoint, run_name, as_json, beside)))
     if entrypoint or run_name:
         raise click.UsageError("--entrypoint and --name go with an engine manifest, not a flowyard pipeline")
     ir = None

@@ -48,6 +48,11 @@ def _params(pairs: tuple[str, ...]) -> dict[str, str]:
 def run_document(request: DocumentRun) -> int:
     """Run the manifest at ``request.path``; print the status tree (or JSON); the exit code."""
     options = _options(request.options)
+    beside = [d for d in request.beside if isinstance(d, Mapping)]
+    runnable = [str(d.get("kind")) for d in beside if str(d.get("apiVersion", "")).startswith("argoproj.io/")]
+    if runnable:
+        kinds = ", ".join([str(request.document.get("kind")), *runnable])
+        raise ManifestRefused(f"{request.path}: several Argo documents in one file ({kinds}): flowyard run runs one")
     status, tree = execute_manifest(
         dict(request.document),
         options,
@@ -55,6 +60,7 @@ def run_document(request: DocumentRun) -> int:
         params=_params(request.params),
         entrypoint=request.entrypoint,
         name=request.name,
+        beside=beside,
     )
     if request.as_json:
         click.echo(json.dumps(status.summary_json(), indent=2))
@@ -89,6 +95,7 @@ def execute_manifest(
     try:
         images = ImageMap.load(options.image_map)
         configmaps = ConfigMaps.load(options.configmaps, beside)
+        others = sorted({str(d.get("kind")) for d in beside if d.get("kind") != "ConfigMap"})
         wf, notices = prepare(
             document,
             version,
@@ -101,6 +108,8 @@ def execute_manifest(
         )
     except (ManifestError, ImageError, ConfigMapError) as e:
         raise ManifestRefused(str(e)) from None
+    if others:
+        notices.append(f"ignored here: the file's other documents ({', '.join(others)})")
     if not name and not (document.get("metadata") or {}).get("name"):
         wf["metadata"]["name"] = wf["metadata"]["name"][:-5] + "".join(
             secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5)

@@ -84,3 +84,38 @@ def test_a_missing_input_configmap_errors_the_node(tmp_path: Path, monkeypatch: 
     root = workflow_status("cm")["nodes"]["cm"]
     assert root["phase"] == "Error"
     assert root["message"].startswith("unable to retrieve inputs.parameters.target from ConfigMap: ConfigMap 'hi-map'")
+
+
+BESIDE = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: words
+  labels: {workflows.argoproj.io/configmap-type: Parameter}
+data: {greeting: hello}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: hello-map
+  labels: {workflows.argoproj.io/configmap-type: Parameter}
+data: {target: file}
+---
+"""
+
+
+def test_a_file_of_several_documents_runs_its_workflow_with_the_configmaps_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = BESIDE + FROM_CONFIGMAP.format(name="words", default="")
+    result = run_in_fresh_folder(tmp_path, monkeypatch, manifest, "wf.yaml")
+    assert result.exit_code == 0, result.output
+    assert _said(tmp_path) == "hello file\n"
+
+
+def test_a_file_of_two_workflows_is_refused_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    workflow = FROM_CONFIGMAP.format(name="words", default="")
+    result = run_in_fresh_folder(tmp_path, monkeypatch, BESIDE + workflow + "---\n" + workflow, "wf.yaml")
+    assert result.exit_code == 2
+    assert "several Argo documents in one file (Workflow, Workflow): flowyard run runs one" in result.output
+    assert len(result.output.strip().splitlines()) == 1
