@@ -182,11 +182,6 @@ spec:
 
 
 @needs_namespaces
-@pytest.mark.xfail(
-    strict=True,
-    reason="the folder of a declared output path is made before the pod starts, and a pod's root has none of an "
-    "image's top folders (/mnt) for the pod to make it in",
-)
 def test_an_output_paths_folder_is_the_pods_to_make(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Only input artifacts are mounted into the main container (workflowpod.go addInputArtifactsVolumes, one
     # subPath per input; addOutputArtifactsVolumes only mirrors main's mounts to the wait container): an output

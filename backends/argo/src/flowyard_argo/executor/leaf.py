@@ -40,14 +40,9 @@ def pod_spec(run: RunContext, node: Node, template: Mapping[str, Any]) -> tuple[
     if template.get("script") is not None:
         source = str(body.get("source") or "")
         argv = [*(body.get("command") or []), SCRIPT_PATH, *(body.get("args") or [])]
+    # Only inputs are mounted (workflowpod.go addInputArtifactsVolumes): an output path's folder is the image's
+    # or the pod's to make, and its file is read from the pod's own filesystem (PodResult.host_path).
     declared = [a["path"] for a in (template.get("inputs") or {}).get("artifacts") or [] if a.get("path")]
-    outputs = template.get("outputs") or {}
-    declared += [a["path"] for a in outputs.get("artifacts") or [] if a.get("path")]
-    declared += [
-        (p.get("valueFrom") or {}).get("path")
-        for p in outputs.get("parameters") or []
-        if (p.get("valueFrom") or {}).get("path")
-    ]
     if source is not None:
         declared.append(SCRIPT_PATH)
     files: dict[str, Path] = {}
