@@ -119,3 +119,18 @@ def test_a_file_of_two_workflows_is_refused_by_name(tmp_path: Path, monkeypatch:
     assert result.exit_code == 2
     assert "several Argo documents in one file (Workflow, Workflow): flowyard run runs one" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_hostile_document_beside_a_workflow_is_refused_within_bounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every document is read within flowyard's YAML bounds: aliases expanding to 10**7 values are refused
+    # by name, never built.
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 7)]
+    manifest = FROM_CONFIGMAP.format(name="words", default="") + "---\n" + "\n".join(lines) + "\n"
+    result = run_in_fresh_folder(tmp_path, monkeypatch, manifest, "wf.yaml")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert len(result.output) < 2000
+    assert not Path(".flowyard/runs/cm").exists()
