@@ -1,6 +1,6 @@
 """Volumes as folders bound at their ``volumeMounts``: a claim (``volumeClaimTemplates`` or an existing
-``persistentVolumeClaim``) is one folder of the run, shared by its pods; an ``emptyDir`` one folder per pod;
-other kinds refused by name."""
+``persistentVolumeClaim``) is one folder of the run, shared by its pods; an ``emptyDir`` one folder per pod; a
+``configMap`` a folder of the map's keys; other kinds refused by name."""
 
 from __future__ import annotations
 
@@ -79,3 +79,46 @@ def test_a_volume_that_cannot_be_a_folder_is_refused(
     assert result.exit_code == 2
     assert named in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+CONFIGMAP_VOLUME = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {level: debug, name: demo}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: vols}
+spec:
+  entrypoint: main
+  volumes:
+  - {name: all, configMap: {name: settings}}
+  - {name: some, configMap: {name: settings, items: [{key: level, path: conf/level.txt}]}}
+  - {name: absent, configMap: {name: missing, optional: true}}
+  templates:
+  - name: main
+    container:
+      image: busybox
+      command: [sh, -c, "cat /cfg/level /cfg/name /part/conf/level.txt; ls /none | wc -l"]
+      volumeMounts:
+      - {name: all, mountPath: /cfg}
+      - {name: some, mountPath: /part}
+      - {name: absent, mountPath: /none}
+"""
+
+
+def test_a_configmap_volume_holds_a_file_per_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = run_in_fresh_folder(tmp_path, monkeypatch, CONFIGMAP_VOLUME, "wf.yaml")
+    assert result.exit_code == 0, result.output
+    node = workflow_status("vols")["nodes"]["vols"]
+    assert (tmp_path / ".flowyard/runs/vols/pods" / node["podName"] / "stdout.log").read_text() == "debugdemodebug0\n"
+
+
+def test_a_missing_configmap_fails_the_mount(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    manifest = CONFIGMAP_VOLUME.replace("{name: missing, optional: true}", "{name: missing}")
+    result = run_in_fresh_folder(tmp_path, monkeypatch, manifest, "wf.yaml")
+    assert result.exit_code == 1
+    node = workflow_status("vols")["nodes"]["vols"]
+    assert node["phase"] == "Error"
+    assert node["message"] == 'MountVolume.SetUp failed for volume "absent" : configmap "missing" not found'

@@ -53,6 +53,13 @@ class ConfigMaps:
         found.update(_named(documents))
         return cls(found, dict(os.environ))
 
+    def data(self, name: str) -> dict[str, str]:
+        """Every key of ConfigMap ``name`` (a volume's files); the environment does not stand in for a whole map."""
+        cm = self.maps.get(name)
+        if cm is None:
+            raise ConfigMapError(f"ConfigMap '{name}' does not exist", not_found=True)
+        return {str(k): str(v) for k, v in (cm.get("data") or {}).items()}
+
     def value(self, name: str, key: str, *, parameter: bool) -> str:
         """``data[key]`` of ConfigMap ``name``; ``parameter``: it must carry the Parameter label."""
         cm = self.maps.get(name)

@@ -52,7 +52,7 @@ def pod_spec(run: RunContext, node: Node, template: Mapping[str, Any]) -> tuple[
             files[str(art["path"])] = loaded
     env = {str(e["name"]): str(e.get("value", "")) for e in body.get("env") or [] if "valueFrom" not in e}
     pod = node.pod or node.id
-    volumes = pod_volumes(run.spec, template, run.folder, run.folder / "pods" / pod)
+    volumes = pod_volumes(run.spec, template, run.folder, run.folder / "pods" / pod, run.configmaps)
     spec = PodSpec(
         pod, image, [str(a) for a in argv], env, str(body.get("workingDir") or "/"), declared, files, volumes
     )

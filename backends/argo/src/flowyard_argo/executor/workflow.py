@@ -116,17 +116,17 @@ def prepare(
         f"persistentVolumeClaim {c}: an empty folder of this run (no cluster holds it)" for c in existing_claims(spec)
     ]
     if configmaps is not None:
-        _with_configmaps(spec, configmaps, source)
+        _with_configmaps(spec, configmaps, source, metadata.get("namespace") or "default")
     return wf, notices
 
 
-def _with_configmaps(spec: dict[str, Any], configmaps: ConfigMaps, source: str) -> None:
+def _with_configmaps(spec: dict[str, Any], configmaps: ConfigMaps, source: str, namespace: str) -> None:
     """The argument parameters from ConfigMaps as values; the workflow's semaphore limits checked."""
     try:
         spec["arguments"] = resolve_globals(spec.get("arguments") or {}, configmaps)
         sync = spec.get("synchronization")
         if isinstance(sync, Mapping):
-            locks(sync, "default", configmaps)
+            locks(sync, namespace, configmaps)
     except ConfigMapError as e:
         raise ManifestError([f"{source}: spec.arguments: {e}"]) from None
     except LockError as e:
