@@ -168,13 +168,17 @@ def _execute(
     from flowyard_argo.executor.workflow import run_workflow
 
     started = _now()
-    result = run_workflow(wf, version, images, folder, previous, configmaps)
+    result = run_workflow(wf, version, images, folder, previous, configmaps, _notice)
     status = _run_status(result, wf["metadata"]["name"], pipeline, started, notices, folder)
     write_atomic(folder / "run.json", status.model_dump_json(indent=1).encode())
     tree = result.tree.render(result.root.id)
     if result.exit_node is not None:
         tree += "\n" + result.tree.render(result.exit_node.id)
     return status, tree
+
+
+def _notice(message: str) -> None:
+    click.echo(f"notice: {message}", err=True)
 
 
 def _run_status(

@@ -141,3 +141,22 @@ def test_a_workflow_lock_that_cannot_be_had_is_refused_by_name(
     assert named in result.output
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_run_waiting_for_its_workflow_lock_says_so(tmp_path: Path) -> None:
+    from flowyard_argo.executor.synchronization import Lock, holding
+
+    (tmp_path / "wf.yaml").write_text(WORKFLOW_LEVEL.format(sync="{mutexes: [{name: shared}]}", timed=TIMED))
+    env = {k: v for k, v in os.environ.items() if k != "FLOWYARD_HOME"}
+    command = [sys.executable, "-m", "flowyard.cli", "run", "wf.yaml", "--name", "later"]
+    locks = tmp_path / ".flowyard/runs/.argo-locks"  # another process holding the lock, as another run would
+    with holding(locks, [Lock("default/Mutex/shared", 1)], lambda _message: None):
+        run = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        assert run.stderr is not None
+        line = run.stderr.readline()
+        assert line == "notice: Waiting for default/Mutex/shared lock. Lock status: 0/1\n"
+        assert run.poll() is None  # still waiting while the lock is held
+    _out, rest = run.communicate(timeout=120)
+    assert run.returncode == 0, rest

@@ -12,7 +12,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -204,11 +204,13 @@ def run_workflow(
     folder: Path,
     previous: Mapping[str, Mapping[str, Any]] | None = None,
     configmaps: ConfigMaps | None = None,
+    waiting: Callable[[str], None] | None = None,
 ) -> WorkflowRun:
     """Run the (prepared) workflow; every pod's folder, logs and artifacts land under ``folder``.
 
     ``previous`` (node name -> node of an earlier run of it) makes this ``argo retry``: pods that succeeded
-    are kept with their outputs, everything else runs again."""
+    are kept with their outputs, everything else runs again. ``waiting`` is told once when the workflow's own
+    locks are held by another run."""
     spec = wf["spec"]
     name = wf["metadata"]["name"]
     tree = NodeTree(name)
@@ -217,7 +219,7 @@ def run_workflow(
         name, spec, version, images, folder, tree, global_values(wf), pod_slots=slots, previous=previous or {}
     )
     run.configmaps = configmaps or ConfigMaps()
-    with holding(lock_folder(run), workflow_locks(run), lambda _message: None):  # held to the end (ReleaseAll)
+    with holding(lock_folder(run), workflow_locks(run), waiting or (lambda _message: None)):  # to the end (ReleaseAll)
         return _run(run, wf)
 
 
