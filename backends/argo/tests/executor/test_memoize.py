@@ -73,3 +73,13 @@ def test_what_the_cache_refuses_errors_the_node(
     assert result.exit_code == 1
     assert _node("bad")["phase"] == "Error"
     assert str(_node("bad")["message"]).startswith(message)
+
+
+def test_a_cache_that_is_not_json_errors_the_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / ".flowyard/runs/.argo-memoize/default/my-cache.json"
+    cache.parent.mkdir(parents=True)
+    cache.write_text("{not json")
+    result = run_in_fresh_folder(tmp_path, monkeypatch, MEMOIZED.format(key="k", age="1h"), "wf.yaml", "--name", "bad")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert str(_node("bad")["message"]).startswith("memoization cache ")

@@ -78,7 +78,12 @@ def _cache(memo: Memo) -> Iterator[dict[str, Any]]:
         fcntl.flock(f, fcntl.LOCK_EX)
         f.seek(0)
         text = f.read()
-        entries: dict[str, Any] = json.loads(text) if text.strip() else {}
+        try:
+            entries: dict[str, Any] = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError:
+            raise ExecutionError(f"memoization cache {memo.file} is not JSON: remove it to start it afresh") from None
+        if not isinstance(entries, dict):
+            raise ExecutionError(f"memoization cache {memo.file} is not a JSON object: remove it to start it afresh")
         before = json.dumps(entries, sort_keys=True)
         yield entries
         if json.dumps(entries, sort_keys=True) != before:
@@ -93,7 +98,10 @@ def lookup(memo: Memo) -> dict[str, Any] | None:
         entry = entries.get(memo.key)
         if not isinstance(entry, dict) or not entry.get("nodeID"):
             return None
-        created = calendar.timegm(time.strptime(str(entry.get("creationTimestamp")), STAMP))
+        try:
+            created = calendar.timegm(time.strptime(str(entry.get("creationTimestamp")), STAMP))
+        except ValueError:
+            return None  # an entry with no readable age is no hit
         if memo.max_age is not None and time.time() - created > memo.max_age:
             return None  # expired: GetOutputsWithMaxAge
         entry["lastHitTimestamp"] = time.strftime(STAMP, time.gmtime())
