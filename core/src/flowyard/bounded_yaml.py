@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["LIMITS", "DocumentError", "Limits", "parse_yaml", "read_bounded"]
+__all__ = ["LIMITS", "DocumentError", "Limits", "parse_yaml", "parse_yaml_documents", "read_bounded"]
 
 
 @dataclass(frozen=True)
@@ -213,6 +213,17 @@ def parse_yaml(text: str, limits: Limits = LIMITS) -> tuple[Any, yaml.Node | Non
 
     Raises :class:`DocumentError`, with the line and field where there are some, for anything that
     is not valid YAML or is out of bounds."""
+    found = _parse(text, limits, single=True)
+    return found[0] if found else (None, None)
+
+
+def parse_yaml_documents(text: str, limits: Limits = LIMITS) -> list[Any]:
+    """The data of every document of a YAML text (``---`` between them), within the bounds of one
+    (an engine's manifest may come with the objects it reads, a ConfigMap beside a Workflow)."""
+    return [data for data, _node in _parse(text, limits, single=False)]
+
+
+def _parse(text: str, limits: Limits, *, single: bool) -> list[tuple[Any, yaml.Node]]:
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > limits.document_bytes:
         raise DocumentError(f"{size:,} bytes is over the limit of {limits.document_bytes:,} bytes")
@@ -222,12 +233,16 @@ def parse_yaml(text: str, limits: Limits = LIMITS) -> tuple[Any, yaml.Node | Non
         raise DocumentError(f"not valid YAML/JSON: {e}") from None
     loader.limits = limits
     node = None
+    found: list[tuple[Any, yaml.Node]] = []
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, None
-        loader.check_alias_expansion()
-        return loader.construct_document(node), node
+        while True:
+            node = loader.get_single_node() if single else (loader.get_node() if loader.check_node() else None)
+            if node is None:
+                return found
+            loader.check_alias_expansion()
+            found.append((loader.construct_document(node), node))
+            if single:
+                return found
     except _NodeError as e:
         raise DocumentError(str(e.problem), _line(e), _path_to(node, e.node) if node else "") from None
     except yaml.MarkedYAMLError as e:

@@ -307,8 +307,8 @@ def _run_claimed_document(
         return
     if flowyard_only:
         raise click.UsageError("--params-file, --step, --input and --no-cache go with a flowyard pipeline")
-    runner, document = claimed
-    sys.exit(runner(DocumentRun(pipeline, document, params, options, entrypoint, run_name, as_json)))
+    runner, document, beside = claimed
+    sys.exit(runner(DocumentRun(pipeline, document, params, options, entrypoint, run_name, as_json, beside)))
 
 
 def _step_inputs(pairs: tuple[str, ...], only_step: str | None) -> dict[str, Path]:

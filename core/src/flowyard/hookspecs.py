@@ -45,6 +45,7 @@ class DocumentRun:
     entrypoint: str | None = None
     name: str | None = None
     as_json: bool = False
+    beside: tuple[Any, ...] = ()  # the file's other documents (a ConfigMap beside a Workflow), as parsed
 
 
 DocumentRunner = Callable[[DocumentRun], int]

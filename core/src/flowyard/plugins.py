@@ -139,9 +139,10 @@ def backend_registry(*, load_entrypoints: bool = True, plugins: Iterable[object]
     return BackendRegistry(make_plugin_manager(load_entrypoints=load_entrypoints, plugins=plugins))
 
 
-def document_runner(path: str) -> tuple[Any, Mapping[str, Any]] | None:
-    """The plugin runner claiming ``path``'s document, and that document, when it is not a flowyard
-    pipeline. Read within flowyard's YAML bounds: a manifest is as hostile as a spec can be."""
+def document_runner(path: str) -> tuple[Any, Mapping[str, Any], tuple[Any, ...]] | None:
+    """The plugin runner claiming ``path``'s first document a plugin claims, that document and the file's others
+    (a ConfigMap beside a Workflow), when it is not a flowyard pipeline. Read within flowyard's YAML bounds: a
+    manifest is as hostile as a spec can be."""
     if not path.endswith((".yaml", ".yml", ".json")) or not Path(path).is_file():
         return None
     import re
@@ -153,13 +154,17 @@ def document_runner(path: str) -> tuple[Any, Mapping[str, Any]] | None:
         found = api_version.search(f.read(65536))
     if not found or (found.group(1) or found.group(2)).startswith("flowyard"):
         return None
-    from flowyard.bounded_yaml import DocumentError, parse_yaml, read_bounded
+    from flowyard.bounded_yaml import DocumentError, parse_yaml_documents, read_bounded
 
     try:
-        document, _ = parse_yaml(read_bounded(path))
+        documents = parse_yaml_documents(read_bounded(path))
     except (DocumentError, OSError, UnicodeDecodeError):
         return None  # the pipeline loader reports it, with the file, line and field
-    if not isinstance(document, dict) or str(document.get("apiVersion", "flowyard")).startswith("flowyard"):
-        return None
-    runner = make_plugin_manager().hook.flowyard_document_runner(document=document)
-    return None if runner is None else (runner, document)
+    hook = make_plugin_manager().hook
+    for index, document in enumerate(documents):
+        if not isinstance(document, dict) or str(document.get("apiVersion", "flowyard")).startswith("flowyard"):
+            continue
+        runner = hook.flowyard_document_runner(document=document)
+        if runner is not None:
+            return runner, document, tuple(documents[:index] + documents[index + 1 :])
+    return None

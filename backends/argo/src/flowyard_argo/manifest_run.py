@@ -4,9 +4,10 @@ run in a run folder of core's layout, reported as core's :class:`~flowyard.runs.
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,11 @@ def _params(pairs: tuple[str, ...]) -> dict[str, str]:
 def run_document(request: DocumentRun) -> int:
     """Run the manifest at ``request.path``; print the status tree (or JSON); the exit code."""
     options = _options(request.options)
+    beside = [d for d in request.beside if isinstance(d, Mapping)]
+    runnable = [str(d.get("kind")) for d in beside if str(d.get("apiVersion", "")).startswith("argoproj.io/")]
+    if runnable:
+        kinds = ", ".join([str(request.document.get("kind")), *runnable])
+        raise ManifestRefused(f"{request.path}: several Argo documents in one file ({kinds}): flowyard run runs one")
     status, tree = execute_manifest(
         dict(request.document),
         options,
@@ -54,6 +60,7 @@ def run_document(request: DocumentRun) -> int:
         params=_params(request.params),
         entrypoint=request.entrypoint,
         name=request.name,
+        beside=beside,
     )
     if request.as_json:
         click.echo(json.dumps(status.summary_json(), indent=2))
@@ -75,8 +82,11 @@ def execute_manifest(
     name: str | None = None,
     pipeline: str | None = None,
     root: Path | None = None,
+    beside: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[RunStatus, str]:
-    """Check and run one Argo document; (core's run status, the ``argo get``-style tree)."""
+    """Check and run one Argo document; (core's run status, the ``argo get``-style tree). ``beside``: the other
+    documents of its file (its ConfigMaps are read)."""
+    from flowyard_argo.executor.configmaps import ConfigMapError, ConfigMaps
     from flowyard_argo.executor.images import ImageError, ImageMap
     from flowyard_argo.executor.versions import argo_version
     from flowyard_argo.executor.workflow import ManifestError, prepare
@@ -84,11 +94,22 @@ def execute_manifest(
     version = argo_version(options.argo_version)
     try:
         images = ImageMap.load(options.image_map)
+        configmaps = ConfigMaps.load(options.configmaps, beside)
+        others = sorted({str(d.get("kind")) for d in beside if d.get("kind") != "ConfigMap"})
         wf, notices = prepare(
-            document, version, source=source, params=params, entrypoint=entrypoint, name=name, images=images
+            document,
+            version,
+            source=source,
+            params=params,
+            entrypoint=entrypoint,
+            name=name,
+            images=images,
+            configmaps=configmaps,
         )
-    except (ManifestError, ImageError) as e:
+    except (ManifestError, ImageError, ConfigMapError) as e:
         raise ManifestRefused(str(e)) from None
+    if others:
+        notices.append(f"ignored here: the file's other documents ({', '.join(others)})")
     if not name and not (document.get("metadata") or {}).get("name"):
         wf["metadata"]["name"] = wf["metadata"]["name"][:-5] + "".join(
             secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5)
@@ -101,12 +122,14 @@ def execute_manifest(
     write_atomic(folder / "manifest.yaml", yaml.safe_dump(dict(document), sort_keys=False).encode())
     image_map = str(Path(options.image_map).resolve()) if options.image_map else None
     saved = {"workflow": wf, "argo_version": options.argo_version, "image_map": image_map, "pipeline": pipeline}
+    saved["configmaps"] = {k: dict(v) for k, v in configmaps.maps.items()}
     write_atomic(folder / RETRY_FILE, json.dumps(saved).encode())
-    return _execute(wf, version, images, folder, pipeline, notices, None)
+    return _execute(wf, version, images, folder, pipeline, notices, None, configmaps)
 
 
 def retry_run(run_name: str, root: Path | None = None) -> tuple[RunStatus, str]:
     """``argo retry``: run the same workflow again in its folder; pods that succeeded are kept."""
+    from flowyard_argo.executor.configmaps import ConfigMaps
     from flowyard_argo.executor.images import ImageError, ImageMap
     from flowyard_argo.executor.versions import argo_version
 
@@ -128,7 +151,8 @@ def retry_run(run_name: str, root: Path | None = None) -> tuple[RunStatus, str]:
     except ImageError as e:
         raise ManifestRefused(str(e)) from None
     version = argo_version(saved["argo_version"])
-    return _execute(saved["workflow"], version, images, folder, saved["pipeline"], [], previous)
+    configmaps = ConfigMaps(saved.get("configmaps") or {}, dict(os.environ))
+    return _execute(saved["workflow"], version, images, folder, saved["pipeline"], [], previous, configmaps)
 
 
 def _execute(
@@ -139,17 +163,22 @@ def _execute(
     pipeline: str | None,
     notices: list[str],
     previous: Mapping[str, Mapping[str, Any]] | None,
+    configmaps: Any = None,
 ) -> tuple[RunStatus, str]:
     from flowyard_argo.executor.workflow import run_workflow
 
     started = _now()
-    result = run_workflow(wf, version, images, folder, previous)
+    result = run_workflow(wf, version, images, folder, previous, configmaps, _notice)
     status = _run_status(result, wf["metadata"]["name"], pipeline, started, notices, folder)
     write_atomic(folder / "run.json", status.model_dump_json(indent=1).encode())
     tree = result.tree.render(result.root.id)
     if result.exit_node is not None:
         tree += "\n" + result.tree.render(result.exit_node.id)
     return status, tree
+
+
+def _notice(message: str) -> None:
+    click.echo(f"notice: {message}", err=True)
 
 
 def _run_status(

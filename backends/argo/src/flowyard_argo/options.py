@@ -39,5 +39,9 @@ class ArgoOptions(BackendOptions):
         default=None,
         description="YAML file mapping images to host programs and folders, for running manifests here.",
     )
+    configmaps: str | None = Field(
+        default=None,
+        description="Folder(s) of ConfigMap YAML files (joined with ':') read for a manifest's ConfigMap references.",
+    )
     poll_seconds: float = Field(default=2.0, gt=0, description="How often submit --watch asks the server.")
     watch_timeout: float | None = Field(default=None, gt=0, description="Stop watching after this many seconds.")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flowyard_argo.executor.configmaps import ConfigMaps
 from flowyard_argo.executor.images import ImageMap
 from flowyard_argo.executor.nodes import NodeTree
 from flowyard_argo.executor.versions import ArgoVersion
@@ -32,6 +33,11 @@ class RunContext:
     pod_slots: threading.BoundedSemaphore | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     previous: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # node name -> node, for a retry
+    configmaps: ConfigMaps = field(default_factory=ConfigMaps)  # -O configmaps=, the file's ConfigMaps
+
+    @property
+    def namespace(self) -> str:
+        return self.globals.get("workflow.namespace") or "default"
 
     @property
     def templates(self) -> dict[str, Mapping[str, Any]]:

@@ -19,6 +19,7 @@ from flowyard_argo.executor.arguments import bind_inputs, substitute_template
 from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.expr.controller import artifact_value, parameter_value
 from flowyard_argo.executor.expr.errors import ExprError
+from flowyard_argo.executor.guarded import configmap_inputs, run_guarded
 from flowyard_argo.executor.leaf import run_leaf
 from flowyard_argo.executor.nodes import DAG, POD, RETRY, STEPS, Node
 from flowyard_argo.executor.retry import expression_stops, retry_delay, should_retry
@@ -83,6 +84,7 @@ def _once(run: RunContext, call: _Invocation) -> Node:
         observe(node)
     try:
         params, arts = bind_inputs(template, call.arguments, call.artifacts)
+        params = configmap_inputs(run, params)
         resolved = substitute_template(template, params, arts, run.globals, run.version)
         node.inputs = {"parameters": [{"name": p["name"], "value": p.get("value")} for p in params]}
         kept = run.previous.get(name)
@@ -92,7 +94,7 @@ def _once(run: RunContext, call: _Invocation) -> Node:
             node.finish(TaskState.SUCCEEDED)
             node.finished_at = kept.get("finishedAt")
         else:
-            _dispatch(run, node, resolved, call.include_result)
+            run_guarded(run, node, resolved, lambda: _dispatch(run, node, resolved, call.include_result))
     except ExecutionError as e:
         node.finish(TaskState.ERROR, str(e))
     if node.phase is TaskState.SUCCEEDED:
@@ -194,6 +196,11 @@ def template_outputs(
     or ``expression``, the ``default`` when that fails) and artifacts (``from`` or ``fromExpression``)."""
     outputs: dict[str, Any] = {}
     declared = template.get("outputs") or {}
+    inputs = (template.get("inputs") or {}).get("parameters") or []  # createScope: the template's inputs
+    values = {
+        **{f"inputs.parameters.{p['name']}": str(p["value"]) for p in inputs if p.get("value") is not None},
+        **values,
+    }
     params = []
     for param in declared.get("parameters") or []:
         source = param.get("valueFrom") or {}

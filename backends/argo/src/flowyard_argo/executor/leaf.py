@@ -21,6 +21,7 @@ from flowyard_argo.executor.nodes import Node
 from flowyard_argo.executor.pods import PodError, PodResult, PodSpec, copy_path, run_pod
 from flowyard_argo.executor.refusals import key_only
 from flowyard_argo.executor.retry import parse_duration
+from flowyard_argo.executor.volumes import pod_volumes
 
 SCRIPT_PATH = "/argo/staging/script"
 MAX_RESULT = 256 * 1024
@@ -39,14 +40,9 @@ def pod_spec(run: RunContext, node: Node, template: Mapping[str, Any]) -> tuple[
     if template.get("script") is not None:
         source = str(body.get("source") or "")
         argv = [*(body.get("command") or []), SCRIPT_PATH, *(body.get("args") or [])]
+    # Only inputs are mounted (workflowpod.go addInputArtifactsVolumes): an output path's folder is the image's
+    # or the pod's to make, and its file is read from the pod's own filesystem (PodResult.host_path).
     declared = [a["path"] for a in (template.get("inputs") or {}).get("artifacts") or [] if a.get("path")]
-    outputs = template.get("outputs") or {}
-    declared += [a["path"] for a in outputs.get("artifacts") or [] if a.get("path")]
-    declared += [
-        (p.get("valueFrom") or {}).get("path")
-        for p in outputs.get("parameters") or []
-        if (p.get("valueFrom") or {}).get("path")
-    ]
     if source is not None:
         declared.append(SCRIPT_PATH)
     files: dict[str, Path] = {}
@@ -55,8 +51,10 @@ def pod_spec(run: RunContext, node: Node, template: Mapping[str, Any]) -> tuple[
         if loaded is not None:
             files[str(art["path"])] = loaded
     env = {str(e["name"]): str(e.get("value", "")) for e in body.get("env") or [] if "valueFrom" not in e}
+    pod = node.pod or node.id
+    volumes = pod_volumes(run.spec, template, run.folder, run.folder / "pods" / pod, run.configmaps)
     spec = PodSpec(
-        node.pod or node.id, image, [str(a) for a in argv], env, str(body.get("workingDir") or "/"), declared, files
+        pod, image, [str(a) for a in argv], env, str(body.get("workingDir") or "/"), declared, files, volumes
     )
     return spec, source
 

@@ -64,6 +64,7 @@ class Node:
     finished_at: float | None = None
     pod: str | None = None
     hooked: bool = False  # a hook's or exit handler's node (``NodeFlag.Hooked``)
+    memoization: dict[str, Any] | None = None  # ``memoizationStatus`` (memoize.py)
 
     def finish(self, phase: TaskState, message: str = "") -> Node:
         self.phase = phase
@@ -96,6 +97,8 @@ class Node:
             data["podName"] = self.pod
         if self.hooked:
             data["nodeFlag"] = {"hooked": True}
+        if self.memoization is not None:
+            data["memoizationStatus"] = self.memoization
         return data
 
 

@@ -24,6 +24,7 @@ from flowyard_argo.executor.images import Image, ImageError
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 UNSHARE = ("unshare", "--mount", "--net", "--fork", "--kill-child")
 SYSTEM_TOPS = ("usr", "etc", "dev", "proc", "sys", "bin", "lib", "lib64", "sbin", "lib32", "libx32")  # podinit's
+IMAGE_TOPS = ("home", "media", "mnt", "opt", "root", "run", "srv", "var")  # a base image's other top folders
 POD_HOME = "/tmp"  # noqa: S108 - the pod's own /tmp, a folder of its own
 
 
@@ -49,6 +50,7 @@ class PodSpec:
     working_dir: str = "/"
     declared_paths: Sequence[str] = ()
     files: Mapping[str, Path] = field(default_factory=dict)  # image path -> host file/folder copied in first
+    volumes: Mapping[str, Path] = field(default_factory=dict)  # mount path -> host folder bound as is (volumes.py)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,10 @@ def prepare(spec: PodSpec, folder: Path) -> dict[str, Path]:
     for target in bind_targets(spec):
         host = folder / "fs" / target.lstrip("/")
         host.mkdir(parents=True, exist_ok=True)
+        binds[target] = host
+    for target, host in spec.volumes.items():  # a volume replaces the pod's own folders at and under its path
+        for inner in [t for t in binds if t == target or t.startswith(target.rstrip("/") + "/")]:
+            del binds[inner]
         binds[target] = host
     for path in spec.declared_paths:  # a declared path's folder exists, as a volume mount would make it
         _under(binds, posixpath.dirname(posixpath.normpath(path)), folder).mkdir(parents=True, exist_ok=True)
@@ -145,6 +151,8 @@ def run_pod(spec: PodSpec, folder: Path, timeout: float | None = None) -> PodRes
     binds = prepare(spec, folder)
     argv = [*spec.image.resolve(spec.argv[0]), *spec.argv[1:]]
     (folder / "root").mkdir(exist_ok=True)
+    for top in IMAGE_TOPS:  # what every image's root has, for the pod to write in (map-reduce.yaml's /mnt/out)
+        (folder / "root" / top).mkdir(exist_ok=True)
     env = {"PATH": DEFAULT_PATH, "HOME": POD_HOME, **spec.env}
     pod_spec = {
         "root": str(folder / "root"),

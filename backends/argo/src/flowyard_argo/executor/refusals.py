@@ -8,6 +8,8 @@ from typing import Any
 
 from flowyard_argo.executor import gojson
 from flowyard_argo.executor.expr.check import expression_tags, unsupported
+from flowyard_argo.executor.synchronization import refusals as sync_refusals
+from flowyard_argo.executor.volumes import refusals as volume_refusals
 
 REFUSED_TEMPLATE_KINDS = {
     "resource": "resource templates (they create Kubernetes objects)",
@@ -20,15 +22,9 @@ REFUSED_TEMPLATE_FIELDS = {
     "daemon": "daemon templates",
     "sidecars": "sidecars",
     "initContainers": "initContainers",
-    "volumes": "template volumes",
-    "synchronization": "synchronization (mutex/semaphore)",
-    "memoize": "memoize",
 }
 REFUSED_SPEC_FIELDS = {
     "workflowTemplateRef": "workflowTemplateRef (no cluster to hold the WorkflowTemplate)",
-    "volumes": "spec.volumes",
-    "volumeClaimTemplates": "volumeClaimTemplates",
-    "synchronization": "synchronization (mutex/semaphore)",
     "activeDeadlineSeconds": "spec.activeDeadlineSeconds",
     "artifactRepositoryRef": "artifactRepositoryRef (artifact repositories are the executor's next issue)",
 }
@@ -69,6 +65,8 @@ def _refusals(spec: Mapping[str, Any]) -> Iterator[str]:
         if spec.get(key):
             yield f"spec.{key}: {what} cannot run here"
     yield from _hook_refs(spec.get("hooks") or {}, "spec")
+    yield from volume_refusals(spec)
+    yield from sync_refusals(spec.get("synchronization") or {}, "spec")
     yield from _argument_refusals(spec.get("arguments") or {})
     for source in dict.fromkeys(expression_tags(gojson.marshal(spec))):
         text = gojson.fix_html(source)
@@ -84,6 +82,7 @@ def _refusals(spec: Mapping[str, Any]) -> Iterator[str]:
             tmpl.get("timeout") or tmpl.get("activeDeadlineSeconds") is not None
         ):
             yield f"{path}: timeout/activeDeadlineSeconds on a steps or dag template (only leaf templates have one)"
+        yield from sync_refusals(tmpl.get("synchronization") or {}, path)
         yield from _template_details(tmpl, path)
 
 
@@ -94,7 +93,7 @@ def _argument_refusals(arguments: Mapping[str, Any]) -> Iterator[str]:
         if where:
             yield f"spec.arguments.artifacts.{art.get('name')}: {where[0]} artifacts (the executor's next issue)"
     for param in arguments.get("parameters") or []:
-        for key in ("configMapKeyRef", "event", "supplied"):
+        for key in ("event", "supplied"):  # configMapKeyRef: configmaps.resolve_globals
             if (param.get("valueFrom") or {}).get(key) is not None:
                 yield f"spec.arguments.parameters.{param.get('name')}.valueFrom.{key} cannot run here"
 
@@ -129,6 +128,8 @@ def _template_details(tmpl: Mapping[str, Any], path: str) -> Iterator[str]:
             for key in ("expression", "configMapKeyRef", "jsonPath", "jqFilter", "event", "supplied"):
                 if key == "expression" and group == "outputs" and _holds_children(tmpl):
                     continue  # getTemplateOutputsFromScope evaluates it
+                if key == "configMapKeyRef" and group == "inputs":
+                    continue  # configmaps.resolve_inputs
                 if source.get(key) is not None:
                     yield f"{path}.{group}.parameters.{param.get('name')}.valueFrom.{key} cannot run here"
     body = tmpl.get("container") or tmpl.get("script") or {}

@@ -12,7 +12,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,15 +20,19 @@ from typing import Any
 from flowyard.runs import TaskState, write_atomic
 from flowyard_argo.executor import gojson
 from flowyard_argo.executor.arguments import any_string
+from flowyard_argo.executor.configmaps import ConfigMapError, ConfigMaps, resolve_globals
 from flowyard_argo.executor.context import RunContext
 from flowyard_argo.executor.engine import execute
+from flowyard_argo.executor.guarded import lock_folder, workflow_locks
 from flowyard_argo.executor.hooks import WorkflowHooks, exit_hook, run_hook
 from flowyard_argo.executor.images import ImageError, ImageMap
 from flowyard_argo.executor.nodes import Node, NodeTree
 from flowyard_argo.executor.refusals import ignored, refusals
 from flowyard_argo.executor.scope import Scope
+from flowyard_argo.executor.synchronization import LockError, holding, locks
 from flowyard_argo.executor.validate import Problem, validate_kind, validate_workflow
 from flowyard_argo.executor.versions import ArgoVersion
+from flowyard_argo.executor.volumes import existing_claims
 
 KINDS = ("Workflow", "WorkflowTemplate", "CronWorkflow", "ClusterWorkflowTemplate")
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
@@ -77,8 +81,12 @@ def prepare(
     entrypoint: str | None = None,
     name: str | None = None,
     images: ImageMap | None = None,
+    configmaps: ConfigMaps | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
-    """The workflow to run with the user's overrides applied, validated and checked; (workflow, notices)."""
+    """The workflow to run with the user's overrides applied, validated and checked; (workflow, notices).
+
+    ``configmaps``: the workflow's argument parameters from ConfigMaps are resolved now, and its semaphores'
+    limits read (``setGlobalParameters``, the workflow-level ``TryAcquire``, before anything runs)."""
     kind_problems = validate_kind(doc)
     if kind_problems:
         raise ManifestError([p.render(source) for p in kind_problems])
@@ -104,7 +112,25 @@ def prepare(
             raise ManifestError([f"{source}: {unmapped[0]}"])
     skipped = ignored(spec)
     notices = [f"ignored here (they only place or size pods on a cluster): {', '.join(skipped)}"] if skipped else []
+    notices += [
+        f"persistentVolumeClaim {c}: an empty folder of this run (no cluster holds it)" for c in existing_claims(spec)
+    ]
+    if configmaps is not None:
+        _with_configmaps(spec, configmaps, source, metadata.get("namespace") or "default")
     return wf, notices
+
+
+def _with_configmaps(spec: dict[str, Any], configmaps: ConfigMaps, source: str, namespace: str) -> None:
+    """The argument parameters from ConfigMaps as values; the workflow's semaphore limits checked."""
+    try:
+        spec["arguments"] = resolve_globals(spec.get("arguments") or {}, configmaps)
+        sync = spec.get("synchronization")
+        if isinstance(sync, Mapping):
+            locks(sync, namespace, configmaps)
+    except ConfigMapError as e:
+        raise ManifestError([f"{source}: spec.arguments: {e}"]) from None
+    except LockError as e:
+        raise ManifestError([f"{source}: spec.synchronization: {e}"]) from None
 
 
 def _unmapped_images(spec: Mapping[str, Any], images: ImageMap) -> list[str]:
@@ -177,11 +203,14 @@ def run_workflow(
     images: ImageMap,
     folder: Path,
     previous: Mapping[str, Mapping[str, Any]] | None = None,
+    configmaps: ConfigMaps | None = None,
+    waiting: Callable[[str], None] | None = None,
 ) -> WorkflowRun:
     """Run the (prepared) workflow; every pod's folder, logs and artifacts land under ``folder``.
 
     ``previous`` (node name -> node of an earlier run of it) makes this ``argo retry``: pods that succeeded
-    are kept with their outputs, everything else runs again."""
+    are kept with their outputs, everything else runs again. ``waiting`` is told once when the workflow's own
+    locks are held by another run."""
     spec = wf["spec"]
     name = wf["metadata"]["name"]
     tree = NodeTree(name)
@@ -189,6 +218,13 @@ def run_workflow(
     run = RunContext(
         name, spec, version, images, folder, tree, global_values(wf), pod_slots=slots, previous=previous or {}
     )
+    run.configmaps = configmaps or ConfigMaps()
+    with holding(lock_folder(run), workflow_locks(run), waiting or (lambda _message: None)):  # to the end (ReleaseAll)
+        return _run(run, wf)
+
+
+def _run(run: RunContext, wf: Mapping[str, Any]) -> WorkflowRun:
+    spec, name, tree, folder = run.spec, run.name, run.tree, run.folder
     holder = {"template": spec["entrypoint"], "arguments": spec.get("arguments") or {}}
     hooks = WorkflowHooks(run)
     artifacts = {a["name"]: a for a in holder["arguments"].get("artifacts") or []}  # operator.go operate
