@@ -169,12 +169,14 @@ class ArgoBackend(Backend):
         """Compile as ``submit`` would send it, then execute that manifest by the controller's rules
         (``-O argo_version=``), pods on this machine (``-O image_map=``)."""
         from flowyard_argo.compiler import CompileError, build_workflow
+        from flowyard_argo.executor.record import plain_progress
         from flowyard_argo.manifest_run import execute_manifest
 
+        progress = None if request.quiet else plain_progress
         if request.resume:
             from flowyard_argo.manifest_run import retry_run
 
-            status, _ = retry_run(request.resume, request.runs_root)
+            status, _ = retry_run(request.resume, request.runs_root, progress=progress)
             return status
         if ir is None:
             raise FlowyardError("nothing to run: give a pipeline, or --resume RUN_NAME")
@@ -183,7 +185,12 @@ class ArgoBackend(Backend):
         except CompileError as e:
             raise FlowyardError(f"cannot compile for Argo: {e}") from None
         status, _ = execute_manifest(
-            document, self.options, source=f"{ir.name} (compiled for argo)", pipeline=ir.name, root=request.runs_root
+            document,
+            self.options,
+            source=f"{ir.name} (compiled for argo)",
+            pipeline=ir.name,
+            root=request.runs_root,
+            progress=progress,
         )
         from pathlib import Path
 

@@ -45,7 +45,6 @@ def invoke(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-@pytest.mark.xfail(strict=True, reason="the executor writes no journal and keeps pod logs outside core's task folders")
 @needs_namespaces
 def test_a_manifest_run_writes_the_journal_and_status_and_logs_read_it(here):
     assert invoke("run", "greet.yaml").exit_code == 0

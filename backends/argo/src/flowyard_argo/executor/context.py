@@ -6,11 +6,14 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowyard_argo.executor.images import ImageMap
 from flowyard_argo.executor.nodes import NodeTree
 from flowyard_argo.executor.versions import ArgoVersion
+
+if TYPE_CHECKING:
+    from flowyard_argo.executor.record import RunRecord
 
 
 class ExecutionError(Exception):
@@ -32,6 +35,7 @@ class RunContext:
     pod_slots: threading.BoundedSemaphore | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     previous: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # node name -> node, for a retry
+    record: RunRecord | None = None  # core's run folder: journal, task logs, provenance, progress
 
     @property
     def templates(self) -> dict[str, Mapping[str, Any]]:

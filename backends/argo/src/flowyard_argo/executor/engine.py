@@ -81,20 +81,25 @@ def _once(run: RunContext, call: _Invocation) -> Node:
     node.phase = TaskState.RUNNING
     if observe is not None:
         observe(node)
+    ran: Mapping[str, Any] = template  # what the pod ran, for its provenance record: substituted once it is
+    kept: Mapping[str, Any] | None = None
     try:
         params, arts = bind_inputs(template, call.arguments, call.artifacts)
         resolved = substitute_template(template, params, arts, run.globals, run.version)
         node.inputs = {"parameters": [{"name": p["name"], "value": p.get("value")} for p in params]}
-        kept = run.previous.get(name)
+        ran, kept = resolved, run.previous.get(name)
         if node.type == POD and kept is not None and kept.get("phase") == TaskState.SUCCEEDED.value:
             node.outputs = dict(kept.get("outputs") or {})  # argo retry keeps the pods that succeeded
             node.started_at, node.message = kept.get("startedAt"), "kept from the run retried"
             node.finish(TaskState.SUCCEEDED)
             node.finished_at = kept.get("finishedAt")
         else:
+            kept = None
             _dispatch(run, node, resolved, call.include_result)
     except ExecutionError as e:
         node.finish(TaskState.ERROR, str(e))
+    if node.type == POD and run.record is not None:
+        run.record.pod_finished(run.tree, node, ran, kept=kept is not None)
     if node.phase is TaskState.SUCCEEDED:
         _global_outputs(run, node, template)
     return node

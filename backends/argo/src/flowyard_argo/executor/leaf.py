@@ -119,6 +119,8 @@ def run_leaf(run: RunContext, node: Node, template: Mapping[str, Any], include_r
             script.chmod(0o755)  # executor.go StageFiles: `command: [sh, -c]` runs it as a program
         if run.pod_slots is not None:
             run.pod_slots.acquire()
+        if run.record is not None:
+            run.record.pod_started(run.tree, node)
         try:
             result = run_pod(spec, folder, deadline(template))
         finally:

@@ -25,6 +25,7 @@ from flowyard_argo.executor.engine import execute
 from flowyard_argo.executor.hooks import WorkflowHooks, exit_hook, run_hook
 from flowyard_argo.executor.images import ImageError, ImageMap
 from flowyard_argo.executor.nodes import Node, NodeTree
+from flowyard_argo.executor.record import RunRecord
 from flowyard_argo.executor.refusals import ignored, refusals
 from flowyard_argo.executor.scope import Scope
 from flowyard_argo.executor.validate import Problem, validate_kind, validate_workflow
@@ -177,17 +178,28 @@ def run_workflow(
     images: ImageMap,
     folder: Path,
     previous: Mapping[str, Mapping[str, Any]] | None = None,
+    record: RunRecord | None = None,
 ) -> WorkflowRun:
     """Run the (prepared) workflow; every pod's folder, logs and artifacts land under ``folder``.
 
     ``previous`` (node name -> node of an earlier run of it) makes this ``argo retry``: pods that succeeded
-    are kept with their outputs, everything else runs again."""
+    are kept with their outputs, everything else runs again. ``record``: where each pod's end is recorded in
+    core's run folder (journal, task logs, provenance, progress)."""
     spec = wf["spec"]
     name = wf["metadata"]["name"]
     tree = NodeTree(name)
     slots = threading.BoundedSemaphore(int(spec["parallelism"])) if spec.get("parallelism") else None
     run = RunContext(
-        name, spec, version, images, folder, tree, global_values(wf), pod_slots=slots, previous=previous or {}
+        name,
+        spec,
+        version,
+        images,
+        folder,
+        tree,
+        global_values(wf),
+        pod_slots=slots,
+        previous=previous or {},
+        record=record,
     )
     holder = {"template": spec["entrypoint"], "arguments": spec.get("arguments") or {}}
     hooks = WorkflowHooks(run)
