@@ -4,8 +4,14 @@ its status for ``flowyard status``; read back from a fresh folder with nothing c
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from flowyard.cli import cli
 from flowyard.runs import find_run, read_journal
@@ -66,3 +72,116 @@ def test_a_manifest_run_writes_the_journal_and_status_and_logs_read_it(here):
     assert one.output.splitlines() == ["each[1]: item b"]
     as_json = json.loads(invoke("status", "greet", "--json").output)
     assert {t["step"] for t in as_json["tasks"]} == {"hello", "each", "bye"}
+
+
+def _python_image(here, gate=None):
+    """An image map: ``py`` runs the host's python3; ``/gate`` (copied into each pod as it starts) when given."""
+    entry: dict = {"programs": {"python": "/usr/bin/python3"}}
+    if gate is not None:
+        entry["folders"] = {"/gate": str(gate)}
+    (here / "images.yaml").write_text(yaml.safe_dump({"py": entry}))
+
+
+RETRIED = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: flaky}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: left, template: twice}
+      - {name: right, template: twice}
+      - {name: flake, template: fail}
+  - name: twice
+    steps:
+    - - {name: inner, template: say}
+  - name: say
+    container: {image: py, command: [python, -c, "print('inner ran')"]}
+  - name: fail
+    retryStrategy: {limit: 2}
+    container: {image: py, command: [python, -c, "import sys; print('trying'); sys.exit(3)"]}
+"""
+
+
+@needs_namespaces
+def test_a_retried_pod_is_one_task_and_two_steps_of_one_name_two_tasks(here):
+    """A Retry node's attempts are one task (its attempts counted, each attempt's logs under its own header);
+    the same step name reached twice (a template called from two places) gets a task of its own each time."""
+    _python_image(here)
+    (here / "flaky.yaml").write_text(RETRIED)
+    assert invoke("run", "flaky.yaml", "-O", "image_map=images.yaml").exit_code == 1
+    tasks = {t["step"]: t for t in json.loads(invoke("status", "flaky", "--json").output)["tasks"]}
+    assert sorted(tasks) == ["flake", "inner", "inner-2"]
+    assert (tasks["flake"]["status"], tasks["flake"]["attempts"]) == ("Failed", 3)
+    flake = invoke("logs", "flaky", "flake").output.splitlines()
+    assert flake == [
+        "flake: trying",
+        "flake: --- attempt 2 ---",
+        "flake: trying",
+        "flake: --- attempt 3 ---",
+        "flake: trying",
+        "flake (stderr): --- attempt 2 ---",  # each stream marks each attempt, as a local task's files do
+        "flake (stderr): --- attempt 3 ---",
+    ]
+    assert invoke("logs", "flaky", "inner-2").output.splitlines() == ["inner-2: inner ran"]
+    run = find_run("flaky")
+    attempts = [e["attempts"] for e in read_journal(run.journal_file) if e["step"] == "flake"]
+    assert attempts == [1, 2, 3]
+    record = json.loads(run.provenance_file("flake", None).read_text())
+    assert (record["attempt"], record["exit_code"], record["backend"]) == (3, 3, "argo")
+    assert record["command"] == ["python", "-c", "import sys; print('trying'); sys.exit(3)"]
+
+
+GATED = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: killed}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: first, template: stamp}
+    - - {name: second, template: wait}
+  - name: stamp
+    container: {image: py, command: [python, -c, "import time; print(time.time())"]}
+  - name: wait
+    container: {image: py, command: [python, -c, "import os, time; os.path.exists('/gate/open') or time.sleep(120)"]}
+"""
+
+
+@needs_namespaces
+def test_a_killed_run_is_retried_from_its_journal(here):
+    """``flowyard run`` killed mid-run leaves no workflow status, only the journal of the pods that ended:
+    ``--resume`` (``argo retry``) keeps those that succeeded and runs the rest."""
+    gate = here / "gate"
+    gate.mkdir()
+    _python_image(here, gate)
+    (here / "wf.yaml").write_text(GATED)
+    env = {k: v for k, v in os.environ.items() if k != "FLOWYARD_HOME"}
+    argv = [sys.executable, "-m", "flowyard", "run", "wf.yaml", "-O", "image_map=images.yaml"]
+    proc = subprocess.Popen(
+        argv, cwd=here, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    journal = here / ".flowyard" / "runs" / "killed" / "journal.jsonl"
+    try:
+        deadline = time.monotonic() + 60
+        while not (journal.is_file() and '"step":"first"' in journal.read_text()):
+            assert time.monotonic() < deadline and proc.poll() is None, "the first pod never ended"
+            time.sleep(0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    run = find_run("killed")
+    assert not (run.path / "workflow.json").exists()
+    assert invoke("status", "killed").output.count("Running") >= 1
+    stamped = run.log_file("first", None).read_text()
+    (gate / "open").write_text("")
+    again = invoke("run", "--resume", "killed", "--backend", "argo")
+    assert again.exit_code == 0, again.output
+    assert run.log_file("first", None).read_text() == stamped  # kept, not run again
+    tasks = {t["step"]: t["status"] for t in json.loads(invoke("status", "killed", "--json").output)["tasks"]}
+    assert tasks == {"first": "Succeeded", "second": "Succeeded"}
