@@ -1,4 +1,4 @@
-"""The cost of routing in-process tasks' output by thread (flowyard_local/streams.py).
+"""The cost of routing in-process tasks' output by thread (flowyard/execution/streams.py).
 
     uv run python benchmarks/bench_streams.py
 
@@ -14,7 +14,7 @@ import statistics
 import time
 from typing import Any
 
-from flowyard_local import streams
+from flowyard.execution import streams
 
 WRITES = 200_000
 REPEATS = 9

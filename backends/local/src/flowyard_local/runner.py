@@ -21,6 +21,9 @@ from typing import Any
 
 from flowyard import __version__
 from flowyard.errors import FlowyardError
+from flowyard.execution.journal import Journal
+from flowyard.execution.processes import Watchdog
+from flowyard.execution.streams import route_task_output, unroute_task_output
 from flowyard.ir import (
     OPERATORS,
     ConditionIR,
@@ -36,9 +39,6 @@ from flowyard.ir import (
 from flowyard.runs import RunDirectory, RunStatus, TaskState, read_journal, task_key
 from flowyard.store import ArtifactStore
 
-from flowyard_local.journal import Journal
-from flowyard_local.reaper import Watchdog
-from flowyard_local.streams import route_task_output, unroute_task_output
 from flowyard_local.tasks import (
     ERROR,
     FAILED,

@@ -15,7 +15,7 @@ import sys
 import threading
 from typing import Any
 
-from flowyard_local.logfiles import CapturedOutput
+from flowyard.execution.logfiles import CapturedOutput
 
 
 class _CurrentTask(threading.local):
