@@ -169,10 +169,9 @@ class ArgoBackend(Backend):
         """Compile as ``submit`` would send it, then execute that manifest by the controller's rules
         (``-O argo_version=``), pods on this machine (``-O image_map=``)."""
         from flowyard_argo.compiler import CompileError, build_workflow
-        from flowyard_argo.executor.record import plain_progress
         from flowyard_argo.manifest_run import execute_manifest
 
-        progress = None if request.quiet else plain_progress
+        progress = "quiet" if request.quiet else "live" if request.progress else "plain"
         if request.resume:
             from flowyard_argo.manifest_run import retry_run
 

@@ -10,7 +10,7 @@ import json
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 import yaml
@@ -19,9 +19,6 @@ from flowyard.hookspecs import DocumentRun
 from flowyard.runs import RunDirectory, RunStatus, TaskState, runs_root, write_atomic
 
 from flowyard_argo.options import ArgoOptions
-
-if TYPE_CHECKING:
-    from flowyard_argo.executor.record import Progress
 
 RETRY_FILE = "retry.json"  # what `flowyard run --resume NAME --backend argo` needs to run it again
 
@@ -50,7 +47,7 @@ def _params(pairs: tuple[str, ...]) -> dict[str, str]:
 
 def run_document(request: DocumentRun) -> int:
     """Run the manifest at ``request.path``; print the status tree (or JSON); the exit code."""
-    from flowyard_argo.executor.record import plain_progress
+    import sys
 
     options = _options(request.options)
     status, tree = execute_manifest(
@@ -60,7 +57,7 @@ def run_document(request: DocumentRun) -> int:
         params=_params(request.params),
         entrypoint=request.entrypoint,
         name=request.name,
-        progress=None if request.as_json else plain_progress,
+        progress="quiet" if request.as_json else "live" if sys.stderr.isatty() else "plain",
     )
     if request.as_json:
         click.echo(json.dumps(status.summary_json(), indent=2))
@@ -82,7 +79,7 @@ def execute_manifest(
     name: str | None = None,
     pipeline: str | None = None,
     root: Path | None = None,
-    progress: Progress | None = None,
+    progress: str = "quiet",
 ) -> tuple[RunStatus, str]:
     """Check and run one Argo document; (core's run status, the ``argo get``-style tree)."""
     from flowyard_argo.executor.images import ImageError, ImageMap
@@ -113,7 +110,7 @@ def execute_manifest(
     return _execute(wf, version, images, RunDirectory(folder), pipeline, notices, None, progress)
 
 
-def retry_run(run_name: str, root: Path | None = None, *, progress: Progress | None = None) -> tuple[RunStatus, str]:
+def retry_run(run_name: str, root: Path | None = None, *, progress: str = "quiet") -> tuple[RunStatus, str]:
     """``argo retry``: run the same workflow again in its folder; pods that succeeded (as its journal recorded
     them, so a run that was killed can be retried too) are kept."""
     from flowyard_argo.executor.images import ImageError, ImageMap
@@ -147,7 +144,7 @@ def _execute(
     pipeline: str | None,
     notices: list[str],
     previous: Mapping[str, Mapping[str, Any]] | None,
-    progress: Progress | None,
+    progress: str,
 ) -> tuple[RunStatus, str]:
     """Run the workflow in its folder: run.json says Running from the start and follows the pods as they end."""
     from flowyard_argo.executor.record import RunRecord
@@ -176,7 +173,7 @@ def _execute(
     tree = result.tree.render(result.root.id)
     if result.exit_node is not None:
         tree += "\n" + result.tree.render(result.exit_node.id)
-    return status, tree
+    return status, record.masked(tree)
 
 
 def _now() -> float:

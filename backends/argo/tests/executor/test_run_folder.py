@@ -14,7 +14,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from flowyard.cli import cli
-from flowyard.runs import find_run, read_journal
+from flowyard.runs import RunDirectory, RunStatus, find_run, read_journal
+from flowyard_argo.executor.images import ImageMap
+from flowyard_argo.executor.record import RunRecord
+from flowyard_argo.executor.versions import argo_version
+from flowyard_argo.executor.workflow import prepare, run_workflow
 
 from .conftest import needs_namespaces
 
@@ -53,7 +57,11 @@ def invoke(*args: str):
 
 @needs_namespaces
 def test_a_manifest_run_writes_the_journal_and_status_and_logs_read_it(here):
-    assert invoke("run", "greet.yaml").exit_code == 0
+    ran = invoke("run", "greet.yaml")
+    assert ran.exit_code == 0
+    progress = [line.split("] ", 1)[1] for line in ran.stderr.splitlines() if line.startswith("[")]
+    assert progress[:2] == ["● hello started (1 task)", "✔ hello succeeded"]  # core's plain lines, off a terminal
+    assert "✔ each[1] succeeded" in progress and progress[-1] == "✔ bye succeeded"
     run = find_run("greet")
     events = [e for e in read_journal(run.journal_file) if e.get("t") == "task"]
     assert sorted((e["step"], e["item"], e["state"]) for e in events) == [
@@ -185,3 +193,51 @@ def test_a_killed_run_is_retried_from_its_journal(here):
     assert run.log_file("first", None).read_text() == stamped  # kept, not run again
     tasks = {t["step"]: t["status"] for t in json.loads(invoke("status", "killed", "--json").output)["tasks"]}
     assert tasks == {"first": "Succeeded", "second": "Succeeded"}
+
+
+SECRET = "s3cr3t-value-42"
+
+
+@needs_namespaces
+def test_a_secret_the_run_knows_is_masked_in_the_task_logs_journal_and_provenance(here):
+    """What the run is told is secret never reaches its folder: logs (the pod's own copies too), the journal's
+    outputs, the provenance record's parameters and command show ``***``."""
+    text = f"""
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {{name: masked}}
+spec:
+  entrypoint: leak
+  arguments: {{parameters: [{{name: token, value: {SECRET}}}]}}
+  templates:
+  - name: leak
+    inputs: {{parameters: [{{name: token, value: "{{{{workflow.parameters.token}}}}"}}]}}
+    outputs: {{parameters: [{{name: echoed, valueFrom: {{path: /tmp/out}}}}]}}
+    script:
+      image: python:3.12
+      command: [python]
+      source: |
+        import sys
+        print("token is {{{{inputs.parameters.token}}}}"); print("{{{{inputs.parameters.token}}}}", file=sys.stderr)
+        open("/tmp/out", "w").write("{{{{inputs.parameters.token}}}}")
+"""
+    version = argo_version("4.1.2")
+    wf, _ = prepare(yaml.safe_load(text), version, source="masked.yaml")
+    directory = RunDirectory(here / "run")
+    header = RunStatus(run_id="masked", pipeline="masked", backend="argo", state="Running")
+    record = RunRecord(directory, header, secrets=[SECRET])
+    try:
+        result = run_workflow(wf, version, ImageMap.load(None), directory.path, record=record)
+    finally:
+        record.close()
+    assert result.phase.value == "Succeeded"
+    directory.write_status(record.status(result.tree, state=result.phase, message=f"ended with {SECRET}"))
+    written = [p for p in directory.path.rglob("*") if p.is_file() and p.suffix in (".log", ".json", ".jsonl")]
+    assert directory.log_file("masked", None).read_text() == "token is ***\n"
+    assert directory.log_file("masked", None, "stderr").read_text() == "***\n"
+    assert written and [p.name for p in written if SECRET in p.read_text()] == []
+    (event,) = read_journal(directory.journal_file)
+    assert event["outputs"]["parameters"] == [{"name": "echoed", "value": "***"}]
+    record_json = json.loads(directory.provenance_file("masked", None).read_text())
+    assert record_json["parameters"] == {"token": "***"}
+    assert directory.read_status().message == "ended with ***"

@@ -1,8 +1,8 @@
 """What a workflow run leaves in core's run folder, so ``flowyard status``, ``flowyard logs`` and ``--resume`` read
 it as they read a local run: a task per pod (a Retry node's attempts are one task's attempts), its logs as the
 task's ``stdout.log``/``stderr.log`` with secrets masked, its provenance record, a ``journal.jsonl`` line when it
-ends (in core's encoding, plus the node it was, for ``argo retry``), ``run.json`` rewritten as pods end, and a
-plain progress line as each pod starts and ends.
+ends (core's journal writer and encoding, plus the node it was, for ``argo retry``), ``run.json`` rewritten as pods
+end, and core's progress: a line as each pod starts and ends, or on a terminal the live view, a row per step.
 
 A task's name is its step's (or DAG task's) name, and its item the loop index Argo puts in the node's display name
 (``each(1:b)`` is ``each`` item 1); two nodes of the same name (a template called from two places, recursion) get
@@ -11,27 +11,35 @@ A task's name is its step's (or DAG task's) name, and its item the loop index Ar
 
 from __future__ import annotations
 
-import json
-import os
 import re
+import shutil
 import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flowyard import __version__
+from flowyard.execution.journal import Journal
+from flowyard.execution.logfiles import redact_file
+from flowyard.execution.progress import LiveProgress, PlainProgress, Progress, StepRow
 from flowyard.masking import redact, redact_value
 from flowyard.provenance import ProvenanceRecord
-from flowyard.runs import SYMBOLS, RunDirectory, RunStatus, TaskState, TaskStatus, read_journal, write_atomic
+from flowyard.runs import (
+    RunDirectory,
+    RunStatus,
+    TaskState,
+    TaskStatus,
+    aggregate_state,
+    read_journal,
+    write_atomic,
+)
 from flowyard.runs.journal import StoredFile, encode_task
 from flowyard_argo.executor.nodes import RETRY, Node, NodeTree, node_id
 
 _ATTEMPT = re.compile(r"(.*)\((\d+)\)", re.S)  # a Retry node's child: ``<retry node name>(<attempt>)``
 _LOOP_ITEM = re.compile(r"(.*?)\((\d+):.*\)", re.S)  # a loop child's display name: ``<name>(<index>:<item>)``
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -50,13 +58,6 @@ class PodTask:
     cached: bool = False
     files: Mapping[str, StoredFile] = field(default_factory=dict)
     missing: Mapping[str, list[int]] = field(default_factory=dict)
-
-
-def plain_progress(line: str) -> None:
-    """Progress off a terminal, as the local backend prints it: a timestamped line on stderr."""
-    import sys
-
-    print(f"[{time.strftime('%H:%M:%S')}] {line}", file=sys.stderr, flush=True)
 
 
 def previous_nodes(journal: Path, skip_prefix: str) -> dict[str, dict[str, Any]]:
@@ -85,20 +86,20 @@ class RunRecord:
         header: RunStatus,
         *,
         secrets: Sequence[str] = (),
-        progress: Progress | None = None,
+        progress: str = "quiet",
     ) -> None:
         self.directory = directory
         self.header = header  # the run's status less its tasks: what run.json says around them
         self.secrets = tuple(secrets)
-        self.progress = progress
+        self.progress_mode = progress  # "quiet", "plain" (lines), "live" (core's live view, plain without rich)
+        self.progress: Progress | None = None
         self._lock = threading.RLock()  # held while run.json is rebuilt, which names tasks too
         self._names: dict[str, tuple[str, int | None]] = {}  # task node name -> (step, item)
         self._taken: set[tuple[str, int | None]] = set()
         for event in read_journal(directory.journal_file):  # argo retry: the names the first run gave
             if event.get("t") == "task" and isinstance(event.get("task"), str):
                 self._claim(event["task"], (event["step"], event.get("item")))
-        directory.path.mkdir(parents=True, exist_ok=True)
-        self._journal = _open_journal(directory.journal_file)
+        self._journal = Journal(directory.journal_file)  # core's writer: committed in windows, fsynced
 
     def task_of(self, tree: NodeTree, node: Node) -> tuple[str, str, int | None, int]:
         """(task node name, step, item, attempt) of a pod node."""
@@ -127,7 +128,7 @@ class RunRecord:
         if self.progress is not None:
             _, step, item, attempt = self.task_of(tree, node)
             again = f" (attempt {attempt})" if attempt > 1 else ""
-            self.progress(f"{SYMBOLS[TaskState.RUNNING]} {_label(step, item)} started{again}")
+            self.progress.step_started(StepRow(_label(step, item) + again, TaskState.RUNNING, running=1))
 
     def pod_finished(self, tree: NodeTree, node: Node, template: Mapping[str, Any], *, kept: bool = False) -> None:
         """A pod node ended: its logs, provenance, journal line, the run's status, a progress line.
@@ -151,15 +152,13 @@ class RunRecord:
         event = {**encode_task(task), "task": owner, "node": node.name, "pod": node.pod}
         if node.outputs:
             event["outputs"] = redact_value(node.outputs, self.secrets)
-        line = json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n"
+        self._journal.append(event)
         with self._lock:
-            self._journal.write(line)
-            self._journal.flush()
-            os.fsync(self._journal.fileno())
             self.directory.write_status(self.status(tree))
         if self.progress is not None:
-            message = f": {task.message}" if task.message and not node.phase.ok else ""
-            self.progress(f"{SYMBOLS[node.phase]} {_label(step, item)} {node.phase.value.lower()}{message}")
+            message = task.message if not node.phase.ok else ""
+            ended = StepRow(_label(step, item), node.phase, done=1, failed=int(not node.phase.ok), message=message)
+            self.progress.step_ended(ended)
 
     def tasks(self, tree: NodeTree) -> tuple[TaskStatus, ...]:
         """One task per pod (a Retry node's attempts: one task, its last attempt deciding), in the order they ran."""
@@ -180,11 +179,43 @@ class RunRecord:
         return tuple(latest.values())
 
     def status(self, tree: NodeTree, **changes: Any) -> RunStatus:
-        """The run's status now: the header with ``changes`` and the tasks so far."""
-        return self.header.model_copy(update={**changes, "tasks": self.tasks(tree)})
+        """The run's status now: the header with ``changes`` (masked) and the tasks so far."""
+        masked = {key: self.masked(value) if key in ("message", "outputs") else value for key, value in changes.items()}
+        return self.header.model_copy(update={**masked, "tasks": self.tasks(tree)})
+
+    def rows(self, tree: NodeTree) -> list[StepRow]:
+        """The live view's rows: one per step, a loop's items counted (their number grows as the run unfolds)."""
+        by_step: dict[str, list[TaskStatus]] = {}
+        for task in self.tasks(tree):
+            by_step.setdefault(task.step, []).append(task)
+        rows = []
+        for step, tasks in by_step.items():
+            states = [t.state for t in tasks]
+            running = sum(s is TaskState.RUNNING for s in states)
+            state = TaskState.RUNNING if running else aggregate_state(states)
+            done = sum(s.done for s in states)
+            failed = sum(s.done and not s.ok for s in states)
+            rows.append(StepRow(step, state, total=len(tasks), done=done, running=running, failed=failed))
+        return rows
+
+    def masked(self, value: Any) -> Any:
+        """A JSON value as the run folder may hold it: every secret the run knows shown as ``***``."""
+        return redact_value(value, self.secrets)
+
+    def start(self, tree: NodeTree) -> None:
+        """The run begins: its progress view opens (the live one redraws from ``tree``)."""
+        if self.progress_mode == "live":
+            try:
+                self.progress = LiveProgress(lambda: self.rows(tree))
+            except ImportError:  # rich is not installed
+                self.progress = PlainProgress()
+        elif self.progress_mode == "plain":
+            self.progress = PlainProgress()
 
     def close(self) -> None:
         self._journal.close()
+        if self.progress is not None:
+            self.progress.close()
 
     def _copy_logs(self, node: Node, step: str, item: int | None, attempt: int) -> None:
         """The pod's streams into the task's log files, secrets masked (an attempt after the first appended under
@@ -192,16 +223,17 @@ class RunRecord:
         pod_folder = self.directory.path / "pods" / (node.pod or node.id)
         for stream in ("stdout", "stderr"):
             source = pod_folder / f"{stream}.log"
-            data = source.read_bytes() if source.is_file() else b""
-            if self.secrets and data:
-                data = redact(data.decode("utf-8", "replace"), self.secrets).encode()
-                write_atomic(source, data, sync=False)
             target = self.directory.log_file(step, item, stream)
+            if source.is_file():
+                redact_file(str(source), self.secrets)
             if attempt <= 1:
-                write_atomic(target, data, sync=False)
-            else:
-                with open(target, "ab") as f:
-                    f.write(f"--- attempt {attempt} ---\n".encode() + data)
+                write_atomic(target, source.read_bytes() if source.is_file() else b"", sync=False)
+                continue
+            with open(target, "ab") as f:
+                f.write(f"--- attempt {attempt} ---\n".encode())
+                if source.is_file():
+                    with open(source, "rb") as pod_log:
+                        shutil.copyfileobj(pod_log, f)
 
     def _write_provenance(
         self, node: Node, template: Mapping[str, Any], step: str, item: int | None, attempt: int
@@ -236,14 +268,3 @@ def _task_name(display: str) -> tuple[str, int | None]:
 
 def _label(step: str, item: int | None) -> str:
     return step if item is None else f"{step}[{item}]"
-
-
-def _open_journal(path: Path) -> Any:
-    """The journal opened to append; a torn last line a killed run left is ended first, so ours stand alone."""
-    handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by RunRecord.close
-    if handle.tell() > 0:
-        with open(path, "rb") as f:
-            f.seek(-1, os.SEEK_END)
-            if f.read(1) != b"\n":
-                handle.write("\n")
-    return handle

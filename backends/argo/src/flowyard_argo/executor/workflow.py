@@ -188,6 +188,8 @@ def run_workflow(
     spec = wf["spec"]
     name = wf["metadata"]["name"]
     tree = NodeTree(name)
+    if record is not None:
+        record.start(tree)
     slots = threading.BoundedSemaphore(int(spec["parallelism"])) if spec.get("parallelism") else None
     run = RunContext(
         name,
@@ -219,7 +221,8 @@ def run_workflow(
         phase, message = exit_node.phase, exit_node.message
     outputs = {k: v for k, v in run.globals.items() if k.startswith("workflow.outputs.")}
     result = WorkflowRun(name, phase, message, tree, root, exit_node, outputs=outputs)
-    write_atomic(folder / "workflow.json", json.dumps(status_document(result), indent=1).encode())
+    document = status_document(result) if record is None else record.masked(status_document(result))
+    write_atomic(folder / "workflow.json", json.dumps(document, indent=1).encode())
     return result
 
 
