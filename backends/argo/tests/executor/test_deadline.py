@@ -47,7 +47,6 @@ def here(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.mark.xfail(strict=True, reason="spec.activeDeadlineSeconds is refused by name today")
 @needs_namespaces
 def test_the_workflow_deadline_fails_running_steps_stops_retries_and_spares_the_exit_handler(here):
     (here / "late.yaml").write_text(DEADLINE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ class RunContext:
     lock: threading.Lock = field(default_factory=threading.Lock)
     previous: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # node name -> node, for a retry
     record: RunRecord | None = None  # core's run folder: journal, task logs, provenance, progress
+    deadline: float | None = None  # the workflow's (epoch seconds); None without one, and inside exit handlers
 
     @property
     def templates(self) -> dict[str, Mapping[str, Any]]:
@@ -55,6 +57,13 @@ class RunContext:
     def set_global(self, key: str, value: str | None) -> None:
         with self.lock:
             self.globals[key] = value
+
+
+DEADLINE_EXCEEDED = "Step exceeded its deadline"  # operator.go, exec_control.go: a node past the workflow's deadline
+
+
+def past_deadline(run: RunContext) -> bool:
+    return run.deadline is not None and time.time() >= run.deadline
 
 
 def _merge(defaults: Mapping[str, Any], template: Mapping[str, Any]) -> dict[str, Any]:

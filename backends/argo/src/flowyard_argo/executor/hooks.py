@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from flowyard.runs import TaskState
@@ -157,6 +158,8 @@ def run_hook(
     from flowyard_argo.executor.children import resolve_body
     from flowyard_argo.executor.engine import execute
 
+    if display.endswith(".onExit"):  # IsPartOfExitHandler: an exit handler's pods outlive the workflow's deadline
+        run = replace(run, deadline=None)
     holder: dict[str, Any] = {"template": hook.get("template") or "", "arguments": hook.get("arguments") or {}}
     if hook.get("templateRef") is not None:
         holder["templateRef"] = hook["templateRef"]

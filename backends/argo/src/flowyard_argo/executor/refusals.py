@@ -29,7 +29,6 @@ REFUSED_SPEC_FIELDS = {
     "volumes": "spec.volumes",
     "volumeClaimTemplates": "volumeClaimTemplates",
     "synchronization": "synchronization (mutex/semaphore)",
-    "activeDeadlineSeconds": "spec.activeDeadlineSeconds",
     "artifactRepositoryRef": "artifactRepositoryRef (artifact repositories are the executor's next issue)",
 }
 IGNORED_FIELDS = (

@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +202,7 @@ def run_workflow(
         pod_slots=slots,
         previous=previous or {},
         record=record,
+        deadline=workflow_deadline(spec),
     )
     holder = {"template": spec["entrypoint"], "arguments": spec.get("arguments") or {}}
     hooks = WorkflowHooks(run)
@@ -212,7 +213,7 @@ def run_workflow(
     if hooks.error:
         root.finish(TaskState.ERROR, hooks.error)  # operate(): markNodeError on the root node
     phase, message = root.phase, root.message
-    exit_node = _exit_handler(run, spec, name)
+    exit_node = _exit_handler(replace(run, deadline=None), spec, name)  # not subject to the deadline
     if (
         exit_node is not None
         and phase is TaskState.SUCCEEDED
@@ -224,6 +225,12 @@ def run_workflow(
     document = status_document(result) if record is None else record.masked(status_document(result))
     write_atomic(folder / "workflow.json", json.dumps(document, indent=1).encode())
     return result
+
+
+def workflow_deadline(spec: Mapping[str, Any]) -> float | None:
+    """``getWorkflowDeadline``: the run's start truncated to the second plus ``activeDeadlineSeconds``."""
+    seconds = spec.get("activeDeadlineSeconds")
+    return None if seconds is None else float(int(time.time()) + int(seconds))
 
 
 def _exit_handler(run: RunContext, spec: Mapping[str, Any], name: str) -> Node | None:
