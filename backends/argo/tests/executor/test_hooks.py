@@ -327,7 +327,6 @@ spec:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="hook expressions are evaluated only when their own node changes phase")
 @needs_namespaces
 def test_hook_expressions_are_evaluated_again_as_other_nodes_progress(tmp_path):
     """``operate`` evaluates every active node's hooks (``executeTmplLifeCycleHook``) and the workflow's

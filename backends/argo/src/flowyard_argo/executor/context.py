@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowyard_argo.executor.images import ImageMap
 from flowyard_argo.executor.nodes import NodeTree
+from flowyard_argo.executor.reconcile import Reconciler
 from flowyard_argo.executor.versions import ArgoVersion
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ class RunContext:
     previous: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # node name -> node, for a retry
     record: RunRecord | None = None  # core's run folder: journal, task logs, provenance, progress
     deadline: float | None = None  # the workflow's (epoch seconds); None without one, and inside exit handlers
+    reconciler: Reconciler = field(default_factory=Reconciler)  # hooks evaluated again as any node changes
 
     @property
     def templates(self) -> dict[str, Mapping[str, Any]]:

@@ -79,6 +79,7 @@ def _once(run: RunContext, call: _Invocation) -> Node:
     if observe is not None and node.type == POD:
         observe(node)  # a pod's node is created Pending; steps/dag nodes start Running
     node.phase = TaskState.RUNNING
+    run.reconciler.changed()
     if observe is not None:
         observe(node)
     ran: Mapping[str, Any] = template  # what the pod ran, for its provenance record: substituted once it is
@@ -102,6 +103,7 @@ def _once(run: RunContext, call: _Invocation) -> Node:
         run.record.pod_finished(run.tree, node, ran, kept=kept is not None)
     if node.phase is TaskState.SUCCEEDED:
         _global_outputs(run, node, template)
+    run.reconciler.changed()  # its phase and any global outputs it set: the other nodes' hooks look again
     return node
 
 

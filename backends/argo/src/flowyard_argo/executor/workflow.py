@@ -214,6 +214,7 @@ def run_workflow(
         root.finish(TaskState.ERROR, hooks.error)  # operate(): markNodeError on the root node
     phase, message = root.phase, root.message
     exit_node = _exit_handler(replace(run, deadline=None), spec, name)  # not subject to the deadline
+    run.reconciler.close()
     if (
         exit_node is not None
         and phase is TaskState.SUCCEEDED
