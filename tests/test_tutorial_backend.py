@@ -121,3 +121,18 @@ def test_a_parameter_with_dollars_reaches_the_makefiles_command_as_given(tmp_pat
     load_tutorial_backend().MakefileBackend().compile(ir).write(tmp_path / "Makefile")
     subprocess.run(["make", "-s"], cwd=tmp_path, check=True, capture_output=True)
     assert (tmp_path / "echo" / "said.txt").read_text() == given
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_a_parameter_with_a_newline_reaches_the_makefiles_command_byte_for_byte(tmp_path: Path) -> None:
+    """A recipe line ends at a newline: such an argument goes through an exported ``define`` instead."""
+    import json
+    import sys
+
+    from flowyard.testing.contract import canonical_ir
+    from flowyard.testing.pipelines import TRICKY
+
+    load_tutorial_backend().MakefileBackend().compile(canonical_ir("tricky-params")).write(tmp_path / "Makefile")
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    subprocess.run(["make", "-s"], cwd=tmp_path, check=True, env=env, capture_output=True)
+    assert json.loads((tmp_path / "echo" / "echo.json").read_text()) == {"text": TRICKY}

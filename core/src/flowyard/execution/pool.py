@@ -21,7 +21,7 @@ JobT = TypeVar("JobT")
 ResultT = TypeVar("ResultT")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Done(Generic[JobT, ResultT]):
     """A job back from a worker: its result, or the exception its work raised (``result`` then None)."""
 
@@ -52,6 +52,7 @@ class WorkerPool(Generic[JobT, ResultT]):
         return self._running
 
     def running_in(self, group: str) -> int:
+        """Jobs of ``group`` holding a slot."""
         return self._by_group.get(group, 0)
 
     def room(self, group: str, group_limit: int | None = None) -> int:

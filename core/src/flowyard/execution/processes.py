@@ -41,10 +41,12 @@ class ProcessGroups:
         self._procs: set[subprocess.Popen[bytes]] = set()
 
     def add(self, proc: subprocess.Popen[bytes]) -> None:
+        """A task process just started (in a session of its own): ended by :meth:`kill_all` from now on."""
         with self._lock:
             self._procs.add(proc)
 
     def discard(self, proc: subprocess.Popen[bytes]) -> None:
+        """The task ended and its group was killed: nothing left to end."""
         with self._lock:
             self._procs.discard(proc)
 
@@ -132,9 +134,11 @@ class Watchdog:
                 os.write(pipe, f"{line}\n".encode())
 
     def started(self, pgid: int) -> None:
+        """A task group the watchdog must kill if flowyard dies."""
         self.tell(f"+{pgid}")
 
     def ended(self, pgid: int) -> None:
+        """A task group already ended: the watchdog forgets it."""
         self.tell(f"-{pgid}")
 
     def close(self) -> None:

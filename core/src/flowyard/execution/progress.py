@@ -11,9 +11,13 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from flowyard.runs import SYMBOLS, TaskState
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.live import Live
 
 
 @dataclass(frozen=True)
@@ -32,20 +36,24 @@ class StepRow:
 class Progress(Protocol):
     """What a runner tells its progress view; :class:`PlainProgress` and :class:`LiveProgress` are two."""
 
-    def step_started(self, row: StepRow) -> None: ...
+    def step_started(self, row: StepRow) -> None:
+        """A step's tasks start (``row.total`` of them)."""
 
-    def step_ended(self, row: StepRow) -> None: ...
+    def step_ended(self, row: StepRow) -> None:
+        """A step settled: ``row.state`` is its outcome, ``row.message`` why when it is not ok."""
 
-    def task_failed(self, name: str, state: TaskState, message: str) -> None: ...
+    def task_failed(self, name: str, state: TaskState, message: str) -> None:
+        """An item of a fanned-out step failed (``name``: ``step[item]``); a step's own failure ends it."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """The run ended: the last state is drawn, the terminal given back."""
 
 
-class PlainProgress:
+class PlainProgress(Progress):
     """Off a terminal: a line when a step starts or ends, and one per failed task."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
+        self.stream: TextIO = stream or sys.stderr
 
     def step_started(self, row: StepRow) -> None:
         count = row.total if row.total is not None else 0
@@ -56,7 +64,6 @@ class PlainProgress:
         self._line(f"{ending}: {row.message}" if row.message else ending)
 
     def task_failed(self, name: str, state: TaskState, message: str) -> None:
-        """``name``: the task's, ``step[item]`` for an item of a fanned-out step."""
         self._line(f"{SYMBOLS[state]} {name} {state.value.lower()}: {message}")
 
     def _line(self, text: str) -> None:
@@ -66,7 +73,7 @@ class PlainProgress:
         pass
 
 
-class LiveProgress:
+class LiveProgress(Progress):
     """On a terminal: one line per step with done/running/failed out of N, redrawn in place.
 
     ``rows`` is called at each redraw (8 a second, on rich's thread): events cost the runner nothing,
@@ -77,10 +84,10 @@ class LiveProgress:
         from rich.console import Console
         from rich.live import Live
 
-        self.rows = rows
+        self.rows: Callable[[], Sequence[StepRow]] = rows
         # made before the run routes sys.stderr (flowyard.execution.streams): the stream it writes to stays this one
-        self.console = Console(file=stream or sys.stderr)
-        self.live = Live(get_renderable=self._render, console=self.console, refresh_per_second=8, transient=False)
+        self.console: Console = Console(file=stream or sys.stderr)
+        self.live: Live = Live(get_renderable=self._render, console=self.console, refresh_per_second=8, transient=False)
         self.live.start()
 
     def _render(self) -> Any:

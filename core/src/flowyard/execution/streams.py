@@ -33,6 +33,7 @@ class TaskOutputCapture:
 
     @property
     def streams(self) -> CapturedOutput | None:
+        """The running task's captured output on this thread; set it as a task starts, None as it ends."""
         return _current.streams
 
     @streams.setter
