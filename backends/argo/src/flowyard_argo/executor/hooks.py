@@ -3,10 +3,11 @@
 
 The controller evaluates a hook's ``expression`` at every reconciliation while its node exists; here it is evaluated
 at each phase the node passes (``Pending`` for a pod, ``Running``, then its final phase) and, while the node is
-active, again at every change elsewhere in the run (:mod:`reconcile`: a node's phase, a global output), and a hook
-that fired once runs once, beside the node, as ``<node>.hooks.<hook>``. The ``exit`` hook (or ``onExit``) runs once the node
-completed (Succeeded, Failed or Error, never Skipped/Omitted) as ``<node>.onExit``. Hook and exit nodes are the
-node's children flagged ``hooked``; the parent waits for them, and their phase never changes the parent's.
+active, again at every change elsewhere in the run (:mod:`reconcile`: a node's phase, a global output), and a
+hook that fired once runs once, beside the node, as ``<node>.hooks.<hook>``. The ``exit`` hook (or ``onExit``) runs
+once the node completed (Succeeded, Failed or Error, never Skipped/Omitted) as ``<node>.onExit``. Hook and exit
+nodes are the node's children flagged ``hooked``; the parent waits for them, and their phase never changes the
+parent's.
 """
 
 from __future__ import annotations
