@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import shutil
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ from flowyard_argo.executor.nodes import RETRY, Node, NodeTree, node_id
 _ATTEMPT = re.compile(r"(.*)\((\d+)\)", re.S)  # a Retry node's child: ``<retry node name>(<attempt>)``
 _LOOP_ITEM = re.compile(r"(.*?)\((\d+):.*\)", re.S)  # a loop child's display name: ``<name>(<index>:<item>)``
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+STATUS_INTERVAL = 0.5  # seconds between run.json snapshots while pods end (the journal has every end at once)
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class RunRecord:
         self._lock = threading.RLock()  # held while run.json is rebuilt, which names tasks too
         self._names: dict[str, tuple[str, int | None]] = {}  # task node name -> (step, item)
         self._taken: set[tuple[str, int | None]] = set()
+        self._status_written = float("-inf")
         for event in read_journal(directory.journal_file):  # argo retry: the names the first run gave
             if event.get("t") == "task" and isinstance(event.get("task"), str):
                 self._claim(event["task"], (event["step"], event.get("item")))
@@ -153,8 +156,11 @@ class RunRecord:
         if node.outputs:
             event["outputs"] = redact_value(node.outputs, self.secrets)
         self._journal.append(event)
-        with self._lock:
-            self.directory.write_status(self.status(tree))
+        with self._lock:  # run.json: a snapshot at most every STATUS_INTERVAL (each one names every task so far)
+            now = time.monotonic()
+            if now - self._status_written >= STATUS_INTERVAL:
+                self.directory.write_status(self.status(tree))
+                self._status_written = now
         if self.progress is not None:
             message = task.message if not node.phase.ok else ""
             ended = StepRow(_label(step, item), node.phase, done=1, failed=int(not node.phase.ok), message=message)
