@@ -169,6 +169,7 @@ class ArgoBackend(Backend):
         """Compile as ``submit`` would send it, then execute that manifest by the controller's rules
         (``-O argo_version=``), pods on this machine (``-O image_map=``)."""
         from flowyard_argo.compiler import CompileError, build_workflow
+        from flowyard_argo.executor.record import PipelineTasks
         from flowyard_argo.manifest_run import execute_manifest
 
         progress = "quiet" if request.quiet else "live" if request.progress else "plain"
@@ -190,6 +191,7 @@ class ArgoBackend(Backend):
             pipeline=ir.name,
             root=request.runs_root,
             progress=progress,
+            tasks=PipelineTasks({s.dns_name: s for s in ir.all_steps}, dict(request.params)),
         )
         from pathlib import Path
 

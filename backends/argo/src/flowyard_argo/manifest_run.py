@@ -10,7 +10,7 @@ import json
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import yaml
@@ -19,6 +19,9 @@ from flowyard.hookspecs import DocumentRun
 from flowyard.runs import RunDirectory, RunStatus, TaskState, runs_root, write_atomic
 
 from flowyard_argo.options import ArgoOptions
+
+if TYPE_CHECKING:
+    from flowyard_argo.executor.record import PipelineTasks
 
 RETRY_FILE = "retry.json"  # what `flowyard run --resume NAME --backend argo` needs to run it again
 
@@ -80,6 +83,7 @@ def execute_manifest(
     pipeline: str | None = None,
     root: Path | None = None,
     progress: str = "quiet",
+    tasks: PipelineTasks | None = None,
 ) -> tuple[RunStatus, str]:
     """Check and run one Argo document; (core's run status, the ``argo get``-style tree)."""
     from flowyard_argo.executor.images import ImageError, ImageMap
@@ -107,7 +111,7 @@ def execute_manifest(
     image_map = str(Path(options.image_map).resolve()) if options.image_map else None
     saved = {"workflow": wf, "argo_version": options.argo_version, "image_map": image_map, "pipeline": pipeline}
     write_atomic(folder / RETRY_FILE, json.dumps(saved).encode())
-    return _execute(wf, version, images, RunDirectory(folder), pipeline, notices, None, progress)
+    return _execute(wf, version, images, RunDirectory(folder), pipeline, notices, None, progress, tasks)
 
 
 def retry_run(run_name: str, root: Path | None = None, *, progress: str = "quiet") -> tuple[RunStatus, str]:
@@ -145,6 +149,7 @@ def _execute(
     notices: list[str],
     previous: Mapping[str, Mapping[str, Any]] | None,
     progress: str,
+    tasks: PipelineTasks | None = None,
 ) -> tuple[RunStatus, str]:
     """Run the workflow in its folder: run.json says Running from the start and follows the pods as they end."""
     from flowyard_argo.executor.record import RunRecord
@@ -161,7 +166,7 @@ def _execute(
         location=str(directory.path),
     )
     directory.write_status(header)
-    record = RunRecord(directory, header, progress=progress)
+    record = RunRecord(directory, header, progress=progress, pipeline=tasks)
     try:
         result = run_workflow(wf, version, images, directory.path, previous, record=record)
     finally:

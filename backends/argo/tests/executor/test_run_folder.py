@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -241,3 +242,26 @@ spec:
     record_json = json.loads(directory.provenance_file("masked", None).read_text())
     assert record_json["parameters"] == {"token": "***"}
     assert directory.read_status().message == "ended with ***"
+
+
+EXAMPLES = Path(__file__).resolve().parents[4] / "examples" / "activator_processor"
+
+
+@needs_namespaces
+def test_a_pipeline_run_on_argo_records_its_steps_as_every_backend_does(here):
+    """``flowyard run PIPELINE --backend argo``: each pod of a pipeline step gets the step's own record
+    (``ProvenanceRecord.of_task``: the fan-out's list parameter left out, as locally), its logs read by step and item;
+    flowyard's helper pods get a record of what they ran."""
+    programs = {name: ["/usr/bin/python3", f"/opt/seed/{name}"] for name in ("activator", "processor")}
+    images = {"nasa-hsi": {"programs": programs, "folders": {"/opt/seed": str(EXAMPLES / "bin")}}}
+    (here / "images.yaml").write_text(yaml.safe_dump(images))
+    ran = invoke("run", str(EXAMPLES / "fanout.yaml"), "--backend", "argo", "-O", "image_map=images.yaml", "--json")
+    assert ran.exit_code == 0, ran.output
+    run = find_run(json.loads(ran.stdout)["run_id"])
+    record = json.loads(run.provenance_file("activator", 1).read_text())
+    assert (record["step"], record["item"], record["image"], record["parameters"]) == ("activator", 1, "nasa-hsi", {})
+    assert record["command"][0] == "activator" and record["image_honoured"] is False
+    helper = json.loads(run.provenance_file("activator-items", None).read_text())
+    assert helper["step"] == "activator-items" and helper["parameters"]  # the helper's inputs, as given
+    logs = invoke("logs", run.run_id, "activator", "--item", "1").output.splitlines()
+    assert logs and all(line.startswith("activator[1]") for line in logs)

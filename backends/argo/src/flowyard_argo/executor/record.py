@@ -24,6 +24,7 @@ from flowyard import __version__
 from flowyard.execution.journal import Journal
 from flowyard.execution.logfiles import redact_file
 from flowyard.execution.progress import LiveProgress, PlainProgress, Progress, StepRow
+from flowyard.ir import StepIR
 from flowyard.masking import redact, redact_value
 from flowyard.provenance import ProvenanceRecord
 from flowyard.runs import (
@@ -42,6 +43,15 @@ _ATTEMPT = re.compile(r"(.*)\((\d+)\)", re.S)  # a Retry node's child: ``<retry 
 _LOOP_ITEM = re.compile(r"(.*?)\((\d+):.*\)", re.S)  # a loop child's display name: ``<name>(<index>:<item>)``
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 STATUS_INTERVAL = 0.5  # seconds between run.json snapshots while pods end (the journal has every end at once)
+
+
+@dataclass(frozen=True)
+class PipelineTasks:
+    """For ``flowyard run PIPELINE --backend argo``: the pipeline's steps by the task name its compiled manifest
+    gives them (their DNS names), and the run's parameters: what a step determines of its provenance record."""
+
+    steps: Mapping[str, StepIR]
+    params: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -89,10 +99,12 @@ class RunRecord:
         *,
         secrets: Sequence[str] = (),
         progress: str = "quiet",
+        pipeline: PipelineTasks | None = None,
     ) -> None:
         self.directory = directory
         self.header = header  # the run's status less its tasks: what run.json says around them
         self.secrets = tuple(secrets)
+        self.pipeline = pipeline
         self.progress_mode = progress  # "quiet", "plain" (lines), "live" (core's live view, plain without rich)
         self.progress: Progress | None = None
         self._lock = threading.RLock()  # held while run.json is rebuilt, which names tasks too
@@ -247,22 +259,25 @@ class RunRecord:
         body = template.get("container") or template.get("script") or {}
         given = {str(p["name"]): p.get("value") for p in node.inputs.get("parameters") or []}
         command = [str(word) for word in [*(body.get("command") or []), *(body.get("args") or [])]]
-        record = ProvenanceRecord(
-            run_id=self.header.run_id,
-            pipeline=self.header.pipeline,
-            step=step,
-            item=item,
-            attempt=attempt,
-            backend="argo",
-            flowyard_version=__version__,
-            parameters=redact_value(given, self.secrets),
-            command=tuple(redact(word, self.secrets) for word in command) or None,
-            image=str(body.get("image") or "") or None,
-            image_honoured=False,  # the image map's host programs stand in for the image
-            started_at=node.started_at,
-            finished_at=node.finished_at,
-            exit_code=int(node.outputs["exitCode"]) if "exitCode" in node.outputs else None,
-        )
+        measured: dict[str, Any] = {
+            "run_id": self.header.run_id,
+            "pipeline": self.header.pipeline,
+            "attempt": attempt,
+            "backend": "argo",
+            "flowyard_version": __version__,
+            "command": tuple(redact(word, self.secrets) for word in command) or None,
+            "image_honoured": False,  # the image map's host programs stand in for the image
+            "started_at": node.started_at,
+            "finished_at": node.finished_at,
+            "exit_code": int(node.outputs["exitCode"]) if "exitCode" in node.outputs else None,
+        }
+        ir_step = self.pipeline.steps.get(step) if self.pipeline is not None else None
+        if ir_step is not None and self.pipeline is not None:  # a pipeline's step: what it determines, the same
+            record = ProvenanceRecord.of_task(ir_step, self.pipeline.params, item, **measured)  # on every backend
+        else:
+            image = str(body.get("image") or "") or None
+            parameters = redact_value(given, self.secrets)
+            record = ProvenanceRecord(step=step, item=item, parameters=parameters, image=image, **measured)
         write_atomic(self.directory.provenance_file(step, item), record.model_dump_json(indent=1).encode(), sync=False)
 
 
