@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from flowyard.cli import cli
 from flowyard.runs import RunDirectory, RunStatus, find_run, read_journal
 from flowyard_argo.executor.images import ImageMap
-from flowyard_argo.executor.record import RunRecord
+from flowyard_argo.executor.record import RunRecord, task_name
 from flowyard_argo.executor.versions import argo_version
 from flowyard_argo.executor.workflow import prepare, run_workflow
 
@@ -276,3 +276,19 @@ def test_flowyard_runs_lists_a_manifest_run(here):
     assert invoke("run", "greet.yaml").exit_code == 0
     listing = json.loads(invoke("runs", "--json").output)
     assert [r["run_id"] for r in listing["runs"]] == ["greet"]
+
+
+@pytest.mark.parametrize(
+    ("display", "task"),
+    [
+        ("hello", ("hello", None)),
+        ("each(1:b)", ("each", 1)),
+        ('activator(0:event:{"msg":"a (b)"},id:1)', ("activator", 0)),
+        ("each(12:b).onExit", ("each.onExit", 12)),
+        ("each(0:a).hooks.seen", ("each.hooks.seen", 0)),
+        ("late.onExit", ("late.onExit", None)),
+        ("[0]/odd name", ("0-odd-name", None)),
+    ],
+)
+def test_a_task_is_named_by_its_step_and_loop_index(display, task):
+    assert task_name(display) == task

@@ -40,7 +40,8 @@ from flowyard.runs.journal import StoredFile, encode_task
 from flowyard_argo.executor.nodes import RETRY, Node, NodeTree, node_id
 
 _ATTEMPT = re.compile(r"(.*)\((\d+)\)", re.S)  # a Retry node's child: ``<retry node name>(<attempt>)``
-_LOOP_ITEM = re.compile(r"(.*?)\((\d+):.*\)", re.S)  # a loop child's display name: ``<name>(<index>:<item>)``
+# a loop child's display name, ``<name>(<index>:<item>)``, and its hooks' and exit handler's (``....onExit``)
+_LOOP_ITEM = re.compile(r"(.*?)\((\d+):.*\)([^)]*)", re.S)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 STATUS_INTERVAL = 0.5  # seconds between run.json snapshots while pods end (the journal has every end at once)
 
@@ -126,7 +127,7 @@ class RunRecord:
                 owner, attempt = parent, int(match.group(2)) + 1
         with self._lock:
             if owner.name not in self._names:
-                self._claim(owner.name, _task_name(owner.display_name), fresh=True)
+                self._claim(owner.name, task_name(owner.display_name), fresh=True)
             step, item = self._names[owner.name]
         return owner.name, step, item, attempt
 
@@ -281,9 +282,10 @@ class RunRecord:
         write_atomic(self.directory.provenance_file(step, item), record.model_dump_json(indent=1).encode(), sync=False)
 
 
-def _task_name(display: str) -> tuple[str, int | None]:
+def task_name(display: str) -> tuple[str, int | None]:
+    """(step, item) of a node's display name: the loop index out of it, what a folder name cannot hold made ``-``."""
     match = _LOOP_ITEM.fullmatch(display)
-    base, item = (match.group(1), int(match.group(2))) if match else (display, None)
+    base, item = (match.group(1) + match.group(3), int(match.group(2))) if match else (display, None)
     return _UNSAFE.sub("-", base).strip("-.") or "pod", item
 
 
