@@ -292,3 +292,30 @@ def test_flowyard_runs_lists_a_manifest_run(here):
 )
 def test_a_task_is_named_by_its_step_and_loop_index(display, task):
     assert task_name(display) == task
+
+
+@needs_namespaces
+def test_a_running_pods_logs_are_its_tasks_while_it_runs(here):
+    """``flowyard logs -f`` follows a pod as it runs: its task's log has what it printed before it ends."""
+    _python_image(here)
+    (here / "slow.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: slow}\nspec:\n  entrypoint: talk\n"
+        "  templates:\n  - name: talk\n    container:\n      image: py\n      command: [python, -u, -c, "
+        "\"import time; print('first'); time.sleep(30)\"]\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "FLOWYARD_HOME"}
+    argv = [sys.executable, "-m", "flowyard", "run", "slow.yaml", "-O", "image_map=images.yaml"]
+    proc = subprocess.Popen(
+        argv, cwd=here, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    log = here / ".flowyard" / "runs" / "slow" / "tasks" / "slow" / "stdout.log"
+    try:
+        deadline = time.monotonic() + 30
+        while not (log.is_file() and log.read_text() == "first\n"):
+            assert time.monotonic() < deadline and proc.poll() is None, "the pod's first line never reached its task"
+            time.sleep(0.1)
+        assert find_run("slow").read_status().state.value == "Running"
+        assert invoke("logs", "slow").output.splitlines() == ["slow: first"]
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

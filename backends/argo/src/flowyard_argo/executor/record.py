@@ -11,6 +11,7 @@ A task's name is its step's (or DAG task's) name, and its item the loop index Ar
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import threading
@@ -141,10 +142,30 @@ class RunRecord:
         self._taken.add(key)
 
     def pod_started(self, tree: NodeTree, node: Node) -> None:
+        """A pod is about to start: its progress line, and its logs readable as the task's while it runs."""
+        _, step, item, attempt = self.task_of(tree, node)
+        if attempt == 1 and not self.secrets:
+            self._link_logs(node, step, item)
         if self.progress is not None:
-            _, step, item, attempt = self.task_of(tree, node)
             again = f" (attempt {attempt})" if attempt > 1 else ""
             self.progress.step_started(StepRow(_label(step, item) + again, TaskState.RUNNING, running=1))
+
+    def _link_logs(self, node: Node, step: str, item: int | None) -> None:
+        """The task's log files as second names of the pod's (which the pod's launcher truncates, never replaces),
+        so ``flowyard logs -f`` follows a pod as it runs; its end replaces them with copies (masked, if need be).
+        Not with secrets to mask (the pod's raw output would show), nor for a later attempt (appended to the
+        earlier ones); where the file system has no hard links, the task's logs appear at the pod's end."""
+        pod_folder = self.directory.path / "pods" / (node.pod or node.id)
+        try:
+            pod_folder.mkdir(parents=True, exist_ok=True)
+            for stream in ("stdout", "stderr"):
+                source, target = pod_folder / f"{stream}.log", self.directory.log_file(step, item, stream)
+                source.touch()
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.unlink(missing_ok=True)
+                os.link(source, target)
+        except OSError:
+            pass
 
     def pod_finished(self, tree: NodeTree, node: Node, template: Mapping[str, Any], *, kept: bool = False) -> None:
         """A pod node ended: its logs, provenance, journal line, the run's status, a progress line.
