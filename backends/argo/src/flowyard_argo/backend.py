@@ -169,12 +169,14 @@ class ArgoBackend(Backend):
         """Compile as ``submit`` would send it, then execute that manifest by the controller's rules
         (``-O argo_version=``), pods on this machine (``-O image_map=``)."""
         from flowyard_argo.compiler import CompileError, build_workflow
+        from flowyard_argo.executor.record import PipelineTasks
         from flowyard_argo.manifest_run import execute_manifest
 
+        progress = "quiet" if request.quiet else "live" if request.progress else "plain"
         if request.resume:
             from flowyard_argo.manifest_run import retry_run
 
-            status, _ = retry_run(request.resume, request.runs_root)
+            status, _ = retry_run(request.resume, request.runs_root, progress=progress)
             return status
         if ir is None:
             raise FlowyardError("nothing to run: give a pipeline, or --resume RUN_NAME")
@@ -183,7 +185,13 @@ class ArgoBackend(Backend):
         except CompileError as e:
             raise FlowyardError(f"cannot compile for Argo: {e}") from None
         status, _ = execute_manifest(
-            document, self.options, source=f"{ir.name} (compiled for argo)", pipeline=ir.name, root=request.runs_root
+            document,
+            self.options,
+            source=f"{ir.name} (compiled for argo)",
+            pipeline=ir.name,
+            root=request.runs_root,
+            progress=progress,
+            tasks=PipelineTasks({s.dns_name: s for s in ir.all_steps}, dict(request.params)),
         )
         from pathlib import Path
 

@@ -1,25 +1,29 @@
 """``flowyard run MANIFEST.yaml`` for an Argo manifest, and ``flowyard run PIPELINE --backend argo``: the executor
-run in a run folder of core's layout, reported as core's :class:`~flowyard.runs.RunStatus` plus the Argo node tree."""
+run in a run folder of core's layout (:class:`~flowyard.runs.RunDirectory`: run.json, journal.jsonl, each pod's
+logs and provenance under tasks/), reported as core's :class:`~flowyard.runs.RunStatus` plus the Argo node tree.
+
+``retry.json`` holds what ``--resume`` needs besides the journal: the prepared workflow and the options it ran with."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import yaml
 from flowyard.errors import FlowyardError
 from flowyard.hookspecs import DocumentRun
-from flowyard.runs import RunStatus, TaskStatus, runs_root, write_atomic
+from flowyard.runs import RunDirectory, RunStatus, TaskState, runs_root, write_atomic
 
 from flowyard_argo.options import ArgoOptions
 
-_ITEM = re.compile(r"\((\d+):")
+if TYPE_CHECKING:
+    from flowyard_argo.executor.record import PipelineTasks
+
 RETRY_FILE = "retry.json"  # what `flowyard run --resume NAME --backend argo` needs to run it again
 
 
@@ -47,6 +51,8 @@ def _params(pairs: tuple[str, ...]) -> dict[str, str]:
 
 def run_document(request: DocumentRun) -> int:
     """Run the manifest at ``request.path``; print the status tree (or JSON); the exit code."""
+    import sys
+
     options = _options(request.options)
     beside = [d for d in request.beside if isinstance(d, Mapping)]
     runnable = [str(d.get("kind")) for d in beside if str(d.get("apiVersion", "")).startswith("argoproj.io/")]
@@ -61,6 +67,7 @@ def run_document(request: DocumentRun) -> int:
         entrypoint=request.entrypoint,
         name=request.name,
         beside=beside,
+        progress="quiet" if request.as_json else "live" if sys.stderr.isatty() else "plain",
     )
     if request.as_json:
         click.echo(json.dumps(status.summary_json(), indent=2))
@@ -83,6 +90,8 @@ def execute_manifest(
     pipeline: str | None = None,
     root: Path | None = None,
     beside: Sequence[Mapping[str, Any]] = (),
+    progress: str = "quiet",
+    tasks: PipelineTasks | None = None,
 ) -> tuple[RunStatus, str]:
     """Check and run one Argo document; (core's run status, the ``argo get``-style tree). ``beside``: the other
     documents of its file (its ConfigMaps are read)."""
@@ -124,98 +133,83 @@ def execute_manifest(
     saved = {"workflow": wf, "argo_version": options.argo_version, "image_map": image_map, "pipeline": pipeline}
     saved["configmaps"] = {k: dict(v) for k, v in configmaps.maps.items()}
     write_atomic(folder / RETRY_FILE, json.dumps(saved).encode())
-    return _execute(wf, version, images, folder, pipeline, notices, None, configmaps)
+    return _execute(wf, version, images, RunDirectory(folder), pipeline, notices, None, progress, tasks, configmaps)
 
 
-def retry_run(run_name: str, root: Path | None = None) -> tuple[RunStatus, str]:
-    """``argo retry``: run the same workflow again in its folder; pods that succeeded are kept."""
+def retry_run(run_name: str, root: Path | None = None, *, progress: str = "quiet") -> tuple[RunStatus, str]:
+    """``argo retry``: run the same workflow again in its folder; pods that succeeded (as its journal recorded
+    them, so a run that was killed can be retried too) are kept."""
     from flowyard_argo.executor.configmaps import ConfigMaps
     from flowyard_argo.executor.images import ImageError, ImageMap
+    from flowyard_argo.executor.record import previous_nodes
     from flowyard_argo.executor.versions import argo_version
 
-    folder = runs_root(root) / run_name
-    if not (folder / RETRY_FILE).is_file():
+    directory = RunDirectory(runs_root(root) / run_name)
+    if not (directory.path / RETRY_FILE).is_file():
         raise ManifestRefused(f"no argo run named {run_name!r} under {runs_root(root)}")
-    saved = json.loads((folder / RETRY_FILE).read_text())
-    status = json.loads((folder / "workflow.json").read_text())["status"]
-    if status["phase"] == "Succeeded":
+    saved = json.loads((directory.path / RETRY_FILE).read_text())
+    if directory.status_file.is_file() and directory.read_status().state is TaskState.SUCCEEDED:
         raise ManifestRefused(
             "To retry a succeeded workflow, set the options restartSuccessful and nodeFieldSelector "
             "(argo retry's; not available here)"
         )
-    nodes = status["nodes"].values()
-    exit_handler = f"{run_name}.onExit"  # the exit handler runs again, as argo retry resets it
-    previous = {n["name"]: n for n in nodes if not n["name"].startswith(exit_handler)}
+    # the exit handler runs again, as argo retry resets it
+    previous = previous_nodes(directory.journal_file, skip_prefix=f"{run_name}.onExit")
     try:
         images = ImageMap.load(saved["image_map"])
     except ImageError as e:
         raise ManifestRefused(str(e)) from None
     version = argo_version(saved["argo_version"])
     configmaps = ConfigMaps(saved.get("configmaps") or {}, dict(os.environ))
-    return _execute(saved["workflow"], version, images, folder, saved["pipeline"], [], previous, configmaps)
+    return _execute(
+        saved["workflow"], version, images, directory, saved["pipeline"], [], previous, progress, None, configmaps
+    )
 
 
 def _execute(
     wf: Mapping[str, Any],
     version: Any,
     images: Any,
-    folder: Path,
+    directory: RunDirectory,
     pipeline: str | None,
     notices: list[str],
     previous: Mapping[str, Mapping[str, Any]] | None,
+    progress: str,
+    tasks: PipelineTasks | None = None,
     configmaps: Any = None,
 ) -> tuple[RunStatus, str]:
+    """Run the workflow in its folder: run.json says Running from the start and follows the pods as they end."""
+    from flowyard_argo.executor.record import RunRecord
     from flowyard_argo.executor.workflow import run_workflow
 
-    started = _now()
-    result = run_workflow(wf, version, images, folder, previous, configmaps, _notice)
-    status = _run_status(result, wf["metadata"]["name"], pipeline, started, notices, folder)
-    write_atomic(folder / "run.json", status.model_dump_json(indent=1).encode())
+    run_name = wf["metadata"]["name"]
+    header = RunStatus(
+        run_id=run_name,
+        pipeline=pipeline or run_name,
+        backend="argo",
+        state=TaskState.RUNNING,
+        started_at=_now(),
+        notices=tuple(notices),
+        location=str(directory.path),
+    )
+    directory.write_status(header)
+    record = RunRecord(directory, header, progress=progress, pipeline=tasks)
+    try:
+        result = run_workflow(wf, version, images, directory.path, previous, configmaps, _notice, record=record)
+    finally:
+        record.close()
+    status = record.status(
+        result.tree, state=result.phase, finished_at=_now(), message=result.message, outputs=dict(result.outputs)
+    )
+    directory.write_status(status)
     tree = result.tree.render(result.root.id)
     if result.exit_node is not None:
         tree += "\n" + result.tree.render(result.exit_node.id)
-    return status, tree
+    return status, record.masked(tree)
 
 
 def _notice(message: str) -> None:
     click.echo(f"notice: {message}", err=True)
-
-
-def _run_status(
-    result: Any, run_name: str, pipeline: str | None, started: float, notices: list[str], folder: Path
-) -> RunStatus:
-    """The run in core's terms: one task per pod node (loop children numbered by their item index)."""
-    tasks = tuple(
-        TaskStatus(
-            step=n.template or n.display_name,
-            item=_item(n.display_name),
-            state=n.phase,
-            started_at=n.started_at,
-            finished_at=n.finished_at,
-            message=n.message,
-            exit_code=int(n.outputs["exitCode"]) if "exitCode" in n.outputs else None,
-            attempts=1,
-        )
-        for n in result.tree.pods()
-    )
-    return RunStatus(
-        run_id=run_name,
-        pipeline=pipeline or run_name,
-        backend="argo",
-        state=result.phase,
-        started_at=started,
-        finished_at=_now(),
-        tasks=tasks,
-        message=result.message,
-        notices=tuple(notices),
-        outputs={k: v for k, v in result.outputs.items()},
-        location=str(folder),
-    )
-
-
-def _item(display: str) -> int | None:
-    match = _ITEM.search(display)
-    return int(match.group(1)) if match else None
 
 
 def _now() -> float:

@@ -299,3 +299,43 @@ def test_an_errored_task_and_a_retried_one_get_their_exit_hooks(tmp_path, versio
     assert exit_node.id in retried.children  # the Retry node's, not an attempt's
     assert exit_node.id not in nodes["retried(0)"].children + nodes["retried(1)"].children
     assert argv_of(exit_node, tmp_path) == ["Failed tried"]
+
+
+WATCHING = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: watching}
+spec:
+  entrypoint: main
+  hooks:
+    flagged: {expression: 'workflow.outputs?.parameters?.flag == "go"', template: note}
+  templates:
+  - name: main
+    steps:
+    - - {name: signal, template: signal}
+      - name: long
+        template: sleep
+        hooks:
+          seen: {expression: 'workflow.outputs?.parameters?.flag == "go"', template: note}
+  - name: signal
+    container: {image: busybox, command: [sh, -c, "sleep 1; echo go > /tmp/flag"]}
+    outputs: {parameters: [{name: flag, globalName: flag, valueFrom: {path: /tmp/flag}}]}
+  - name: sleep
+    container: {image: busybox, command: [sleep, "6"]}
+  - name: note
+    container: {image: busybox, command: [echo, seen]}
+"""
+
+
+@needs_namespaces
+def test_hook_expressions_are_evaluated_again_as_other_nodes_progress(tmp_path):
+    """``operate`` evaluates every active node's hooks (``executeTmplLifeCycleHook``) and the workflow's
+    (``executeWfLifeCycleHook``) at each reconciliation, which any node's change triggers: a hook on a global
+    output another step sets fires once that step ends, while its own node still runs."""
+    run = run_manifest(WATCHING, tmp_path)
+    nodes = by_display(run)
+    long, signal = nodes["long"], nodes["signal"]
+    for hook in ("long.hooks.seen", "watching.hooks.flagged"):
+        fired = nodes[hook]
+        assert fired.started_at >= signal.finished_at - 0.05
+        assert fired.started_at < long.finished_at - 2, hook  # while `long` still ran, not at its end

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowyard_argo.executor.configmaps import ConfigMaps
 from flowyard_argo.executor.images import ImageMap
 from flowyard_argo.executor.nodes import NodeTree
+from flowyard_argo.executor.reconcile import Reconciler
 from flowyard_argo.executor.versions import ArgoVersion
+
+if TYPE_CHECKING:
+    from flowyard_argo.executor.record import RunRecord
 
 
 class ExecutionError(Exception):
@@ -39,6 +44,10 @@ class RunContext:
     def namespace(self) -> str:
         return self.globals.get("workflow.namespace") or "default"
 
+    record: RunRecord | None = None  # core's run folder: journal, task logs, provenance, progress
+    deadline: float | None = None  # the workflow's (epoch seconds); None without one, and inside exit handlers
+    reconciler: Reconciler = field(default_factory=Reconciler)  # hooks evaluated again as any node changes
+
     @property
     def templates(self) -> dict[str, Mapping[str, Any]]:
         return {t["name"]: t for t in self.spec.get("templates") or []}
@@ -57,6 +66,13 @@ class RunContext:
     def set_global(self, key: str, value: str | None) -> None:
         with self.lock:
             self.globals[key] = value
+
+
+DEADLINE_EXCEEDED = "Step exceeded its deadline"  # operator.go, exec_control.go: a node past the workflow's deadline
+
+
+def past_deadline(run: RunContext) -> bool:
+    return run.deadline is not None and time.time() >= run.deadline
 
 
 def _merge(defaults: Mapping[str, Any], template: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 from flowyard.runs import TaskState
 from flowyard_argo.executor import gojson
 from flowyard_argo.executor.arguments import bind_inputs, substitute_template
-from flowyard_argo.executor.context import ExecutionError, RunContext
+from flowyard_argo.executor.context import DEADLINE_EXCEEDED, ExecutionError, RunContext, past_deadline
 from flowyard_argo.executor.expr.controller import artifact_value, parameter_value
 from flowyard_argo.executor.expr.errors import ExprError
 from flowyard_argo.executor.guarded import configmap_inputs, run_guarded
@@ -80,25 +80,32 @@ def _once(run: RunContext, call: _Invocation) -> Node:
     if observe is not None and node.type == POD:
         observe(node)  # a pod's node is created Pending; steps/dag nodes start Running
     node.phase = TaskState.RUNNING
+    run.reconciler.changed()
     if observe is not None:
         observe(node)
+    ran: Mapping[str, Any] = template  # what the pod ran, for its provenance record: substituted once it is
+    kept: Mapping[str, Any] | None = None
     try:
         params, arts = bind_inputs(template, call.arguments, call.artifacts)
         params = configmap_inputs(run, params)
         resolved = substitute_template(template, params, arts, run.globals, run.version)
         node.inputs = {"parameters": [{"name": p["name"], "value": p.get("value")} for p in params]}
-        kept = run.previous.get(name)
+        ran, kept = resolved, run.previous.get(name)
         if node.type == POD and kept is not None and kept.get("phase") == TaskState.SUCCEEDED.value:
             node.outputs = dict(kept.get("outputs") or {})  # argo retry keeps the pods that succeeded
             node.started_at, node.message = kept.get("startedAt"), "kept from the run retried"
             node.finish(TaskState.SUCCEEDED)
             node.finished_at = kept.get("finishedAt")
         else:
+            kept = None
             run_guarded(run, node, resolved, lambda: _dispatch(run, node, resolved, call.include_result))
     except ExecutionError as e:
         node.finish(TaskState.ERROR, str(e))
+    if node.type == POD and run.record is not None:
+        run.record.pod_finished(run.tree, node, ran, kept=kept is not None)
     if node.phase is TaskState.SUCCEEDED:
         _global_outputs(run, node, template)
+    run.reconciler.changed()  # its phase and any global outputs it set: the other nodes' hooks look again
     return node
 
 
@@ -111,18 +118,25 @@ def _dispatch(run: RunContext, node: Node, template: dict[str, Any], include_res
     elif template.get("dag") is not None:
         run_dag(run, node, template)
     elif template.get("suspend") is not None:
-        _suspend(node, template["suspend"])
+        _suspend(run, node, template["suspend"])
     else:
         run_leaf(run, node, template, include_result)
 
 
-def _suspend(node: Node, suspend: Mapping[str, Any]) -> None:
+def _suspend(run: RunContext, node: Node, suspend: Mapping[str, Any]) -> None:
+    """Wait the ``duration``; a suspend still waiting at the workflow's deadline fails
+    (``failSuspendedAndPendingNodesAfterDeadlineOrShutdown``)."""
     from flowyard_argo.executor.retry import parse_duration
 
     duration = suspend.get("duration")
     if duration is None:
         raise ExecutionError("a suspend template without a duration waits for `argo resume`, which cannot happen here")
-    time.sleep(parse_duration(duration))
+    until = time.time() + parse_duration(duration)
+    if run.deadline is not None and run.deadline < until:
+        time.sleep(max(0.0, run.deadline - time.time()))
+        node.finish(TaskState.FAILED, DEADLINE_EXCEEDED)
+        return
+    time.sleep(max(0.0, until - time.time()))
     node.finish(TaskState.SUCCEEDED)
 
 
@@ -140,6 +154,10 @@ def _with_retries(run: RunContext, call: _Invocation) -> Node:
             call, name=f"{call.name}({attempt})", display=f"{call.display}({attempt})", parent=retry_node, observe=None
         )
         child = _once(run, attempt_call)
+        ended_by_deadline = past_deadline(run) or child.message == DEADLINE_EXCEEDED  # (killed at it: past it)
+        if child.phase is not TaskState.SUCCEEDED and run.deadline is not None and ended_by_deadline:
+            # processNodeRetries: past the workflow's deadline no attempt follows, whatever the limit says
+            return retry_node.finish(child.phase, f"retry exceeded workflow deadline {go_time(run.deadline)}")
         if child.phase is TaskState.SUCCEEDED or not should_retry(strategy, child.phase, attempt):
             break
         try:
@@ -158,6 +176,11 @@ def _with_retries(run: RunContext, call: _Invocation) -> Node:
     retry_node.outputs = child.outputs
     retry_node.inputs = child.inputs
     return retry_node.finish(child.phase, child.message)
+
+
+def go_time(epoch: float) -> str:
+    """A UTC time as Go's ``time.Time.String()`` prints a whole second: ``2006-01-02 15:04:05 +0000 UTC``."""
+    return time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(epoch))
 
 
 def _global_outputs(run: RunContext, node: Node, template: Mapping[str, Any]) -> None:

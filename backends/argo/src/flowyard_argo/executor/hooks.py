@@ -2,16 +2,19 @@
 ``executeWfLifeCycleHook``) and ``exit_handler.go`` (``runOnExitNode``, ``resolveExitTmplArgument``).
 
 The controller evaluates a hook's ``expression`` at every reconciliation while its node exists; here it is evaluated
-at each phase the node passes (``Pending`` for a pod, ``Running``, then its final phase), and a hook that fired once
-runs once, beside the node, as ``<node>.hooks.<hook>``. The ``exit`` hook (or ``onExit``) runs once the node
-completed (Succeeded, Failed or Error, never Skipped/Omitted) as ``<node>.onExit``. Hook and exit nodes are the
-node's children flagged ``hooked``; the parent waits for them, and their phase never changes the parent's.
+at each phase the node passes (``Pending`` for a pod, ``Running``, then its final phase) and, while the node is
+active, again at every change elsewhere in the run (:mod:`reconcile`: a node's phase, a global output), and a
+hook that fired once runs once, beside the node, as ``<node>.hooks.<hook>``. The ``exit`` hook (or ``onExit``) runs
+once the node completed (Succeeded, Failed or Error, never Skipped/Omitted) as ``<node>.onExit``. Hook and exit
+nodes are the node's children flagged ``hooked``; the parent waits for them, and their phase never changes the
+parent's.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from flowyard.runs import TaskState
@@ -70,6 +73,10 @@ class NodeHooks:
         self.threads: dict[str, threading.Thread] = {}
         self.error = ""
         self.lock = threading.Lock()
+        # evaluated again at each change elsewhere in the run while the node is active (each reconciliation),
+        # until it ended and its hooks were looked at a last time
+        self.watching = False
+        self.closed = False
 
     @property
     def any(self) -> bool:
@@ -77,9 +84,12 @@ class NodeHooks:
 
     def observe(self, node: Node) -> None:
         """``executeTmplLifeCycleHook``: start each hook whose expression holds now (once)."""
+        if self.hooks and not self.watching and not self.closed:
+            self.watching = True
+            self.run.reconciler.watch(id(self), lambda: self.observe(node))
         for name, hook in self.hooks.items():
             with self.lock:
-                if name in self.threads or self.error:
+                if name in self.threads or self.error or self.closed:
                     continue
                 scope = self._scope(node, with_outputs=False)
                 try:
@@ -97,7 +107,10 @@ class NodeHooks:
 
     def finish(self, node: Node) -> None:
         """The node ended: a last look at the expressions, wait for the hooks, then the exit hook."""
+        self.run.reconciler.unwatch(id(self))
         self.observe(node)
+        with self.lock:
+            self.closed = True
         for job in list(self.threads.values()):
             job.join()
         if self.error or self.exit is None or node.phase not in COMPLETED:
@@ -157,6 +170,8 @@ def run_hook(
     from flowyard_argo.executor.children import resolve_body
     from flowyard_argo.executor.engine import execute
 
+    if display.endswith(".onExit"):  # IsPartOfExitHandler: an exit handler's pods outlive the workflow's deadline
+        run = replace(run, deadline=None)
     holder: dict[str, Any] = {"template": hook.get("template") or "", "arguments": hook.get("arguments") or {}}
     if hook.get("templateRef") is not None:
         holder["templateRef"] = hook["templateRef"]
@@ -184,9 +199,18 @@ class WorkflowHooks:
         self.fired: set[str] = set()
         self.error = ""
         self.lock = threading.Lock()
+        self.closed = False
 
     def observe(self, root: Node) -> None:
+        """The root node changed phase; from then on any change in the run is looked at too (each reconciliation)."""
+        if self.hooks and not self.closed:
+            self.run.reconciler.watch(id(self), lambda: self._look(root))
+        self._look(root)
+
+    def _look(self, root: Node) -> None:
         with self.lock:
+            if self.closed:
+                return
             # operate() sets it (setGlobalRuntimeParameters: the workflow's phase, Running, for later pods too)
             self.run.set_global("workflow.status", WORKFLOW_STATUS.get(root.phase, root.phase.value))
             values = dict(self.run.globals)
@@ -213,6 +237,10 @@ class WorkflowHooks:
 
     def finish(self, root: Node) -> None:
         """A last look with the final ``workflow.status`` (kept for the exit handler); then wait for every hook."""
-        self.observe(root)
-        for job in self.threads:
+        self.run.reconciler.unwatch(id(self))
+        self._look(root)
+        with self.lock:
+            self.closed = True
+            threads = list(self.threads)
+        for job in threads:
             job.join()

@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import shutil
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from flowyard.runs import TaskState
-from flowyard_argo.executor.context import ExecutionError, RunContext
+from flowyard_argo.executor.context import DEADLINE_EXCEEDED, ExecutionError, RunContext
 from flowyard_argo.executor.images import ImageError
 from flowyard_argo.executor.nodes import Node
 from flowyard_argo.executor.pods import PodError, PodResult, PodSpec, copy_path, run_pod
@@ -105,6 +106,21 @@ def deadline(template: Mapping[str, Any]) -> float | None:
     return min(limits) if limits else None
 
 
+def pod_deadline(run: RunContext, template: Mapping[str, Any]) -> tuple[float | None, bool]:
+    """(seconds the pod may run, whether the workflow's deadline is what limits it): ``workflowpod.go`` gives the
+    pod the workflow's remaining whole seconds when fewer than the template's (none left: no pod); the controller
+    then terminates it at the deadline itself (``exec_control.go``), which is when it is killed here."""
+    own = deadline(template)
+    if run.deadline is None:
+        return own, False
+    remaining = run.deadline - time.time()
+    if int(remaining) <= 0:
+        return 0.0, True
+    if own is None or remaining < own:
+        return remaining, True
+    return own, False
+
+
 def run_leaf(run: RunContext, node: Node, template: Mapping[str, Any], include_result: bool = False) -> None:
     """Run the pod (within the workflow's pod parallelism) and record its phase and outputs on ``node``."""
     folder = run.folder / "pods" / (node.pod or node.id)
@@ -118,7 +134,14 @@ def run_leaf(run: RunContext, node: Node, template: Mapping[str, Any], include_r
         if run.pod_slots is not None:
             run.pod_slots.acquire()
         try:
-            result = run_pod(spec, folder, deadline(template))
+            limit, by_workflow = pod_deadline(run, template)
+            if limit is not None and limit <= 0:  # workflowpod.go: no pod is made; the node waits Pending, then
+                time.sleep(max(0.0, (run.deadline or 0.0) - time.time()))  # fails at the deadline (operator.go)
+                node.finish(TaskState.FAILED, DEADLINE_EXCEEDED)
+                return
+            if run.record is not None:
+                run.record.pod_started(run.tree, node)
+            result = run_pod(spec, folder, limit)
         finally:
             if run.pod_slots is not None:
                 run.pod_slots.release()
@@ -128,7 +151,9 @@ def run_leaf(run: RunContext, node: Node, template: Mapping[str, Any], include_r
     if include_result:
         node.outputs["result"] = _trim_newline(result.stdout)[-MAX_RESULT:]
     _save_outputs(run, node, template, result)
-    if result.timed_out:
+    if result.timed_out and by_workflow:  # exec_control.go applyExecutionControl: terminated at the deadline
+        node.finish(TaskState.FAILED, DEADLINE_EXCEEDED)
+    elif result.timed_out:
         node.finish(TaskState.FAILED, "Pod was active on the node longer than the specified deadline")
     elif result.exit_code != 0:
         node.finish(TaskState.FAILED, f"Error (exit code {result.exit_code})")

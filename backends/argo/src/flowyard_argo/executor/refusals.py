@@ -25,7 +25,6 @@ REFUSED_TEMPLATE_FIELDS = {
 }
 REFUSED_SPEC_FIELDS = {
     "workflowTemplateRef": "workflowTemplateRef (no cluster to hold the WorkflowTemplate)",
-    "activeDeadlineSeconds": "spec.activeDeadlineSeconds",
     "artifactRepositoryRef": "artifactRepositoryRef (artifact repositories are the executor's next issue)",
 }
 IGNORED_FIELDS = (

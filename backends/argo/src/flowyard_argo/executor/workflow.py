@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from flowyard_argo.executor.guarded import lock_folder, workflow_locks
 from flowyard_argo.executor.hooks import WorkflowHooks, exit_hook, run_hook
 from flowyard_argo.executor.images import ImageError, ImageMap
 from flowyard_argo.executor.nodes import Node, NodeTree
+from flowyard_argo.executor.record import RunRecord
 from flowyard_argo.executor.refusals import ignored, refusals
 from flowyard_argo.executor.scope import Scope
 from flowyard_argo.executor.synchronization import LockError, holding, locks
@@ -205,18 +206,32 @@ def run_workflow(
     previous: Mapping[str, Mapping[str, Any]] | None = None,
     configmaps: ConfigMaps | None = None,
     waiting: Callable[[str], None] | None = None,
+    record: RunRecord | None = None,
 ) -> WorkflowRun:
     """Run the (prepared) workflow; every pod's folder, logs and artifacts land under ``folder``.
 
     ``previous`` (node name -> node of an earlier run of it) makes this ``argo retry``: pods that succeeded
     are kept with their outputs, everything else runs again. ``waiting`` is told once when the workflow's own
-    locks are held by another run."""
+    locks are held by another run. ``record``: where each pod's end is recorded in core's run folder (journal,
+    task logs, provenance, progress)."""
     spec = wf["spec"]
     name = wf["metadata"]["name"]
     tree = NodeTree(name)
+    if record is not None:
+        record.start(tree)
     slots = threading.BoundedSemaphore(int(spec["parallelism"])) if spec.get("parallelism") else None
     run = RunContext(
-        name, spec, version, images, folder, tree, global_values(wf), pod_slots=slots, previous=previous or {}
+        name,
+        spec,
+        version,
+        images,
+        folder,
+        tree,
+        global_values(wf),
+        pod_slots=slots,
+        previous=previous or {},
+        record=record,
+        deadline=workflow_deadline(spec),
     )
     run.configmaps = configmaps or ConfigMaps()
     with holding(lock_folder(run), workflow_locks(run), waiting or (lambda _message: None)):  # to the end (ReleaseAll)
@@ -234,7 +249,8 @@ def _run(run: RunContext, wf: Mapping[str, Any]) -> WorkflowRun:
     if hooks.error:
         root.finish(TaskState.ERROR, hooks.error)  # operate(): markNodeError on the root node
     phase, message = root.phase, root.message
-    exit_node = _exit_handler(run, spec, name)
+    exit_node = _exit_handler(replace(run, deadline=None), spec, name)  # not subject to the deadline
+    run.reconciler.close()
     if (
         exit_node is not None
         and phase is TaskState.SUCCEEDED
@@ -243,8 +259,16 @@ def _run(run: RunContext, wf: Mapping[str, Any]) -> WorkflowRun:
         phase, message = exit_node.phase, exit_node.message
     outputs = {k: v for k, v in run.globals.items() if k.startswith("workflow.outputs.")}
     result = WorkflowRun(name, phase, message, tree, root, exit_node, outputs=outputs)
-    write_atomic(folder / "workflow.json", json.dumps(status_document(result), indent=1).encode())
+    record = run.record
+    document = status_document(result) if record is None else record.masked(status_document(result))
+    write_atomic(folder / "workflow.json", json.dumps(document, indent=1).encode())
     return result
+
+
+def workflow_deadline(spec: Mapping[str, Any]) -> float | None:
+    """``getWorkflowDeadline``: the run's start truncated to the second plus ``activeDeadlineSeconds``."""
+    seconds = spec.get("activeDeadlineSeconds")
+    return None if seconds is None else float(int(time.time()) + int(seconds))
 
 
 def _exit_handler(run: RunContext, spec: Mapping[str, Any], name: str) -> Node | None:
