@@ -255,8 +255,14 @@ def run(
     if pipeline is None and resume is None:
         raise click.UsageError("give a PIPELINE, or --resume RUN_ID")
     if pipeline is not None and resume is None:
-        flowyard_only = bool(params_file or only_step or step_inputs or no_cache)
-        _run_claimed_document(pipeline, params, options, entrypoint, run_name, as_json, flowyard_only=flowyard_only)
+        from flowyard.hookspecs import DocumentRun
+        from flowyard.plugins import document_runner
+
+        if (claimed := document_runner(pipeline)) is not None:  # an engine's own manifest, a plugin's to run
+            if params_file or only_step or step_inputs or no_cache:
+                raise click.UsageError("--params-file, --step, --input and --no-cache go with a flowyard pipeline")
+            runner, document, beside = claimed
+            sys.exit(runner(DocumentRun(pipeline, document, params, options, entrypoint, run_name, as_json, beside)))
     if entrypoint or run_name:
         raise click.UsageError("--entrypoint and --name go with an engine manifest, not a flowyard pipeline")
     ir = None
@@ -285,30 +291,6 @@ def run(
     else:
         click.echo(render_status_tree(status))
     sys.exit(status.exit_code)
-
-
-def _run_claimed_document(
-    pipeline: str,
-    params: tuple[str, ...],
-    options: tuple[str, ...],
-    entrypoint: str | None,
-    run_name: str | None,
-    as_json: bool,
-    *,
-    flowyard_only: bool,
-) -> None:
-    """An engine's own manifest that a backend plugin claims runs through that plugin, and the process
-    exits with its code; a flowyard pipeline returns for ``run`` to go on."""
-    from flowyard.hookspecs import DocumentRun
-    from flowyard.plugins import document_runner
-
-    claimed = document_runner(pipeline)
-    if claimed is None:
-        return
-    if flowyard_only:
-        raise click.UsageError("--params-file, --step, --input and --no-cache go with a flowyard pipeline")
-    runner, document, beside = claimed
-    sys.exit(runner(DocumentRun(pipeline, document, params, options, entrypoint, run_name, as_json, beside)))
 
 
 def _step_inputs(pairs: tuple[str, ...], only_step: str | None) -> dict[str, Path]:

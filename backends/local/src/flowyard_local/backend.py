@@ -130,7 +130,7 @@ class LocalBackend(Backend):
             return self._run_holding(ir, request, held)
 
     def _run_holding(self, ir: PipelineIR | None, request: RunRequest, held: contextlib.ExitStack) -> RunStatus:
-        plan = self._plan(ir, request, held)
+        plan = self._plan_run(ir, request, held)
         scheduler = Scheduler(plan)
         progress = _progress(request, scheduler)
         writer = _StatusWriter(plan.run_dir)
@@ -152,7 +152,7 @@ class LocalBackend(Backend):
             raise RunInterrupted(status.message)
         return status
 
-    def _plan(self, ir: PipelineIR | None, request: RunRequest, held: contextlib.ExitStack) -> RunPlan:
+    def _plan_run(self, ir: PipelineIR | None, request: RunRequest, held: contextlib.ExitStack) -> RunPlan:
         """The run's plan, whole: its folder made (or the resumed one locked), its store opened and checked."""
         root = runs_root(request.runs_root)
         environ = dict(os.environ if request.environ is None else request.environ)

@@ -98,7 +98,8 @@ class InputResolver:
 
     def resolve(self, st: StepState, name: str, type_: str, src: Source, i: int) -> ResolvedInput:
         step = st.ir
-        alone = self.run.only_step == step.name  # run with --step: its inputs may be given
+        only = self.run.only_step
+        alone = only is not None and only == step.name  # run with --step: its inputs may be given
         if alone and isinstance(src, (StepOutputSource, ItemSource)) and name in self.run.external:
             return self._external_input(name, type_, self.run.external[name])
         if isinstance(src, ItemSource):  # first: the common case, at 10,000 items a second or more
@@ -123,7 +124,7 @@ class InputResolver:
             return ResolvedInput(name, type_, value=task.render(src.template), source="template")
         assert isinstance(src, StepOutputSource)
         up = self.steps[src.step]
-        if self.run.only_step == step.name:
+        if alone:
             raise TaskError(f"input {name!r} comes from step {src.step!r}: give it with --input {name}=...")
         if not src.collect:
             return self._upstream_item(name, type_, src.step, src.output, None, ())

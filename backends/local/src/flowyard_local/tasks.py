@@ -38,9 +38,7 @@ from flowyard_local.stepplan import StepPlan, load_function, plan_step, runs_in_
 from flowyard_local.taskdata import (
     ERROR,
     FAILED,
-    OMITTED,
     RUNNING,
-    SKIPPED,
     SUCCEEDED,
     FileRef,
     ResolvedInput,
@@ -386,12 +384,10 @@ class Task:
         return dict(json.loads(result_file.read_text(encoding="utf-8")))
 
 
-__all__ = [  # the task's own, and the plain values it trades in (taskdata), as the runner has always named them
+__all__ = [  # the task, and the plain values it trades in (``taskdata``), importable from here as before
     "ERROR",
     "FAILED",
-    "OMITTED",
     "RUNNING",
-    "SKIPPED",
     "SUCCEEDED",
     "FileRef",
     "ResolvedInput",
