@@ -19,6 +19,7 @@ from flowyard.testing.cli import user_cli
 from flowyard.testing.contract import canonical_ir
 from flowyard_argo.executor.pods import namespaces_available
 from flowyard_argo.executor.versions import ARGO_VERSIONS
+from flowyard_argo.names import items_task
 
 from .conftest import manifest, template
 
@@ -49,7 +50,8 @@ steps:
 
 
 def statuses(doc: dict) -> list[tuple[str, str]]:
-    return sorted((t["step"], t["status"]) for t in doc["tasks"] if t["step"] != "flowyard-items")
+    """The pipeline's steps; the pod numbering a fan-out's items (a task of its own on Argo) left out."""
+    return sorted((t["step"], t["status"]) for t in doc["tasks"] if t["step"] != items_task("write"))
 
 
 @needs_pods
