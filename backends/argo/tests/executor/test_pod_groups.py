@@ -21,14 +21,7 @@ from flowyard.cli import cli
 
 from .conftest import needs_namespaces
 
-pytestmark = [
-    needs_namespaces,
-    pytest.mark.xfail(
-        strict=True,
-        reason="a pod is `unshare` in flowyard's own process group: a timeout kills `unshare` alone, a pod's "
-        "children outlive it, and flowyard's end (Ctrl-C, a kill) leaves its pods running",
-    ),
-]
+pytestmark = needs_namespaces
 
 # The pod: starts a child that sleeps, says so, then sleeps itself (or ends at once when argv[2] says "leave").
 SPAWNER = (
