@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from flowyard.cli import cli
 
-from .conftest import needs_namespaces
+from .conftest import needs_namespaces, run_manifest
 
 pytestmark = needs_namespaces
 
@@ -119,3 +119,21 @@ def test_a_pod_ends_with_its_first_process(here, token):
     result = CliRunner().invoke(cli, ["run", "wf.yaml"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert gone(token, within=2.0), f"left running: {with_token(token)}"
+
+
+@pytest.mark.xfail(strict=True, reason="a signalled pod reports 128 + its signal (143 for SIGTERM), not emissary's 137")
+def test_a_pod_killed_by_a_signal_exits_137_as_emissary_reports_it(tmp_path):
+    """``runEmissary``'s ``exitCodeFromErr``: a sub-process ended by any signal is exit code 137."""
+    text = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: signalled}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    container: {image: python:3.12, command: [python, -c, "import os, signal; os.kill(os.getpid(), signal.SIGTERM)"]}
+"""
+    run = run_manifest(text, tmp_path / "run")
+    assert run.root.outputs["exitCode"] == "137"
+    assert run.root.message == "Error (exit code 137)"
