@@ -121,7 +121,6 @@ def test_a_pod_ends_with_its_first_process(here, token):
     assert gone(token, within=2.0), f"left running: {with_token(token)}"
 
 
-@pytest.mark.xfail(strict=True, reason="a signalled pod reports 128 + its signal (143 for SIGTERM), not emissary's 137")
 def test_a_pod_killed_by_a_signal_exits_137_as_emissary_reports_it(tmp_path):
     """``runEmissary``'s ``exitCodeFromErr``: a sub-process ended by any signal is exit code 137."""
     text = """
@@ -137,3 +136,31 @@ spec:
     run = run_manifest(text, tmp_path / "run")
     assert run.root.outputs["exitCode"] == "137"
     assert run.root.message == "Error (exit code 137)"
+
+
+def test_pods_beyond_the_machines_capacity_wait(tmp_path):
+    """A fan-out wider than the machine's pod capacity runs all its items, never more than the capacity at once."""
+    from flowyard_argo.executor.launcher import MACHINE_PODS
+
+    width = MACHINE_PODS + 3
+    text = f"""
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {{name: wide}}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {{name: item, template: stamp, withSequence: {{count: "{width}"}}}}
+  - name: stamp
+    container:
+      image: python:3.12
+      command: [python, -c, "import time; s = time.time(); time.sleep(0.5); print(s, time.time())"]
+"""
+    run = run_manifest(text, tmp_path / "run")
+    pods = [n for n in run.tree.nodes.values() if n.pod]
+    assert len(pods) == width and all(n.outputs["exitCode"] == "0" for n in pods)
+    spans = [tuple(map(float, (tmp_path / "run" / "pods" / n.pod / "stdout.log").read_text().split())) for n in pods]
+    most = max(sum(1 for s, e in spans if s <= start < e) for start, _ in spans)
+    assert most <= MACHINE_PODS

@@ -24,6 +24,10 @@ from pathlib import Path
 from typing import IO, Any
 
 PROGRAM = Path(__file__).with_name("podinit.py")
+# Pods running at once on this machine, as a node's capacity bounds them on a cluster (the rest wait, as Pending pods
+# wait for the scheduler): the local backend's default pool. Unbounded, a 1,000-item fan-out started 1,000
+# processes on 2 cores and starved the launcher and the controller model of the CPU to start and finish the rest.
+MACHINE_PODS = max(4, os.cpu_count() or 1)
 
 
 class LauncherError(RuntimeError):
@@ -32,15 +36,16 @@ class LauncherError(RuntimeError):
 
 @dataclass(frozen=True)
 class PodEnd:
-    """How a pod's first process ended: its exit code as a container runtime reports it (128 + signal when killed)."""
+    """How a pod's first process ended: its exit code as emissary reports it, and whether its deadline killed it."""
 
     exit_code: int
     timed_out: bool
 
 
 def exit_code(status: int) -> int:
+    """The exit code emissary reports (``runEmissary``'s ``exitCodeFromErr``): the program's own, 137 if signalled."""
     code = os.waitstatus_to_exitcode(status)
-    return 128 - code if code < 0 else code
+    return 137 if code < 0 else code
 
 
 class _Waiter:
@@ -52,7 +57,8 @@ class _Waiter:
 class PodLauncher:
     """A running :mod:`podinit` process: ``run`` forks one pod there and waits for its end."""
 
-    def __init__(self) -> None:
+    def __init__(self, capacity: int = MACHINE_PODS) -> None:
+        self._slots = threading.BoundedSemaphore(capacity)
         self._process = subprocess.Popen(
             [sys.executable, "-I", "-S", str(PROGRAM)],
             stdin=subprocess.PIPE,
@@ -69,7 +75,12 @@ class PodLauncher:
         self._reader.start()
 
     def run(self, request: Mapping[str, Any], timeout: float | None) -> PodEnd:
-        """Start the pod (root, workdir, binds, readonly, env, argv, stdout, stderr) and wait for its end."""
+        """Start the pod (root, workdir, binds, readonly, env, argv, stdout, stderr) once the machine has room for it,
+        and wait for its end."""
+        with self._slots:
+            return self._run(request, timeout)
+
+    def _run(self, request: Mapping[str, Any], timeout: float | None) -> PodEnd:
         waiter = _Waiter()
         with self._lock:
             if self.ended:

@@ -35,7 +35,7 @@ SYMLINKS = ("bin", "lib", "lib64", "sbin", "lib32", "libx32")
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
 CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
 PR_SET_PDEATHSIG = 1
-SETUP_FAILED = 127  # the pod never started (a mount, the working directory or the program): as a runtime reports it
+SETUP_FAILED = 64  # the pod's program never started: emissary's exit code then (``runEmissary``'s ``exitCode := 64``)
 
 LIBC = ctypes.CDLL(None, use_errno=True)
 
