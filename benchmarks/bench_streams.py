@@ -1,4 +1,4 @@
-"""The cost of routing in-process tasks' output by thread (flowyard_local/streams.py).
+"""The cost of routing in-process tasks' output by thread (flowyard/execution/streams.py).
 
     uv run python benchmarks/bench_streams.py
 
@@ -14,7 +14,7 @@ import statistics
 import time
 from typing import Any
 
-from flowyard_local import streams
+from flowyard.execution import streams
 
 WRITES = 200_000
 REPEATS = 9
@@ -27,6 +27,9 @@ class Sink:
         self.count = 0
 
     def append(self, text: str) -> None:
+        self.count += 1
+
+    def add(self, index: int, text: str) -> None:  # as a task's CapturedOutput is written to
         self.count += 1
 
     def write(self, text: str) -> int:
@@ -50,7 +53,7 @@ def main() -> None:
     capture = streams.TaskOutputCapture()
     for label, in_task, direct in (("in a task", True, sink.append), ("another thread", False, sink.write)):
         ours, base = [], []
-        capture.streams = (sink, sink) if in_task else None  # type: ignore[assignment]
+        capture.streams = sink if in_task else None  # type: ignore[assignment]
         for _ in range(REPEATS):
             ours.append(per_write_ns(router.write))
             base.append(per_write_ns(direct))

@@ -224,7 +224,7 @@ def test_logs_follow_streams_until_the_run_ends(spec, tmp_path: Path) -> None:
 
 def test_the_journal_commits_queued_lines_on_its_own_within_an_interval(tmp_path: Path) -> None:
     """The scheduler only queues lines; the journal's thread makes them durable, idle or not."""
-    from flowyard_local.journal import Journal
+    from flowyard.execution.journal import Journal
 
     journal = Journal(tmp_path / "journal.jsonl", interval=0.05)
     try:
@@ -243,8 +243,8 @@ def test_the_journal_commits_queued_lines_on_its_own_within_an_interval(tmp_path
 def test_a_commit_failing_on_the_journals_thread_fails_the_runs_next_append(tmp_path: Path, monkeypatch) -> None:
     import errno
 
-    import flowyard_local.journal as journal_module
-    from flowyard_local.journal import Journal
+    import flowyard.execution.journal as journal_module
+    from flowyard.execution.journal import Journal
 
     def full_disk() -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -266,8 +266,8 @@ def test_a_commit_failing_on_the_journals_thread_fails_the_runs_next_append(tmp_
 
 def test_a_grouped_journal_line_reads_back_as_its_task_events(tmp_path: Path) -> None:
     """A batch is journaled as one line of columns; readers see the same events as one line per task."""
+    from flowyard.execution.journal import Journal
     from flowyard.runs import TaskState
-    from flowyard_local.journal import Journal
     from flowyard_local.tasks import FileRef, TaskResult
 
     results = [

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pydantic_core
 from flowyard.backend import Backend, BackendOptions, Capability, CompiledFile, CompiledPipeline
 from flowyard.errors import FlowyardError, InfrastructureError
+from flowyard.execution.processes import end_marked_processes
 from flowyard.ir import LocalStoreIR, PipelineIR, StepIR, StepOutputSource
 from flowyard.masking import MIN_SECRET_LENGTH, short_secrets
 from flowyard.requests import LogQuery, Remote
@@ -36,10 +37,11 @@ from flowyard.store import ArtifactStore, open_store
 from pydantic import Field
 
 from flowyard_local.cache import cache_for
-from flowyard_local.reaper import end_marked_processes
 from flowyard_local.runner import Scheduler, default_workers, load_previous, pool_notices
+from flowyard_local.step_rows import progress_events, step_row
 
 if TYPE_CHECKING:  # imported where used: a run needs neither
+    from flowyard.execution.progress import Progress
     from flowyard.summary import StructuralSummary
 
 
@@ -171,7 +173,7 @@ class LocalBackend(Backend):
         )
         progress = _progress(request, scheduler)
         writer = _StatusWriter(run_dir)
-        scheduler.on_event = _tee(progress, writer.maybe(scheduler.status))
+        scheduler.on_event = _tee(progress and progress_events(progress), writer.maybe(scheduler.status))
         writer.write(scheduler.status())
         with _sigterm_as_interrupt():
             try:
@@ -290,12 +292,15 @@ def _json_or_file(path: Path) -> Any:
         raise FlowyardError(f"expected JSON (or a JSON file) for a value input, got {str(path)[:80]!r}") from None
 
 
-def _progress(request: RunRequest, scheduler: Scheduler) -> Any:
+def _progress(request: RunRequest, scheduler: Scheduler) -> Progress | None:
     if request.quiet:
         return None
-    from flowyard_local.progress import LiveProgress, PlainProgress
+    from flowyard.execution.progress import LiveProgress, PlainProgress
 
-    return LiveProgress(list(scheduler.steps.values())) if request.progress else PlainProgress()
+    if not request.progress:
+        return PlainProgress()
+    steps = list(scheduler.steps.values())
+    return LiveProgress(lambda: [step_row(st) for st in steps])
 
 
 class _StatusWriter:

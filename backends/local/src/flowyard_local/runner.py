@@ -11,7 +11,6 @@ import contextlib
 import json
 import logging
 import os
-import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -21,6 +20,10 @@ from typing import Any
 
 from flowyard import __version__
 from flowyard.errors import FlowyardError
+from flowyard.execution.journal import Journal
+from flowyard.execution.pool import Done, WorkerPool
+from flowyard.execution.processes import Watchdog
+from flowyard.execution.streams import route_task_output, unroute_task_output
 from flowyard.ir import (
     OPERATORS,
     ConditionIR,
@@ -36,9 +39,6 @@ from flowyard.ir import (
 from flowyard.runs import RunDirectory, RunStatus, TaskState, read_journal, task_key
 from flowyard.store import ArtifactStore
 
-from flowyard_local.journal import Journal
-from flowyard_local.reaper import Watchdog
-from flowyard_local.streams import route_task_output, unroute_task_output
 from flowyard_local.tasks import (
     ERROR,
     FAILED,
@@ -57,8 +57,6 @@ from flowyard_local.tasks import (
 )
 
 log = logging.getLogger(__name__)
-
-_STOP = object()
 
 # Adaptive batching (joblib's auto batch size, OpenMP's guided schedule): a worker takes a run of
 # items of one step and runs them one after another. A batch holds one parallelism slot, so the
@@ -177,9 +175,8 @@ class Scheduler:
         )
         self.journal = Journal(run_dir.journal_file)
         self.debug = log.isEnabledFor(logging.DEBUG)  # asked once: a task's line costs a no-op item 10 %
-        self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self.outbox: queue.SimpleQueue[tuple[list[TaskPlan], list[TaskResult]]] = queue.SimpleQueue()
-        self.running = 0
+        # a job is a batch of one step's tasks, its group the step: it holds one slot of the step's limit
+        self.pool: WorkerPool[list[TaskPlan], list[TaskResult]] = WorkerPool(self.limit, self._run_batch)
         self.stopping = False
         self.infrastructure: str | None = None
         self.interrupted: str | None = None
@@ -189,12 +186,8 @@ class Scheduler:
     # --- the main loop -----------------------------------------------------------------------
 
     def execute(self) -> RunStatus:
-        threads = [
-            threading.Thread(target=self._worker, name=f"flowyard-worker-{i}", daemon=True) for i in range(self.limit)
-        ]
         route_task_output()
-        for t in threads:
-            t.start()
+        self.pool.start()
         self.journal.append({"t": "run", "run_id": self.run_dir.run_id, "at": time.time(), "resumed": self.ctx.resumed})
         try:
             self._loop()
@@ -202,8 +195,7 @@ class Scheduler:
         except KeyboardInterrupt:
             self._interrupt("interrupted")
         finally:
-            for _ in threads:
-                self.inbox.put(_STOP)
+            self.pool.close()
             unroute_task_output()
             self.journal.close()
             self.ctx.watchdog.close()
@@ -214,37 +206,30 @@ class Scheduler:
         self._activate_ready()
         while True:
             self._dispatch()
-            if self.running == 0 and (self.stopping or self._all_done()):
+            if self.pool.running == 0 and (self.stopping or self._all_done()):
                 break
-            try:
-                done = self.outbox.get(timeout=self.journal.interval)
-            except queue.Empty:
+            done = self.pool.next_done(self.journal.interval)
+            if done is None:
                 continue  # (the journal commits on its own thread, idle or not)
-            self._record_batch(*done)
-            while True:  # drain whatever else finished, then dispatch once
-                try:
-                    self._record_batch(*self.outbox.get_nowait())
-                except queue.Empty:
-                    break
+            self._record_batch(done)
+            while (done := self.pool.next_done(0)) is not None:  # drain whatever else finished, then dispatch once
+                self._record_batch(done)
         if self.stopping:
             self._omit_the_rest()
 
-    def _worker(self) -> None:
-        while True:
-            batch = self.inbox.get()
-            if batch is _STOP:
-                return
-            results: list[TaskResult] = []
-            for plan in batch:
-                if results and self.stopping:  # the run is stopping: what has not started stays unrun
-                    break
-                result = self._run_task(plan)
-                results.append(result)
-                if result.state is SUCCEEDED:
-                    continue
-                if result.infrastructure or (not result.state.ok and plan.step.failure_policy == "stop"):
-                    break  # the run stops: the rest of the batch goes back unrun
-            self.outbox.put((batch, results))
+    def _run_batch(self, batch: list[TaskPlan]) -> list[TaskResult]:
+        """On a worker thread: a batch's tasks one after another, until one stops the run."""
+        results: list[TaskResult] = []
+        for plan in batch:
+            if results and self.stopping:  # the run is stopping: what has not started stays unrun
+                break
+            result = self._run_task(plan)
+            results.append(result)
+            if result.state is SUCCEEDED:
+                continue
+            if result.infrastructure or (not result.state.ok and plan.step.failure_policy == "stop"):
+                break  # the run stops: the rest of the batch goes back unrun
+        return results
 
     def _run_task(self, plan: TaskPlan) -> TaskResult:
         if self.debug:
@@ -261,10 +246,11 @@ class Scheduler:
         self.stopping = True
         self.ctx.kill_all()
         deadline = time.time() + 5
-        while self.running and time.time() < deadline:
-            try:
-                self._record_batch(*self.outbox.get(timeout=0.1), interrupted=True)
-            except queue.Empty:
+        while self.pool.running and time.time() < deadline:
+            done = self.pool.next_done(0.1)
+            if done is not None:
+                self._record_batch(done, interrupted=True)
+            else:
                 self.ctx.kill_all()
         self._omit_the_rest()
 
@@ -405,7 +391,7 @@ class Scheduler:
             if st.phase != "active":
                 continue
             step_limit = st.ir.parallelism or st.count
-            while st.next < st.count and self.running < self.limit and st.running < step_limit:
+            while st.next < st.count and self.pool.room(name, step_limit):
                 size = self._batch_size(st, min(step_limit, self.limit))
                 batch: list[TaskPlan] = []
                 while len(batch) < size and st.next < st.count:
@@ -413,10 +399,9 @@ class Scheduler:
                     if plan is not None:
                         batch.append(plan)
                 if batch:
-                    self.running += 1
                     st.running += 1
-                    self.inbox.put(batch)
-            if self.running >= self.limit:
+                    self.pool.submit(name, batch)
+            if self.pool.running >= self.pool.workers:
                 return
 
     def _next_plan(self, st: StepState) -> TaskPlan | None:
@@ -540,11 +525,12 @@ class Scheduler:
 
     # --- results -----------------------------------------------------------------------------
 
-    def _record_batch(self, batch: list[TaskPlan], results: list[TaskResult], *, interrupted: bool = False) -> None:
-        """A worker's batch came back: free its slot, record what ran, keep what it handed back."""
-        first = batch[0].step.name
-        st = self.steps.get(first)
-        self.running -= 1
+    def _record_batch(self, done: Done[list[TaskPlan], list[TaskResult]], *, interrupted: bool = False) -> None:
+        """A worker's batch came back (its slot freed): record what ran, keep what it handed back."""
+        if done.error is not None:  # a bug in the runner itself, outside any task: not hidden
+            raise done.error
+        batch, results = done.job, done.result or []
+        st = self.steps.get(done.group)
         if st is not None:
             st.running -= 1
             for r in results:
@@ -634,13 +620,11 @@ class Scheduler:
         st = StepState(step)
         inputs = {i.name: self._resolve(st, i.name, i.type, i.source, 0) for i in step.inputs}
         self.stop.clear()
-        self.running += 1
-        self.inbox.put([TaskPlan(step, None, None, inputs, run_status=status, collects=True)])
+        self.pool.submit(step.name, [TaskPlan(step, None, None, inputs, run_status=status, collects=True)])
         while self.on_exit_result is None:
-            try:
-                self._record_batch(*self.outbox.get(timeout=0.25))
-            except queue.Empty:
-                continue
+            done = self.pool.next_done(0.25)
+            if done is not None:
+                self._record_batch(done)
 
     # --- reporting ---------------------------------------------------------------------------
 
@@ -685,7 +669,7 @@ class Scheduler:
         )
         if self.interrupted or self.infrastructure:
             state = ERROR if self.infrastructure else FAILED
-        elif self.running or any(s.phase != "done" for s in self.steps.values()):
+        elif self.pool.running or any(s.phase != "done" for s in self.steps.values()):
             state = RUNNING
         else:
             state = FAILED if failed else SUCCEEDED

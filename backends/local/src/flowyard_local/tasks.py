@@ -15,7 +15,6 @@ import json
 import os
 import posixpath
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -28,6 +27,9 @@ from typing import Any
 
 from flowyard import __version__, templates, value_matches
 from flowyard.errors import InfrastructureError
+from flowyard.execution.logfiles import CapturedLog, CapturedOutput, redact_file, tail
+from flowyard.execution.processes import ProcessGroups, kill_group
+from flowyard.execution.streams import TaskOutputCapture
 from flowyard.ir import (
     ContainerIR,
     InputRef,
@@ -57,10 +59,8 @@ from flowyard.stepimage.step import (
 from flowyard.store import ArtifactStore
 from flowyard.templates import render_value
 
-from flowyard_local.logfiles import CapturedLog, CapturedOutput, redact_file, tail
 from flowyard_local.outputs import UnsafeOutputError, check_output, open_output, sha256_fd
 from flowyard_local.stepfiles import CAPTURED_FILE, PROVENANCE_LINES, StepFile, captured_line
-from flowyard_local.streams import TaskOutputCapture
 
 # Reading a member off an Enum class costs 150 ns on Python 3.11 (a plain class attribute, 25 ns),
 # and a task's way through the runner read a dozen: the runner names them once here.
@@ -179,8 +179,7 @@ class RunContext:
     resumed: bool = False  # tasks may find what an earlier, killed or failed, attempt left
     store_in_run_dir: bool = True
     notices: tuple[str, ...] = ()
-    processes: set[subprocess.Popen[bytes]] = field(default_factory=set)
-    process_lock: threading.Lock = field(default_factory=threading.Lock)
+    processes: ProcessGroups = field(default_factory=ProcessGroups)
     functions: dict[str, tuple[Callable[..., Any], FunctionSignature]] = field(default_factory=dict)
     step_plans: dict[str, StepPlan] = field(default_factory=dict)
     made_dirs: set[str] = field(default_factory=set)  # steps whose folder exists
@@ -215,14 +214,7 @@ class RunContext:
         return env
 
     def kill_all(self) -> None:
-        with self.process_lock:
-            for proc in list(self.processes):
-                _kill_group(proc)
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+        self.processes.kill_all()
 
 
 # What the runner keeps in a task's folder; a function's own files go beside them only if none of
@@ -561,20 +553,18 @@ class Task:
                 raise TaskFailure(f"command not found: {argv[0]!r} (looked in {where})", 127) from None
             except PermissionError:
                 raise TaskFailure(f"command not executable: {argv[0]!r}", 126) from None
-            with self.ctx.process_lock:
-                self.ctx.processes.add(proc)
+            self.ctx.processes.add(proc)
             if watchdog is not None:
                 watchdog.started(proc.pid)
             try:
                 code = proc.wait(timeout=self.step.timeout_seconds)
             except subprocess.TimeoutExpired:
-                _kill_group(proc)
+                kill_group(proc)
                 proc.wait()
                 raise TaskFailure(f"timed out after {self.step.timeout_seconds:g}s (process group killed)") from None
             finally:
-                _kill_group(proc)  # whatever it left running in its group goes too
-                with self.ctx.process_lock:
-                    self.ctx.processes.discard(proc)
+                kill_group(proc)  # whatever it left running in its group goes too
+                self.ctx.processes.discard(proc)
                 if watchdog is not None:
                     watchdog.ended(proc.pid)
         finally:

@@ -1,6 +1,6 @@
 """The run journal's format (``journal.jsonl``): encoding task events, and reading them back.
 
-One module for both directions, so a writer (the local runner's :class:`flowyard_local.journal.Journal`)
+One module for both directions, so a writer (the local runner's :class:`flowyard.execution.journal.Journal`)
 and every reader (resume, provenance, status) agree on it.
 """
 

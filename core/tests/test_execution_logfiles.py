@@ -6,8 +6,8 @@ import random
 from pathlib import Path
 
 import pytest
+from flowyard.execution import logfiles
 from flowyard.runs import redact
-from flowyard_local import logfiles
 
 
 @pytest.mark.parametrize("chunk", [1, 3, 7, 64])

@@ -110,6 +110,7 @@ class Journal:
                     return
 
     def close(self) -> None:
+        """Commit what is left and close the file; the journal's thread ends first."""
         self._closed = True
         self._due.set()
         if self._committer is not None:

@@ -1,4 +1,4 @@
-"""No process a run started outlives it: a watchdog for when flowyard dies, a sweep before a resume.
+"""No process a run started outlives it: process groups, a watchdog for when flowyard dies, a sweep.
 
 Tasks run in sessions of their own (so a timeout can kill a task's whole group), which also means
 they do not die with flowyard: a SIGKILL of flowyard left them running, writing into folders a
@@ -9,7 +9,10 @@ pipe from flowyard closes, however flowyard ends) and then kills the task groups
 it and every process marked with the run's id. A resume sweeps the same way before it starts, for
 when the watchdog died too.
 
-This file is also the watchdog's program (``python -I -S reaper.py RUN_ID``): standard library only.
+A runner starts each task with ``start_new_session=True`` and keeps it in :class:`ProcessGroups`, so
+that a timeout or a stop ends the task's whole group (what it started too), not only its first process.
+
+This file is also the watchdog's program (``python -I -S processes.py RUN_ID``): standard library only.
 """
 
 from __future__ import annotations
@@ -22,6 +25,36 @@ import sys
 import threading
 
 MARK = "FLOWYARD_RUN_ID"
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process group a task leads (started with ``start_new_session=True``); gone is fine."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+class ProcessGroups:
+    """The task processes of a run still running, so that a stop can end every group at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._procs: set[subprocess.Popen[bytes]] = set()
+
+    def add(self, proc: subprocess.Popen[bytes]) -> None:
+        """A task process just started (in a session of its own): ended by :meth:`kill_all` from now on."""
+        with self._lock:
+            self._procs.add(proc)
+
+    def discard(self, proc: subprocess.Popen[bytes]) -> None:
+        """The task ended and its group was killed: nothing left to end."""
+        with self._lock:
+            self._procs.discard(proc)
+
+    def kill_all(self) -> None:
+        """SIGKILL every group still registered (they stay registered until their waiter discards them)."""
+        with self._lock:
+            for proc in list(self._procs):
+                kill_group(proc)
 
 
 def marked_processes(run_id: str) -> list[int]:
@@ -61,7 +94,10 @@ def end_marked_processes(run_id: str, rounds: int = 20) -> int:
 
 
 class Watchdog:
-    """flowyard's side of the watchdog: started before the run's first process, told each task group."""
+    """flowyard's side of the watchdog: started before the run's first process, told each task group.
+
+    ``ensure`` before starting a process, ``started(pgid)`` once it runs, ``ended(pgid)`` once its group
+    is killed, ``close`` at the run's end."""
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
@@ -91,15 +127,18 @@ class Watchdog:
                 self._start()
 
     def tell(self, line: str) -> None:
+        """One line to the watchdog (``+PGID`` or ``-PGID``); a dead watchdog is not an error."""
         with self._lock:
             pipe = self._pipe if self._pipe is not None else self._start()
             with contextlib.suppress(OSError):
                 os.write(pipe, f"{line}\n".encode())
 
     def started(self, pgid: int) -> None:
+        """A task group the watchdog must kill if flowyard dies."""
         self.tell(f"+{pgid}")
 
     def ended(self, pgid: int) -> None:
+        """A task group already ended: the watchdog forgets it."""
         self.tell(f"-{pgid}")
 
     def close(self) -> None:

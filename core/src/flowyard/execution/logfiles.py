@@ -32,12 +32,13 @@ class StreamRedactor:
     """Masks secrets in text that arrives in pieces: ``feed`` returns what is safe to write now."""
 
     def __init__(self, secrets: Sequence[str]) -> None:
-        self.secrets = [s for s in secrets if s]
-        self.hold = max((len(s) for s in self.secrets), default=1) - 1
-        self.pending = ""
-        self.changed = False
+        self.secrets: list[str] = [s for s in secrets if s]
+        self.hold: int = max((len(s) for s in self.secrets), default=1) - 1
+        self.pending: str = ""
+        self.changed: bool = False
 
     def feed(self, text: str) -> str:
+        """What of ``pending + text`` is safe to write: masked, less the tail a secret could still start in."""
         if not self.secrets:
             return text
         clean = redact(self.pending + text, self.secrets)
@@ -50,6 +51,7 @@ class StreamRedactor:
         return clean[:cut]
 
     def finish(self) -> str:
+        """What was held back, at the end of the stream."""
         rest, self.pending = self.pending, ""
         return rest
 
@@ -92,23 +94,25 @@ class CapturedLog:
     def __init__(
         self, path: str, secrets: Sequence[str], prepare: Callable[[], None], truncate: bool, header: str = ""
     ) -> None:
-        self.path = path
-        self.prepare = prepare  # makes the log's folder, before the file is first opened
+        self.path: str = path
+        self.prepare: Callable[[], None] = prepare  # makes the log's folder, before the file is first opened
         self.pieces: list[str] = []
-        self.size = 0
+        self.size: int = 0
         self.fd: int | None = None
-        self.truncate = truncate
-        self.header = header
-        self.secrets = secrets  # read when output first goes out: the task may learn its secrets late
+        self.truncate: bool = truncate
+        self.header: str = header
+        self.secrets: Sequence[str] = secrets  # read when output first goes out: the task may learn its secrets late
         self.redactor: StreamRedactor | None = None
 
     def append(self, text: str) -> None:
+        """Keep a piece; past ``CHUNK`` held, write them out (masked)."""
         self.pieces.append(text)
         self.size += len(text)
         if self.size > CHUNK:
             self.spill()
 
     def spill(self) -> None:
+        """Write what is held to the log file (opened, and its folder made, the first time)."""
         text = "".join(self.pieces)
         self.pieces.clear()
         self.size = 0
@@ -151,8 +155,8 @@ class CapturedOutput:
 
     def __init__(self, spill: Callable[[], tuple[CapturedLog, CapturedLog]]) -> None:
         self.pieces: tuple[list[str], list[str]] = ([], [])
-        self.size = 0
-        self.spill = spill
+        self.size: int = 0
+        self.spill: Callable[[], tuple[CapturedLog, CapturedLog]] = spill
         self.logs: tuple[CapturedLog, CapturedLog] | None = None
 
     def add(self, index: int, text: str) -> None:

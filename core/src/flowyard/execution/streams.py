@@ -15,7 +15,7 @@ import sys
 import threading
 from typing import Any
 
-from flowyard_local.logfiles import CapturedOutput
+from flowyard.execution.logfiles import CapturedOutput
 
 
 class _CurrentTask(threading.local):
@@ -33,6 +33,7 @@ class TaskOutputCapture:
 
     @property
     def streams(self) -> CapturedOutput | None:
+        """The running task's captured output on this thread; set it as a task starts, None as it ends."""
         return _current.streams
 
     @streams.setter
