@@ -14,7 +14,6 @@ import contextlib
 import itertools
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -22,6 +21,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from flowyard.execution.processes import kill_group
 
 PROGRAM = Path(__file__).with_name("podinit.py")
 # Pods running at once on this machine, as a node's capacity bounds them on a cluster (the rest wait, as Pending pods
@@ -122,8 +123,7 @@ class PodLauncher:
         try:
             self._process.wait(wait)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(OSError):
-                os.killpg(self._process.pid, signal.SIGKILL)  # its pods die with it (their parent-death signal)
+            kill_group(self._process)  # its own session's group; its pods die with it (their parent-death signal)
             self._process.wait()
         self._reader.join()  # its stdout ends with it
 
