@@ -8,6 +8,7 @@ found in ``/proc``. Runs go through the CLI from a fresh folder with no ``FLOWYA
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -164,3 +165,19 @@ spec:
     spans = [tuple(map(float, (tmp_path / "run" / "pods" / n.pod / "stdout.log").read_text().split())) for n in pods]
     most = max(sum(1 for s, e in spans if s <= start < e) for start, _ in spans)
     assert most <= MACHINE_PODS
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None or os.geteuid() != 0, reason="needs root and setpriv")
+def test_a_machine_without_namespaces_refuses_pods_by_name(here):
+    """Without CAP_SYS_ADMIN (``setpriv`` drops it) no namespace can be made: the pod is refused by name, no traceback."""
+    (here / "wf.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: nocap}\nspec:\n  entrypoint: main\n"
+        "  templates:\n  - name: main\n    container: {image: python:3.12, command: [python, -c, 'print(1)']}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "FLOWYARD_HOME"}
+    flowyard = Path(sys.executable).with_name("flowyard")
+    drop = ["setpriv", "--bounding-set=-sys_admin", "--inh-caps=-sys_admin"]
+    done = subprocess.run([*drop, str(flowyard), "run", "wf.yaml"], cwd=here, env=env, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "pods need mount and network namespaces (unshare), which this machine does not allow" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
