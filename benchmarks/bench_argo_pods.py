@@ -4,7 +4,8 @@ running the same command as a plain subprocess, measured in the same run, interl
     uv run python benchmarks/bench_argo_pods.py            # 15 interleaved repeats
     uv run python benchmarks/bench_argo_pods.py --smoke    # 3 repeats
 
-No target: the figure says what a manifest's pod count costs here (needs unshare, i.e. root or user namespaces).
+No target: the figure says what a manifest's pod count costs here (needs mount and network namespaces: root, or
+user namespaces). The first pod also starts the pod launcher, once for all.
 """
 
 from __future__ import annotations

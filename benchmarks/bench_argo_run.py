@@ -4,18 +4,18 @@
     uv run python benchmarks/bench_argo_run.py --smoke      # 10 messages, 1 repeat (CI)
 
 "ours" is ``flowyard run examples/activator_processor/fanout.yaml --backend argo`` (compile, then execute the
-manifest by the controller's rules, every item a pod under ``unshare``); the baseline is the same command with the
-local backend (each item a plain subprocess). Both are whole processes with the same messages, bytecode compiled
-first (as bench_local.py does), run alternately after one warm-up each. The local backend runs the seed's two apps
-from the example's ``bin/`` by their ``#!/usr/bin/env python3`` (this environment's interpreter, first on PATH);
-the pods see that folder read-only at ``/opt/seed`` and run the apps with the host's ``/usr/bin/python3`` (the
-environment's interpreter is not inside a pod; it starts about 3 ms slower, which favours the pods slightly).
-Target (issue 15): ours <= 1.5x the local backend, median of interleaved repeats.
+manifest by the controller's rules, every item a pod forked by the run's pod launcher); the baseline is the same
+command with the local backend (each item a plain subprocess). Both are whole processes with the same messages,
+bytecode compiled first (as bench_local.py does), run alternately after one warm-up each. The local backend runs
+the seed's two apps from the example's ``bin/`` by their ``#!/usr/bin/env python3`` (this environment's
+interpreter, first on PATH); the pods see that folder read-only at ``/opt/seed`` and run the apps with the host's
+``/usr/bin/python3`` (the environment's interpreter is not inside a pod; it starts about 3 ms slower, which favours
+the pods slightly). Target (issue 15): ours <= 1.5x the local backend, median of interleaved repeats.
 
 Where the time goes comes from one more run of each side, in a wrapper that reports the process's own CPU (the
 controller model, or the local scheduler, and their file work) apart from its children's (pods, or subprocesses),
-and from the seed's program run alone: per pod, the set-up (unshare, podinit, mounts) is the pod's CPU less the
-program's. The machine is shared: the load average is printed with the figures.
+and from the seed's program run alone: per pod, the set-up (the launcher's fork, namespaces, mounts) is the pod's
+CPU less the program's. The machine is shared: the load average is printed with the figures.
 """
 
 from __future__ import annotations
@@ -228,7 +228,7 @@ def explain(work: Path, n: int, run: list[str], argo: list[str]) -> None:
         print(f"  {step}: median task {statistics.median(o) * 1000:.0f} ms (argo pod) against "
               f"{statistics.median(b) * 1000:.0f} ms (local); summed {sum(o):.1f}s against {sum(b):.1f}s")  # fmt: skip
     print(f"  the app alone (plain subprocess): {app_wall * 1000:.1f} ms wall, {app_cpu * 1000:.1f} ms CPU per run")
-    print(f"  per pod: set-up {(per_pod - app_cpu) * 1000:.1f} ms CPU (unshare, podinit, mounts) + the app "
+    print(f"  per pod: set-up {(per_pod - app_cpu) * 1000:.1f} ms CPU (launcher, namespaces, mounts) + the app "
           f"{app_cpu * 1000:.1f} ms; the controller model's own work {ours['self'] / pods * 1000:.1f} ms CPU per pod "
           f"(local's scheduler: {base['self'] / (2 * n) * 1000:.1f} ms per task)")  # fmt: skip
 

@@ -1,9 +1,10 @@
-"""A pod on this machine: the container's argv as a subprocess in its own folder and namespaces.
+"""A pod on this machine: the container's argv as a process in its own folder, namespaces and process group.
 
 The pod folder holds ``fs/<path>`` for every folder the pod may write (``/tmp``, the working directory, the parent
-of every declared input/output path, the image's folders), ``stdout.log``/``stderr.log``, and the spec the pod's
-first process (:mod:`podinit`) reads. flowyard adds no shell: the argv is the manifest's, its first word resolved
-through the image map.
+of every declared input/output path, the image's folders), ``stdout.log``/``stderr.log``, and ``pod.json``, a
+record of what the pod was given. The run's pod launcher (:mod:`launcher`, :mod:`podinit`) forks the pod, makes its
+namespaces and root, and executes its argv. flowyard adds no shell: the argv is the manifest's, its first word
+resolved through the image map.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from flowyard_argo.executor.images import Image, ImageError
+from flowyard_argo.executor.launcher import PROGRAM, LauncherError, shared_launcher
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-UNSHARE = ("unshare", "--mount", "--net", "--fork", "--kill-child")
 SYSTEM_TOPS = ("usr", "etc", "dev", "proc", "sys", "bin", "lib", "lib64", "sbin", "lib32", "libx32")  # podinit's
 IMAGE_TOPS = ("home", "media", "mnt", "opt", "root", "run", "srv", "var")  # a base image's other top folders
 POD_HOME = "/tmp"  # noqa: S108 - the pod's own /tmp, a folder of its own
@@ -36,7 +36,8 @@ class PodError(ValueError):
 def namespaces_available() -> bool:
     """Whether this process may create mount and network namespaces (root, or user namespaces allowed)."""
     try:
-        return subprocess.run([*UNSHARE, "true"], capture_output=True, timeout=20).returncode == 0
+        probe = [sys.executable, "-I", "-S", str(PROGRAM), "--probe"]
+        return subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -127,18 +128,6 @@ def _under(binds: Mapping[str, Path], path: str, folder: Path = Path()) -> Path:
     return result
 
 
-def podinit_words(pod_spec: Mapping[str, Any]) -> list[str]:
-    """:mod:`podinit`'s argv: root, working directory, counted binds, read-only mounts and environment, the argv."""
-    words = [pod_spec["root"], pod_spec["workdir"]]
-    for table in (pod_spec["binds"], pod_spec["readonly"]):
-        words.append(str(len(table)))
-        for target, host in table.items():
-            words += [target, host]
-    env = pod_spec["env"]
-    words += [str(len(env)), *(f"{name}={value}" for name, value in env.items()), *pod_spec["argv"]]
-    return words
-
-
 def run_pod(spec: PodSpec, folder: Path, timeout: float | None = None) -> PodResult:
     """Run the pod to its end; stdout and stderr kept in the pod folder."""
     if not namespaces_available():
@@ -163,19 +152,10 @@ def run_pod(spec: PodSpec, folder: Path, timeout: float | None = None) -> PodRes
         "workdir": spec.working_dir,
     }
     (folder / "pod.json").write_text(json.dumps(pod_spec, indent=1))  # what the pod was given, for its reader
-    command = [
-        *UNSHARE,
-        sys.executable,
-        "-I",
-        "-S",
-        str(Path(__file__).with_name("podinit.py")),
-        *podinit_words(pod_spec),
-    ]
-    timed_out = False
-    with open(folder / "stdout.log", "wb") as out, open(folder / "stderr.log", "wb") as err:
-        try:
-            code = subprocess.run(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL, timeout=timeout).returncode
-        except subprocess.TimeoutExpired:
-            code, timed_out = 137, True  # killed, as a container killed at its deadline reports
+    request = {**pod_spec, "stdout": str(folder / "stdout.log"), "stderr": str(folder / "stderr.log")}
+    try:
+        end = shared_launcher().run(request, timeout)
+    except LauncherError as e:
+        raise PodError(f"pod {spec.name}: {e}") from None
     stdout = (folder / "stdout.log").read_bytes().decode("utf-8", "replace")
-    return PodResult(code, stdout, folder, binds, timed_out)
+    return PodResult(end.exit_code, stdout, folder, binds, end.timed_out)

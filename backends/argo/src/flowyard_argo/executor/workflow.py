@@ -26,6 +26,7 @@ from flowyard_argo.executor.engine import execute
 from flowyard_argo.executor.guarded import lock_folder, workflow_locks
 from flowyard_argo.executor.hooks import WorkflowHooks, exit_hook, run_hook
 from flowyard_argo.executor.images import ImageError, ImageMap
+from flowyard_argo.executor.launcher import running_pods
 from flowyard_argo.executor.nodes import Node, NodeTree
 from flowyard_argo.executor.record import RunRecord
 from flowyard_argo.executor.refusals import ignored, refusals
@@ -243,14 +244,15 @@ def _run(run: RunContext, wf: Mapping[str, Any]) -> WorkflowRun:
     holder = {"template": spec["entrypoint"], "arguments": spec.get("arguments") or {}}
     hooks = WorkflowHooks(run)
     artifacts = {a["name"]: a for a in holder["arguments"].get("artifacts") or []}  # operator.go operate
-    root = execute(run, name, name, holder, None, artifacts, observe=hooks.observe if hooks.hooks else None)
-    run.set_global("workflow.failures", json.dumps(tree.failures(), separators=(",", ":")))
-    hooks.finish(root)
-    if hooks.error:
-        root.finish(TaskState.ERROR, hooks.error)  # operate(): markNodeError on the root node
-    phase, message = root.phase, root.message
-    exit_node = _exit_handler(replace(run, deadline=None), spec, name)  # not subject to the deadline
-    run.reconciler.close()
+    with running_pods():  # one pod launcher for the run; nothing it started outlives it
+        root = execute(run, name, name, holder, None, artifacts, observe=hooks.observe if hooks.hooks else None)
+        run.set_global("workflow.failures", json.dumps(tree.failures(), separators=(",", ":")))
+        hooks.finish(root)
+        if hooks.error:
+            root.finish(TaskState.ERROR, hooks.error)  # operate(): markNodeError on the root node
+        phase, message = root.phase, root.message
+        exit_node = _exit_handler(replace(run, deadline=None), spec, name)  # not subject to the deadline
+        run.reconciler.close()
     if (
         exit_node is not None
         and phase is TaskState.SUCCEEDED
