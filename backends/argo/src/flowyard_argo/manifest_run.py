@@ -87,6 +87,7 @@ def execute_manifest(
         wf, notices = prepare(
             document, version, source=source, params=params, entrypoint=entrypoint, name=name, images=images
         )
+        artifacts = _artifact_settings(wf["spec"], _artifact_options(options))
     except (ManifestError, ImageError) as e:
         raise ManifestRefused(str(e)) from None
     if not name and not (document.get("metadata") or {}).get("name"):
@@ -101,8 +102,33 @@ def execute_manifest(
     write_atomic(folder / "manifest.yaml", yaml.safe_dump(dict(document), sort_keys=False).encode())
     image_map = str(Path(options.image_map).resolve()) if options.image_map else None
     saved = {"workflow": wf, "argo_version": options.argo_version, "image_map": image_map, "pipeline": pipeline}
+    saved["artifacts"] = _artifact_options(options)
     write_atomic(folder / RETRY_FILE, json.dumps(saved).encode())
-    return _execute(wf, version, images, folder, pipeline, notices, None)
+    return _execute(wf, version, images, folder, pipeline, notices, None, artifacts)
+
+
+def _artifact_options(options: ArgoOptions) -> dict[str, Any]:
+    """The artifact options as a retry needs them again (files as absolute paths)."""
+
+    def absolute(path: str | None) -> str | None:
+        return str(Path(path).resolve()) if path else None
+
+    return {
+        "repository": absolute(options.artifact_repository),
+        "secrets": absolute(options.secrets),
+        "endpoint": options.s3_endpoint,
+        "allow_remote": options.allow_remote_endpoints,
+    }
+
+
+def _artifact_settings(spec: Mapping[str, Any], saved: Mapping[str, Any]) -> Any:
+    from flowyard_argo.executor.artifacts.repository import RepositoryError
+    from flowyard_argo.executor.artifacts.setup import artifact_settings
+
+    try:
+        return artifact_settings(spec, **saved)
+    except RepositoryError as e:
+        raise ManifestRefused(str(e)) from None
 
 
 def retry_run(run_name: str, root: Path | None = None) -> tuple[RunStatus, str]:
@@ -128,7 +154,8 @@ def retry_run(run_name: str, root: Path | None = None) -> tuple[RunStatus, str]:
     except ImageError as e:
         raise ManifestRefused(str(e)) from None
     version = argo_version(saved["argo_version"])
-    return _execute(saved["workflow"], version, images, folder, saved["pipeline"], [], previous)
+    artifacts = _artifact_settings(saved["workflow"]["spec"], saved.get("artifacts") or {})
+    return _execute(saved["workflow"], version, images, folder, saved["pipeline"], [], previous, artifacts)
 
 
 def _execute(
@@ -139,11 +166,12 @@ def _execute(
     pipeline: str | None,
     notices: list[str],
     previous: Mapping[str, Mapping[str, Any]] | None,
+    artifacts: Any = None,
 ) -> tuple[RunStatus, str]:
     from flowyard_argo.executor.workflow import run_workflow
 
     started = _now()
-    result = run_workflow(wf, version, images, folder, previous)
+    result = run_workflow(wf, version, images, folder, previous, artifacts)
     status = _run_status(result, wf["metadata"]["name"], pipeline, started, notices, folder)
     write_atomic(folder / "run.json", status.model_dump_json(indent=1).encode())
     tree = result.tree.render(result.root.id)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flowyard_argo.executor.artifacts.transfer import ArtifactStore
 from flowyard_argo.executor.images import ImageMap
 from flowyard_argo.executor.nodes import NodeTree
 from flowyard_argo.executor.versions import ArgoVersion
@@ -32,6 +33,7 @@ class RunContext:
     pod_slots: threading.BoundedSemaphore | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     previous: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # node name -> node, for a retry
+    artifacts: ArtifactStore | None = None  # the repository and S3 settings; None: the run folder's repository
 
     @property
     def templates(self) -> dict[str, Mapping[str, Any]]:

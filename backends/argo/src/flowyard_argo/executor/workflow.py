@@ -20,6 +20,7 @@ from typing import Any
 from flowyard.runs import TaskState, write_atomic
 from flowyard_argo.executor import gojson
 from flowyard_argo.executor.arguments import any_string
+from flowyard_argo.executor.artifacts.transfer import ArtifactSettings, ArtifactStore
 from flowyard_argo.executor.context import RunContext
 from flowyard_argo.executor.engine import execute
 from flowyard_argo.executor.hooks import WorkflowHooks, exit_hook, run_hook
@@ -177,11 +178,12 @@ def run_workflow(
     images: ImageMap,
     folder: Path,
     previous: Mapping[str, Mapping[str, Any]] | None = None,
+    artifact_settings: ArtifactSettings | None = None,
 ) -> WorkflowRun:
     """Run the (prepared) workflow; every pod's folder, logs and artifacts land under ``folder``.
 
     ``previous`` (node name -> node of an earlier run of it) makes this ``argo retry``: pods that succeeded
-    are kept with their outputs, everything else runs again."""
+    are kept with their outputs, everything else runs again. ``artifact_settings``: the repository and S3 settings."""
     spec = wf["spec"]
     name = wf["metadata"]["name"]
     tree = NodeTree(name)
@@ -189,6 +191,7 @@ def run_workflow(
     run = RunContext(
         name, spec, version, images, folder, tree, global_values(wf), pod_slots=slots, previous=previous or {}
     )
+    run.artifacts = ArtifactStore(artifact_settings or ArtifactSettings(), folder)
     holder = {"template": spec["entrypoint"], "arguments": spec.get("arguments") or {}}
     hooks = WorkflowHooks(run)
     artifacts = {a["name"]: a for a in holder["arguments"].get("artifacts") or []}  # operator.go operate

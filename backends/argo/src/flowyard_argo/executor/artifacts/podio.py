@@ -1,0 +1,60 @@
+"""A pod's artifacts on this machine: inputs loaded into the pod's folder, outputs saved to the repository.
+
+An input that an upstream pod produced is taken from the run folder (``artifacts/<node id>/<name>``, the same
+bytes the repository holds); a raw artifact is its text; any other is loaded through :class:`ArtifactStore`
+into ``pods/<pod>/inputs/<name>``. Every output is kept in the run folder and saved to the repository.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flowyard_argo.executor.artifacts.repository import has_location, key_of
+from flowyard_argo.executor.artifacts.transfer import ArtifactError, ArtifactMissing, ArtifactSettings, ArtifactStore
+from flowyard_argo.executor.context import ExecutionError, RunContext
+from flowyard_argo.executor.nodes import Node
+
+
+def store_of(run: RunContext) -> ArtifactStore:
+    """The run's store (the run folder's repository when the run was given none)."""
+    if run.artifacts is None:
+        run.artifacts = ArtifactStore(ArtifactSettings(), run.folder)
+    return run.artifacts
+
+
+def key_values(run: RunContext, node: Node) -> dict[str, str | None]:
+    """What a key format may name: the workflow's variables and the pod's name."""
+    return {**run.globals, "pod.name": node.pod or node.id}
+
+
+def pod_folder(run: RunContext, node: Node) -> Path:
+    return run.folder / "pods" / (node.pod or node.id)
+
+
+def load_input(run: RunContext, node: Node, art: Mapping[str, Any]) -> Path | None:
+    """Load an input artifact with a key or location into the pod's folder; ``None`` for an optional one
+    that is missing, or one with nowhere to load from (``HasLocationOrKey``)."""
+    if key_of(art) is None and not has_location(art):
+        return None
+    target = pod_folder(run, node) / "inputs" / str(art.get("name"))
+    try:
+        store_of(run).load(art, target, key_values(run, node))
+    except ArtifactMissing as e:
+        if art.get("optional"):
+            return None
+        raise ExecutionError(str(e)) from None
+    except (ArtifactError, OSError) as e:
+        raise ExecutionError(store_of(run).settings.secrets.redact(str(e))) from None
+    return target
+
+
+def save_output(run: RunContext, node: Node, art: Mapping[str, Any], host: Path) -> dict[str, Any]:
+    """Save an output artifact to the repository; the location fields its node records (an S3 key)."""
+    work = pod_folder(run, node) / "outputs"
+    try:
+        location = store_of(run).save(art, host, work, key_values(run, node))
+    except (ArtifactError, OSError) as e:
+        raise ExecutionError(store_of(run).settings.secrets.redact(str(e))) from None
+    return {"s3": location["s3"]} if "s3" in location else {}
