@@ -136,6 +136,8 @@ def test_s3_folder_save_and_prefix_load(tmp_path: Path, s3: S3Server) -> None:
     store.load({"name": "in", "s3": {"key": "prefix/dir"}}, tmp_path / "back", VALUES)
     assert (tmp_path / "back" / "sub" / "b.txt").read_text() == "B"
     assert store.list({"name": "l", "s3": {"key": "prefix"}}, VALUES) == ["prefix/dir/a.txt", "prefix/dir/sub/b.txt"]
+    keyless = {"name": "l", "s3": {"bucket": "elsewhere"}}  # Relocate keeps the empty key: the whole bucket
+    assert store.list(keyless, VALUES) == ["prefix/dir/a.txt", "prefix/dir/sub/b.txt"]
     with pytest.raises(ArtifactMissing, match="no key found of name nope"):
         store.list({"name": "l", "s3": {"key": "nope"}}, VALUES)
     with pytest.raises(ArtifactMissing):
@@ -158,6 +160,10 @@ def test_complete_location_is_used_as_written(tmp_path: Path, s3: S3Server) -> N
     assert s3.keys("other") == ["mine.tgz"]
     partial = {"name": "o", "path": "/f", "s3": {"endpoint": "minio:9000", "key": "k"}}  # no bucket: relocated
     assert store.save(partial, source, tmp_path / "w", VALUES) == {"folder": {"key": "k"}}
+    archive_location = {"s3": {**own, "key": "custom/{{pod.name}}"}}  # a template's own archiveLocation
+    saved = store.save({"name": "o", "path": "/f"}, source, tmp_path / "w", VALUES, archive_location)
+    assert saved["s3"]["key"] == "custom/wf-main-123/o.tgz" and saved["s3"]["bucket"] == "other"
+    assert sorted(s3.keys("other")) == ["custom/wf-main-123/o.tgz", "mine.tgz"]
 
 
 def test_endpoint_rules(tmp_path: Path) -> None:
@@ -229,3 +235,15 @@ def test_data_template_lists_and_filters(tmp_path: Path) -> None:
         "unable to process data template: unable to process data source: unable to source artifact paths: "
         "no key found of name nowhere"
     )
+
+
+def test_secrets_from_files_then_the_environment_and_redacted(tmp_path: Path) -> None:
+    (tmp_path / "my-cred").mkdir()
+    (tmp_path / "my-cred" / "access").write_text("from-a-file-123\n")
+    secrets = Secrets(tmp_path, {"FLOWYARD_SECRET_MY_CRED_SECRET_KEY": "from-the-env-456"})
+    assert secrets.value({"name": "my-cred", "key": "access"}) == "from-a-file-123"
+    assert secrets.value({"name": "my-cred", "key": "secret.key"}) == "from-the-env-456"
+    assert secrets.value(None) is None
+    with pytest.raises(LookupError, match=r"\$FLOWYARD_SECRET_OTHER_K"):
+        secrets.value({"name": "other", "key": "k"})
+    assert secrets.redact("a from-a-file-123 b from-the-env-456") == "a *** b ***"

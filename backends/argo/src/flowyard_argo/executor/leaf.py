@@ -51,7 +51,7 @@ def pod_spec(run: RunContext, node: Node, template: Mapping[str, Any]) -> tuple[
         declared.append(SCRIPT_PATH)
     files: dict[str, Path] = {}
     for art in (template.get("inputs") or {}).get("artifacts") or []:
-        loaded = input_source(run, node, art) if art.get("path") else None
+        loaded = input_source(run, node, art, template.get("archiveLocation")) if art.get("path") else None
         if loaded is not None:
             files[str(art["path"])] = loaded
     env = {str(e["name"]): str(e.get("value", "")) for e in body.get("env") or [] if "valueFrom" not in e}
@@ -61,14 +61,14 @@ def pod_spec(run: RunContext, node: Node, template: Mapping[str, Any]) -> tuple[
     return spec, source
 
 
-def input_source(run: RunContext, node: Node, art: Mapping[str, Any]) -> Path | None:
+def input_source(run: RunContext, node: Node, art: Mapping[str, Any], own: Any = None) -> Path | None:
     """The host file an input artifact is loaded from: an upstream output, its raw text, else its location."""
     if art.get("_local"):
         return Path(art["_local"])
     raw = art.get("raw")
     if isinstance(raw, Mapping):
         return raw_file(run, str(raw.get("data") or ""))
-    return load_input(run, node, art)
+    return load_input(run, node, art, own)
 
 
 def raw_file(run: RunContext, data: str) -> Path:
@@ -152,7 +152,7 @@ def _save_outputs(run: RunContext, node: Node, template: Mapping[str, Any], resu
         if store.is_dir():  # a retried pod's earlier output
             shutil.rmtree(store)
         copy_path(host, store)
-        location = save_output(run, node, art, host)
+        location = save_output(run, node, art, host, template.get("archiveLocation"))
         arts.append({"name": art["name"], "path": art["path"], **location, "_local": str(store)})
     if arts:
         node.outputs["artifacts"] = arts

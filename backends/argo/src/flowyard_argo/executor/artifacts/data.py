@@ -27,13 +27,13 @@ class DataError(RuntimeError):
     """``ProcessData`` failed; the message is upstream's chain of reasons."""
 
 
-def process(run: RunContext, node: Node, data: Mapping[str, Any]) -> Any:
+def process(run: RunContext, node: Node, data: Mapping[str, Any], own: Any = None) -> Any:
     """``ProcessData``: the source's value, then each transformation in turn."""
     paths = (data.get("source") or {}).get("artifactPaths")
     if paths is None:
         raise DataError("unable to process data source: no valid source is used for data template")
     try:
-        value: Any = store_of(run).list(paths, key_values(run, node))
+        value: Any = store_of(run).list(paths, key_values(run, node), own)
     except (ArtifactError, OSError) as e:
         raise DataError(f"unable to process data source: unable to source artifact paths: {e}") from None
     for index, step in enumerate(data.get("transformation") or []):
@@ -51,7 +51,7 @@ def run_data(run: RunContext, node: Node, template: Mapping[str, Any]) -> None:
     if run.pod_slots is not None:
         run.pod_slots.acquire()
     try:
-        value = process(run, node, template["data"])
+        value = process(run, node, template["data"], template.get("archiveLocation"))
     except DataError as e:
         node.outputs = {"exitCode": "1"}
         node.finish(TaskState.FAILED, f"unable to process data template: {e}")

@@ -33,14 +33,15 @@ def pod_folder(run: RunContext, node: Node) -> Path:
     return run.folder / "pods" / (node.pod or node.id)
 
 
-def load_input(run: RunContext, node: Node, art: Mapping[str, Any]) -> Path | None:
+def load_input(run: RunContext, node: Node, art: Mapping[str, Any], own: Any = None) -> Path | None:
     """Load an input artifact with a key or location into the pod's folder; ``None`` for an optional one
-    that is missing, or one with nowhere to load from (``HasLocationOrKey``)."""
+    that is missing, or one with nowhere to load from (``HasLocationOrKey``). ``own``: the template's
+    ``archiveLocation``."""
     if key_of(art) is None and not has_location(art):
         return None
     target = pod_folder(run, node) / "inputs" / str(art.get("name"))
     try:
-        store_of(run).load(art, target, key_values(run, node))
+        store_of(run).load(art, target, key_values(run, node), own)
     except ArtifactMissing as e:
         if art.get("optional"):
             return None
@@ -50,11 +51,11 @@ def load_input(run: RunContext, node: Node, art: Mapping[str, Any]) -> Path | No
     return target
 
 
-def save_output(run: RunContext, node: Node, art: Mapping[str, Any], host: Path) -> dict[str, Any]:
+def save_output(run: RunContext, node: Node, art: Mapping[str, Any], host: Path, own: Any = None) -> dict[str, Any]:
     """Save an output artifact to the repository; the location fields its node records (an S3 key)."""
     work = pod_folder(run, node) / "outputs"
     try:
-        location = store_of(run).save(art, host, work, key_values(run, node))
+        location = store_of(run).save(art, host, work, key_values(run, node), own)
     except (ArtifactError, OSError) as e:
         raise ExecutionError(store_of(run).settings.secrets.redact(str(e))) from None
     return {"s3": location["s3"]} if "s3" in location else {}

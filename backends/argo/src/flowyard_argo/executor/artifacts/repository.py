@@ -107,11 +107,13 @@ def has_location(art: Mapping[str, Any]) -> bool:
 
 
 def relocate(art: Mapping[str, Any], archive: Mapping[str, Any], key: str | None = None) -> dict[str, Any]:
-    """``Relocate``: the artifact's own location when complete, else the repository's with the artifact's key."""
+    """``Relocate``: the artifact's own location when complete, else the repository's with the artifact's key
+    (an S3 artifact without one keeps the empty key: the repository's whole bucket)."""
     if key is None and has_location(art):
         return {"s3": dict(art["s3"])}
-    key = key or key_of(art)
     if key is None:
-        raise RepositoryError(f"artifact {art.get('name')}: key unsupported")
+        key = key_of(art) or (str(art["s3"].get("key") or "") if isinstance(art.get("s3"), Mapping) else None)
+    if key is None:  # ArtifactLocation.Get: no location at all
+        raise RepositoryError(f"artifact {art.get('name')}: artifact storage is not configured")
     kind = next(iter(archive))
     return {kind: {**archive[kind], "key": key}}

@@ -21,6 +21,7 @@ from flowyard_argo.executor.artifacts.repository import (
     FOLDER,
     RepositoryError,
     archive_location,
+    has_location,
     key_of,
     relocate,
 )
@@ -77,26 +78,31 @@ class ArtifactStore:
         self.settings = settings
         self.root = run_folder / "repository"
 
-    def archive(self, values: Mapping[str, str | None]) -> dict[str, Any]:
-        location = archive_location(self.settings.repository)
+    def archive(self, values: Mapping[str, str | None], own: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The template's ``archiveLocation`` when complete (``addArchiveLocation``), else the repository's;
+        its key resolved."""
+        location = {"s3": dict(own["s3"])} if own and has_location(own) else archive_location(self.settings.repository)
         kind = next(iter(location))
         return {kind: {**location[kind], "key": resolve_key(location[kind]["key"], values)}}
 
-    def save(self, art: Mapping[str, Any], host: Path, work: Path, values: Mapping[str, str | None]) -> dict[str, Any]:
+    def save(
+        self, art: Mapping[str, Any], host: Path, work: Path, values: Mapping[str, str | None], own: Any = None
+    ) -> dict[str, Any]:
         """Save the pod's file or folder as the artifact; the location it was saved to."""
         file_name, local = archive.pack(art, host, work)
         try:
-            key = None if key_of(art) else posixpath.join(key_of(self.archive(values)) or "", file_name)
-            location = relocate(art, self.archive(values), key)
+            where = self.archive(values, own)
+            key = None if key_of(art) else posixpath.join(key_of(where) or "", file_name)
+            location = relocate(art, where, key)
         except RepositoryError as e:
             raise ArtifactError(str(e)) from None
         self._put(location, local)
         return location
 
-    def load(self, art: Mapping[str, Any], target: Path, values: Mapping[str, str | None]) -> None:
+    def load(self, art: Mapping[str, Any], target: Path, values: Mapping[str, str | None], own: Any = None) -> None:
         """Load the artifact into ``target`` (unpacked); :class:`ArtifactMissing` when nothing is at its key."""
         try:
-            location = relocate(art, self.archive(values))
+            location = relocate(art, self.archive(values, own))
         except RepositoryError as e:
             raise ArtifactError(str(e)) from None
         temporary = target.with_name(target.name + ".tmp")
@@ -112,10 +118,10 @@ class ArtifactStore:
         except archive.ArchiveError as e:
             raise ArtifactError(str(e)) from None
 
-    def list(self, art: Mapping[str, Any], values: Mapping[str, str | None]) -> list[str]:
+    def list(self, art: Mapping[str, Any], values: Mapping[str, str | None], own: Any = None) -> list[str]:
         """``ListObjects``: the keys under the artifact's key (a folder repository lists its files)."""
         try:
-            location = relocate(art, self.archive(values))
+            location = relocate(art, self.archive(values, own))
         except RepositoryError as e:
             raise ArtifactError(str(e)) from None
         if FOLDER in location:
