@@ -3,7 +3,9 @@ server (moto's, on 127.0.0.1) standing in for the study's MinIO, the manifest re
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ import pytest
 import yaml
 
 from .conftest import needs_namespaces
-from .test_cli import SEED, invoke, seed_image_map
+from .test_cli import ROOT, SEED, invoke, seed_image_map
 
 ACCESS, SECRET = "seed-access-key", "seed-s3cr3t-value-123"
 
@@ -127,3 +129,43 @@ def test_seed_solution2_runs_against_s3_with_the_manifest_untouched(here: Path, 
     documents = sorted(json.loads(p.read_text())["processed"]["msg"] for p in run.glob("artifacts/*/processor-output"))
     assert documents == ["activator run 1", "activator run 2"]
     assert len([k for k in keys if k.endswith("/processor-output.tgz")]) == 2
+
+
+@needs_namespaces
+def test_argos_artifact_repository_ref_example_saves_through_the_named_repository(here: Path, s3: S3Server) -> None:
+    """Argo's ``artifact-repository-ref.yaml`` (a tested example) with the ``artifact-repositories`` ConfigMap of
+    upstream's quick-start (``my-key``: MinIO), pointed at moto."""
+    example = ROOT.parent / "shared" / "corpora" / "argo-examples" / "artifact-repository-ref.yaml"
+    if not example.is_file():
+        pytest.skip(f"{example} is absent (the shared corpus of Argo's examples)")
+    repository = yaml.safe_load(yaml.safe_load(minio_repository(here).read_text())["data"]["artifactRepository"])
+    configmap = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "artifact-repositories",
+            "annotations": {"workflows.argoproj.io/default-artifact-repository": "default-v1"},
+        },
+        "data": {"default-v1": "s3: {bucket: not-this-one}", "my-key": yaml.safe_dump(repository)},
+    }
+    (here / "repositories.yaml").write_text(yaml.safe_dump(configmap))
+    images = ROOT / "benchmarks" / "argo_examples_images.yaml"
+    args = [
+        "run",
+        str(example),
+        "--name",
+        "ref",
+        "-O",
+        f"image_map={images}",
+        "-O",
+        "artifact_repository=repositories.yaml",
+    ]
+    args += ["-O", f"secrets={secrets_folder(here)}", "-O", f"s3_endpoint=127.0.0.1:{s3.port}"]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    (key,) = [k for k in s3.keys("my-bucket") if k.startswith("ref/")]
+    assert key == "ref/ref/hello_world.tgz"  # GeneratePodName: a pod at the workflow's root is named as the workflow
+    body = s3.client().get_object(Bucket="my-bucket", Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as tar:
+        assert tar.getnames() == ["hello_world.txt"]
+        assert tar.extractfile("hello_world.txt").read() == b"hello world\n"  # type: ignore[union-attr]
