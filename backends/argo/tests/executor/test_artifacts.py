@@ -247,3 +247,36 @@ def test_secrets_from_files_then_the_environment_and_redacted(tmp_path: Path) ->
     with pytest.raises(LookupError, match=r"\$FLOWYARD_SECRET_OTHER_K"):
         secrets.value({"name": "other", "key": "k"})
     assert secrets.redact("a from-a-file-123 b from-the-env-456") == "a *** b ***"
+
+
+LOGS = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: logs}
+spec:
+  entrypoint: main
+  archiveLogs: true
+  templates:
+  - name: main
+    steps:
+    - - {name: kept, template: say}
+    - - {name: not-kept, template: quiet}
+  - name: say
+    container: {image: python:3, command: [python3, -c, "import sys; print('out'); print('err', file=sys.stderr)"]}
+  - name: quiet
+    archiveLocation: {archiveLogs: false}
+    container: {image: python:3, command: [python3, -c, "print('nothing kept')"]}
+"""
+
+
+@needs_namespaces
+def test_archive_logs_saves_main_log_by_the_workflow_and_the_template(tmp_path: Path) -> None:
+    run = run_manifest(LOGS, tmp_path)
+    nodes = by_display(run)
+    kept, quiet = nodes["kept"], nodes["not-kept"]
+    assert run.phase.value == "Succeeded"
+    assert [a["name"] for a in kept.outputs["artifacts"]] == ["main-logs"]  # type: ignore[attr-defined]
+    log = tmp_path / "repository" / "logs" / kept.pod / "main.log"  # type: ignore[attr-defined]
+    assert log.read_text() == "out\nerr\n"
+    assert "artifacts" not in quiet.outputs  # type: ignore[attr-defined]
+    assert not (tmp_path / "repository" / "logs" / quiet.pod).exists()  # type: ignore[attr-defined]

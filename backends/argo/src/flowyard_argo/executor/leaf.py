@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from flowyard.runs import TaskState
-from flowyard_argo.executor.artifacts.podio import load_input, save_output
+from flowyard_argo.executor.artifacts.podio import load_input, save_logs, save_output
 from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.images import ImageError
 from flowyard_argo.executor.nodes import Node
@@ -154,5 +154,8 @@ def _save_outputs(run: RunContext, node: Node, template: Mapping[str, Any], resu
         copy_path(host, store)
         location = save_output(run, node, art, host, template.get("archiveLocation"))
         arts.append({"name": art["name"], "path": art["path"], **location, "_local": str(store)})
+    logs = save_logs(run, node, template)
+    if logs is not None:
+        arts.append(logs)
     if arts:
         node.outputs["artifacts"] = arts

@@ -50,7 +50,6 @@ IGNORED_FIELDS = (
     "dnsPolicy",
     "dnsConfig",
     "podPriorityClassName",
-    "archiveLogs",
     "executor",
     "retryStrategy.affinity",
 )

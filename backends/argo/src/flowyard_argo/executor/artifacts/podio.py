@@ -51,6 +51,30 @@ def load_input(run: RunContext, node: Node, art: Mapping[str, Any], own: Any = N
     return target
 
 
+def archives_logs(run: RunContext, template: Mapping[str, Any]) -> bool:
+    """``IsArchiveLogs``: the repository's ``archiveLogs: true`` wins; else the template's ``archiveLocation``,
+    else the workflow's ``archiveLogs``."""
+    repository = store_of(run).settings.repository
+    if repository and repository.get("archiveLogs") is True:
+        return True
+    own = (template.get("archiveLocation") or {}).get("archiveLogs")
+    return bool(own if own is not None else run.spec.get("archiveLogs"))
+
+
+def save_logs(run: RunContext, node: Node, template: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``SaveLogs``: the main container's log as ``main.log`` beside the pod's outputs (artifact ``main-logs``,
+    not archived); here its stdout then its stderr, where the container runtime interleaves them."""
+    if not archives_logs(run, template):
+        return None
+    folder = pod_folder(run, node)
+    log = folder / "outputs" / "main.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_bytes(b"".join((folder / f).read_bytes() for f in ("stdout.log", "stderr.log") if (folder / f).is_file()))
+    art = {"name": "main-logs", "archive": {"none": {}}}
+    location = save_output(run, node, art, log, template.get("archiveLocation"))
+    return {"name": "main-logs", **location, "_local": str(log)}
+
+
 def save_output(run: RunContext, node: Node, art: Mapping[str, Any], host: Path, own: Any = None) -> dict[str, Any]:
     """Save an output artifact to the repository; the location fields its node records (an S3 key)."""
     work = pod_folder(run, node) / "outputs"
