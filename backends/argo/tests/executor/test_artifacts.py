@@ -282,9 +282,6 @@ def test_archive_logs_saves_main_log_by_the_workflow_and_the_template(tmp_path: 
     assert not (tmp_path / "repository" / "logs" / quiet.pod).exists()  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="boto3's S3UploadFailedError escaped as itself: the DAG's thread died, the run hung"
-)
 def test_an_upload_that_fails_is_an_artifact_error(tmp_path: Path, s3: S3Server) -> None:
     settings = ArtifactSettings(_repository(s3.port, bucket="no-such-bucket"), _secrets(tmp_path))
     source = tmp_path / "a.txt"

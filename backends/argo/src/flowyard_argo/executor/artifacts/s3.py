@@ -14,7 +14,6 @@ import functools
 import importlib
 import ipaddress
 import posixpath
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,7 +91,7 @@ def _request(what: str, target: S3Target, key: str, call: Any, *args: Any, **kwa
     except Exception as e:  # botocore's errors: ClientError, EndpointConnectionError...
         if _code(e) in ("NoSuchKey", "404", "NotFound"):
             raise NotFound(f"The specified key does not exist: s3://{target.bucket}/{key}") from None
-        if isinstance(e, (socket.error, OSError)) or type(e).__module__.startswith(("botocore", "urllib3")):
+        if isinstance(e, OSError) or type(e).__module__.startswith(("boto3", "botocore", "s3transfer", "urllib3")):
             raise S3Error(f"failed to {what} s3://{target.bucket}/{key} at {target.endpoint_url}: {e}") from None
         raise
 
