@@ -86,6 +86,10 @@ def test_archive_strategies_name_the_key(tmp_path: Path) -> None:
         assert tar.extractfile("out.txt").read() == b"hello"  # type: ignore[union-attr]
     plain = store.save({"name": "r", "path": "/tmp/out.txt", "archive": {"none": {}}}, source, tmp_path / "w", VALUES)
     assert plain == {"folder": {"key": "wf/wf-main-123/out.txt"}}
+    zipped = {"name": "z", "path": "/tmp/out.txt", "archive": {"zip": {}}}
+    assert store.save(zipped, source, tmp_path / "w", VALUES) == {"folder": {"key": "wf/wf-main-123/z.zip"}}
+    store.load({**zipped, "s3": {"key": "wf/wf-main-123/z.zip"}}, tmp_path / "unzipped", VALUES)
+    assert (tmp_path / "unzipped").read_text() == "hello"  # one entry: the path itself
     store = ArtifactStore(ArtifactSettings({"s3": {"bucket": "b", "keyFormat": "k/{{workflow.uid}}"}}), tmp_path)
     with pytest.raises(ArtifactError, match=r"failed to resolve \{\{workflow.uid\}\}"):
         store.archive(VALUES)
