@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +28,8 @@ VALUES = {"workflow.name": "wf", "pod.name": "wf-main-123"}
 @pytest.fixture
 def s3() -> Iterator[S3Server]:
     server = S3Server("bucket")
+    for key in server.keys("bucket"):  # moto keeps objects across servers in one process: each test starts empty
+        server.client().delete_object(Bucket="bucket", Key=key)
     yield server
     server.server.stop()
 
@@ -293,3 +296,35 @@ def test_an_upload_that_fails_is_an_artifact_error(tmp_path: Path, s3: S3Server)
     art = {"name": "o", "path": "/a.txt", "s3": {"key": "k"}}
     with pytest.raises(ArtifactError, match="failed to put s3://no-such-bucket/k"):
         ArtifactStore(settings, tmp_path).save(art, source, tmp_path / "w", VALUES)
+
+
+KEY_FORMAT = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: kf}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    container: {image: python:3, command: [python3, -c, "open('/tmp/o.txt', 'w').write('o')"]}
+    outputs:
+      artifacts:
+      - {name: o, path: /tmp/o.txt}
+"""
+
+
+@needs_namespaces
+def test_key_format_names_creation_time_workflow_and_pod(tmp_path: Path, s3: S3Server) -> None:
+    from flowyard_argo.executor.images import ImageMap
+    from flowyard_argo.executor.versions import argo_version
+    from flowyard_argo.executor.workflow import prepare, run_workflow
+
+    key_format = "art/{{workflow.creationTimestamp.Y}}/{{workflow.creationTimestamp.m}}/{{workflow.name}}/{{pod.name}}"
+    settings = ArtifactSettings(_repository(s3.port, keyFormat=key_format), _secrets(tmp_path))
+    version = argo_version("4.1.2")
+    wf, _ = prepare(yaml.safe_load(KEY_FORMAT), version, source="kf.yaml")
+    run = run_workflow(wf, version, ImageMap.load(None), tmp_path / "run", artifact_settings=settings)
+    assert run.phase.value == "Succeeded", run.message
+    created = time.gmtime()  # the run's creation time: this UTC moment's year and month
+    year, month = str(created.tm_year), f"{created.tm_mon:02d}"
+    assert s3.keys("bucket") == [f"art/{year}/{month}/kf/kf/o.tgz"]

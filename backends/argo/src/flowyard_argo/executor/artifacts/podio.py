@@ -8,6 +8,7 @@ into ``pods/<pod>/inputs/<name>``. Every output is kept in the run folder and sa
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,22 @@ def store_of(run: RunContext) -> ArtifactStore:
     return run.artifacts
 
 
+# util/strftime/strftime.go FormatChars, as Python's strftime writes them for a UTC time (the API server's)
+_STRFTIME = {c: f"%{c}" for c in "BbmAadHIMSYyp"} | {"Z": "UTC", "z": "+0000", "L": ".000"}
+
+
 def key_values(run: RunContext, node: Node) -> dict[str, str | None]:
-    """What a key format may name: the workflow's variables and the pod's name."""
-    return {**run.globals, "pod.name": node.pod or node.id}
+    """What a key format may name: the workflow's variables, the pod's name and ``workflow.creationTimestamp.<c>``
+    (``setGlobalParameters``: each strftime character of ``FormatChars``; ``.s`` the Unix time, ``.RFC3339``)."""
+    values: dict[str, str | None] = {**run.globals, "pod.name": node.pod or node.id}
+    created = run.globals.get("workflow.creationTimestamp")
+    if created:
+        stamp = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        for char, layout in _STRFTIME.items():
+            values.setdefault(f"workflow.creationTimestamp.{char}", stamp.strftime(layout))
+        values.setdefault("workflow.creationTimestamp.s", str(int(stamp.timestamp())))
+        values.setdefault("workflow.creationTimestamp.RFC3339", created)
+    return values
 
 
 def pod_folder(run: RunContext, node: Node) -> Path:
