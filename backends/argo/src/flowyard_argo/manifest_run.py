@@ -115,6 +115,7 @@ def execute_manifest(
             images=images,
             configmaps=configmaps,
         )
+        artifacts = _artifact_settings(wf["spec"], _artifact_options(options))
     except (ManifestError, ImageError, ConfigMapError) as e:
         raise ManifestRefused(str(e)) from None
     if others:
@@ -132,8 +133,35 @@ def execute_manifest(
     image_map = str(Path(options.image_map).resolve()) if options.image_map else None
     saved = {"workflow": wf, "argo_version": options.argo_version, "image_map": image_map, "pipeline": pipeline}
     saved["configmaps"] = {k: dict(v) for k, v in configmaps.maps.items()}
+    saved["artifacts"] = _artifact_options(options)
     write_atomic(folder / RETRY_FILE, json.dumps(saved).encode())
-    return _execute(wf, version, images, RunDirectory(folder), pipeline, notices, None, progress, tasks, configmaps)
+    return _execute(
+        wf, version, images, RunDirectory(folder), pipeline, notices, None, progress, tasks, configmaps, artifacts
+    )
+
+
+def _artifact_options(options: ArgoOptions) -> dict[str, Any]:
+    """The artifact options as a retry needs them again (files as absolute paths)."""
+
+    def absolute(path: str | None) -> str | None:
+        return str(Path(path).resolve()) if path else None
+
+    return {
+        "repository": absolute(options.artifact_repository),
+        "secrets": absolute(options.secrets),
+        "endpoint": options.s3_endpoint,
+        "allow_remote": options.allow_remote_endpoints,
+    }
+
+
+def _artifact_settings(spec: Mapping[str, Any], saved: Mapping[str, Any]) -> Any:
+    from flowyard_argo.executor.artifacts.repository import RepositoryError
+    from flowyard_argo.executor.artifacts.setup import artifact_settings
+
+    try:
+        return artifact_settings(spec, **saved)
+    except RepositoryError as e:
+        raise ManifestRefused(str(e)) from None
 
 
 def retry_run(run_name: str, root: Path | None = None, *, progress: str = "quiet") -> tuple[RunStatus, str]:
@@ -160,9 +188,20 @@ def retry_run(run_name: str, root: Path | None = None, *, progress: str = "quiet
     except ImageError as e:
         raise ManifestRefused(str(e)) from None
     version = argo_version(saved["argo_version"])
+    artifacts = _artifact_settings(saved["workflow"]["spec"], saved.get("artifacts") or {})
     configmaps = ConfigMaps(saved.get("configmaps") or {}, dict(os.environ))
     return _execute(
-        saved["workflow"], version, images, directory, saved["pipeline"], [], previous, progress, None, configmaps
+        saved["workflow"],
+        version,
+        images,
+        directory,
+        saved["pipeline"],
+        [],
+        previous,
+        progress,
+        None,
+        configmaps,
+        artifacts,
     )
 
 
@@ -177,6 +216,7 @@ def _execute(
     progress: str,
     tasks: PipelineTasks | None = None,
     configmaps: Any = None,
+    artifacts: Any = None,
 ) -> tuple[RunStatus, str]:
     """Run the workflow in its folder: run.json says Running from the start and follows the pods as they end."""
     from flowyard_argo.executor.record import RunRecord
@@ -195,7 +235,17 @@ def _execute(
     directory.write_status(header)
     record = RunRecord(directory, header, progress=progress, pipeline=tasks)
     try:
-        result = run_workflow(wf, version, images, directory.path, previous, configmaps, _notice, record=record)
+        result = run_workflow(
+            wf,
+            version,
+            images,
+            directory.path,
+            previous,
+            configmaps,
+            _notice,
+            record=record,
+            artifact_settings=artifacts,
+        )
     finally:
         record.close()
     status = record.status(

@@ -43,5 +43,18 @@ class ArgoOptions(BackendOptions):
         default=None,
         description="Folder(s) of ConfigMap YAML files (joined with ':') read for a manifest's ConfigMap references.",
     )
+    artifact_repository: str | None = Field(
+        default=None,
+        description="YAML file in Argo's configmap format with the default artifact repository (else the run folder).",
+    )
+    secrets: str | None = Field(
+        default=None, description="Folder of <secret name>/<key> files the manifest's secrets are read from."
+    )
+    s3_endpoint: str | None = Field(
+        default=None, description="HOST:PORT or URL replacing every S3 endpoint (the manifest's and the repository's)."
+    )
+    allow_remote_endpoints: bool = Field(
+        default=False, description="Let artifacts reach S3 endpoints off this machine."
+    )
     poll_seconds: float = Field(default=2.0, gt=0, description="How often submit --watch asks the server.")
     watch_timeout: float | None = Field(default=None, gt=0, description="Stop watching after this many seconds.")

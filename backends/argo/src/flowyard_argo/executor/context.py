@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flowyard_argo.executor.artifacts.transfer import ArtifactStore
 from flowyard_argo.executor.configmaps import ConfigMaps
 from flowyard_argo.executor.images import ImageMap
 from flowyard_argo.executor.nodes import NodeTree
@@ -47,6 +48,7 @@ class RunContext:
     record: RunRecord | None = None  # core's run folder: journal, task logs, provenance, progress
     deadline: float | None = None  # the workflow's (epoch seconds); None without one, and inside exit handlers
     reconciler: Reconciler = field(default_factory=Reconciler)  # hooks evaluated again as any node changes
+    artifacts: ArtifactStore | None = None  # the repository and S3 settings; None: the run folder's repository
 
     @property
     def templates(self) -> dict[str, Mapping[str, Any]]:

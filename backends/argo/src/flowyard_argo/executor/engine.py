@@ -119,6 +119,10 @@ def _dispatch(run: RunContext, node: Node, template: dict[str, Any], include_res
         run_dag(run, node, template)
     elif template.get("suspend") is not None:
         _suspend(run, node, template["suspend"])
+    elif template.get("data") is not None:
+        from flowyard_argo.executor.artifacts.data import run_data
+
+        run_data(run, node, template)
     else:
         run_leaf(run, node, template, include_result)
 

@@ -2,13 +2,13 @@
 
 ``outputs.result`` is the pod's stdout less one trailing newline; an output parameter's ``valueFrom.path`` is read
 from the pod's folder less one trailing newline (its ``default`` when the file is missing); output artifacts are
-copied into the run's folder, ``artifacts/<node id>/<name>``.
+copied into the run's folder, ``artifacts/<node id>/<name>``, and saved to the artifact repository
+(:mod:`flowyard_argo.executor.artifacts`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import posixpath
 import shutil
 import time
 from collections.abc import Mapping
@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from flowyard.runs import TaskState
+from flowyard_argo.executor.artifacts.podio import load_input, save_logs, save_output
 from flowyard_argo.executor.context import DEADLINE_EXCEEDED, ExecutionError, RunContext
 from flowyard_argo.executor.images import ImageError
 from flowyard_argo.executor.nodes import Node
 from flowyard_argo.executor.pods import PodError, PodResult, PodSpec, copy_path, run_pod
-from flowyard_argo.executor.refusals import key_only
 from flowyard_argo.executor.retry import parse_duration
 from flowyard_argo.executor.volumes import pod_volumes
 
@@ -48,7 +48,7 @@ def pod_spec(run: RunContext, node: Node, template: Mapping[str, Any]) -> tuple[
         declared.append(SCRIPT_PATH)
     files: dict[str, Path] = {}
     for art in (template.get("inputs") or {}).get("artifacts") or []:
-        loaded = input_source(run, art) if art.get("path") else None
+        loaded = input_source(run, node, art, template.get("archiveLocation")) if art.get("path") else None
         if loaded is not None:
             files[str(art["path"])] = loaded
     env = {str(e["name"]): str(e.get("value", "")) for e in body.get("env") or [] if "valueFrom" not in e}
@@ -60,28 +60,14 @@ def pod_spec(run: RunContext, node: Node, template: Mapping[str, Any]) -> tuple[
     return spec, source
 
 
-def repository_path(run: RunContext, key: str) -> Path:
-    """Where a key-only artifact lives: the run's default repository (``<run>/repository/<key>``)."""
-    clean = posixpath.normpath("/" + key).lstrip("/")
-    return run.folder / "repository" / clean
-
-
-def input_source(run: RunContext, art: Mapping[str, Any]) -> Path | None:
-    """The host file an input artifact is loaded from: an upstream output, else its key in the repository."""
+def input_source(run: RunContext, node: Node, art: Mapping[str, Any], own: Any = None) -> Path | None:
+    """The host file an input artifact is loaded from: an upstream output, its raw text, else its location."""
     if art.get("_local"):
         return Path(art["_local"])
     raw = art.get("raw")
     if isinstance(raw, Mapping):
         return raw_file(run, str(raw.get("data") or ""))
-    key = key_only(art)
-    if key is None:
-        return None
-    source = repository_path(run, key)
-    if not source.exists():
-        if art.get("optional"):
-            return None
-        raise ExecutionError(f"failed to load artifact {art.get('name')}: key {key} does not exist in the repository")
-    return source
+    return load_input(run, node, art, own)
 
 
 def raw_file(run: RunContext, data: str) -> Path:
@@ -189,11 +175,10 @@ def _save_outputs(run: RunContext, node: Node, template: Mapping[str, Any], resu
         if store.is_dir():  # a retried pod's earlier output
             shutil.rmtree(store)
         copy_path(host, store)
-        arts.append({"name": art["name"], "path": art["path"], "_local": str(store)})
-        key = key_only(art)
-        if key is not None:
-            target = repository_path(run, key)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            copy_path(store, target)
+        location = save_output(run, node, art, host, template.get("archiveLocation"))
+        arts.append({"name": art["name"], "path": art["path"], **location, "_local": str(store)})
+    logs = save_logs(run, node, template)
+    if logs is not None:
+        arts.append(logs)
     if arts:
         node.outputs["artifacts"] = arts

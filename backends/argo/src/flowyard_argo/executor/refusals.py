@@ -16,7 +16,6 @@ REFUSED_TEMPLATE_KINDS = {
     "containerSet": "containerSet templates",
     "http": "http templates",
     "plugin": "plugin templates",
-    "data": "data templates (the executor's next issue)",
 }
 REFUSED_TEMPLATE_FIELDS = {
     "daemon": "daemon templates",
@@ -25,7 +24,6 @@ REFUSED_TEMPLATE_FIELDS = {
 }
 REFUSED_SPEC_FIELDS = {
     "workflowTemplateRef": "workflowTemplateRef (no cluster to hold the WorkflowTemplate)",
-    "artifactRepositoryRef": "artifactRepositoryRef (artifact repositories are the executor's next issue)",
 }
 IGNORED_FIELDS = (
     "nodeSelector",
@@ -47,11 +45,11 @@ IGNORED_FIELDS = (
     "dnsPolicy",
     "dnsConfig",
     "podPriorityClassName",
-    "archiveLogs",
     "executor",
     "retryStrategy.affinity",
 )
 LOCATIONS = ("s3", "gcs", "azure", "oss", "hdfs", "git", "http", "artifactory", "raw", "plugin")
+UNREACHABLE = ("gcs", "azure", "oss", "hdfs", "git", "http", "artifactory", "plugin")  # no driver here
 
 
 def refusals(spec: Mapping[str, Any]) -> list[str]:
@@ -90,24 +88,16 @@ def _argument_refusals(arguments: Mapping[str, Any]) -> Iterator[str]:
     for art in arguments.get("artifacts") or []:
         where = [k for k in _location(art) if k != "raw"]
         if where:
-            yield f"spec.arguments.artifacts.{art.get('name')}: {where[0]} artifacts (the executor's next issue)"
+            yield f"spec.arguments.artifacts.{art.get('name')}: {where[0]} artifacts cannot be reached from here"
     for param in arguments.get("parameters") or []:
         for key in ("event", "supplied"):  # configMapKeyRef: configmaps.resolve_globals
             if (param.get("valueFrom") or {}).get(key) is not None:
                 yield f"spec.arguments.parameters.{param.get('name')}.valueFrom.{key} cannot run here"
 
 
-def key_only(art: Mapping[str, Any]) -> str | None:
-    """The key of a key-only S3 artifact (no endpoint, no bucket): it lives in the default artifact repository."""
-    s3 = art.get("s3")
-    if isinstance(s3, Mapping) and s3.get("key") and not s3.get("endpoint") and not s3.get("bucket"):
-        return str(s3["key"])
-    return None
-
-
 def _location(art: Mapping[str, Any]) -> list[str]:
-    """The artifact's locations this executor cannot reach (a key-only S3 artifact it can)."""
-    return [k for k in LOCATIONS if art.get(k) is not None and not (k == "s3" and key_only(art))]
+    """The artifact's locations this executor has no driver for (S3 and raw it has)."""
+    return [k for k in UNREACHABLE if art.get(k) is not None]
 
 
 def _holds_children(tmpl: Mapping[str, Any]) -> bool:
@@ -117,9 +107,9 @@ def _holds_children(tmpl: Mapping[str, Any]) -> bool:
 def _template_details(tmpl: Mapping[str, Any], path: str) -> Iterator[str]:
     for group in ("inputs", "outputs"):
         for art in (tmpl.get(group) or {}).get("artifacts") or []:
-            where = [k for k in _location(art) if not (k == "raw" and group == "inputs")]  # raw.go loads, never saves
+            where = _location(art) + (["raw"] if group == "outputs" and art.get("raw") is not None else [])
             if where:
-                yield f"{path}.{group}.artifacts.{art.get('name')}: {where[0]} artifacts (the executor's next issue)"
+                yield f"{path}.{group}.artifacts.{art.get('name')}: {where[0]} artifacts cannot be reached from here"
             if art.get("fromExpression") and (group == "inputs" or not _holds_children(tmpl)):
                 yield f"{path}.{group}.artifacts.{art.get('name')}.fromExpression: only a steps/dag template's outputs"
         for param in (tmpl.get(group) or {}).get("parameters") or []:
@@ -131,6 +121,9 @@ def _template_details(tmpl: Mapping[str, Any], path: str) -> Iterator[str]:
                     continue  # configmaps.resolve_inputs
                 if source.get(key) is not None:
                     yield f"{path}.{group}.parameters.{param.get('name')}.valueFrom.{key} cannot run here"
+    listed = ((tmpl.get("data") or {}).get("source") or {}).get("artifactPaths") or {}
+    for kind in _location(listed):
+        yield f"{path}.data.source.artifactPaths: {kind} artifacts cannot be reached from here"
     body = tmpl.get("container") or tmpl.get("script") or {}
     for env in body.get("env") or []:
         if env.get("valueFrom") is not None:
@@ -147,7 +140,7 @@ def _template_details(tmpl: Mapping[str, Any], path: str) -> Iterator[str]:
                 where = [k for k in _location(art) if k != "raw"]  # an argument is loaded into the pod
                 if where:
                     name = art.get("name")
-                    yield f"{path}: argument artifact {name}: {where[0]} artifacts (the executor's next issue)"
+                    yield f"{path}: argument artifact {name}: {where[0]} artifacts cannot be reached from here"
 
 
 def _hook_refs(hooks: Mapping[str, Any], path: str) -> Iterator[str]:

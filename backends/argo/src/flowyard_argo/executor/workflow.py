@@ -20,6 +20,7 @@ from typing import Any
 from flowyard.runs import TaskState, write_atomic
 from flowyard_argo.executor import gojson
 from flowyard_argo.executor.arguments import any_string
+from flowyard_argo.executor.artifacts.transfer import ArtifactSettings, ArtifactStore
 from flowyard_argo.executor.configmaps import ConfigMapError, ConfigMaps, resolve_globals
 from flowyard_argo.executor.context import RunContext
 from flowyard_argo.executor.engine import execute
@@ -208,13 +209,14 @@ def run_workflow(
     configmaps: ConfigMaps | None = None,
     waiting: Callable[[str], None] | None = None,
     record: RunRecord | None = None,
+    artifact_settings: ArtifactSettings | None = None,
 ) -> WorkflowRun:
     """Run the (prepared) workflow; every pod's folder, logs and artifacts land under ``folder``.
 
     ``previous`` (node name -> node of an earlier run of it) makes this ``argo retry``: pods that succeeded
     are kept with their outputs, everything else runs again. ``waiting`` is told once when the workflow's own
     locks are held by another run. ``record``: where each pod's end is recorded in core's run folder (journal,
-    task logs, provenance, progress)."""
+    task logs, provenance, progress). ``artifact_settings``: the repository and S3 settings."""
     spec = wf["spec"]
     name = wf["metadata"]["name"]
     tree = NodeTree(name)
@@ -234,6 +236,7 @@ def run_workflow(
         record=record,
         deadline=workflow_deadline(spec),
     )
+    run.artifacts = ArtifactStore(artifact_settings or ArtifactSettings(), folder)
     run.configmaps = configmaps or ConfigMaps()
     with holding(lock_folder(run), workflow_locks(run), waiting or (lambda _message: None)):  # to the end (ReleaseAll)
         return _run(run, wf)
