@@ -101,7 +101,6 @@ def test_a_450_step_chain_runs_split_as_locally(tmp_path: Path) -> None:
 
 
 @needs_pods
-@pytest.mark.xfail(strict=True, reason="run_outputs read a container fan-out's value as a Python step's envelope")
 def test_a_container_fan_outs_value_outputs_are_reported_as_locally(tmp_path: Path) -> None:
     """Found here: ``flowyard run --backend argo`` ended in a traceback (an int is not an envelope)."""
     local, argo = run_both(tmp_path, wide(3), "4.1.2")
