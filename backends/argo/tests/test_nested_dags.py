@@ -14,8 +14,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from flowyard.loading import load_ir
+from flowyard.summary import summarize_ir
 from flowyard.testing.cli import user_cli
+from flowyard_argo import ArgoBackend
 from flowyard_argo.executor.pods import namespaces_available
+
+from .conftest import STEP_IMAGE
 
 needs_pods = pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
 
@@ -53,7 +58,7 @@ def chain(length: int) -> str:
 
 
 def ran(doc: dict) -> list[tuple[str, int | None, str]]:
-    return sorted((t["step"], t["item"], t["status"]) for t in doc["tasks"] if t["step"] != "flowyard-items")
+    return sorted((t["step"], t["item"], t["status"]) for t in doc["tasks"] if not t["step"].startswith("flowyard-"))
 
 
 def run_both(tmp_path: Path, text: str, version: str) -> tuple[dict, dict]:
@@ -74,7 +79,6 @@ def dag_sizes(tmp_path: Path, version: str) -> list[int]:
 
 
 @needs_pods
-@pytest.mark.xfail(strict=True, reason="issue 15 divergence 7: over 200 tasks is refused, not split into nested DAGs")
 def test_a_101_step_pipeline_of_201_tasks_runs_on_argo_4_as_locally(tmp_path: Path) -> None:
     local, argo = run_both(tmp_path, wide(100), "4.1.2")
     assert argo["status"] == local["status"] == "Succeeded", argo["message"]
@@ -84,7 +88,6 @@ def test_a_101_step_pipeline_of_201_tasks_runs_on_argo_4_as_locally(tmp_path: Pa
 
 
 @needs_pods
-@pytest.mark.xfail(strict=True, reason="issue 15 divergence 7: over 200 tasks is refused, not split into nested DAGs")
 def test_a_450_step_chain_runs_split_as_locally(tmp_path: Path) -> None:
     """450 steps are 450 templates: over v4's template cap, still refused there by name; 3.7 has no cap, and the
     manifest (split, as for every release) runs there with every value crossing the split."""
@@ -105,3 +108,58 @@ def test_a_container_fan_outs_value_outputs_are_reported_as_locally(tmp_path: Pa
     """Found here: ``flowyard run --backend argo`` ended in a traceback (an int is not an envelope)."""
     local, argo = run_both(tmp_path, wide(3), "4.1.2")
     assert argo["outputs"] == local["outputs"] == {"first": [0, 0], "last": [2, 4]}
+
+
+SKIPPED_ACROSS = """\
+  maybe:
+    when: "${{ params.mode }} == 'fast'"
+    container:
+      command: [python, -c, "open('v.txt', 'w').write('7')"]
+    outputs:
+      v: {type: integer, path: v.txt}
+  use:
+    container:
+      command: [python, -c, "pass", "${{ inputs.m }}", "${{ inputs.v }}"]
+    inputs:
+      m: {value: "${{ steps.maybe.outputs.v }}"}
+      v: {value: "${{ steps.c198.outputs.v }}"}
+  later:
+    after: [maybe, c198]
+    container:
+      command: [python, -c, "pass"]
+"""
+
+
+def phases(workflow: Path, names: set[str]) -> dict[str, str]:
+    nodes = json.loads(workflow.read_text(encoding="utf-8"))["status"]["nodes"].values()
+    return {n["displayName"]: n["phase"] for n in nodes if n.get("displayName") in names}
+
+
+@needs_pods
+@pytest.mark.parametrize("mode", ["slow", "fast"])
+def test_a_dependency_on_a_skipped_step_across_the_split_keeps_its_meaning(tmp_path: Path, mode: str) -> None:
+    """202 steps (over v4's template cap: run as 3.7 would); ``maybe`` and its two dependents end up in different parts: the consumer of its outputs is Omitted after
+    it is skipped, the step only ``after`` it still runs (docs/spec.md "Skipped steps"), as locally."""
+    text = chain(199).replace("outputs:\n  last", SKIPPED_ACROSS + "outputs:\n  last")
+    text = text.replace("steps:\n", "parameters:\n  mode: {default: slow}\nsteps:\n", 1)
+    (tmp_path / "p.yaml").write_text(text, encoding="utf-8")
+    local = json.loads(user_cli("run", "p.yaml", "-p", f"mode={mode}", "--json", cwd=tmp_path).stdout)
+    argo_run = ["run", "p.yaml", "--backend", "argo", "-O", "argo_version=3.7.9", "-p", f"mode={mode}", "--json"]
+    argo = json.loads(user_cli(*argo_run, cwd=tmp_path).stdout)
+    expected = {"maybe": "Skipped", "use": "Omitted", "later": "Succeeded"} if mode == "slow" else {}
+    expected = expected or {"maybe": "Succeeded", "use": "Succeeded", "later": "Succeeded"}
+    assert {t["step"]: t["status"] for t in local["tasks"] if t["step"] in expected} == expected
+    assert phases(Path(argo["location"]) / "workflow.json", set(expected)) == expected
+    assert dag_sizes(tmp_path, "3.7.9")[:3] == [2, 200, 6]  # main, then two parts: 202 tasks and four gates
+
+
+@pytest.mark.parametrize("text", [wide(100), chain(250)], ids=["wide", "chain"])
+def test_a_nested_manifest_reads_back_as_the_pipeline_it_was_compiled_from(tmp_path: Path, text: str) -> None:
+    """The structural summary (the contract kit's) of the split manifest: each part's inputs and gates read back as
+    the references and dependencies they replace."""
+    (tmp_path / "p.yaml").write_text(text, encoding="utf-8")
+    ir = load_ir(tmp_path / "p.yaml")
+    backend = ArgoBackend({"default_image": STEP_IMAGE, "argo_version": "3.7.9"})
+    compiled = backend.compile(ir)
+    assert "flowyard-part-2" in compiled.main.content
+    assert backend.summarize(compiled) == summarize_ir(ir)
