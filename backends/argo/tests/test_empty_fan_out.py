@@ -116,9 +116,6 @@ def test_the_gatherer_of_an_empty_fan_outs_values_gets_an_empty_list(tmp_path: P
     assert json.loads(printed) == []
 
 
-EMPTY_WITH_WHEN = pytest.mark.xfail(
-    strict=True, reason="issue 15: an empty fan-out with a when is Skipped like a false when"
-)
 GUARDED = EMPTY_FAN_OUT.replace(
     "  xs: {type: list, default: []}\n", "  xs: {type: list, default: []}\n  go: {type: bool}\n"
 )
@@ -129,7 +126,7 @@ GUARDED = GUARDED.replace(
 
 @needs_pods
 @pytest.mark.parametrize("version", ARGO_VERSIONS)
-@pytest.mark.parametrize("go", [pytest.param(True, marks=EMPTY_WITH_WHEN), False])
+@pytest.mark.parametrize("go", [True, False])
 def test_the_consumer_of_an_empty_fan_out_with_a_when_runs_as_locally(tmp_path: Path, version: str, go: bool) -> None:
     """A loop over no items and a loop whose ``when`` is false are both a Skipped node on Argo; locally the first feeds
     its consumer an empty collection, the second omits it (docs/spec.md "Skipped steps", "Fan-out and fan-in")."""

@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 from flowyard.ir import OutputIR, PipelineIR
 
 from flowyard_argo.failed_items import CHECK, check_task
-from flowyard_argo.fan_ins import value_fan_in_producers
+from flowyard_argo.fan_ins import wrapped_loops
 from flowyard_argo.on_exit import EXIT_HANDLER, failed_step_name
 
 ENTRY = "main"
@@ -52,7 +52,7 @@ def reserved_names(ir: PipelineIR) -> dict[str, str]:
     names[HELPER_FILE] = "the item-numbering template reading a file"
     if ir.on_exit is not None:
         names[failed_step_name(ir.on_exit.dns_name)] = "the on-exit step run after a failure"
-    gathered = value_fan_in_producers(ir)
+    gathered = wrapped_loops(ir)
     for s in ir.steps:
         if s.for_each is not None:
             names[items_task(s.dns_name)] = f"the item list of step {s.name!r}"
