@@ -86,3 +86,40 @@ def test_a_fan_out_over_a_list_output_over_the_argv_limit_runs_as_locally(tmp_pa
     argo = json.loads(user_cli("run", "wf.yaml", "--backend", "argo", "--json", cwd=tmp_path).stdout)
     assert argo["status"] == local["status"] == "Succeeded", argo["message"]
     assert sorted(t["item"] for t in argo["tasks"] if t["step"] == "each") == [0, 1, 2]
+
+
+LARGE_INPUT = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: large-input
+steps:
+  make:
+    container:
+      image: python:3.12-alpine
+      command: [python, -c, "import json; open('o.json', 'w').write(json.dumps([0.5] * 40000))"]
+    outputs:
+      xs: {type: list, path: o.json}
+  total:
+    python: {function: "flowyard.testing.functions:total", image: "registry.example/flowyard-step:0.1"}
+    inputs:
+      xs: ${{ steps.make.outputs.xs }}
+    outputs:
+      out: {type: number}
+outputs:
+  total: ${{ steps.total.outputs.out }}
+"""
+
+
+@needs_pods
+@pytest.mark.xfail(strict=True, reason="issue 15 divergence 9: a large list output reaches a Python step as one argv")
+def test_a_list_output_over_the_argv_limit_reaches_a_python_step_as_locally(tmp_path: Path) -> None:
+    """A list output of ~200 KB read by a Python-function step: as one argv string the pod could not start (E2BIG)."""
+    from flowyard_argo.executor.images import host_python_entry
+
+    (tmp_path / "p.yaml").write_text(LARGE_INPUT, encoding="utf-8")
+    (tmp_path / "images.yaml").write_text(json.dumps({"flowyard-step*": host_python_entry()}))
+    local = json.loads(user_cli("run", "p.yaml", "--json", cwd=tmp_path).stdout)
+    run = ["run", "p.yaml", "--backend", "argo", "-O", "image_map=images.yaml", "--json"]
+    argo = json.loads(user_cli(*run, cwd=tmp_path, timeout=90).stdout)  # today the executor waits forever (E2BIG)
+    assert argo["status"] == local["status"] == "Succeeded", argo["message"]
+    assert argo["outputs"] == local["outputs"] == {"total": 20000.0}
