@@ -111,7 +111,6 @@ outputs:
 
 
 @needs_pods
-@pytest.mark.xfail(strict=True, reason="issue 15 divergence 9: a large list output reaches a Python step as one argv")
 def test_a_list_output_over_the_argv_limit_reaches_a_python_step_as_locally(tmp_path: Path) -> None:
     """A list output of ~200 KB read by a Python-function step: as one argv string the pod could not start (E2BIG)."""
     from flowyard_argo.executor.images import host_python_entry
@@ -120,6 +119,6 @@ def test_a_list_output_over_the_argv_limit_reaches_a_python_step_as_locally(tmp_
     (tmp_path / "images.yaml").write_text(json.dumps({"flowyard-step*": host_python_entry()}))
     local = json.loads(user_cli("run", "p.yaml", "--json", cwd=tmp_path).stdout)
     run = ["run", "p.yaml", "--backend", "argo", "-O", "image_map=images.yaml", "--json"]
-    argo = json.loads(user_cli(*run, cwd=tmp_path, timeout=90).stdout)  # today the executor waits forever (E2BIG)
+    argo = json.loads(user_cli(*run, cwd=tmp_path, timeout=90).stdout)  # the executor waited forever (E2BIG)
     assert argo["status"] == local["status"] == "Succeeded", argo["message"]
     assert argo["outputs"] == local["outputs"] == {"total": 20000.0}

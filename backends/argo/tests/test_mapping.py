@@ -76,8 +76,10 @@ def test_python_steps_run_flowyards_step_entrypoint_in_their_image() -> None:
     assert c["image"] == STEP_IMAGE
     assert c["command"][:6] == ["python3", "-m", "flowyard.step", "exec", "--kind", "python"]
     assert "flowyard.testing.functions:double" in c["command"]
-    i = c["command"].index("--value")
-    assert c["command"][i : i + 5] == ["--value", "x", "number", "rendered", "{{inputs.parameters.x}}"]
+    i = c["command"].index("--value-file")  # an upstream value through a file: it can be over argv's limit
+    assert c["command"][i : i + 5] == ["--value-file", "x", "number", "rendered", "/flowyard/values-in/x"]
+    raw = {"name": "flowyard-raw-x", "path": "/flowyard/values-in/x", "raw": {"data": "{{inputs.parameters.x}}"}}
+    assert raw in template(doc, "b")["inputs"]["artifacts"]
     assert task(doc, "b")["arguments"]["parameters"] == [{"name": "x", "value": "{{tasks.a.outputs.parameters.out}}"}]
     assert template(doc, "b")["outputs"]["parameters"] == [
         {"name": "out", "valueFrom": {"path": "/flowyard/values/out"}}

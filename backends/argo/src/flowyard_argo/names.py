@@ -18,6 +18,7 @@ INPUTS_ROOT = "/flowyard/inputs"
 OUTPUTS_ROOT = "/flowyard/outputs"
 VALUES_DIR = "/flowyard/values"
 COLLECTED_DIR = "/flowyard/collected"
+VALUES_IN_DIR = "/flowyard/values-in"  # a Python step's upstream values, each written to a file by argoexec's init
 DEFAULT_WORKDIR = "/flowyard/work"
 P_INDEX = "flowyard-index"
 P_ITEM = "flowyard-item"
