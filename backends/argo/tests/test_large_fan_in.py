@@ -122,3 +122,32 @@ def test_a_list_output_over_the_argv_limit_reaches_a_python_step_as_locally(tmp_
     argo = json.loads(user_cli(*run, cwd=tmp_path, timeout=90).stdout)  # the executor waited forever (E2BIG)
     assert argo["status"] == local["status"] == "Succeeded", argo["message"]
     assert argo["outputs"] == local["outputs"] == {"total": 20000.0}
+
+
+LARGE_PARAM = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: large-param
+parameters:
+  xs: {type: list}
+defaults:
+  image: python:3.12-alpine
+steps:
+  each:
+    for_each: ${{ params.xs }}
+    container:
+      command: [python, -c, "pass"]
+"""
+
+
+@needs_pods
+@pytest.mark.xfail(strict=True, reason="issue 15 divergence 9: a large list parameter reaches the item helper as argv")
+def test_a_fan_out_over_a_list_parameter_over_the_argv_limit_runs_as_locally(tmp_path: Path) -> None:
+    """The item helper got the parameter's value as one argv string: its pod could not start (E2BIG)."""
+    (tmp_path / "p.yaml").write_text(LARGE_PARAM, encoding="utf-8")
+    (tmp_path / "params.json").write_text(json.dumps({"xs": ["x" * 60000] * 3}), encoding="utf-8")
+    local = json.loads(user_cli("run", "p.yaml", "--params-file", "params.json", "--json", cwd=tmp_path).stdout)
+    run = ["run", "p.yaml", "--backend", "argo", "--params-file", "params.json", "--json"]
+    argo = json.loads(user_cli(*run, cwd=tmp_path, timeout=90).stdout)
+    assert argo["status"] == local["status"] == "Succeeded", argo["message"]
+    assert sorted(t["item"] for t in argo["tasks"] if t["step"] == "each") == [0, 1, 2]
