@@ -141,7 +141,6 @@ steps:
 
 
 @needs_pods
-@pytest.mark.xfail(strict=True, reason="issue 15 divergence 9: a large list parameter reaches the item helper as argv")
 def test_a_fan_out_over_a_list_parameter_over_the_argv_limit_runs_as_locally(tmp_path: Path) -> None:
     """The item helper got the parameter's value as one argv string: its pod could not start (E2BIG)."""
     (tmp_path / "p.yaml").write_text(LARGE_PARAM, encoding="utf-8")

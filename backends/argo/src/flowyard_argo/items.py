@@ -36,6 +36,7 @@ class Items:
     helper_args: dict[str, str] | None = None  # this step's own helper task, if it needs one
     helper_depends: tuple[str, ...] = ()
     helper_data: str | None = None  # the upstream list as an artifact (``from``), read from DATA_PATH
+    helper_raw: str | None = None  # the list's text as a ``raw`` artifact's data, read from DATA_PATH
     fields: tuple[tuple[str, ...], ...] = ()
 
 
@@ -112,11 +113,13 @@ class ItemPlanning(CompilerLayout):
         count = f"{{{{tasks.{own}.outputs.parameters.count}}}}"
         if isinstance(src, LiteralSource):
             check_literal_fields(list(src.value), fields, step.name)
-        if isinstance(src, LiteralSource | ParamSource):
-            param = f"{{{{workflow.parameters.{getattr(src, 'name', '')}}}}}"
-            data = literal_data(src.value) if isinstance(src, LiteralSource) else param
-            args = {"mode": "enumerate", "data": data, "count": "-"}
+        if isinstance(src, LiteralSource):
+            args = {"mode": "enumerate", "data": literal_data(src.value), "count": "-"}
             return Items(with_param=with_param, count=count, helper_args={**args, "fields": fields_json}, fields=fields)
+        if isinstance(src, ParamSource):  # through a file: the value can be over one argv string's 131,072 bytes
+            args = {"mode": "enumerate", "data": DATA_PATH, "count": "-", "fields": fields_json}
+            raw = f"{{{{workflow.parameters.{src.name}}}}}"
+            return Items(with_param=with_param, count=count, helper_args=args, helper_raw=raw, fields=fields)
         assert isinstance(src, StepOutputSource)
         up = self.steps[src.step]
         if not step.for_each.over_fanout:  # through a file: the list can be over one argv string's 131,072 bytes

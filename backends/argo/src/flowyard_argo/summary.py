@@ -111,7 +111,8 @@ def _fan_out_source(
     helper = helpers[f"{task['name']}-items"]
     args = {k: v.get("value", "") for k, v in _args(helper, "parameters").items()}
     if helper["template"] == HELPER_FILE:  # the upstream list as a file: its artifact names the producer
-        frm = _args(helper, "artifacts")["data"]["from"]
+        data = _args(helper, "artifacts")["data"]
+        frm = data["raw"]["data"] if "raw" in data else data["from"]  # a parameter's value, or a step's file
         args["data"] = frm.replace(".outputs.artifacts.flowyard-list-", ".outputs.parameters.")
     if not args["data"].startswith("{{"):  # a literal for_each list, given to the helper as JSON
         return f"literal:{len(json.loads(args['data']))}", False
