@@ -150,3 +150,41 @@ def test_a_fan_out_over_a_list_parameter_over_the_argv_limit_runs_as_locally(tmp
     argo = json.loads(user_cli(*run, cwd=tmp_path, timeout=90).stdout)
     assert argo["status"] == local["status"] == "Succeeded", argo["message"]
     assert sorted(t["item"] for t in argo["tasks"] if t["step"] == "each") == [0, 1, 2]
+
+
+LARGE_AGGREGATE = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: large-aggregate
+parameters:
+  xs: {type: list}
+steps:
+  make:
+    for_each: ${{ params.xs }}
+    python: {function: "flowyard.testing.functions:emit", image: "registry.example/flowyard-step:0.1"}
+    inputs:
+      value: ${{ item }}
+    outputs:
+      out: {type: string}
+  each:
+    for_each: ${{ steps.make.outputs.out }}
+    container:
+      image: python:3.12-alpine
+      command: [python, -c, "pass"]
+"""
+
+
+@needs_pods
+@pytest.mark.xfail(strict=True, reason="issue 15 divergence 9: a large aggregate reaches the item helper as argv")
+def test_a_fan_out_over_a_fan_outs_values_over_the_argv_limit_runs_as_locally(tmp_path: Path) -> None:
+    """The item helper got the upstream loop's aggregate as one argv string: its pod could not start (E2BIG)."""
+    from flowyard_argo.executor.images import host_python_entry
+
+    (tmp_path / "p.yaml").write_text(LARGE_AGGREGATE, encoding="utf-8")
+    (tmp_path / "params.json").write_text(json.dumps({"xs": ["x" * 60000] * 3}), encoding="utf-8")
+    (tmp_path / "images.yaml").write_text(json.dumps({"flowyard-step*": host_python_entry()}))
+    local = json.loads(user_cli("run", "p.yaml", "--params-file", "params.json", "--json", cwd=tmp_path).stdout)
+    run = ["run", "p.yaml", "--backend", "argo", "-O", "image_map=images.yaml", "--params-file", "params.json"]
+    argo = json.loads(user_cli(*run, "--json", cwd=tmp_path, timeout=90).stdout)
+    assert argo["status"] == local["status"] == "Succeeded", argo["message"]
+    assert sorted(t["item"] for t in argo["tasks"] if t["step"] == "each") == [0, 1, 2]
