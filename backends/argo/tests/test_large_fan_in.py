@@ -175,7 +175,6 @@ steps:
 
 
 @needs_pods
-@pytest.mark.xfail(strict=True, reason="issue 15 divergence 9: a large aggregate reaches the item helper as argv")
 def test_a_fan_out_over_a_fan_outs_values_over_the_argv_limit_runs_as_locally(tmp_path: Path) -> None:
     """The item helper got the upstream loop's aggregate as one argv string: its pod could not start (E2BIG)."""
     from flowyard_argo.executor.images import host_python_entry

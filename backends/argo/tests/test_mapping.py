@@ -362,9 +362,12 @@ def test_fan_out_over_fanned_out_values_gathers_them_in_item_order_first() -> No
         },
     )
     doc = manifest(p)
-    args = {p["name"]: p["value"] for p in task(doc, "b-items")["arguments"]["parameters"]}
+    helper = task(doc, "b-items")
+    args = {p["name"]: p["value"] for p in helper["arguments"]["parameters"]}
     assert args["mode"] == "gather"
-    assert args["data"] == "{{tasks.a.outputs.parameters.out}}"
+    # the aggregate through a file (over 131,072 bytes no argv holds it: test_large_fan_in.py)
+    assert args["data"] == "/tmp/flowyard/data" and helper["template"] == "flowyard-items-file"
+    assert helper["arguments"]["artifacts"] == [{"name": "data", "raw": {"data": "{{tasks.a.outputs.parameters.out}}"}}]
     assert args["count"] == "{{tasks.a-items.outputs.parameters.count}}"
 
 

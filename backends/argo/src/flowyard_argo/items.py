@@ -136,11 +136,13 @@ class ItemPlanning(CompilerLayout):
         if up.output(src.output).type == "file":
             # item i reads upstream item i's file from its indexed key: same numbering as upstream
             return Items(with_items=upstream.with_items, with_param=upstream.with_param, count=upstream.count)
-        args = {"mode": "gather", "data": self.output_ref(src.step, src.output), "count": upstream.count}
+        # the aggregate through a file: over one argv string's 131,072 bytes its pod could not start (E2BIG)
+        args = {"mode": "gather", "data": DATA_PATH, "count": upstream.count}
         return Items(
             with_param=with_param,
             count=upstream.count,
             helper_args={**args, "fields": fields_json},
             helper_depends=(src.step,),  # step names
+            helper_raw=self.output_ref(src.step, src.output),
             fields=fields,
         )

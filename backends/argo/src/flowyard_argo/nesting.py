@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hera.workflows import DAG, Artifact, Parameter, Task
+from hera.workflows import DAG, Artifact, Parameter, RawArtifact, Task
 from hera.workflows import models as m
 
 from flowyard_argo.errors import CompileError
@@ -76,7 +76,7 @@ def arguments_of(task: Task) -> list[Any]:
 def _texts(task: Task) -> list[str]:
     found = [task.when or "", task.with_param or ""]
     for arg in arguments_of(task):
-        found.append(getattr(arg, "value", None) or getattr(arg, "from_", None) or "")
+        found.append(getattr(arg, "value", None) or getattr(arg, "from_", None) or getattr(arg, "data", None) or "")
     return [t for t in found if isinstance(t, str)]
 
 
@@ -192,7 +192,9 @@ def _rewritten(
         terms.append(f"{gate}.Succeeded")
     arguments: list[Any] = []
     for arg in arguments_of(task):
-        if isinstance(arg, Artifact) and arg.from_:
+        if isinstance(arg, RawArtifact) and isinstance(arg.data, str):
+            arguments.append(RawArtifact(name=arg.name, data=_REF.sub(local, arg.data)))
+        elif isinstance(arg, Artifact) and arg.from_:
             arguments.append(Artifact(name=arg.name, from_=_REF.sub(local, arg.from_), optional=arg.optional))
         elif isinstance(arg, Parameter) and isinstance(arg.value, str):
             arguments.append(Parameter(name=arg.name, value=_REF.sub(local, arg.value)))
