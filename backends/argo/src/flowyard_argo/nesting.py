@@ -44,8 +44,13 @@ def part_name(k: int) -> str:
 
 def dependency_terms(depends: str | None) -> list[tuple[str, tuple[str, ...]]]:
     """``depends`` as the compiler writes it, a conjunction of one task's results: [(task, results)]."""
+    if not depends:
+        return []
+    if " " not in depends:  # one task, the most common form
+        name, _, result = depends.partition(".")
+        return [(name, (result,) if result else _BARE)]
     terms = []
-    for term in (depends or "").split(" && ") if depends else []:
+    for term in depends.split(" && "):
         alternatives = term.strip().removeprefix("(").removesuffix(")").split(" || ")
         names = {a.partition(".")[0] for a in alternatives}
         if len(names) != 1:
@@ -61,11 +66,12 @@ def gate_condition(status: str, results: Iterable[str]) -> str:
     return " || ".join(f"'{status}' == '{p}'" for p in phases) or "false"
 
 
-def referenced(task: Task) -> set[str]:
-    """The tasks this one reads from or waits for."""
-    names = {name for name, _ in dependency_terms(task.depends)}
+def referenced(task: Task, terms: list[tuple[str, tuple[str, ...]]]) -> set[str]:
+    """The tasks this one reads from or waits for (``terms``: its dependencies)."""
+    names = {name for name, _ in terms}
     for text in _texts(task):
-        names |= {m.group(1) for m in _REF.finditer(text)}
+        if "{{tasks." in text:
+            names |= {m.group(1) for m in _REF.finditer(text)}
     return names
 
 
@@ -76,7 +82,12 @@ def arguments_of(task: Task) -> list[Any]:
 def _texts(task: Task) -> list[str]:
     found = [task.when or "", task.with_param or ""]
     for arg in arguments_of(task):
-        found.append(getattr(arg, "value", None) or getattr(arg, "from_", None) or getattr(arg, "data", None) or "")
+        if isinstance(arg, Parameter):
+            found.append(arg.value or "")
+        elif isinstance(arg, RawArtifact):
+            found.append(arg.data or "")
+        elif isinstance(arg, Artifact):
+            found.append(arg.from_ or "")
     return [t for t in found if isinstance(t, str)]
 
 
@@ -102,11 +113,13 @@ class Crossings:
         return self.exported[key]
 
 
-def assign_parts(tasks: list[Task]) -> dict[str, int]:
-    """Each task's part: unconnected groups whole where they fit, a larger group cut in step order, with room left
-    for the gates its cut needs."""
-    names = {t.name for t in tasks}
-    group = {n: n for n in names}
+def assign_parts(
+    order: list[str], refs: Mapping[str, set[str]], terms: Mapping[str, list[tuple[str, tuple[str, ...]]]]
+) -> dict[str, int]:
+    """Each task's part (tasks by name, in step order): unconnected groups whole where they fit, a larger group cut
+    in step order, with room left for the gates its cut needs."""
+    names = set(order)
+    group = {n: n for n in order}
 
     def root(n: str) -> str:
         while group[n] != n:
@@ -114,23 +127,23 @@ def assign_parts(tasks: list[Task]) -> dict[str, int]:
             n = group[n]
         return n
 
-    for t in tasks:
-        for other in referenced(t) & names:
-            group[root(other)] = root(t.name)
-    members: dict[str, list[Task]] = {}
-    for t in tasks:
-        members.setdefault(root(t.name), []).append(t)
+    for name in order:
+        for other in refs[name] & names:
+            group[root(other)] = root(name)
+    members: dict[str, list[str]] = {}
+    for name in order:
+        members.setdefault(root(name), []).append(name)
     where: dict[str, int] = {}
     part, used, gates = 0, 0, set[tuple[str, tuple[str, ...]]]()
     for component in members.values():
         if used and used + len(component) > MAX_TASKS and len(component) <= MAX_TASKS:
             part, used, gates = part + 1, 0, set()
-        for t in component:
-            new = {(n, r) for n, r in dependency_terms(t.depends) if n in where and where[n] != part} - gates
+        for name in component:
+            new = {(n, r) for n, r in terms[name] if n in where and where[n] != part} - gates
             if used + 1 + len(new) > MAX_TASKS:
                 part, used, gates = part + 1, 0, set()
-                new = {(n, r) for n, r in dependency_terms(t.depends) if n in where}
-            where[t.name] = part
+                new = {(n, r) for n, r in terms[name] if n in where}
+            where[name] = part
             used += 1 + len(new)
             gates |= new
     return where
@@ -148,16 +161,25 @@ def nest(
     clash = sorted(n for n in taken if n.startswith((PART, NOTHING, GATE)))
     if clash:
         raise CompileError(f"step {clash[0]!r}: the name is kept for the nested DAGs of a pipeline over 200 tasks")
-    where = assign_parts(tasks)
+    order = [t.name for t in tasks]
+    terms = {name: dependency_terms(t.depends) for name, t in zip(order, tasks, strict=True)}
+    refs = {name: referenced(t, terms[name]) for name, t in zip(order, tasks, strict=True)}
+    where = assign_parts(order, refs, terms)
     crossings = Crossings()
     inputs: dict[int, dict[str, Any]] = {}
     parts: dict[int, list[Task | m.DAGTask]] = {}
-    for t in tasks:
-        k = where[t.name]
+    made: set[tuple[int, str]] = set()  # (part, gate)
+    for name, t in zip(order, tasks, strict=True):
+        k = where[name]
         parts.setdefault(k, [])
+        inputs.setdefault(k, {})
+        if all(where.get(n, k) == k for n in refs[name]):  # nothing crosses: the task as it is
+            parts[k].append(t)
+            continue
         gates, task = _rewritten(t, k, where, crossings, inputs.setdefault(k, {}))
         for gate in gates:
-            if gate.name not in {g.name for g in parts[k]}:
+            if (k, gate.name) not in made:
+                made.add((k, gate.name))
                 parts[k].append(gate)
         parts[k].append(task)
     templates = [_part_template(k, parts[k], inputs[k], crossings.outputs.get(k, []), continues) for k in parts]
