@@ -457,3 +457,36 @@ def test_preflight_refuses_what_the_controller_would_with_its_words() -> None:
         FlowyardError, match=r"every Argo release would refuse the manifest \(validate.go CronWorkflow\)"
     ):
         backend.compile(lower(Pipeline(name="c" * 53, steps={"s": box("echo")})))
+
+
+def test_over_200_tasks_main_calls_nested_dags_of_at_most_200() -> None:
+    """A chain of 250 steps: two parts; the step after the cut reads its value from its part's input, exported by
+    the part before it, and waits for a gate testing the producer's phase (executed: test_nested_dags.py)."""
+    box = Container(command=["echo", "${{ inputs.v }}"], image="alpine:3")
+    steps = {
+        "s0": Step(
+            container=Container(command=["w"], image="alpine:3"), outputs={"v": Output(type="integer", path="v")}
+        )
+    }
+    for i in range(1, 250):
+        steps[f"s{i}"] = Step(
+            container=box,
+            inputs={"v": Input(value=f"${{{{ steps.s{i - 1}.outputs.v }}}}")},
+            outputs={"v": Output(type="integer", path="v")},
+        )
+    doc = manifest(Pipeline(name="p", steps=steps), argo_version="3.7.9")
+    main = template(doc, "main")["dag"]["tasks"]
+    assert [t["name"] for t in main] == ["flowyard-part-1", "flowyard-part-2"]
+    assert main[1]["depends"] == "flowyard-part-1"
+    first, second = template(doc, "flowyard-part-1"), template(doc, "flowyard-part-2")
+    assert len(first["dag"]["tasks"]) == 200 and len(second["dag"]["tasks"]) == 51  # 50 steps and one gate
+    after_cut = task(doc, "s200", dag="flowyard-part-2")
+    assert after_cut["depends"] == "flowyard-gate-s199-succeeded.Succeeded"
+    value = after_cut["arguments"]["parameters"][0]["value"]
+    exported = {o["name"]: o["valueFrom"]["parameter"] for o in first["outputs"]["parameters"]}
+    assert (
+        exported[value.removeprefix("{{inputs.parameters.").removesuffix("}}")] == "{{tasks.s199.outputs.parameters.v}}"
+    )
+    gate = task(doc, "flowyard-gate-s199-succeeded", dag="flowyard-part-2")
+    status = gate["when"].split("'")[1].removeprefix("{{inputs.parameters.").removesuffix("}}")
+    assert exported[status] == "{{tasks.s199.status}}" and gate["template"] == "flowyard-nothing"
