@@ -187,3 +187,16 @@ def test_a_fan_out_over_a_fan_outs_values_over_the_argv_limit_runs_as_locally(tm
     argo = json.loads(user_cli(*run, "--json", cwd=tmp_path, timeout=90).stdout)
     assert argo["status"] == local["status"] == "Succeeded", argo["message"]
     assert sorted(t["item"] for t in argo["tasks"] if t["step"] == "each") == [0, 1, 2]
+
+
+@needs_pods
+@pytest.mark.xfail(strict=True, reason="issue 15 divergence 9: a long literal list reaches the item helper as argv")
+def test_a_fan_out_over_a_literal_list_over_the_argv_limit_runs_as_locally(tmp_path: Path) -> None:
+    """The item helper got the literal list as one argv string: its pod could not start (E2BIG)."""
+    literal = json.dumps(["x" * 60000] * 3)
+    text = LARGE_PARAM.replace("parameters:\n  xs: {type: list}\n", "").replace("${{ params.xs }}", literal)
+    (tmp_path / "p.yaml").write_text(text, encoding="utf-8")
+    local = json.loads(user_cli("run", "p.yaml", "--json", cwd=tmp_path).stdout)
+    argo = json.loads(user_cli("run", "p.yaml", "--backend", "argo", "--json", cwd=tmp_path, timeout=90).stdout)
+    assert argo["status"] == local["status"] == "Succeeded", argo["message"]
+    assert sorted(t["item"] for t in argo["tasks"] if t["step"] == "each") == [0, 1, 2]
