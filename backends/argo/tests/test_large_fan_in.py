@@ -190,7 +190,6 @@ def test_a_fan_out_over_a_fan_outs_values_over_the_argv_limit_runs_as_locally(tm
 
 
 @needs_pods
-@pytest.mark.xfail(strict=True, reason="issue 15 divergence 9: a long literal list reaches the item helper as argv")
 def test_a_fan_out_over_a_literal_list_over_the_argv_limit_runs_as_locally(tmp_path: Path) -> None:
     """The item helper got the literal list as one argv string: its pod could not start (E2BIG)."""
     literal = json.dumps(["x" * 60000] * 3)

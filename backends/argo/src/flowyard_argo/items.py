@@ -23,7 +23,7 @@ from flowyard_argo.errors import CompileError
 from flowyard_argo.fan_ins import list_artifact
 from flowyard_argo.helper import DATA_PATH
 from flowyard_argo.layout import CompilerLayout
-from flowyard_argo.names import items_task
+from flowyard_argo.names import ARGV_STRING_LIMIT, items_task
 
 
 @dataclass(frozen=True)
@@ -114,8 +114,13 @@ class ItemPlanning(CompilerLayout):
         if isinstance(src, LiteralSource):
             check_literal_fields(list(src.value), fields, step.name)
         if isinstance(src, LiteralSource):
-            args = {"mode": "enumerate", "data": literal_data(src.value), "count": "-"}
-            return Items(with_param=with_param, count=count, helper_args={**args, "fields": fields_json}, fields=fields)
+            data = literal_data(src.value)
+            args = {"mode": "enumerate", "data": data, "count": "-", "fields": fields_json}
+            if len(data.encode()) <= ARGV_STRING_LIMIT:
+                return Items(with_param=with_param, count=count, helper_args=args, fields=fields)
+            # through a file: over one argv string's limit the helper's pod could not start (E2BIG)
+            args["data"] = DATA_PATH
+            return Items(with_param=with_param, count=count, helper_args=args, helper_raw=data, fields=fields)
         if isinstance(src, ParamSource):  # through a file: the value can be over one argv string's 131,072 bytes
             args = {"mode": "enumerate", "data": DATA_PATH, "count": "-", "fields": fields_json}
             raw = f"{{{{workflow.parameters.{src.name}}}}}"
