@@ -49,7 +49,7 @@ steps:
 
 
 def statuses(doc: dict) -> list[tuple[str, str]]:
-    return sorted((t["step"], t["status"]) for t in doc["tasks"] if t["step"] != "flowyard-items")
+    return sorted((t["step"], t["status"]) for t in doc["tasks"] if not t["step"].startswith("flowyard-"))
 
 
 @needs_pods
