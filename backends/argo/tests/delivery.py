@@ -78,9 +78,13 @@ def workflow_parameters(doc: Mapping[str, Any]) -> dict[str, str]:
 
 
 def run_helper(doc: Mapping[str, Any], helper_task: Mapping[str, Any], tmp: Path) -> str:
-    """The item helper's ``items`` output: its script run on its substituted arguments."""
+    """The item helper's ``items`` output: its script run on its substituted arguments (a ``raw`` data artifact's
+    text in place of the path it is written to, as the file helper's ``READ_DATA`` does)."""
     args = substitute_object(helper_task["arguments"], workflow_parameters(doc), allow_unresolved=False)
     values = {p["name"]: p["value"] for p in args["parameters"]}
+    for art in args.get("artifacts") or []:  # a parameter's value as a raw artifact: the file READ_DATA reads
+        if art["name"] == "data" and "raw" in art:
+            values["data"] = art["raw"]["data"]
     items_file, count_file = tmp / "items", tmp / "count"
     script = SCRIPT.replace(ITEMS_PATH, str(items_file)).replace(COUNT_PATH, str(count_file))
     script = script.replace('"/tmp/flowyard"', repr(str(tmp)))

@@ -63,10 +63,14 @@ def helper_outputs(root: Path) -> tuple[list[dict[str, str]], str]:
 
 def test_the_helper_numbers_a_parameter_list_and_flattens_fields(tmp_path: Path) -> None:
     doc = manifest(canonical_ir("seed-fanout"))
-    args = {p["name"]: p["value"] for p in task(doc, "activator-items")["arguments"]["parameters"]}
+    helper = task(doc, "activator-items")
+    args = {p["name"]: p["value"] for p in helper["arguments"]["parameters"]}
     messages = [{"id": "1", "event": {"msg": "é 1"}}, {"id": "2", "event": {"msg": "two"}}]
-    args["data"] = json.dumps(messages)
-    run_template(doc, "flowyard-items", args, tmp_path)
+    # the parameter's value as a raw argument artifact, written by argoexec's init container to the data path
+    assert helper["arguments"]["artifacts"] == [{"name": "data", "raw": {"data": "{{workflow.parameters.messages}}"}}]
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "tmp" / "data").write_text(json.dumps(messages), encoding="utf-8")
+    run_template(doc, "flowyard-items-file", args, tmp_path)
     rows, count = helper_outputs(tmp_path)
     assert count == "2"
     assert rows == [
@@ -76,7 +80,7 @@ def test_the_helper_numbers_a_parameter_list_and_flattens_fields(tmp_path: Path)
 
 
 def test_the_helper_refuses_a_non_list_with_a_message(tmp_path: Path) -> None:
-    doc = manifest(canonical_ir("fan-in-values"))
+    doc = manifest(canonical_ir("parallel-limits"))  # literal lists: the helper's data is an argument
     t = template(doc, "flowyard-items")
     argv = [sys.executable, "-c", t["container"]["command"][2], "enumerate", '{"a": 1}', "-", "[]"]
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)

@@ -50,8 +50,13 @@ steps:
 
 
 def statuses(doc: dict) -> list[tuple[str, str]]:
-    """The pipeline's steps; the pod numbering a fan-out's items (a task of its own on Argo) left out."""
-    return sorted((t["step"], t["status"]) for t in doc["tasks"] if t["step"] != items_task("write"))
+    """The pipeline's steps; flowyard's helper pods (the task numbering a fan-out's items) left out."""
+    helpers = {items_task("write")}
+    return sorted(
+        (t["step"], t["status"])
+        for t in doc["tasks"]
+        if t["step"] not in helpers and not t["step"].startswith("flowyard-")
+    )
 
 
 @needs_pods
@@ -116,3 +121,27 @@ def test_the_gatherer_of_an_empty_fan_outs_values_gets_an_empty_list(tmp_path: P
     assert argo["status"] == "Succeeded", argo
     printed = next(Path(argo["location"]).glob("pods/*-total-*/stdout.log")).read_text().strip()
     assert json.loads(printed) == []
+
+
+GUARDED = EMPTY_FAN_OUT.replace(
+    "  xs: {type: list, default: []}\n", "  xs: {type: list, default: []}\n  go: {type: bool}\n"
+)
+GUARDED = GUARDED.replace(
+    "    for_each: ${{ params.xs }}\n", "    for_each: ${{ params.xs }}\n    when: ${{ params.go }}\n"
+)
+
+
+@needs_pods
+@pytest.mark.parametrize("version", ARGO_VERSIONS)
+@pytest.mark.parametrize("go", [True, False])
+def test_the_consumer_of_an_empty_fan_out_with_a_when_runs_as_locally(tmp_path: Path, version: str, go: bool) -> None:
+    """A loop over no items and a loop whose ``when`` is false are both a Skipped node on Argo; locally the first feeds
+    its consumer an empty collection, the second omits it (docs/spec.md "Skipped steps", "Fan-out and fan-in")."""
+    (tmp_path / "p.yaml").write_text(GUARDED, encoding="utf-8")
+    params = ["-p", "xs=[]", "-p", f"go={json.dumps(go)}"]
+    local = json.loads(user_cli("run", "p.yaml", *params, "--json", cwd=tmp_path).stdout)
+    run = ["run", "p.yaml", "--backend", "argo", "-O", f"argo_version={version}", *params, "--json"]
+    argo = json.loads(user_cli(*run, cwd=tmp_path).stdout)
+    ran = {t["step"]: t["status"] for t in local["tasks"]}.get("gather")
+    assert ran == ("Succeeded" if go else "Omitted")
+    assert {t["step"]: t["status"] for t in argo["tasks"]}.get("gather") == ("Succeeded" if go else None)

@@ -86,3 +86,116 @@ def test_a_fan_out_over_a_list_output_over_the_argv_limit_runs_as_locally(tmp_pa
     argo = json.loads(user_cli("run", "wf.yaml", "--backend", "argo", "--json", cwd=tmp_path).stdout)
     assert argo["status"] == local["status"] == "Succeeded", argo["message"]
     assert sorted(t["item"] for t in argo["tasks"] if t["step"] == "each") == [0, 1, 2]
+
+
+LARGE_INPUT = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: large-input
+steps:
+  make:
+    container:
+      image: python:3.12-alpine
+      command: [python, -c, "import json; open('o.json', 'w').write(json.dumps([0.5] * 40000))"]
+    outputs:
+      xs: {type: list, path: o.json}
+  total:
+    python: {function: "flowyard.testing.functions:total", image: "registry.example/flowyard-step:0.1"}
+    inputs:
+      xs: ${{ steps.make.outputs.xs }}
+    outputs:
+      out: {type: number}
+outputs:
+  total: ${{ steps.total.outputs.out }}
+"""
+
+
+@needs_pods
+def test_a_list_output_over_the_argv_limit_reaches_a_python_step_as_locally(tmp_path: Path) -> None:
+    """A list output of ~200 KB read by a Python-function step: as one argv string the pod could not start (E2BIG)."""
+    from flowyard_argo.executor.images import host_python_entry
+
+    (tmp_path / "p.yaml").write_text(LARGE_INPUT, encoding="utf-8")
+    (tmp_path / "images.yaml").write_text(json.dumps({"flowyard-step*": host_python_entry()}))
+    local = json.loads(user_cli("run", "p.yaml", "--json", cwd=tmp_path).stdout)
+    run = ["run", "p.yaml", "--backend", "argo", "-O", "image_map=images.yaml", "--json"]
+    argo = json.loads(user_cli(*run, cwd=tmp_path, timeout=90).stdout)  # the executor waited forever (E2BIG)
+    assert argo["status"] == local["status"] == "Succeeded", argo["message"]
+    assert argo["outputs"] == local["outputs"] == {"total": 20000.0}
+
+
+LARGE_PARAM = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: large-param
+parameters:
+  xs: {type: list}
+defaults:
+  image: python:3.12-alpine
+steps:
+  each:
+    for_each: ${{ params.xs }}
+    container:
+      command: [python, -c, "pass"]
+"""
+
+
+@needs_pods
+def test_a_fan_out_over_a_list_parameter_over_the_argv_limit_runs_as_locally(tmp_path: Path) -> None:
+    """The item helper got the parameter's value as one argv string: its pod could not start (E2BIG)."""
+    (tmp_path / "p.yaml").write_text(LARGE_PARAM, encoding="utf-8")
+    (tmp_path / "params.json").write_text(json.dumps({"xs": ["x" * 60000] * 3}), encoding="utf-8")
+    local = json.loads(user_cli("run", "p.yaml", "--params-file", "params.json", "--json", cwd=tmp_path).stdout)
+    run = ["run", "p.yaml", "--backend", "argo", "--params-file", "params.json", "--json"]
+    argo = json.loads(user_cli(*run, cwd=tmp_path, timeout=90).stdout)
+    assert argo["status"] == local["status"] == "Succeeded", argo["message"]
+    assert sorted(t["item"] for t in argo["tasks"] if t["step"] == "each") == [0, 1, 2]
+
+
+LARGE_AGGREGATE = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: large-aggregate
+parameters:
+  xs: {type: list}
+steps:
+  make:
+    for_each: ${{ params.xs }}
+    python: {function: "flowyard.testing.functions:emit", image: "registry.example/flowyard-step:0.1"}
+    inputs:
+      value: ${{ item }}
+    outputs:
+      out: {type: string}
+  each:
+    for_each: ${{ steps.make.outputs.out }}
+    container:
+      image: python:3.12-alpine
+      command: [python, -c, "pass"]
+"""
+
+
+@needs_pods
+def test_a_fan_out_over_a_fan_outs_values_over_the_argv_limit_runs_as_locally(tmp_path: Path) -> None:
+    """The item helper got the upstream loop's aggregate as one argv string: its pod could not start (E2BIG)."""
+    from flowyard_argo.executor.images import host_python_entry
+
+    (tmp_path / "p.yaml").write_text(LARGE_AGGREGATE, encoding="utf-8")
+    (tmp_path / "params.json").write_text(json.dumps({"xs": ["x" * 60000] * 3}), encoding="utf-8")
+    (tmp_path / "images.yaml").write_text(json.dumps({"flowyard-step*": host_python_entry()}))
+    local = json.loads(user_cli("run", "p.yaml", "--params-file", "params.json", "--json", cwd=tmp_path).stdout)
+    run = ["run", "p.yaml", "--backend", "argo", "-O", "image_map=images.yaml", "--params-file", "params.json"]
+    argo = json.loads(user_cli(*run, "--json", cwd=tmp_path, timeout=90).stdout)
+    assert argo["status"] == local["status"] == "Succeeded", argo["message"]
+    assert sorted(t["item"] for t in argo["tasks"] if t["step"] == "each") == [0, 1, 2]
+
+
+@needs_pods
+def test_a_fan_out_over_a_literal_list_over_the_argv_limit_runs_as_locally(tmp_path: Path) -> None:
+    """The item helper got the literal list as one argv string: its pod could not start (E2BIG)."""
+    literal = json.dumps(["x" * 60000] * 3)
+    text = LARGE_PARAM.replace("parameters:\n  xs: {type: list}\n", "").replace("${{ params.xs }}", literal)
+    (tmp_path / "p.yaml").write_text(text, encoding="utf-8")
+    local = json.loads(user_cli("run", "p.yaml", "--json", cwd=tmp_path).stdout)
+    argo = json.loads(user_cli("run", "p.yaml", "--backend", "argo", "--json", cwd=tmp_path, timeout=90).stdout)
+    assert argo["status"] == local["status"] == "Succeeded", argo["message"]
+    assert sorted(t["item"] for t in argo["tasks"] if t["step"] == "each") == [0, 1, 2]

@@ -76,8 +76,10 @@ def test_python_steps_run_flowyards_step_entrypoint_in_their_image() -> None:
     assert c["image"] == STEP_IMAGE
     assert c["command"][:6] == ["python3", "-m", "flowyard.step", "exec", "--kind", "python"]
     assert "flowyard.testing.functions:double" in c["command"]
-    i = c["command"].index("--value")
-    assert c["command"][i : i + 5] == ["--value", "x", "number", "rendered", "{{inputs.parameters.x}}"]
+    i = c["command"].index("--value-file")  # an upstream value through a file: it can be over argv's limit
+    assert c["command"][i : i + 5] == ["--value-file", "x", "number", "rendered", "/flowyard/values-in/x"]
+    raw = {"name": "flowyard-raw-x", "path": "/flowyard/values-in/x", "raw": {"data": "{{inputs.parameters.x}}"}}
+    assert raw in template(doc, "b")["inputs"]["artifacts"]
     assert task(doc, "b")["arguments"]["parameters"] == [{"name": "x", "value": "{{tasks.a.outputs.parameters.out}}"}]
     assert template(doc, "b")["outputs"]["parameters"] == [
         {"name": "out", "valueFrom": {"path": "/flowyard/values/out"}}
@@ -114,7 +116,10 @@ def test_fan_out_over_a_parameter_is_with_param_over_the_numbered_list() -> None
     doc = manifest(canonical_ir("wide-fanout"))
     helper = task(doc, "double-items")
     args = {p["name"]: p["value"] for p in helper["arguments"]["parameters"]}
-    assert args["mode"] == "enumerate" and args["data"] == "{{workflow.parameters.xs}}"
+    assert args["mode"] == "enumerate" and args["data"] == "/tmp/flowyard/data"  # the value through a file:
+    # over 131,072 bytes no argv holds it (test_large_fan_in.py)
+    assert helper["template"] == "flowyard-items-file"
+    assert helper["arguments"]["artifacts"] == [{"name": "data", "raw": {"data": "{{workflow.parameters.xs}}"}}]
     assert task(doc, "double")["withParam"] == "{{tasks.double-items.outputs.parameters.items}}"
     assert task(doc, "double")["depends"] == "double-items"
     gathered = manifest(canonical_ir("fan-in-values"))  # its values are gathered: wrapped (test_empty_fan_out.py)
@@ -357,9 +362,12 @@ def test_fan_out_over_fanned_out_values_gathers_them_in_item_order_first() -> No
         },
     )
     doc = manifest(p)
-    args = {p["name"]: p["value"] for p in task(doc, "b-items")["arguments"]["parameters"]}
+    helper = task(doc, "b-items")
+    args = {p["name"]: p["value"] for p in helper["arguments"]["parameters"]}
     assert args["mode"] == "gather"
-    assert args["data"] == "{{tasks.a.outputs.parameters.out}}"
+    # the aggregate through a file (over 131,072 bytes no argv holds it: test_large_fan_in.py)
+    assert args["data"] == "/tmp/flowyard/data" and helper["template"] == "flowyard-items-file"
+    assert helper["arguments"]["artifacts"] == [{"name": "data", "raw": {"data": "{{tasks.a.outputs.parameters.out}}"}}]
     assert args["count"] == "{{tasks.a-items.outputs.parameters.count}}"
 
 
@@ -449,3 +457,36 @@ def test_preflight_refuses_what_the_controller_would_with_its_words() -> None:
         FlowyardError, match=r"every Argo release would refuse the manifest \(validate.go CronWorkflow\)"
     ):
         backend.compile(lower(Pipeline(name="c" * 53, steps={"s": box("echo")})))
+
+
+def test_over_200_tasks_main_calls_nested_dags_of_at_most_200() -> None:
+    """A chain of 250 steps: two parts; the step after the cut reads its value from its part's input, exported by
+    the part before it, and waits for a gate testing the producer's phase (executed: test_nested_dags.py)."""
+    box = Container(command=["echo", "${{ inputs.v }}"], image="alpine:3")
+    steps = {
+        "s0": Step(
+            container=Container(command=["w"], image="alpine:3"), outputs={"v": Output(type="integer", path="v")}
+        )
+    }
+    for i in range(1, 250):
+        steps[f"s{i}"] = Step(
+            container=box,
+            inputs={"v": Input(value=f"${{{{ steps.s{i - 1}.outputs.v }}}}")},
+            outputs={"v": Output(type="integer", path="v")},
+        )
+    doc = manifest(Pipeline(name="p", steps=steps), argo_version="3.7.9")
+    main = template(doc, "main")["dag"]["tasks"]
+    assert [t["name"] for t in main] == ["flowyard-part-1", "flowyard-part-2"]
+    assert main[1]["depends"] == "flowyard-part-1"
+    first, second = template(doc, "flowyard-part-1"), template(doc, "flowyard-part-2")
+    assert len(first["dag"]["tasks"]) == 200 and len(second["dag"]["tasks"]) == 51  # 50 steps and one gate
+    after_cut = task(doc, "s200", dag="flowyard-part-2")
+    assert after_cut["depends"] == "flowyard-gate-s199-succeeded.Succeeded"
+    value = after_cut["arguments"]["parameters"][0]["value"]
+    exported = {o["name"]: o["valueFrom"]["parameter"] for o in first["outputs"]["parameters"]}
+    assert (
+        exported[value.removeprefix("{{inputs.parameters.").removesuffix("}}")] == "{{tasks.s199.outputs.parameters.v}}"
+    )
+    gate = task(doc, "flowyard-gate-s199-succeeded", dag="flowyard-part-2")
+    status = gate["when"].split("'")[1].removeprefix("{{inputs.parameters.").removesuffix("}}")
+    assert exported[status] == "{{tasks.s199.status}}" and gate["template"] == "flowyard-nothing"

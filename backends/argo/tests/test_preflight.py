@@ -4,6 +4,7 @@ refuse is refused by name at compile time (``flowyard_argo.executor.validate``: 
 from __future__ import annotations
 
 import pytest
+import yaml
 from flowyard.errors import FlowyardError
 from flowyard.lowering import lower
 from flowyard.spec import Container, Pipeline, Step
@@ -17,14 +18,16 @@ def fan_outs(n: int, name: str = "p") -> Pipeline:
     return Pipeline(name=name, steps={f"s{i}": Step(container=box, for_each=[1, 2]) for i in range(n)})
 
 
-def test_a_dag_over_the_crds_200_tasks_is_refused_with_the_controllers_message() -> None:
-    """101 fan-outs are 202 tasks in ``main`` (each has its numbering task); v4's CRD caps a DAG at 200."""
+def test_a_dag_over_the_crds_200_tasks_is_split_and_what_cannot_fit_is_refused_with_the_controllers_message() -> None:
+    """101 fan-outs are 202 tasks (each has its numbering task): split into nested DAGs of at most 200 (v4's CRD cap);
+    201 fan-outs are 201 step templates, over the cap on a workflow's templates, which no split changes."""
+    doc = yaml.safe_load(ArgoBackend({"default_image": STEP_IMAGE}).compile(lower(fan_outs(101))).main.content)
+    assert max(len(t["dag"]["tasks"]) for t in doc["spec"]["templates"] if "dag" in t) <= 200
     with pytest.raises(
-        FlowyardError, match=r"Argo 4\.1\.2 would refuse.*\.dag\.tasks: Too many: 202: must have at most 200"
+        FlowyardError, match=r"Argo 4\.1\.2 would refuse.*spec\.templates: Too many: \d+: must have at most 200"
     ):
-        ArgoBackend({"default_image": STEP_IMAGE}).compile(lower(fan_outs(101)))
-    ArgoBackend({"default_image": STEP_IMAGE}).compile(lower(fan_outs(99)))  # 198 tasks fit
-    ArgoBackend({"default_image": STEP_IMAGE, "argo_version": "3.7.9"}).compile(lower(fan_outs(101)))  # no cap
+        ArgoBackend({"default_image": STEP_IMAGE}).compile(lower(fan_outs(201)))
+    ArgoBackend({"default_image": STEP_IMAGE, "argo_version": "3.7.9"}).compile(lower(fan_outs(201)))  # no cap
 
 
 def test_a_cron_workflow_name_over_52_characters_is_refused_with_the_controllers_message() -> None:

@@ -23,6 +23,7 @@ from flowyard_argo.errors import CompileError
 from flowyard_argo.failed_items import check_template
 from flowyard_argo.items import ItemPlanning
 from flowyard_argo.names import ENTRY, IR_ANNOTATION, MANIFEST_LIMIT, PIPELINE_LABEL
+from flowyard_argo.nesting import nest
 from flowyard_argo.on_exit import EXIT_HANDLER, exit_handler
 from flowyard_argo.options import ArgoOptions
 from flowyard_argo.references import unquotable
@@ -75,9 +76,10 @@ class ArgoCompiler(StepTemplates, TaskWiring, ItemPlanning):
         continues = any(s.failure_policy == "continue" for s in self.ir.steps)
         # assessDAGPhase (dag.go) reads only the targets' phases, by default the leaves: every task is a target
         # when a step continues, so a failed step whose dependents ran still fails the run, as locally
+        tasks, parts = nest(tasks, continues=continues, taken={s.dns_name for s in self.ir.steps})
         target = " ".join(t.name for t in tasks) if continues else None
         entry = DAG(name=ENTRY, tasks=tasks, fail_fast=not continues, target=target)
-        all_templates: list[Any] = [entry, *extra, *templates]
+        all_templates: list[Any] = [entry, *parts, *extra, *templates]
         on_exit = None
         if self.ir.on_exit is not None:
             exit_template, calls = self.step_template(self.ir.on_exit)

@@ -48,3 +48,25 @@ def listed_outputs(ir: PipelineIR) -> set[tuple[str, str]]:
         for s in ir.steps
         if s.for_each is not None and isinstance(s.for_each.source, StepOutputSource) and not s.for_each.over_fanout
     }
+
+
+def guarded_fan_outs(ir: PipelineIR) -> set[str]:
+    """The fanned-out steps with a ``when`` whose outputs another step reads.
+
+    A loop over no items is a Skipped node (``dag.go`` ``executeDAGTask``, "Skipped, empty params"), as is a task
+    whose ``when`` is false: its readers could not tell an empty fan-out (an empty collection, locally) from a
+    skipped step (they are omitted). Wrapped, the ``when`` is on the wrapper's task and an empty loop inside it
+    leaves the wrapper Succeeded.
+    """
+    read: set[str] = set()
+    for step in ir.steps:
+        sources: list[Any] = [i.source for i in step.inputs]
+        sources += [step.for_each.source] if step.for_each is not None else []
+        sources += [step.when.left, step.when.right] if step.when is not None else []
+        read |= {src.step for src in sources if isinstance(src, StepOutputSource)}
+    return {s.name for s in ir.steps if s.for_each is not None and s.when is not None and s.name in read}
+
+
+def wrapped_loops(ir: PipelineIR) -> set[str]:
+    """The fanned-out steps whose loop is wrapped in a DAG template besides those with their own parallelism."""
+    return value_fan_in_producers(ir) | guarded_fan_outs(ir)

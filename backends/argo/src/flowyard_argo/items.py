@@ -23,7 +23,7 @@ from flowyard_argo.errors import CompileError
 from flowyard_argo.fan_ins import list_artifact
 from flowyard_argo.helper import DATA_PATH
 from flowyard_argo.layout import CompilerLayout
-from flowyard_argo.names import items_task
+from flowyard_argo.names import ARGV_STRING_LIMIT, items_task
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Items:
     helper_args: dict[str, str] | None = None  # this step's own helper task, if it needs one
     helper_depends: tuple[str, ...] = ()
     helper_data: str | None = None  # the upstream list as an artifact (``from``), read from DATA_PATH
+    helper_raw: str | None = None  # the list's text as a ``raw`` artifact's data, read from DATA_PATH
     fields: tuple[tuple[str, ...], ...] = ()
 
 
@@ -112,11 +113,18 @@ class ItemPlanning(CompilerLayout):
         count = f"{{{{tasks.{own}.outputs.parameters.count}}}}"
         if isinstance(src, LiteralSource):
             check_literal_fields(list(src.value), fields, step.name)
-        if isinstance(src, LiteralSource | ParamSource):
-            param = f"{{{{workflow.parameters.{getattr(src, 'name', '')}}}}}"
-            data = literal_data(src.value) if isinstance(src, LiteralSource) else param
-            args = {"mode": "enumerate", "data": data, "count": "-"}
-            return Items(with_param=with_param, count=count, helper_args={**args, "fields": fields_json}, fields=fields)
+        if isinstance(src, LiteralSource):
+            data = literal_data(src.value)
+            args = {"mode": "enumerate", "data": data, "count": "-", "fields": fields_json}
+            if len(data.encode()) <= ARGV_STRING_LIMIT:
+                return Items(with_param=with_param, count=count, helper_args=args, fields=fields)
+            # through a file: over one argv string's limit the helper's pod could not start (E2BIG)
+            args["data"] = DATA_PATH
+            return Items(with_param=with_param, count=count, helper_args=args, helper_raw=data, fields=fields)
+        if isinstance(src, ParamSource):  # through a file: the value can be over one argv string's 131,072 bytes
+            args = {"mode": "enumerate", "data": DATA_PATH, "count": "-", "fields": fields_json}
+            raw = f"{{{{workflow.parameters.{src.name}}}}}"
+            return Items(with_param=with_param, count=count, helper_args=args, helper_raw=raw, fields=fields)
         assert isinstance(src, StepOutputSource)
         up = self.steps[src.step]
         if not step.for_each.over_fanout:  # through a file: the list can be over one argv string's 131,072 bytes
@@ -133,11 +141,13 @@ class ItemPlanning(CompilerLayout):
         if up.output(src.output).type == "file":
             # item i reads upstream item i's file from its indexed key: same numbering as upstream
             return Items(with_items=upstream.with_items, with_param=upstream.with_param, count=upstream.count)
-        args = {"mode": "gather", "data": self.output_ref(src.step, src.output), "count": upstream.count}
+        # the aggregate through a file: over one argv string's 131,072 bytes its pod could not start (E2BIG)
+        args = {"mode": "gather", "data": DATA_PATH, "count": upstream.count}
         return Items(
             with_param=with_param,
             count=upstream.count,
             helper_args={**args, "fields": fields_json},
             helper_depends=(src.step,),  # step names
+            helper_raw=self.output_ref(src.step, src.output),
             fields=fields,
         )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowyard.ir import InputIR, ItemSource, OutputIR, PipelineIR, S3StoreIR, StepIR, StepOutputSource
 
-from flowyard_argo.fan_ins import listed_outputs, value_fan_in_producers
+from flowyard_argo.fan_ins import listed_outputs, wrapped_loops
 from flowyard_argo.names import DEFAULT_WORKDIR, INPUTS_ROOT, OUTPUTS_ROOT, basename
 from flowyard_argo.options import ArgoOptions
 
@@ -29,8 +29,8 @@ class CompilerLayout:
         self.needs_helper_file = False
         self.listed = listed_outputs(ir)  # (step, output) a fan-out's helper reads as a file
         self.needs_check = False
-        # fanned-out steps whose values are gathered: wrapped, so an empty loop's aggregate is "[]"
-        self.gathered = value_fan_in_producers(ir)
+        # fanned-out steps whose values are gathered (an empty loop's aggregate is "[]") or that have a when: wrapped
+        self.gathered = wrapped_loops(ir)
         self.steps = {s.name: s for s in ir.all_steps}  # ir.step() is a linear scan
 
     def dns(self, step: str) -> str:

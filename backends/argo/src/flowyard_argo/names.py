@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 from flowyard.ir import OutputIR, PipelineIR
 
 from flowyard_argo.failed_items import CHECK, check_task
-from flowyard_argo.fan_ins import value_fan_in_producers
+from flowyard_argo.fan_ins import wrapped_loops
 from flowyard_argo.on_exit import EXIT_HANDLER, failed_step_name
 
 ENTRY = "main"
@@ -18,12 +18,14 @@ INPUTS_ROOT = "/flowyard/inputs"
 OUTPUTS_ROOT = "/flowyard/outputs"
 VALUES_DIR = "/flowyard/values"
 COLLECTED_DIR = "/flowyard/collected"
+VALUES_IN_DIR = "/flowyard/values-in"  # a Python step's upstream values, each written to a file by argoexec's init
 DEFAULT_WORKDIR = "/flowyard/work"
 P_INDEX = "flowyard-index"
 P_ITEM = "flowyard-item"
 P_ITEMS = "flowyard-items"
 AWS_S3_ENDPOINT = "s3.amazonaws.com"  # Argo's docs for AWS S3 (docs/configure-artifact-repository.md)
 ARGUMENT_LIMIT = 128 * 1024  # Argo refuses larger parameter values
+ARGV_STRING_LIMIT = 32 * 4096  # Linux's MAX_ARG_STRLEN: one longer argv string and a pod cannot start (E2BIG)
 MANIFEST_LIMIT = 1024 * 1024  # etcd's object limit is ~1.5 MB; Argo's docs advise staying under 1 MB
 IR_ANNOTATION = "workflows.flowyard.dev/ir-version"
 PIPELINE_LABEL = "workflows.flowyard.dev/pipeline"
@@ -52,7 +54,7 @@ def reserved_names(ir: PipelineIR) -> dict[str, str]:
     names[HELPER_FILE] = "the item-numbering template reading a file"
     if ir.on_exit is not None:
         names[failed_step_name(ir.on_exit.dns_name)] = "the on-exit step run after a failure"
-    gathered = value_fan_in_producers(ir)
+    gathered = wrapped_loops(ir)
     for s in ir.steps:
         if s.for_each is not None:
             names[items_task(s.dns_name)] = f"the item list of step {s.name!r}"

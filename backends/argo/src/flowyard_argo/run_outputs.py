@@ -57,7 +57,8 @@ def _index(node: Mapping[str, Any]) -> int | None:
 
 def _step_values(step: StepIR, name: str, pods: list[Mapping[str, Any]]) -> dict[int | None, Any]:
     """Each succeeded pod's value of output ``name``, by item index (``None`` for a step without items); a
-    fanned-out value output is an envelope carrying its index (:func:`flowyard.step.encode_envelope`)."""
+    fanned-out Python step's value output is an envelope carrying its index (:func:`flowyard.step.encode_envelope`), a
+    container step's is its file's text, its index in the pod's name."""
     declared = step.output(name)
     values: dict[int | None, Any] = {}
     for pod in pods:
@@ -73,7 +74,7 @@ def _step_values(step: StepIR, name: str, pods: list[Mapping[str, Any]]) -> dict
         texts = [p.get("value") for p in outputs.get("parameters") or [] if p.get("name") == name]
         if not texts or texts[0] is None:
             continue
-        if step.for_each is not None:
+        if step.for_each is not None and step.kind == "python":
             envelope = json.loads(texts[0])
             values[int(envelope["index"])] = envelope["value"]
         else:

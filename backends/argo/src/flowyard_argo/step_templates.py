@@ -23,7 +23,7 @@ from hera.workflows import models as m
 from flowyard_argo.artifacts import ArtifactWiring
 from flowyard_argo.errors import CompileError
 from flowyard_argo.helper import COUNT_PATH, DATA_PATH, ITEMS_PATH, READ_DATA, SCRIPT
-from flowyard_argo.names import COLLECTED_DIR, DEFAULT_WORKDIR, HELPER, HELPER_FILE, P_INDEX, VALUES_DIR
+from flowyard_argo.names import COLLECTED_DIR, DEFAULT_WORKDIR, HELPER, HELPER_FILE, P_INDEX, VALUES_DIR, VALUES_IN_DIR
 from flowyard_argo.references import Rendering, StepCalls
 
 
@@ -93,6 +93,11 @@ class StepTemplates(ArtifactWiring, Rendering):
                 # through a file: the aggregate can be over Linux's 131,072 bytes for one argv string (E2BIG)
                 path = calls.raw[inp.name] = f"{COLLECTED_DIR}/{inp.name}"
                 argv += ["--collected-file", inp.name, item_type, f"{{{{inputs.parameters.{count_param}}}}}", path]
+            elif isinstance(inp.source, StepOutputSource):
+                encoding, _ = self.value_text(step, inp, calls, f"{where}, input {inp.name!r}")
+                # through a file: a list or object output can be over Linux's 131,072 bytes for one argv string
+                path = calls.raw[inp.name] = f"{VALUES_IN_DIR}/{inp.name}"
+                argv += ["--value-file", inp.name, inp.type, encoding, path]
             else:
                 encoding, text = self.value_text(step, inp, calls, f"{where}, input {inp.name!r}")
                 argv += ["--value", inp.name, inp.type, encoding, text]

@@ -15,9 +15,11 @@ from flowyard.summary import ArtifactWire, FanOutSummary, StructuralSummary
 
 from flowyard_argo.failed_items import CHECK
 from flowyard_argo.names import ENTRY, HELPER, HELPER_FILE
+from flowyard_argo.nesting import NOTHING, PART
 from flowyard_argo.on_exit import EXIT_HANDLER
 
 _TASK_OUTPUT = re.compile(r"\{\{tasks\.([-a-z0-9]+)\.outputs\.(?:parameters|artifacts)\.([-\w]+)\}\}")
+_STATUS = re.compile(r"\{\{tasks\.([-a-z0-9]+)\.status\}\}")
 _WF_PARAM = re.compile(r"\{\{workflow\.parameters\.([-\w]+)\}\}")
 _KEY = re.compile(r"\{\{workflow\.name\}\}/([-a-z0-9]+)/([-\w]+)(/\{\{inputs\.parameters\.flowyard-index\}\}/.*)?$")
 
@@ -30,7 +32,7 @@ def summarize_manifest(text: str) -> StructuralSummary:
     doc = yaml.safe_load(text)
     spec = doc["spec"].get("workflowSpec", doc["spec"])  # a CronWorkflow nests it
     templates = {t["name"]: t for t in spec["templates"]}
-    tasks = templates[ENTRY]["dag"]["tasks"]
+    tasks = entry_tasks(templates)
     helpers = {t["name"]: t for t in tasks if t["template"] in (HELPER, HELPER_FILE)}
     steps = [t for t in tasks if t["template"] not in (HELPER, HELPER_FILE, CHECK)]
     names = {t["name"] for t in steps}
@@ -66,6 +68,27 @@ def summarize_manifest(text: str) -> StructuralSummary:
     )
 
 
+def entry_tasks(templates: dict[str, Any]) -> list[dict[str, Any]]:
+    """``main``'s tasks as one DAG: a pipeline over 200 tasks is nested (:mod:`flowyard_argo.nesting`); each part's
+    inputs read back as the tags its producer's part exports, each gate as the task whose phase it tests."""
+    tasks = templates[ENTRY]["dag"]["tasks"]
+    if not any(t["template"].startswith(PART) for t in tasks):
+        return list(tasks)
+    exported: dict[str, str] = {}
+    for t in tasks:
+        for out in (templates[t["template"]].get("outputs") or {}).values():
+            for o in out:
+                exported[o["name"]] = o.get("from") or o["valueFrom"]["parameter"]
+    text = json.dumps([templates[t["template"]]["dag"]["tasks"] for t in tasks])
+    text = re.sub(r"\{\{inputs\.(?:parameters|artifacts)\.([-\w]+)\}\}", lambda m: exported[m.group(1)], text)
+    flat = [task for part in json.loads(text) for task in part]
+    gates = {t["name"]: _STATUS.search(t["when"]).group(1) for t in flat if t["template"] == NOTHING}  # type: ignore[union-attr]
+    for t in flat:
+        if t.get("depends"):
+            t["depends"] = re.sub(r"([-a-z0-9]+)\.Succeeded", lambda m: gates.get(m.group(1), m.group(0)), t["depends"])
+    return [t for t in flat if t["template"] != NOTHING]
+
+
 def _exit_step(spec: dict[str, Any], templates: dict[str, Any]) -> str | None:
     """The on-exit step: flowyard's handler runs it by run status (:mod:`flowyard_argo.on_exit`)."""
     name = spec.get("onExit")
@@ -88,7 +111,8 @@ def _fan_out_source(
     helper = helpers[f"{task['name']}-items"]
     args = {k: v.get("value", "") for k, v in _args(helper, "parameters").items()}
     if helper["template"] == HELPER_FILE:  # the upstream list as a file: its artifact names the producer
-        frm = _args(helper, "artifacts")["data"]["from"]
+        data = _args(helper, "artifacts")["data"]
+        frm = data["raw"]["data"] if "raw" in data else data["from"]  # a parameter's value, or a step's file
         args["data"] = frm.replace(".outputs.artifacts.flowyard-list-", ".outputs.parameters.")
     if not args["data"].startswith("{{"):  # a literal for_each list, given to the helper as JSON
         return f"literal:{len(json.loads(args['data']))}", False

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowyard.ir import StepIR, StepOutputSource
-from hera.workflows import DAG, Artifact, Parameter, Task
+from hera.workflows import DAG, Artifact, Parameter, RawArtifact, Task
 from hera.workflows import models as m
 
 from flowyard_argo.failed_items import failed_items_check, status_output
@@ -88,13 +88,15 @@ class TaskWiring(Rendering):
         assert items.helper_args is not None
         helper_args: list[Any] = [Parameter(name=k, value=v) for k, v in items.helper_args.items()]
         if items.helper_data is not None:
-            self.needs_helper_file = True
             helper_args.append(Artifact(name="data", from_=items.helper_data))
-        else:
-            self.needs_helper = True
+        elif items.helper_raw is not None:  # argoexec's init container writes the data, substituted, to its path
+            helper_args.append(RawArtifact(name="data", data=items.helper_raw))
+        from_file = items.helper_data is not None or items.helper_raw is not None
+        self.needs_helper_file |= from_file
+        self.needs_helper |= not from_file
         return Task(
             name=items_task(step.dns_name),
-            template=HELPER if items.helper_data is None else HELPER_FILE,
+            template=HELPER_FILE if from_file else HELPER,
             arguments=helper_args,
             depends=" && ".join(self.depends_on(d, data=True) for d in items.helper_depends) or None,
         )

@@ -263,6 +263,9 @@ def _exec_parser() -> Any:
     p.add_argument("--function")
     p.add_argument("--workdir", required=True)
     p.add_argument("--value", nargs=4, action="append", default=[], metavar=("NAME", "TYPE", "ENCODING", "TEXT"))
+    p.add_argument(  # a value read from a file: an engine's value can be over one argv string's limit
+        "--value-file", nargs=4, action="append", default=[], metavar=("NAME", "TYPE", "ENCODING", "PATH")
+    )
     p.add_argument("--collected", nargs=4, action="append", default=[], metavar=("NAME", "TYPE", "COUNT", "TEXT"))
     p.add_argument(  # the same, read from a file: an engine's aggregate can be over one argv string's limit
         "--collected-file", nargs=4, action="append", default=[], metavar=("NAME", "TYPE", "COUNT", "PATH")
@@ -283,7 +286,8 @@ def exec_task(args: Sequence[str]) -> int:
     ``--index`` is given (so the engine's aggregate can be put back in item order), each followed by one
     newline: Argo saves an output parameter as the file less one trailing newline (``SaveParameters``)."""
     ns = _exec_parser().parse_args(list(args))
-    inputs = [TaskInput(name=n, type=t, value=decode_value(t, enc, text)) for n, t, enc, text in ns.value]
+    values = [*ns.value, *((n, t, enc, Path(p).read_text(encoding="utf-8")) for n, t, enc, p in ns.value_file)]
+    inputs = [TaskInput(name=n, type=t, value=decode_value(t, enc, text)) for n, t, enc, text in values]
     texts = [*ns.collected, *((n, t, c, Path(p).read_text(encoding="utf-8")) for n, t, c, p in ns.collected_file)]
     for name, _type, count, text in texts:
         inputs.append(TaskInput(name=name, type="list", value=decode_collected(text, int(count))))
