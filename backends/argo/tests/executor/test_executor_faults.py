@@ -30,7 +30,6 @@ spec:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="an unexpected exception ends the worker thread: the run waits forever")
 def test_an_executor_fault_errors_its_node_and_the_run_ends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("injected fault")
@@ -46,5 +45,6 @@ def test_an_executor_fault_errors_its_node_and_the_run_ends(tmp_path: Path, monk
     a = by_display(run)["a"]
     assert a.phase is TaskState.ERROR  # type: ignore[attr-defined]
     assert "RuntimeError: injected fault" in a.message  # type: ignore[attr-defined]
-    assert "b" not in by_display(run)  # its dependency errored: never started
+    b = by_display(run).get("b")
+    assert b is None or b.pod is None  # type: ignore[attr-defined]  # its dependency errored: never started
     assert "RuntimeError: injected fault" in (tmp_path / "executor-faults.log").read_text()
