@@ -60,6 +60,9 @@ def execute(
     return _once(run, call)
 
 
+FAULTS_FILE = "executor-faults.log"  # in the run folder: what went wrong in the executor itself
+
+
 @dataclass(frozen=True)
 class _Invocation:
     """One call of a template: where its node goes in the tree and what it is given (``execute``'s arguments)."""
@@ -101,12 +104,26 @@ def _once(run: RunContext, call: _Invocation) -> Node:
             run_guarded(run, node, resolved, lambda: _dispatch(run, node, resolved, call.include_result))
     except ExecutionError as e:
         node.finish(TaskState.ERROR, str(e))
+    except Exception as e:  # noqa: BLE001 - a fault of ours: its node errors and the run goes on to its end
+        node.finish(TaskState.ERROR, _fault(run, node, e))
     if node.type == POD and run.record is not None:
         run.record.pod_finished(run.tree, node, ran, kept=kept is not None)
     if node.phase is TaskState.SUCCEEDED:
         _global_outputs(run, node, template)
     run.reconciler.changed()  # its phase and any global outputs it set: the other nodes' hooks look again
     return node
+
+
+def _fault(run: RunContext, node: Node, error: Exception) -> str:
+    """An exception no controller rule raises is the executor's fault, not the manifest's: its traceback goes to
+    ``executor-faults.log`` in the run folder and the node's message names it, so the run ends (Error) instead of
+    its waiting parents hanging on a worker thread that died."""
+    import traceback
+
+    text = "".join(traceback.format_exception(error))
+    with run.lock, open(run.folder / FAULTS_FILE, "a", encoding="utf-8") as log:
+        log.write(f"--- node {node.name}\n{text}")
+    return f"flowyard executor fault ({type(error).__name__}: {error}); traceback in {FAULTS_FILE}"
 
 
 def _dispatch(run: RunContext, node: Node, template: dict[str, Any], include_result: bool) -> None:
