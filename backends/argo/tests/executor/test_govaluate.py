@@ -101,10 +101,6 @@ def test_ternary(text, expected):
     assert type(evaluate(text)) is type(expected)
 
 
-_PORT_PENDING = pytest.mark.xfail(strict=True, reason="in, ??, ternary type check, bit operators not ported yet")
-
-
-@_PORT_PENDING
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -139,13 +135,12 @@ def test_operators_argo_allows(text, expected):
     assert type(evaluate(text)) is type(expected)
 
 
-@_PORT_PENDING
 @pytest.mark.parametrize(
     ("when", "expected"),
     [
         ("3 & 1 == 1", True),
         ("x in (y, x)", True),
-        ("nope ?? true", False),
+        ("(false ? x) ?? true", True),
         # short-circuits: the right side is never evaluated, so never type-checked
         ("false && 1", False),
         ("true || 1", True),
@@ -156,7 +151,6 @@ def test_when_with_the_full_operator_set(when, expected):
     assert should_execute(when) is expected
 
 
-@_PORT_PENDING
 @pytest.mark.parametrize(
     ("when", "message"),
     [
@@ -166,6 +160,7 @@ def test_when_with_the_full_operator_set(when, expected):
         ("1 in (1)", "Value '1' cannot be used with the comparator 'in', it is not a number"),
         ("x ? true : false", "Value 'x' cannot be used with the ternary operator '?', it is not a bool"),
         ("1, 2", "Expected boolean evaluation for '1, 2'. Got [1 2]"),
+        ("nope ?? true", "Expected boolean evaluation for 'nope ?? true'. Got nope"),
         # no functions are registered: a call is a variable followed by a clause
         ("foo(1) == 1", "Cannot transition token types from VARIABLE [foo] to CLAUSE [40]"),
     ],
@@ -173,3 +168,18 @@ def test_when_with_the_full_operator_set(when, expected):
 def test_errors_of_the_full_operator_set(when, message):
     with pytest.raises(WhenError, match=re.escape(message)):
         should_execute(when)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # each modifier computed alone: 100 ** 200 overflowed while 1 + 1 was evaluated (float64: +Inf)
+        ("1000 + 1000", 2000.0),
+        ("100 ** 200", float("inf")),
+        # math.Mod keeps the dividend's sign; x / 0 is a signed infinity
+        ("-7 % 3", -1.0),
+        ("-1 / 0", float("-inf")),
+    ],
+)
+def test_modifiers_are_go_float64(text, expected):
+    assert evaluate(text) == expected
