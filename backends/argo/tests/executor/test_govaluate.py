@@ -183,3 +183,23 @@ def test_errors_of_the_full_operator_set(when, message):
 )
 def test_modifiers_are_go_float64(text, expected):
     assert evaluate(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        ("1 + 2", "Expected boolean evaluation for '1 + 2'. Got 3"),
+        ("1 == 1 #", "Invalid 'when' expression '1 == 1 #': Invalid token: '#' (hint: try wrapping"),
+        ("f(1)", "Invalid 'when' expression 'f(1)': Cannot transition token types"),
+        ("a && b", "Failed to evaluate 'when' expresion 'a && b': Value 'a' cannot be used with the logical"),
+        ("a.b == c", "Failed to evaluate 'when' expresion 'a.b == c': No parameter 'a' found."),
+        ("false && a.b", None),
+    ],
+)
+def test_syntax_and_evaluation_errors_are_told_apart(when, message):
+    """shouldExecute: NewEvaluableExpression's error is an invalid expression, Evaluate's a failure to evaluate."""
+    if message is None:
+        assert should_execute(when) is False
+        return
+    with pytest.raises(WhenError, match="^" + re.escape(message)):
+        should_execute(when)

@@ -172,13 +172,18 @@ _INT64_LIMIT = 2**63
 _UINT64_MASK = 2**64 - 1
 
 
-def evaluate(text: str) -> Any:
-    """The condition's value (a bool for a well-formed ``when``)."""
+def plan(text: str) -> Stage:
+    """``NewEvaluableExpression``: lex and plan the stages; what fails here is a syntax error."""
     parser = _Parser(tokenize(text))
     stage = parser.binary(0)
     if parser.pos != len(parser.tokens):
         raise WhenError(f"Unexpected token {parser.tokens[parser.pos].value!r}")
-    return stage()
+    return stage
+
+
+def evaluate(text: str) -> Any:
+    """The condition's value (a bool for a well-formed ``when``)."""
+    return plan(text)()
 
 
 def should_execute(when: str) -> bool:
@@ -186,10 +191,14 @@ def should_execute(when: str) -> bool:
     if not when:
         return True
     try:
-        result = evaluate(when)
+        stage = plan(when)
     except WhenError as e:
         hint = ' (hint: try wrapping the affected expression in quotes ("))' if "Invalid token" in str(e) else ""
         raise WhenError(f"Invalid 'when' expression '{when}': {e}{hint}") from None
+    try:
+        result = stage()
+    except WhenError as e:  # Argo's words, its spelling kept
+        raise WhenError(f"Failed to evaluate 'when' expresion '{when}': {e}") from None
     if not isinstance(result, bool):
         raise WhenError(f"Expected boolean evaluation for '{when}'. Got {_go_value(result)}")
     return result
@@ -257,8 +266,13 @@ class _Parser:
             value = token.value
             return lambda: value
         if token.kind == "ACCESSOR":
-            raise WhenError(f"No parameter '{str(token.value).split('.')[0]}' found.")
+            return lambda: _no_parameter(str(token.value))
         raise WhenError(f"Unexpected token {token.value!r}")
+
+
+def _no_parameter(accessor: str) -> Any:
+    """An accessor stage reads its parameter when evaluated; Argo passes none."""
+    raise WhenError(f"No parameter '{accessor.split('.')[0]}' found.")
 
 
 def _stage(op: str, left: Stage, right: Stage) -> Stage:
