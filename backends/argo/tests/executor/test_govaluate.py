@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from flowyard_argo.executor.govaluate import WhenError, evaluate, should_execute
+from flowyard_argo.executor.govaluate import WhenError, evaluate, should_execute, tokenize
 
 
 @pytest.mark.parametrize(
@@ -159,6 +159,15 @@ def test_when_with_the_full_operator_set(when, expected):
         ("~x == 1", "Value 'x' cannot be used with the prefix '~'"),
         ("1 in (1)", "Value '1' cannot be used with the comparator 'in', it is not a number"),
         ("x ? true : false", "Value 'x' cannot be used with the ternary operator '?', it is not a bool"),
+        # govaluate's own failure cases of these operators (evaluationFailure_test.go), with Argo's literals
+        ("1 | true", "Value 'true' cannot be used with the modifier '|', it is not a number"),
+        ("1 ^ true", "Value 'true' cannot be used with the modifier '^', it is not a number"),
+        ("1 >> true", "Value 'true' cannot be used with the modifier '>>', it is not a number"),
+        ("1 in 2", "Value '2' cannot be used with the comparator 'in', it is not a number"),
+        ("1 in 'foo'", "Value 'foo' cannot be used with the comparator 'in', it is not a number"),
+        ("1 in true", "Value 'true' cannot be used with the comparator 'in', it is not a number"),
+        ("10 ? true", "Value '10' cannot be used with the ternary operator '?', it is not a bool"),
+        ("'foo' ? true", "Value 'foo' cannot be used with the ternary operator '?', it is not a bool"),
         ("1, 2", "Expected boolean evaluation for '1, 2'. Got [1 2]"),
         ("nope ?? true", "Expected boolean evaluation for 'nope ?? true'. Got nope"),
         # no functions are registered: a call is a variable followed by a clause
@@ -203,3 +212,27 @@ def test_syntax_and_evaluation_errors_are_told_apart(when, message):
         return
     with pytest.raises(WhenError, match="^" + re.escape(message)):
         should_execute(when)
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        # parsing_test.go's shapes: `IN` is the comparator `in`, `,` a separator read at the start of a token
+        (
+            "1 IN (1,2)",
+            [
+                ("NUMBER", 1.0),
+                ("OP", "in"),
+                ("LPAREN", "("),
+                ("NUMBER", 1.0),
+                ("OP", ","),
+                ("NUMBER", 2.0),
+                ("RPAREN", ")"),
+            ],
+        ),
+        ("a ?? b", [("VARIABLE", "a"), ("OP", "??"), ("VARIABLE", "b")]),
+        ("~1 << 2", [("OP", "~"), ("NUMBER", 1.0), ("OP", "<<"), ("NUMBER", 2.0)]),
+    ],
+)
+def test_tokens_of_the_operators(text, kinds):
+    assert [(t.kind, t.value) for t in tokenize(text)] == kinds
