@@ -30,7 +30,7 @@ spec:
     container:
       image: busybox
       command: [sh, -c]
-      args: ["echo token=$TOKEN tail=${{TOKEN#s3cr3t-}} user=$DB_user level=$LEVEL cfg=$CFG_mode plain=$PLAIN opt=${{OPT-unset}}; echo $TOKEN >&2"]
+      args: ["echo token=$TOKEN tail=${{TOKEN#s3cr3t-}} user=$DB_user level=$LEVEL cfg=$CFG_mode plain=$PLAIN mode=$mode opt=${{OPT-unset}}; echo $TOKEN >&2"]
       envFrom:
       - configMapRef: {{name: settings}}
       - secretRef: {{name: db}}
@@ -40,6 +40,7 @@ spec:
         prefix: CFG_
       env:
       - {{name: PLAIN, value: plain}}
+      - {{name: mode, value: env-wins}}
       - name: TOKEN
         valueFrom: {{secretKeyRef: {{name: api, key: token}}}}
       - name: OPT
@@ -71,7 +72,7 @@ def test_env_from_secrets_and_configmaps_reaches_the_pod_masked_everywhere(
     pod = _pod_folder(tmp_path)
     # the pod had the values (a part of the token shows it), envFrom first, prefixes applied, the optional ones
     # absent; even the pod's own log is masked (the secret db's user is a secret too)
-    said = "token=*** tail=T0ken-9f2a user=*** level=debug cfg=fast plain=plain opt=unset\n"
+    said = "token=*** tail=T0ken-9f2a user=*** level=debug cfg=fast plain=plain mode=env-wins opt=unset\n"
     assert (pod / "stdout.log").read_text() == said
     events = (pod / "events.log").read_text()
     assert "Keys [bad key] from the EnvFrom configMap default/settings were skipped" in events
@@ -88,6 +89,14 @@ def test_env_from_secrets_and_configmaps_reaches_the_pod_masked_everywhere(
         assert TOKEN not in text and "pw-77x" not in text, path
     for name in ("run.json", "journal.jsonl", "workflow.json"):
         assert (run / name).is_file()
+    from click.testing import CliRunner
+    from flowyard.cli import cli
+
+    for command in (["logs", "envs"], ["status", "envs"]):
+        shown_later = CliRunner().invoke(cli, command, catch_exceptions=False)
+        assert shown_later.exit_code == 0, shown_later.output
+        assert TOKEN not in shown_later.output and "pw-77x" not in shown_later.output
+    assert "tail=T0ken-9f2a" in CliRunner().invoke(cli, ["logs", "envs"]).output
     task_logs = [p.read_text() for p in shown if p.name in ("stdout.log", "stderr.log")]
     assert task_logs.count(said) == 2 and any(TOKEN not in t and "***" in t for t in task_logs)
 
@@ -97,7 +106,9 @@ def test_the_environment_stands_in_for_a_single_secret_key(tmp_path: Path, monke
     manifest = MANIFEST.format(extra="").replace("      - secretRef: {name: db}\n        prefix: DB_\n", "")
     result = run_in_fresh_folder(tmp_path, monkeypatch, manifest, "wf.yaml")
     assert result.exit_code == 0, result.output
-    assert (_pod_folder(tmp_path) / "stdout.log").read_text().startswith("token=*** tail=T0ken-9f2a user= ")
+    assert (
+        (_pod_folder(tmp_path) / "stdout.log").read_text().startswith("token=*** tail=T0ken-9f2a user= ")
+    )  # no db secret: unset
     assert TOKEN not in (tmp_path / ".flowyard/runs/envs/run.json").read_text()
     assert TOKEN not in result.output
 
