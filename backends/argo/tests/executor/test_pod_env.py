@@ -147,3 +147,24 @@ def test_field_refs_stay_refused_by_name(tmp_path: Path, monkeypatch: pytest.Mon
     assert result.exit_code == 2
     assert "env NODE valueFrom.fieldRef (no pod object or node to read it from)" in result.output
     assert not Path(".flowyard/runs/envs").exists()
+
+
+def test_a_resumed_run_resolves_its_secrets_again_and_masks_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+    from flowyard.cli import cli
+
+    manifest = MANIFEST.format(extra="").replace("      - secretRef: {name: db}\n        prefix: DB_\n", "")
+    first = run_in_fresh_folder(tmp_path, monkeypatch, manifest, "wf.yaml")
+    assert first.exit_code == 1, first.output
+    node = next(n for n in workflow_status("envs")["nodes"].values() if n["type"] == "Pod")
+    assert node["message"] == 'CreateContainerConfigError: secrets "api" not found'
+    monkeypatch.setenv("FLOWYARD_SECRET_API_TOKEN", TOKEN)
+    again = CliRunner().invoke(cli, ["run", "--resume", "envs", "--backend", "argo"], catch_exceptions=False)
+    assert again.exit_code == 0, again.output
+    assert (_pod_folder(tmp_path) / "stdout.log").read_text().startswith("token=*** tail=T0ken-9f2a ")
+    run = tmp_path / ".flowyard/runs/envs"
+    for path in [p for p in run.rglob("*") if p.is_file()]:
+        assert TOKEN not in path.read_bytes().decode("utf-8", "replace"), path
+    assert TOKEN not in again.output
