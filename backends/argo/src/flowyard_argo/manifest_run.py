@@ -233,7 +233,8 @@ def _execute(
         location=str(directory.path),
     )
     directory.write_status(header)
-    record = RunRecord(directory, header, progress=progress, pipeline=tasks)
+    known = artifacts.secrets.known if artifacts is not None else None
+    record = RunRecord(directory, header, secret_source=known, progress=progress, pipeline=tasks)
     try:
         result = run_workflow(
             wf,

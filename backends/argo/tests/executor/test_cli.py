@@ -132,11 +132,11 @@ def test_what_cannot_run_here_is_refused_by_name_before_anything_runs(here):
     doc["spec"]["templates"][0]["container"] = {
         "image": "python:3",
         "command": ["python"],
-        "env": [{"name": "T", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}],
+        "env": [{"name": "T", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
     }
     (here / "r.yaml").write_text(yaml.safe_dump(doc))
     result = invoke("run", "r.yaml")
-    assert result.exit_code == 2 and "env T valueFrom (secrets, ConfigMaps, fields" in result.output
+    assert result.exit_code == 2 and "env T valueFrom.fieldRef (no pod object or node" in result.output
     result = invoke("run", "r.yaml", "--params-file", "p.yaml")
     assert (
         result.exit_code == 2

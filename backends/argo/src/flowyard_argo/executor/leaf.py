@@ -17,9 +17,11 @@ from typing import Any
 
 from flowyard.runs import TaskState
 from flowyard_argo.executor.artifacts.podio import load_input, save_logs, save_output
+from flowyard_argo.executor.artifacts.secrets import Secrets
 from flowyard_argo.executor.context import DEADLINE_EXCEEDED, ExecutionError, RunContext
 from flowyard_argo.executor.images import ImageError
 from flowyard_argo.executor.nodes import Node
+from flowyard_argo.executor.podenv import PodEnv, PodEnvError, pod_env
 from flowyard_argo.executor.pods import PodError, PodResult, PodSpec, copy_path, run_pod
 from flowyard_argo.executor.retry import parse_duration
 from flowyard_argo.executor.volumes import pod_volumes
@@ -51,13 +53,28 @@ def pod_spec(run: RunContext, node: Node, template: Mapping[str, Any]) -> tuple[
         loaded = input_source(run, node, art, template.get("archiveLocation")) if art.get("path") else None
         if loaded is not None:
             files[str(art["path"])] = loaded
-    env = {str(e["name"]): str(e.get("value", "")) for e in body.get("env") or [] if "valueFrom" not in e}
     pod = node.pod or node.id
+    env = _env(run, body, run.folder / "pods" / pod)
     volumes = pod_volumes(run.spec, template, run.folder, run.folder / "pods" / pod, run.configmaps)
-    spec = PodSpec(
-        pod, image, [str(a) for a in argv], env, str(body.get("workingDir") or "/"), declared, files, volumes
-    )
+    argv = [str(a) for a in argv]
+    workdir = str(body.get("workingDir") or "/")
+    spec = PodSpec(pod, image, argv, env.values, workdir, declared, files, volumes, env.secret_names)
     return spec, source
+
+
+def _env(run: RunContext, body: Mapping[str, Any], folder: Path) -> PodEnv:
+    """The container's environment as the kubelet resolves it; its skipped keys as the kubelet's events."""
+    secrets = run.artifacts.settings.secrets if run.artifacts is not None else Secrets()
+    try:
+        env = pod_env(body, run.namespace, secrets, run.configmaps)
+    except PodEnvError as e:
+        raise ExecutionError(str(e)) from None
+    if env.skipped:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "events.log").write_text(
+            "".join(f"Warning InvalidEnvironmentVariableNames {m}\n" for m in env.skipped)
+        )
+    return env
 
 
 def input_source(run: RunContext, node: Node, art: Mapping[str, Any], own: Any = None) -> Path | None:

@@ -52,6 +52,7 @@ class PodSpec:
     declared_paths: Sequence[str] = ()
     files: Mapping[str, Path] = field(default_factory=dict)  # image path -> host file/folder copied in first
     volumes: Mapping[str, Path] = field(default_factory=dict)  # mount path -> host folder bound as is (volumes.py)
+    secret_env: frozenset[str] = frozenset()  # variables whose value is a secret: never written to pod.json
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,8 @@ def run_pod(spec: PodSpec, folder: Path, timeout: float | None = None) -> PodRes
         "env": env,
         "workdir": spec.working_dir,
     }
-    (folder / "pod.json").write_text(json.dumps(pod_spec, indent=1))  # what the pod was given, for its reader
+    shown = {**pod_spec, "env": {k: "***" if k in spec.secret_env else v for k, v in env.items()}}
+    (folder / "pod.json").write_text(json.dumps(shown, indent=1))  # what the pod was given, for its reader
     request = {**pod_spec, "stdout": str(folder / "stdout.log"), "stderr": str(folder / "stderr.log")}
     try:
         end = shared_launcher().run(request, timeout)

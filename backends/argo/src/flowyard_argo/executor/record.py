@@ -16,7 +16,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,12 +100,14 @@ class RunRecord:
         header: RunStatus,
         *,
         secrets: Sequence[str] = (),
+        secret_source: Callable[[], Sequence[str]] | None = None,
         progress: str = "quiet",
         pipeline: PipelineTasks | None = None,
     ) -> None:
         self.directory = directory
         self.header = header  # the run's status less its tasks: what run.json says around them
-        self.secrets = tuple(secrets)
+        self._secrets = tuple(secrets)
+        self._secret_source = secret_source  # the values resolved as the run goes (pods' env, S3 keys)
         self.pipeline = pipeline
         self.progress_mode = progress  # "quiet", "plain" (lines), "live" (core's live view, plain without rich)
         self.progress: Progress | None = None
@@ -117,6 +119,12 @@ class RunRecord:
             if event.get("t") == "task" and isinstance(event.get("task"), str):
                 self._claim(event["task"], (event["step"], event.get("item")))
         self._journal = Journal(directory.journal_file)  # core's writer: committed in windows, fsynced
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value the run knows so far: what its records mask."""
+        later = tuple(self._secret_source()) if self._secret_source is not None else ()
+        return self._secrets + later
 
     def task_of(self, tree: NodeTree, node: Node) -> tuple[str, str, int | None, int]:
         """(task node name, step, item, attempt) of a pod node."""

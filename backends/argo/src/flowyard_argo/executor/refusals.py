@@ -126,10 +126,9 @@ def _template_details(tmpl: Mapping[str, Any], path: str) -> Iterator[str]:
         yield f"{path}.data.source.artifactPaths: {kind} artifacts cannot be reached from here"
     body = tmpl.get("container") or tmpl.get("script") or {}
     for env in body.get("env") or []:
-        if env.get("valueFrom") is not None:
-            yield f"{path}: env {env.get('name')} valueFrom (secrets, ConfigMaps, fields: the executor's next issue)"
-    if body.get("envFrom"):
-        yield f"{path}: envFrom (secrets, ConfigMaps: the executor's next issue)"
+        for key in ("fieldRef", "resourceFieldRef"):  # secretKeyRef, configMapKeyRef: podenv.py
+            if (env.get("valueFrom") or {}).get(key) is not None:
+                yield f"{path}: env {env.get('name')} valueFrom.{key} (no pod object or node to read it from)"
     for kind in ("steps", "dag"):
         holders = _holders(tmpl, kind)
         for holder in holders:

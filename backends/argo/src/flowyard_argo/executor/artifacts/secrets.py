@@ -51,6 +51,22 @@ class Secrets:
             self._seen.add(value)
         return value
 
+    def data(self, name: str) -> dict[str, str]:
+        """Every key of secret ``name`` (``envFrom``): the files of ``FOLDER/NAME``; the environment cannot list a
+        secret's keys, so it stands in only for single keys (:meth:`value`)."""
+        folder = self.folder / name if self.folder is not None and "/" not in name and name != ".." else None
+        if folder is None or not folder.is_dir():
+            raise SecretError(f"secret {name!r} not found (no folder {self.folder}/{name})")
+        found = {p.name: p.read_text().rstrip("\n") for p in sorted(folder.iterdir()) if p.is_file()}
+        with self._lock:
+            self._seen.update(found.values())
+        return found
+
+    def known(self) -> tuple[str, ...]:
+        """Every secret value handed out so far (what records mask)."""
+        with self._lock:
+            return tuple(v for v in self._seen if v)
+
     def redact(self, text: str) -> str:
         """``text`` with every secret value handed out so far replaced by ``***``."""
         with self._lock:
