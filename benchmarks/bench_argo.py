@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 from compile_common import chain, interleaved, timed
-from flowyard.lowering import lower
+from flowyard._lowering import lower
 from flowyard_argo import ArgoBackend
 
 TARGET = 1.3

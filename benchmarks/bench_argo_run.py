@@ -43,7 +43,7 @@ TARGET = 1.5
 # descriptor named by BENCH_CPU_FD.
 WRAPPER = """
 import json, os, resource, sys
-from flowyard.cli import main
+from flowyard._cli import main
 try:
     main(sys.argv[1:])
 except SystemExit as e:
@@ -188,7 +188,7 @@ def measure(work: Path, n: int, repeats: int, smoke: bool) -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; {n:,} messages "
         f"({2 * n + 1:,} pods), {repeats} repeat(s); load average before: {load_average()}"
     )
-    flowyard = [PY, "-m", "flowyard.cli", *run]
+    flowyard = [PY, "-m", "flowyard._cli", *run]
     sides = [[*flowyard, "--params-file", str(params), *argo], [*flowyard, "--params-file", str(params)]]
     for side in ([*flowyard, "--params-file", str(warm), *argo], [*flowyard, "--params-file", str(warm)]):
         run_process(side, work)  # warm-up: the page cache filled (files, interpreters, the example)

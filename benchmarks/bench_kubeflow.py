@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from compile_common import chain, interleaved, timed
-from flowyard.lowering import lower
+from flowyard._lowering import lower
 from flowyard.testing.pipelines import wide_fanout
 from flowyard_kubeflow import KubeflowBackend
 

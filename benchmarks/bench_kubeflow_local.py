@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from flowyard.lowering import lower
-from flowyard.params import resolve_params
+from flowyard._lowering import lower
+from flowyard._params import resolve_params
 from flowyard.runs import RunRequest
 from flowyard.spec import Output, Parameter, Pipeline, PythonFunction, Step
 from flowyard_kubeflow import KubeflowBackend

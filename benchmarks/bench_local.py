@@ -162,7 +162,7 @@ def main() -> None:
 def measure(args: argparse.Namespace, work: Path, smoke: bool, repeats: int) -> None:
     n_noop, n_functions, n_containers = (200, 50, 10) if smoke else (10_000, 1_000, 200)
     n_functions_big = 100 if smoke else 10_000  # 20,000 tasks: start-up amortised (issue 17)
-    flowyard = [PY, "-m", "flowyard.cli"]
+    flowyard = [PY, "-m", "flowyard._cli"]
     bench = HERE / "local"
     n_messages = max(n_functions_big, n_containers)
     messages = [{"id": str(i), "event": {"msg": f"activator run {i}", "n": i}} for i in range(n_messages)]

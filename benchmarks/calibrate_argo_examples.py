@@ -127,7 +127,7 @@ def run_one(path: Path, relative: str, timeout: float, images: Path | None = IMA
     name = run_name(relative)
     folder = Path(tempfile.mkdtemp(prefix="flowyard-cal-"))
     env = {k: v for k, v in os.environ.items() if k != "FLOWYARD_HOME"}
-    command = [sys.executable, "-m", "flowyard.cli", "run", str(path), "--name", name]
+    command = [sys.executable, "-m", "flowyard._cli", "run", str(path), "--name", name]
     if images is not None:
         command += ["-O", f"image_map={images}"]
     command += ["-O", "configmaps=" + os.pathsep.join(str(p) for p in CONFIGMAPS)]

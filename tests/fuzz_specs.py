@@ -52,8 +52,8 @@ def _on_alarm(signum: int, frame: Any) -> None:
 
 def _compile_all(text: str, registry: Any) -> list[str]:
     """Load ``text`` and compile it for every backend; the backends that refused it."""
+    from flowyard._loading import load_ir
     from flowyard.errors import FlowyardError, UnsupportedFeatureError
-    from flowyard.loading import load_ir
 
     refused = []
     with tempfile.TemporaryDirectory(prefix="flowyard-fuzz-") as tmp:

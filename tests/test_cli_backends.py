@@ -14,7 +14,7 @@ from .conftest import EXAMPLES
 
 def flowyard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "flowyard.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=120
+        [sys.executable, "-m", "flowyard._cli", *args], capture_output=True, text=True, cwd=cwd, timeout=120
     )
 
 

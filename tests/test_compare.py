@@ -11,15 +11,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from flowyard.graph import to_svg
-from flowyard.loading import load_ir
+from flowyard._graph import to_svg
+from flowyard._loading import load_ir
 
 from .conftest import EXAMPLES
 
 
 def flowyard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "flowyard.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=120
+        [sys.executable, "-m", "flowyard._cli", *args], capture_output=True, text=True, cwd=cwd, timeout=120
     )
 
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from flowyard.debug import RedactingFilter, enable_debug_logging, redact
+from flowyard._debug import RedactingFilter, enable_debug_logging, redact
 
 from .conftest import EXAMPLES
 
@@ -31,7 +31,7 @@ def flowyard(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subpro
 
 def test_the_library_installs_no_logging_handler() -> None:
     code = (
-        "import logging, flowyard, flowyard.cli, flowyard.plugins, flowyard.store, flowyard.debug\n"
+        "import logging, flowyard, flowyard._cli, flowyard.plugins, flowyard.store, flowyard._debug\n"
         "import flowyard_local.runner, flowyard_argo.service, flowyard_kubeflow.service\n"
         "from flowyard.plugins import backend_registry\n"
         "backend_registry().names()\n"

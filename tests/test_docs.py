@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from flowyard import hookspecs, spec
-from flowyard.cli import cli
+from flowyard._cli import cli
 from pydantic import BaseModel
 
 REPO = Path(__file__).resolve().parents[1]

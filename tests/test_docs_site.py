@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from flowyard.cli import cli
+from flowyard._cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"

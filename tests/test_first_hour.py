@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from flowyard.cli import cli
+from flowyard._cli import cli
 
 from .conftest import EXAMPLES, REPO
 

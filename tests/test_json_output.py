@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from flowyard.cli import cli
-from flowyard.json_output import COMMANDS, SCHEMA_VERSION, command_schema, render
+from flowyard._cli import cli
+from flowyard._json_output import COMMANDS, SCHEMA_VERSION, command_schema, render
 from jsonschema import Draft202012Validator
 
 from .conftest import EXAMPLES

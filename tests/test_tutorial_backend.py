@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from flowyard.cli import cli
+from flowyard._cli import cli
+from flowyard._loading import load_ir
+from flowyard._lowering import lower
+from flowyard._params import resolve_params
 from flowyard.errors import UnsupportedFeatureError
 from flowyard.ir import PipelineIR
-from flowyard.loading import load_ir
-from flowyard.lowering import lower
-from flowyard.params import resolve_params
 from flowyard.plugins import backend_registry
 from flowyard.runs import RunDirectory, RunRequest, TaskState, read_journal
 from flowyard.summary import summarize_ir

@@ -11,7 +11,7 @@ from pathlib import Path
 import flowyard
 import pytest
 from click.testing import CliRunner
-from flowyard.cli import cli
+from flowyard._cli import cli
 
 SPEC = """
     apiVersion: flowyard/v1

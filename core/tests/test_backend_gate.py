@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
+from flowyard._loading import load_ir
 from flowyard.backend import Backend, Capability, CompiledFile, CompiledPipeline, required_features
 from flowyard.errors import FlowyardError, UnsupportedFeatureError
-from flowyard.loading import load_ir
 
 from .conftest import EXAMPLES
 
@@ -120,8 +120,8 @@ def test_the_gate_notices_reach_the_result_once() -> None:
 def test_cluster_engines_refuse_a_container_string_output_and_a_step_without_an_image() -> None:
     """A container step's value file reaches the next step as its JSON text on a cluster engine
     (quotes included) where a local run decodes it; and a cluster needs an image for every step."""
+    from flowyard._lowering import lower
     from flowyard.backend import cluster_refusals
-    from flowyard.lowering import lower
     from flowyard.spec import Container, Output, Pipeline, PythonFunction, Step
 
     p = lower(

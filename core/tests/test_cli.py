@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from flowyard.cli import cli
+from flowyard._cli import cli
 
 from .conftest import EXAMPLES
 
@@ -58,7 +58,9 @@ def test_bad_specs_exit_2_with_one_paragraph(tmp_path: Path, case: str) -> None:
     body, expected = BAD[case]
     path = tmp_path / f"{case}.yaml"
     path.write_text("apiVersion: flowyard/v1\nname: bad\n" + body)
-    proc = subprocess.run([sys.executable, "-m", "flowyard.cli", "validate", str(path)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "flowyard._cli", "validate", str(path)], capture_output=True, text=True
+    )
     assert proc.returncode == 2
     assert expected in proc.stderr
     assert str(path) in proc.stderr

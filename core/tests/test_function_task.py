@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from flowyard.lowering import lower
+from flowyard._lowering import lower
 from flowyard.spec import Container, Input, Output, Parameter, Pipeline, PythonFunction, Step
 from flowyard.stepimage.function_task import RECORDS_ENV, ArgRole, FunctionTask, normalise, run_function_task
 

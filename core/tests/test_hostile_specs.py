@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from flowyard.cli import cli
+from flowyard._cli import cli
 from flowyard.testing.cli import user_cli
 
 HEADER = "apiVersion: flowyard/v1\nkind: Pipeline\nname: p\n"

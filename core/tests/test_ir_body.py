@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from flowyard._loading import load_ir
 from flowyard.ir import IR_VERSION, ContainerIR, PythonIR, StepIR
-from flowyard.loading import load_ir
 from flowyard.testing.cli import user_cli
 
 SPEC = """\

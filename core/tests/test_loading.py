@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from flowyard._loading import load_ir, load_pipeline
 from flowyard.errors import SpecError
 from flowyard.ir import ParamSource, StepOutputSource
-from flowyard.loading import load_ir, load_pipeline
 
 from .conftest import EXAMPLES
 

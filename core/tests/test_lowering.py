@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from flowyard._loading import load_ir
 from flowyard.errors import SpecError
 from flowyard.ir import ItemRef, ItemSource, LiteralSource, ParamRef, StepOutputSource, Text
-from flowyard.loading import load_ir
 
 from .conftest import EXAMPLES
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from flowyard._loading import load_ir
+from flowyard._params import read_params_file, resolve_params
 from flowyard.errors import ParameterError
-from flowyard.loading import load_ir
-from flowyard.params import read_params_file, resolve_params
 
 from .conftest import EXAMPLES
 

@@ -88,7 +88,7 @@ def test_unknown_backend_lists_installed_ones() -> None:
 def test_cli_start_never_imports_hera_or_kfp(argv: list[str]) -> None:
     code = (
         "import sys\n"
-        "from flowyard.cli import main\n"
+        "from flowyard._cli import main\n"
         f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('hera', 'kfp', 'kubernetes'))\n"
         "print('HEAVY', heavy)\n"
@@ -99,7 +99,7 @@ def test_cli_start_never_imports_hera_or_kfp(argv: list[str]) -> None:
 
 def test_help_does_not_even_import_pydantic() -> None:
     code = (
-        "import sys\nfrom flowyard.cli import main\n"
+        "import sys\nfrom flowyard._cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "print('P', 'pydantic' in sys.modules)"
     )

@@ -6,8 +6,8 @@ import contextlib
 from pathlib import Path
 
 import yaml
+from flowyard._loading import load_ir
 from flowyard.errors import SpecError
-from flowyard.loading import load_ir
 from flowyard.templates import TemplateSyntaxError, parse_template, template_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -30,4 +30,4 @@ def test_the_step_image_code_loads_no_backend_plugin_or_cli() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     loaded = json.loads(proc.stdout)
     assert "flowyard.stepimage.step" in loaded and "flowyard.stepimage.function_task" in loaded
-    assert not [m for m in loaded if m.startswith("flowyard_") or m in {"flowyard.cli", "flowyard.plugins"}]
+    assert not [m for m in loaded if m.startswith("flowyard_") or m in {"flowyard._cli", "flowyard.plugins"}]

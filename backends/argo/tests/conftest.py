@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 import yaml
+from flowyard._lowering import lower
 from flowyard.ir import PipelineIR
-from flowyard.lowering import lower
 from flowyard.spec import Pipeline
 from flowyard_argo import ArgoBackend
 

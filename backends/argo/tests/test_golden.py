@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from flowyard.loading import load_ir
+from flowyard._loading import load_ir
 
 from .conftest import manifest
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flowyard._loading import load_ir
+from flowyard._lowering import lower
 from flowyard.errors import FlowyardError
 from flowyard.ir import ItemRef, ParamRef, PipelineIR, Text
-from flowyard.loading import load_ir
-from flowyard.lowering import lower
 from flowyard.spec import Container, Parameter, Pipeline, Step
 from flowyard.templates import dig, render_value
 from flowyard_argo.executor.versions import ARGO_VERSIONS, argo_version

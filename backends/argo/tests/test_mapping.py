@@ -6,8 +6,8 @@ import json
 
 import pytest
 import yaml
+from flowyard._lowering import lower
 from flowyard.errors import FlowyardError
-from flowyard.lowering import lower
 from flowyard.spec import Container, Input, Output, Parameter, Pipeline, PythonFunction, S3Store, SecretRef, Step
 from flowyard.testing.contract import canonical_ir
 from flowyard_argo import ArgoBackend

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from flowyard.loading import load_ir
+from flowyard._loading import load_ir
 from flowyard.summary import summarize_ir
 from flowyard.testing.cli import user_cli
 from flowyard_argo import ArgoBackend

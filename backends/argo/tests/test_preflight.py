@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from flowyard._lowering import lower
 from flowyard.errors import FlowyardError
-from flowyard.lowering import lower
 from flowyard.spec import Container, Pipeline, Step
 from flowyard_argo import ArgoBackend
 

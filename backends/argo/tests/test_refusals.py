@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from flowyard._lowering import lower
 from flowyard.errors import FlowyardError, UnsupportedFeatureError
-from flowyard.lowering import lower
 from flowyard.spec import Container, Parameter, Pipeline, PythonFunction, Step
 from flowyard.testing.contract import canonical_ir
 from flowyard_argo import ArgoBackend

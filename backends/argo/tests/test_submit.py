@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from flowyard.cli import cli
-from flowyard.json_output import command_schema
+from flowyard._cli import cli
+from flowyard._json_output import command_schema
 from flowyard.provenance import PROVENANCE_FILE
 
 from .argo_server_standin import FAIL_LABEL, argo_server, body_errors
@@ -151,7 +151,7 @@ def test_a_name_already_taken_is_409_one_line(tmp_path) -> None:
     spec.write_text(Path(SEQUENTIAL).read_text())
     with argo_server() as (url, state):
         state.workflows[("argo", "taken")] = {"metadata": {"name": "taken"}, "status": {"phase": "Succeeded"}}
-        from flowyard.loading import load_ir
+        from flowyard._loading import load_ir
         from flowyard.requests import Remote
         from flowyard_argo import ArgoBackend, service
 

@@ -9,8 +9,8 @@ earlier pass inserted. What the controller would change is refused by name befor
 from __future__ import annotations
 
 import pytest
+from flowyard._lowering import lower
 from flowyard.errors import FlowyardError
-from flowyard.lowering import lower
 from flowyard.spec import Container, Parameter, Pipeline, Step
 from flowyard_argo import ArgoBackend
 from flowyard_argo.compiler import CompileError, build_workflow

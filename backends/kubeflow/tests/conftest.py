@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+from flowyard._lowering import lower
 from flowyard.ir import PipelineIR
-from flowyard.lowering import lower
 from flowyard.spec import Pipeline
 from flowyard_kubeflow import KubeflowBackend
 

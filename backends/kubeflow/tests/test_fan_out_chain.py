@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from flowyard.cli import cli
-from flowyard.loading import load_ir
-from flowyard.params import resolve_params
+from flowyard._cli import cli
+from flowyard._loading import load_ir
+from flowyard._params import resolve_params
 from flowyard.runs import RunRequest, output_documents
 from flowyard_kubeflow import KubeflowBackend
 from flowyard_local import LocalBackend

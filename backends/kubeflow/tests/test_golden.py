@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from flowyard.loading import load_ir
+from flowyard._loading import load_ir
 from flowyard.testing.contract import canonical_ir
 from flowyard.testing.pipelines import CANONICAL_PIPELINES
 from flowyard.testing.refusals import expect_refusal

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
-from flowyard.cli import cli
+from flowyard._cli import cli
 
 HOSTILE = [
     "x\u2028defaultPipelineRoot: s3://evil-bucket/loot",

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from flowyard.cli import cli
-from flowyard.loading import load_ir
-from flowyard.lowering import lower
-from flowyard.params import resolve_params
+from flowyard._cli import cli
+from flowyard._loading import load_ir
+from flowyard._lowering import lower
+from flowyard._params import resolve_params
 from flowyard.runs import RunRequest, output_documents
 from flowyard.spec import Container, Output, Parameter, Pipeline, PythonFunction, SecretRef, Step
 from flowyard.testing.contract import canonical_ir

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from flowyard.cli import cli
+from flowyard._cli import cli
 
 HEAD = 'apiVersion: flowyard/v1\nkind: Pipeline\ndefaults: {image: "img:1"}\n'
 FN = "flowyard.testing.functions"

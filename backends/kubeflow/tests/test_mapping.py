@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from flowyard.lowering import lower
+from flowyard._lowering import lower
 from flowyard.spec import Container, Parameter, Pipeline, PythonFunction, SecretRef, Step
 from flowyard.testing.contract import canonical_ir
 from flowyard_kubeflow import KubeflowBackend

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from flowyard._lowering import lower
 from flowyard.errors import UnsupportedFeatureError
-from flowyard.lowering import lower
 from flowyard.spec import Container, Output, Parameter, Pipeline, PythonFunction, S3Store, SecretRef, Step
 from flowyard.testing.contract import canonical_ir
 from flowyard_kubeflow import KubeflowBackend

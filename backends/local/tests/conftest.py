@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flowyard.loading import load_ir
-from flowyard.params import resolve_params
+from flowyard._loading import load_ir
+from flowyard._params import resolve_params
 from flowyard.runs import RunRequest, RunStatus
 from flowyard_local import LocalBackend
 
@@ -61,7 +61,7 @@ def cli(
     """Run the flowyard CLI as a user would, in a separate process."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "flowyard.cli", *args],
+        [sys.executable, "-m", "flowyard._cli", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

@@ -44,7 +44,7 @@ outputs: {final: "${{ steps.consume.outputs.o }}"}
 def _start(spec_path: Path, cwd: Path, capture: bool = False) -> subprocess.Popen[str]:
     pipe = subprocess.PIPE if capture else subprocess.DEVNULL
     return subprocess.Popen(
-        [sys.executable, "-m", "flowyard.cli", "run", str(spec_path), "--json"],
+        [sys.executable, "-m", "flowyard._cli", "run", str(spec_path), "--json"],
         cwd=cwd,
         stdout=pipe,
         stderr=pipe,
@@ -206,7 +206,7 @@ def test_logs_follow_streams_until_the_run_ends(spec, tmp_path: Path) -> None:
         _wait(lambda: bool(list((tmp_path / ".flowyard" / "runs").glob("*/run.json"))))
         run_id = next((tmp_path / ".flowyard" / "runs").iterdir()).name
         follower = subprocess.Popen(
-            [sys.executable, "-m", "flowyard.cli", "logs", run_id, "--follow"],
+            [sys.executable, "-m", "flowyard._cli", "logs", run_id, "--follow"],
             cwd=tmp_path,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

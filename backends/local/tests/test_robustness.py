@@ -28,7 +28,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _flowyard(*args: str) -> list[str]:
-    return [sys.executable, "-m", "flowyard.cli", *args]
+    return [sys.executable, "-m", "flowyard._cli", *args]
 
 
 def _cli(*args: str, cwd: Path, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:

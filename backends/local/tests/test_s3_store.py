@@ -60,7 +60,7 @@ def _flowyard(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Com
     import os
 
     return subprocess.run(
-        [sys.executable, "-m", "flowyard.cli", *args],
+        [sys.executable, "-m", "flowyard._cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -134,7 +134,7 @@ def test_store_vanishing_mid_run_exits_3_and_resumes(s3: S3Server, tmp_path: Pat
     import os
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "flowyard.cli", "run", str(spec), "--json"],
+        [sys.executable, "-m", "flowyard._cli", "run", str(spec), "--json"],
         cwd=tmp_path,
         env={**os.environ, **_env(s3)},
         stdout=subprocess.PIPE,

@@ -153,7 +153,7 @@ def test_json_summary_is_indented_on_a_terminal(tmp_path: Path) -> None:
 
     primary, secondary = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "flowyard.cli", "run", str(EXAMPLES / "sequential.yaml"), "--json"],
+        [sys.executable, "-m", "flowyard._cli", "run", str(EXAMPLES / "sequential.yaml"), "--json"],
         cwd=tmp_path,
         stdout=secondary,
         stderr=subprocess.DEVNULL,

@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 from flowyard._version import __version__
 
 if TYPE_CHECKING:
+    from flowyard._loading import load_ir, load_pipeline
+    from flowyard._lowering import lower, value_matches
+    from flowyard._params import resolve_params
     from flowyard.api import PipelineSource, compile, run
     from flowyard.backend import (
         Backend,
@@ -33,9 +36,6 @@ if TYPE_CHECKING:
     )
     from flowyard.hookspecs import hookimpl
     from flowyard.ir import IR_VERSION, PipelineIR, StepIR
-    from flowyard.loading import load_ir, load_pipeline
-    from flowyard.lowering import lower, value_matches
-    from flowyard.params import resolve_params
     from flowyard.plugins import BackendRegistry, backend_registry, make_plugin_manager
     from flowyard.provenance import ProvenanceRecord
     from flowyard.remote import HttpSettings, RemoteClient, RemoteError
@@ -78,9 +78,9 @@ _EXPORTS = {
     ),
     "flowyard.hookspecs": ("hookimpl",),
     "flowyard.ir": ("IR_VERSION", "PipelineIR", "StepIR"),
-    "flowyard.loading": ("load_ir", "load_pipeline"),
-    "flowyard.lowering": ("lower", "value_matches"),
-    "flowyard.params": ("resolve_params",),
+    "flowyard._loading": ("load_ir", "load_pipeline"),
+    "flowyard._lowering": ("lower", "value_matches"),
+    "flowyard._params": ("resolve_params",),
     "flowyard.plugins": ("BackendRegistry", "backend_registry", "make_plugin_manager"),
     "flowyard.provenance": ("ProvenanceRecord",),
     "flowyard.remote": ("HttpSettings", "RemoteClient", "RemoteError"),

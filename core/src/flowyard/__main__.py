@@ -1,5 +1,5 @@
 """``python -m flowyard`` is the CLI."""
 
-from flowyard.cli import main
+from flowyard._cli import main
 
 main()

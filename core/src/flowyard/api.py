@@ -50,8 +50,8 @@ def run(
     (``flowyard run --resume``) continues a stopped or failed run with its own pipeline and
     parameters: ``pipeline`` is then None.
     """
+    from flowyard._params import resolve_params
     from flowyard.errors import FlowyardError
-    from flowyard.params import resolve_params
     from flowyard.runs import RunRequest
 
     if (pipeline is None) == (resume is None):
@@ -92,9 +92,9 @@ def compile(  # the command's name: flowyard.compile
 
 def _ir_of(pipeline: PipelineSource) -> PipelineIR:
     """The pipeline's IR, from whichever form it is given in."""
+    from flowyard._loading import load_ir, resolve_uses
+    from flowyard._lowering import lower
     from flowyard.ir import PipelineIR, SourceInfo
-    from flowyard.loading import load_ir, resolve_uses
-    from flowyard.lowering import lower
     from flowyard.spec import Pipeline
 
     if isinstance(pipeline, PipelineIR):

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from flowyard.bounded_yaml import DocumentError, parse_yaml, read_bounded
+from flowyard._bounded_yaml import DocumentError, parse_yaml, read_bounded
 from flowyard.errors import FlowyardError
 
 

@@ -1,6 +1,6 @@
 """The neutral, versioned, immutable IR that every backend receives (never the raw spec).
 
-Lowering (:mod:`flowyard.lowering`) produces it; compilers and runners consume it. Everything here is
+Lowering (:mod:`flowyard._lowering`) produces it; compilers and runners consume it. Everything here is
 resolved: references point at things that exist, names are unique and DNS-1123, steps are in a
 topological order, defaults are applied. Bump :data:`IR_VERSION` on any change a backend could notice.
 """

@@ -154,7 +154,7 @@ def document_runner(path: str) -> tuple[Any, Mapping[str, Any], tuple[Any, ...]]
         found = api_version.search(f.read(65536))
     if not found or (found.group(1) or found.group(2)).startswith("flowyard"):
         return None
-    from flowyard.bounded_yaml import DocumentError, parse_yaml_documents, read_bounded
+    from flowyard._bounded_yaml import DocumentError, parse_yaml_documents, read_bounded
 
     try:
         documents = parse_yaml_documents(read_bounded(path))

@@ -1,6 +1,6 @@
 """The user-facing pipeline spec (``apiVersion: flowyard/v1``), as immutable pydantic models.
 
-The same models load from YAML/JSON and are built from Python; :func:`flowyard.lowering.lower`
+The same models load from YAML/JSON and are built from Python; :func:`flowyard._lowering.lower`
 turns a :class:`Pipeline` into the IR that backends receive. Shorthands keep files short:
 an output written as a string is a file at that path; an input written as a bare value is its
 ``value``; ``retries: 3`` is ``retries: {limit: 3}``.

@@ -16,7 +16,7 @@ from .conftest import needs_namespaces
 def run_in_fresh_folder(folder: Path, monkeypatch: pytest.MonkeyPatch, manifest: str, file: str, *args: str) -> Result:
     """``flowyard run FILE ARGS`` as a user runs it: in ``folder``, nothing configured."""
     from click.testing import CliRunner
-    from flowyard.cli import cli
+    from flowyard._cli import cli
 
     monkeypatch.chdir(folder)
     monkeypatch.delenv("FLOWYARD_HOME", raising=False)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from flowyard.cli import cli
+from flowyard._cli import cli
 
 from .conftest import needs_namespaces
 

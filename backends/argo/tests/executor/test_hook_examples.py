@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from flowyard.cli import cli
+from flowyard._cli import cli
 
 from .conftest import needs_namespaces
 

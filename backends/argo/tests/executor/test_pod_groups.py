@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from flowyard.cli import cli
+from flowyard._cli import cli
 
 from .conftest import needs_namespaces, run_manifest
 

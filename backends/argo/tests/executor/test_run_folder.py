@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from flowyard.cli import cli
+from flowyard._cli import cli
 from flowyard.runs import RunDirectory, RunStatus, find_run, read_journal
 from flowyard_argo.executor.images import ImageMap
 from flowyard_argo.executor.record import RunRecord, task_name

@@ -113,7 +113,7 @@ spec:
 def test_a_workflow_mutex_holds_between_two_runs_of_one_folder(tmp_path: Path) -> None:
     (tmp_path / "wf.yaml").write_text(WORKFLOW_LEVEL.format(sync="{mutexes: [{name: shared}]}", timed=TIMED))
     env = {k: v for k, v in os.environ.items() if k != "FLOWYARD_HOME"}
-    command = [sys.executable, "-m", "flowyard.cli", "run", "wf.yaml", "--name"]
+    command = [sys.executable, "-m", "flowyard._cli", "run", "wf.yaml", "--name"]
     runs = [subprocess.Popen([*command, f"run-{i}"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL) for i in (1, 2)]
     assert [p.wait(timeout=120) for p in runs] == [0, 0]
     intervals = []
@@ -148,7 +148,7 @@ def test_a_run_waiting_for_its_workflow_lock_says_so(tmp_path: Path) -> None:
 
     (tmp_path / "wf.yaml").write_text(WORKFLOW_LEVEL.format(sync="{mutexes: [{name: shared}]}", timed=TIMED))
     env = {k: v for k, v in os.environ.items() if k != "FLOWYARD_HOME"}
-    command = [sys.executable, "-m", "flowyard.cli", "run", "wf.yaml", "--name", "later"]
+    command = [sys.executable, "-m", "flowyard._cli", "run", "wf.yaml", "--name", "later"]
     locks = tmp_path / ".flowyard/runs/.argo-locks"  # another process holding the lock, as another run would
     with holding(locks, [Lock("default/Mutex/shared", 1)], lambda _message: None):
         run = subprocess.Popen(

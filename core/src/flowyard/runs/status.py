@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from flowyard.json_output import SCHEMA_VERSION as JSON_SCHEMA_VERSION
+from flowyard._json_output import SCHEMA_VERSION as JSON_SCHEMA_VERSION
 
 
 class TaskState(str, enum.Enum):

@@ -32,6 +32,7 @@ from typing import Any, ClassVar, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict
 
+from flowyard._lowering import value_matches
 from flowyard.ir import (
     InputIR,
     InputRef,
@@ -48,7 +49,6 @@ from flowyard.ir import (
     Template,
     TemplateSource,
 )
-from flowyard.lowering import value_matches
 from flowyard.stepimage.step import INDEX_WIDTH, TaskInput, TaskOutput, call_function, read_value_outputs
 from flowyard.templates import dig, render, render_value
 

@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 
 import pytest
 
+from flowyard._lowering import lower
 from flowyard.backend import PLACEMENT_HINTS, Backend, Capability, CompiledPipeline
 from flowyard.errors import UnsupportedFeatureError
 from flowyard.ir import PipelineIR
-from flowyard.lowering import lower
 from flowyard.runs import output_documents
 from flowyard.testing.pipelines import CANONICAL_PIPELINES, EXPECTED_OUTPUTS, EXPECTED_STATUS
 from flowyard.testing.refusals import expect_refusal, expect_undeclared
@@ -135,7 +135,7 @@ class BackendContract:
     @pytest.mark.parametrize("name", RUNNABLE)
     def test_runs_produce_the_expected_documents(self, backend: Backend, name: str, runs_root: Path | None) -> None:
         """Every backend that can run here produces the same output documents for the same inputs."""
-        from flowyard.params import resolve_params
+        from flowyard._params import resolve_params
         from flowyard.runs import RunRequest
 
         ir = canonical_ir(name)

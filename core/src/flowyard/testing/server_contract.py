@@ -220,7 +220,7 @@ class ServerContract:
         # VmHWM is this process's peak since its exec (ru_maxrss would count the forked test process too)
         probe = (
             "import re, sys\n"
-            "from flowyard.cli import main\n"
+            "from flowyard._cli import main\n"
             "try:\n"
             "    main(sys.argv[1:])\n"
             "finally:\n"
@@ -256,7 +256,7 @@ class ServerContract:
     def test_a_malformed_server_url_is_a_usage_error(self, backend_name: str, engine: str, server: str) -> None:
         from click.testing import CliRunner
 
-        from flowyard.cli import cli
+        from flowyard._cli import cli
 
         r = CliRunner().invoke(cli, ["status", "wf", "-b", backend_name, "--server", server])
         assert r.exit_code == 2, r.output

@@ -8,10 +8,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from flowyard.bounded_yaml import LIMITS, DocumentError, parse_yaml
+from flowyard._bounded_yaml import LIMITS, DocumentError, parse_yaml
+from flowyard._lowering import value_matches
 from flowyard.errors import ParameterError, short_json
 from flowyard.ir import PipelineIR
-from flowyard.lowering import value_matches
 from flowyard.spec import MAX_VALUE_DEPTH, json_value_problem
 
 # a params file may carry a long list (the items of a fan-out): a larger file than a spec, same other bounds

@@ -19,10 +19,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from flowyard.bounded_yaml import DocumentError, parse_yaml, read_bounded
+from flowyard._bounded_yaml import DocumentError, parse_yaml, read_bounded
+from flowyard._lowering import Loc, lower
 from flowyard.errors import Problem, SpecError, SpecFileNotFoundError
 from flowyard.ir import PipelineIR, SourceInfo
-from flowyard.lowering import Loc, lower
 from flowyard.spec import API_VERSION, Pipeline, Step, StepFile
 
 
@@ -58,7 +58,7 @@ class Document:
 
 def read_document(path: Path) -> Document:
     """Parse a YAML or JSON file (JSON through the YAML parser, so it gets line numbers too), within
-    :mod:`flowyard.bounded_yaml`'s bounds."""
+    :mod:`flowyard._bounded_yaml`'s bounds."""
     display = str(path)
     try:
         data, node = parse_yaml(read_bounded(path))

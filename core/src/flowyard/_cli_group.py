@@ -42,7 +42,7 @@ def _show_click_error(e: click.ClickException) -> None:
 
 def remember_secret(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """A secret given on the command line is redacted from --debug output too."""
-    from flowyard.debug import RedactingFilter
+    from flowyard._debug import RedactingFilter
 
     redacting = ctx.find_root().obj
     if isinstance(redacting, RedactingFilter):

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from flowyard import completion
+from flowyard import _completion as completion
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_BACKEND = "local"

@@ -61,7 +61,7 @@ def _steps(params: dict[str, Any]) -> list[str]:
 
         ir = find_run(params["run_id"]).read_ir()
     elif params.get("pipeline"):
-        from flowyard.loading import load_ir
+        from flowyard._loading import load_ir
 
         ir = load_ir(params["pipeline"])
     else:

@@ -13,6 +13,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from flowyard._lowering_sources import Loc as Loc
+from flowyard._lowering_sources import References
+from flowyard._lowering_sources import value_matches as value_matches
+from flowyard._names import dns1123_label, identifier_problem
 from flowyard.errors import Problem, SpecError, short_json
 from flowyard.ir import (
     BackoffIR,
@@ -44,10 +48,6 @@ from flowyard.ir import (
     Template,
     TemplateSource,
 )
-from flowyard.lowering_sources import Loc as Loc
-from flowyard.lowering_sources import References
-from flowyard.lowering_sources import value_matches as value_matches
-from flowyard.names import dns1123_label, identifier_problem
 from flowyard.spec import Input, Pipeline, Retry, S3Store, SecretRef, Step
 from flowyard.templates import TemplateSyntaxError, parse_template, single_ref
 

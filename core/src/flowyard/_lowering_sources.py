@@ -3,7 +3,7 @@
 A step's input values, its ``for_each``, its ``when`` and the templates of its command and ``env`` all
 name parameters, items, inputs and other steps' outputs; :class:`References` checks that each names
 something that exists and may be used there, and reports every problem through the lowering's own
-``problem`` (field path and line). :mod:`flowyard.lowering` calls it for each step.
+``problem`` (field path and line). :mod:`flowyard._lowering` calls it for each step.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ For every backend: does it compile, how big is the output and how many engine ob
 features it maps natively, which it emulates and which it refuses, its effective semantics
 (parallelism, retries) and, with ``--run``, for backends that can run here: wall time, task count
 and whether their outputs agree. Rendered as a terminal table, JSON, Markdown or a self-contained
-HTML page (no scripts or fonts fetched; the DAG drawn as inline SVG by :func:`flowyard.graph.to_svg`).
+HTML page (no scripts or fonts fetched; the DAG drawn as inline SVG by :func:`flowyard._graph.to_svg`).
 """
 
 from __future__ import annotations
@@ -68,8 +68,8 @@ def compare_backends(
     options: tuple[str, ...] = (),
 ) -> ComparisonReport:
     """``options``: ``BACKEND.KEY=VALUE`` pairs, each given to that backend only (``argo.image_map=FILE``)."""
+    from flowyard._graph import to_svg
     from flowyard.backend import parse_option_pairs
-    from flowyard.graph import to_svg
 
     per_backend: dict[str, list[str]] = {}
     for pair in options:
@@ -130,7 +130,7 @@ def _compare_one(
 
 
 def _run(backend: Any, ir: PipelineIR, params: dict[str, Any]) -> RunOutcome:
-    from flowyard.params import resolve_params
+    from flowyard._params import resolve_params
     from flowyard.runs import RunRequest, output_documents
 
     with tempfile.TemporaryDirectory(prefix="flowyard-compare-") as tmp:
@@ -146,7 +146,7 @@ def _run(backend: Any, ir: PipelineIR, params: dict[str, Any]) -> RunOutcome:
 
 def report_json(report: ComparisonReport) -> dict[str, Any]:
     """The ``--json`` form, after the CLI's convention: ``schema_version``, durations in ``*_seconds``."""
-    from flowyard.json_output import versioned
+    from flowyard._json_output import versioned
 
     data = asdict(report)
     data.pop("graph_svg")

@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from flowyard import completion
-from flowyard._version import __version__
-from flowyard.cli_group import FlowyardGroup, remember_secret
-from flowyard.cli_options import (
+from flowyard import _completion as completion
+from flowyard._cli_group import FlowyardGroup, remember_secret
+from flowyard._cli_options import (
     backend_choice,
     backend_option,
     json_option,
     options_option,
     with_params,
 )
+from flowyard._version import __version__
 from flowyard.errors import EXIT_INFRASTRUCTURE, FlowyardError
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _echo_json(data: Any) -> None:
     """JSON on stdout, after docs/cli.md's convention: indented on a terminal, compact into a pipe (as
     `gh api` does); echoed as bytes (as text, click would search it for colour codes JSON never has)."""
-    from flowyard.json_output import render
+    from flowyard._json_output import render
 
     click.echo(render(data, indent=sys.stdout.isatty()))
 
@@ -94,14 +94,14 @@ def _backend(name: str, options: tuple[str, ...] = ()) -> Backend:
 
 
 def _load(pipeline: str) -> PipelineIR:
-    from flowyard.loading import load_ir
+    from flowyard._loading import load_ir
 
     _debug("loading %s", pipeline)
     return load_ir(pipeline)
 
 
 def _resolve_params(ir: PipelineIR, params: tuple[str, ...], params_file: str | None) -> dict[str, Any]:
-    from flowyard.params import read_params_file, resolve_params
+    from flowyard._params import read_params_file, resolve_params
 
     values = read_params_file(params_file) if params_file else None
     return resolve_params(ir, params, values)
@@ -125,7 +125,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     Exit codes: 0 ok, 1 a task failed, 2 usage or invalid spec or refused feature, 3 infrastructure.
     """
     if debug:
-        from flowyard.debug import enable_debug_logging
+        from flowyard._debug import enable_debug_logging
 
         ctx.obj = enable_debug_logging()
         _debug("flowyard %s, Python %s", __version__, sys.version.split()[0])
@@ -136,7 +136,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @expected_errors
 def backends(as_json: bool) -> None:
     """List installed backends: name, distribution, version, capabilities."""
-    from flowyard.json_output import versioned
+    from flowyard._json_output import versioned
 
     infos = _registry().infos()
     if as_json:
@@ -454,7 +454,7 @@ def logs(
 @expected_errors
 def runs(prune: bool, keep: int | None, older_than: str | None, as_json: bool) -> None:
     """List local runs, newest first (or prune old ones)."""
-    from flowyard.json_output import versioned
+    from flowyard._json_output import versioned
     from flowyard.runs import format_duration, list_runs, prune_runs, run_listing
 
     if prune:
@@ -485,7 +485,7 @@ def runs(prune: bool, keep: int | None, older_than: str | None, as_json: bool) -
 @expected_errors
 def provenance(path: str, as_json: bool) -> None:
     """Print the chain of tasks that produced a file."""
-    from flowyard.json_output import versioned
+    from flowyard._json_output import versioned
     from flowyard.provenance import format_chain, provenance_chain
 
     chain = provenance_chain(Path(path))
@@ -524,8 +524,8 @@ def compare(
     output: str | None,
 ) -> None:
     """Compare how each installed backend maps (and, with --run, runs) a pipeline."""
-    from flowyard.compare import compare_backends, render_report, report_json
-    from flowyard.json_output import render
+    from flowyard._compare import compare_backends, render_report, report_json
+    from flowyard._json_output import render
 
     ir = _load(pipeline)
     values = _resolve_params(ir, params, params_file)
@@ -564,7 +564,7 @@ def schema(kind: str) -> None:
 @expected_errors
 def graph(pipeline: str, fmt: str) -> None:
     """Print the pipeline's graph as Mermaid or Graphviz dot."""
-    from flowyard.graph import to_dot, to_mermaid
+    from flowyard._graph import to_dot, to_mermaid
 
     ir = _load(pipeline)
     click.echo(to_mermaid(ir) if fmt == "mermaid" else to_dot(ir), nl=False)
