@@ -90,7 +90,7 @@ def test_env_from_secrets_and_configmaps_reaches_the_pod_masked_everywhere(
     for name in ("run.json", "journal.jsonl", "workflow.json"):
         assert (run / name).is_file()
     from click.testing import CliRunner
-    from flowyard.cli import cli
+    from flowyard._cli import cli
 
     for command in (["logs", "envs"], ["status", "envs"]):
         shown_later = CliRunner().invoke(cli, command, catch_exceptions=False)
@@ -153,7 +153,7 @@ def test_a_resumed_run_resolves_its_secrets_again_and_masks_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from click.testing import CliRunner
-    from flowyard.cli import cli
+    from flowyard._cli import cli
 
     manifest = MANIFEST.format(extra="").replace("      - secretRef: {name: db}\n        prefix: DB_\n", "")
     first = run_in_fresh_folder(tmp_path, monkeypatch, manifest, "wf.yaml")
