@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+import time
 
+import pytest
 from flowyard.execution.progress import LiveProgress, PlainProgress, StepRow
 from flowyard.runs import TaskState
 
@@ -41,3 +44,27 @@ def test_live_progress_draws_the_rows_it_is_given_when_it_draws() -> None:
     last = out.getvalue()
     assert re.search(r"load\s+3/4 done\s+0 running\s+1 failed\s+one item failed", last), last
     assert re.search(r"train\s+0/\? done", last), last
+
+
+class _SlowStream(io.StringIO):
+    """A stream that lets other threads in between any two writes, as a pipe to a busy terminal does."""
+
+    def write(self, text: str) -> int:
+        time.sleep(0.0005)
+        return super().write(text)
+
+
+@pytest.mark.xfail(strict=True, reason="print writes the line and its newline apart: threads interleave them")
+def test_plain_lines_from_many_threads_stay_whole() -> None:
+    """A runner may report from its workers (the Argo executor reports each pod's start from the pod's thread)."""
+    stream = _SlowStream()
+    progress = PlainProgress(stream)
+    rows = [StepRow(name=f"step{i}", state=TaskState.RUNNING) for i in range(8)]
+    threads = [threading.Thread(target=lambda r=r: [progress.step_started(r) for _ in range(20)]) for r in rows]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    lines = stream.getvalue().split("\n")
+    assert lines[-1] == "" and len(lines) == 8 * 20 + 1
+    assert all(re.fullmatch(r"\[\d\d:\d\d:\d\d\] . step\d started.*", line) for line in lines[:-1])
