@@ -7,7 +7,6 @@ import re
 import threading
 import time
 
-import pytest
 from flowyard.execution.progress import LiveProgress, PlainProgress, StepRow
 from flowyard.runs import TaskState
 
@@ -54,7 +53,6 @@ class _SlowStream(io.StringIO):
         return super().write(text)
 
 
-@pytest.mark.xfail(strict=True, reason="print writes the line and its newline apart: threads interleave them")
 def test_plain_lines_from_many_threads_stay_whole() -> None:
     """A runner may report from its workers (the Argo executor reports each pod's start from the pod's thread)."""
     stream = _SlowStream()

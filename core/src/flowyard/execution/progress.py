@@ -8,6 +8,7 @@ view needs ``rich`` (``pip install 'flowyard-core[live]'``; the local backend de
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ class PlainProgress(Progress):
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream: TextIO = stream or sys.stderr
+        self._lock = threading.Lock()
 
     def step_started(self, row: StepRow) -> None:
         count = row.total if row.total is not None else 0
@@ -67,7 +69,10 @@ class PlainProgress(Progress):
         self._line(f"{SYMBOLS[state]} {name} {state.value.lower()}: {message}")
 
     def _line(self, text: str) -> None:
-        print(f"[{time.strftime('%H:%M:%S')}] {text}", file=self.stream, flush=True)
+        line = f"[{time.strftime('%H:%M:%S')}] {text}\n"  # one write: a runner may report from several threads
+        with self._lock:
+            self.stream.write(line)
+            self.stream.flush()
 
     def close(self) -> None:
         pass
