@@ -328,3 +328,36 @@ def test_key_format_names_creation_time_workflow_and_pod(tmp_path: Path, s3: S3S
     created = time.gmtime()  # the run's creation time: this UTC moment's year and month
     year, month = str(created.tm_year), f"{created.tm_mon:02d}"
     assert s3.keys("bucket") == [f"art/{year}/{month}/kf/kf/o.tgz"]
+
+
+@pytest.mark.xfail(
+    strict=True, reason="extractall(filter=...) is a TypeError before Python 3.11.4 (Debian 12's 3.11.2)"
+)
+def test_tarballs_unpack_safely_on_a_python_without_tarfiles_data_filter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same loads, as on a Python whose tarfile predates extraction filters: escapes refused all the same."""
+    plain_extractall = tarfile.TarFile.extractall
+
+    def old_extractall(self: tarfile.TarFile, *args: object, **kwargs: object) -> None:
+        if "filter" in kwargs:
+            raise TypeError("TarFile.extractall() got an unexpected keyword argument 'filter'")
+        plain_extractall(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.delattr(tarfile, "data_filter")
+    monkeypatch.setattr(tarfile.TarFile, "extractall", old_extractall)
+    test_load_detects_tarballs_and_refuses_escapes(tmp_path)
+    for name, kind, link in (
+        ("/abs", tarfile.REGTYPE, ""),
+        ("ln", tarfile.SYMTYPE, "../../out"),
+        ("dev", tarfile.CHRTYPE, ""),
+    ):
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = kind, link
+            tar.addfile(info)
+        (tmp_path / "repository" / "bad.tgz").write_bytes(buffer.getvalue())
+        store = ArtifactStore(ArtifactSettings(), tmp_path)
+        with pytest.raises(ArtifactError, match="cannot unpack"):
+            store.load({"name": "in", "s3": {"key": "bad.tgz"}}, tmp_path / "bad" / name.strip("/"), VALUES)
