@@ -330,9 +330,6 @@ def test_key_format_names_creation_time_workflow_and_pod(tmp_path: Path, s3: S3S
     assert s3.keys("bucket") == [f"art/{year}/{month}/kf/kf/o.tgz"]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="extractall(filter=...) is a TypeError before Python 3.11.4 (Debian 12's 3.11.2)"
-)
 def test_tarballs_unpack_safely_on_a_python_without_tarfiles_data_filter(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

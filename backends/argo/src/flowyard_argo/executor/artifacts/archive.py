@@ -12,6 +12,7 @@ make it a folder (``unpack``). Tar members are extracted with tarfile's ``data``
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 import tarfile
 import zipfile
@@ -89,7 +90,7 @@ def unpack(art: Mapping[str, Any], loaded: Path, target: Path) -> None:
             _unzip(loaded, folder)
         else:
             with tarfile.open(loaded, "r:gz") as tar:
-                tar.extractall(folder, filter="data")
+                _extract(tar, folder)
     except (OSError, EOFError, tarfile.TarError, zipfile.BadZipFile) as e:
         raise ArchiveError(f"artifact {art.get('name')}: cannot unpack its archive: {e}") from None
     loaded.unlink(missing_ok=True)
@@ -99,6 +100,35 @@ def unpack(art: Mapping[str, Any], loaded: Path, target: Path) -> None:
         folder.rmdir()
     else:
         folder.rename(target)
+
+
+def _extract(tar: tarfile.TarFile, folder: Path) -> None:
+    """tarfile's ``data`` filter where this Python has it (3.11.4 and later); before, the same checks made here."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(folder, filter="data")
+    else:
+        tar.extractall(folder, members=_data_members(tar, folder))  # noqa: S202 - every member checked
+
+
+def _data_members(tar: tarfile.TarFile, folder: Path) -> list[tarfile.TarInfo]:
+    """What the ``data`` filter lets through: regular files, folders and links that stay inside ``folder``, with
+    no owner of the archive's and no setuid, setgid or group/other write bits."""
+    root = folder.resolve()
+    members = []
+    for member in tar.getmembers():
+        where = (root / member.name).resolve()
+        if member.name.startswith("/") or not where.is_relative_to(root):
+            raise tarfile.TarError(f"{member.name!r} would be extracted outside the destination")
+        if member.issym() or member.islnk():
+            base = where.parent if member.issym() else root
+            if member.linkname.startswith("/") or not (base / member.linkname).resolve().is_relative_to(root):
+                raise tarfile.TarError(f"{member.name!r} is a link to {member.linkname!r}, outside the destination")
+        elif not (member.isfile() or member.isdir()):
+            raise tarfile.TarError(f"{member.name!r} is a special file")
+        member.mode = (member.mode & 0o755) | (0o700 if member.isdir() else 0o600)
+        member.uid, member.gid, member.uname, member.gname = os.getuid(), os.getgid(), "", ""
+        members.append(member)
+    return members
 
 
 def _unzip(source: Path, folder: Path) -> None:
