@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 from flowyard._cli import cli
 
@@ -70,3 +71,53 @@ def _json(data: object) -> str:
     line separators), which are escaped: an astral character escaped would be a surrogate pair."""
     text = json.dumps(data, ensure_ascii=False)
     return "".join(c if c.isprintable() or c == " " else f"\\u{ord(c):04x}" for c in text)
+
+
+@pytest.mark.xfail(strict=True, reason="the header must equal flowyard's own conversion, key order too")
+def test_a_header_whose_defaults_kfp_wrote_in_another_key_order_is_accepted(tmp_path, monkeypatch) -> None:
+    """kfp writes the header from its own ``MessageToDict`` of the spec and flowyard computes it again from another;
+    a default's object keys come out of a protobuf map, whose order two conversions need not share (it failed one
+    CI run in several). The same header with its keys in another order is kfp's header all the same."""
+    import ast
+
+    from kfp.compiler import pipeline_spec_builder
+
+    real = pipeline_spec_builder.extract_comments_from_pipeline_spec
+    calls = []
+
+    def reordered(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: reordered(value[k]) for k in reversed(list(value))}
+        return [reordered(v) for v in value] if isinstance(value, list) else value
+
+    def second_call_reordered(spec: dict, description: str) -> str:
+        calls.append(1)
+        header = real(spec, description)
+        if len(calls) == 1:
+            return header  # what kfp writes
+        prefix = "[Default: "
+        return "\n".join(
+            line[: line.index(prefix) + len(prefix)]
+            + str(reordered(ast.literal_eval(line[line.index(prefix) + len(prefix) : -1])))
+            + "]"
+            if prefix in line
+            else line
+            for line in header.split("\n")
+        )
+
+    monkeypatch.setattr(pipeline_spec_builder, "extract_comments_from_pipeline_spec", second_call_reordered)
+    monkeypatch.chdir(tmp_path)
+    spec = {
+        "apiVersion": "flowyard/v1",
+        "kind": "Pipeline",
+        "name": "u",
+        "defaults": {"image": "img:1"},
+        "parameters": {"m": {"type": "list", "default": [{"id": "1", "event": {"msg": "a", "at": 2}}]}},
+        "steps": {
+            "e": {"python": {"function": "flowyard.testing.functions:emit"}, "inputs": {"value": "${{ params.m }}"}}
+        },
+    }
+    (tmp_path / "u.json").write_text(_json(spec), encoding="utf-8")
+    r = CliRunner().invoke(cli, ["compile", "u.json", "-b", "kubeflow", "-o", "p.yaml"])
+    assert len(calls) == 2 and r.exit_code == 0, r.output
+    assert "[Default: [{'id': '1', 'event': {'msg': 'a', 'at': 2}}]]" in (tmp_path / "p.yaml").read_text()
