@@ -419,8 +419,9 @@ def _safe_header(text: str, pipeline: Any) -> str:
     header = extract_comments_from_pipeline_spec(
         json_format.MessageToDict(pipeline.pipeline_spec), pipeline.description
     )
-    if not text.startswith(header):
+    written = text[: len(header)]  # a default's object keys come out of a protobuf map: their order may differ
+    if sorted(written) != sorted(header) or written.count("\n") != header.count("\n"):
         raise CompileError("kfp wrote a package header flowyard does not recognise; refusing to pass it on")
-    lines = header.split("\n")
+    lines = written.split("\n")
     safe = [_comment_line(line) if line else line for line in lines]
     return "\n".join(safe) + text[len(header) :]
