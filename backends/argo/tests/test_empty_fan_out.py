@@ -41,8 +41,7 @@ steps:
       out: o.txt
   gather:
     container:
-      command: [python, -c, "import os, sys; print(len(os.listdir(sys.argv[1])) if os.path.isdir(sys.argv[1]) else 0)",
-                "${{ inputs.files.path }}"]
+      command: [python, -c, "import os, sys; print(len(os.listdir(sys.argv[1])))", "${{ inputs.files.path }}"]
     inputs:
       files: {value: "${{ steps.write.outputs.out }}", path: files}
 """
@@ -55,7 +54,19 @@ def statuses(doc: dict, steps: set[str]) -> list[tuple[str, str]]:
 
 @needs_pods
 @pytest.mark.parametrize("version", ARGO_VERSIONS)
-@pytest.mark.parametrize("xs", [pytest.param([], id="empty"), pytest.param([1, 2], id="two")])
+@pytest.mark.parametrize(
+    "xs",
+    [
+        pytest.param(
+            [],
+            id="empty",
+            marks=pytest.mark.xfail(
+                strict=True, reason="the executor makes no folder for an absent optional artifact the kubelet mounts"
+            ),
+        ),
+        pytest.param([1, 2], id="two"),
+    ],
+)
 def test_the_consumer_of_a_fan_out_runs_as_locally_even_when_it_is_empty(tmp_path: Path, version: str, xs) -> None:
     (tmp_path / "p.yaml").write_text(EMPTY_FAN_OUT, encoding="utf-8")
     param = f"xs={json.dumps(xs)}"
@@ -67,7 +78,7 @@ def test_the_consumer_of_a_fan_out_runs_as_locally_even_when_it_is_empty(tmp_pat
     steps = {t["step"] for t in local["tasks"]}
     assert statuses(argo, steps) == statuses(local, steps)
     printed = next(Path(argo["location"]).glob("pods/*-gather-*/stdout.log")).read_text()
-    assert int(printed) == len(xs)  # a container consumer sees the files, or nothing where locally a folder is empty
+    assert int(printed) == len(xs)  # a container consumer sees the files, or an empty folder as locally
 
 
 def test_a_python_consumer_of_an_empty_fan_out_gets_an_empty_folder(tmp_path: Path) -> None:
