@@ -17,6 +17,7 @@ from typing import Any
 
 from flowyard.runs import TaskState
 from flowyard_argo.executor.artifacts.podio import load_input, save_logs, save_output
+from flowyard_argo.executor.artifacts.repository import has_location, key_of
 from flowyard_argo.executor.artifacts.secrets import Secrets
 from flowyard_argo.executor.context import DEADLINE_EXCEEDED, ExecutionError, RunContext
 from flowyard_argo.executor.images import ImageError
@@ -48,18 +49,38 @@ def pod_spec(run: RunContext, node: Node, template: Mapping[str, Any]) -> tuple[
     declared = [a["path"] for a in (template.get("inputs") or {}).get("artifacts") or [] if a.get("path")]
     if source is not None:
         declared.append(SCRIPT_PATH)
+    pod = node.pod or node.id
+    volumes = pod_volumes(run.spec, template, run.folder, run.folder / "pods" / pod, run.configmaps)
     files: dict[str, Path] = {}
     for art in (template.get("inputs") or {}).get("artifacts") or []:
         loaded = input_source(run, node, art, template.get("archiveLocation")) if art.get("path") else None
         if loaded is not None:
             files[str(art["path"])] = loaded
-    pod = node.pod or node.id
+        elif art.get("path") and _mounted(art, volumes):
+            files[str(art["path"])] = _empty_folder(run)
     env = _env(run, body, run.folder / "pods" / pod)
-    volumes = pod_volumes(run.spec, template, run.folder, run.folder / "pods" / pod, run.configmaps)
     argv = [str(a) for a in argv]
     workdir = str(body.get("workingDir") or "/")
     spec = PodSpec(pod, image, argv, env.values, workdir, declared, files, volumes, env.secret_names)
     return spec, source
+
+
+def _mounted(art: Mapping[str, Any], volumes: Mapping[str, Path]) -> bool:
+    """Whether the main container mounts the input at its path (``addInputArtifactsVolumes``: the shared
+    ``input-artifacts`` volume with ``subPath`` the artifact's name, unless it is optional with nowhere to load
+    from, or its path is inside a volume of the template's). An optional input found missing at load time is
+    still mounted, and the kubelet makes a missing ``subPath`` as an empty folder (``makeMounts``,
+    ``SafeMakeDir``; v4.1.2's init-less comment says as much), so the container sees an empty folder there."""
+    if key_of(art) is None and not has_location(art) and art.get("optional"):
+        return False
+    path = str(art["path"])
+    return not any(path == t or path.startswith(t.rstrip("/") + "/") for t in volumes)
+
+
+def _empty_folder(run: RunContext) -> Path:
+    folder = run.folder / "raw" / "empty"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _env(run: RunContext, body: Mapping[str, Any], folder: Path) -> PodEnv:
