@@ -33,7 +33,6 @@ spec:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="the executor passes a large argument to execve as 3.x does, on every version")
 def test_on_4_1_an_argument_over_the_limit_reaches_the_program_as_a_file(tmp_path: Path) -> None:
     run = run_manifest(MANIFEST, tmp_path)
     node = by_display(run)["big-args"]

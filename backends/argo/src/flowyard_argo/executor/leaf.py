@@ -20,6 +20,7 @@ from flowyard_argo.executor.artifacts.podio import load_input, save_logs, save_o
 from flowyard_argo.executor.artifacts.repository import has_location, key_of
 from flowyard_argo.executor.artifacts.secrets import Secrets
 from flowyard_argo.executor.context import DEADLINE_EXCEEDED, ExecutionError, RunContext
+from flowyard_argo.executor.gojson import marshal
 from flowyard_argo.executor.images import ImageError
 from flowyard_argo.executor.nodes import Node
 from flowyard_argo.executor.podenv import PodEnv, PodEnvError, pod_env
@@ -29,6 +30,7 @@ from flowyard_argo.executor.volumes import pod_volumes
 
 SCRIPT_PATH = "/argo/staging/script"
 MAX_RESULT = 256 * 1024
+MAX_ENV_VAR_LEN = 131072  # workflow/common/common.go MaxEnvVarLen
 
 
 def _trim_newline(text: str) -> str:
@@ -60,9 +62,27 @@ def pod_spec(run: RunContext, node: Node, template: Mapping[str, Any]) -> tuple[
             files[str(art["path"])] = _empty_folder(run)
     env = _env(run, body, run.folder / "pods" / pod)
     argv = [str(a) for a in argv]
+    if run.version.offloads_large_args and body.get("args") is not None:
+        argv = _offload_large_args(run, argv, [str(a) for a in body["args"]], files)
     workdir = str(body.get("workingDir") or "/")
     spec = PodSpec(pod, image, argv, env.values, workdir, declared, files, volumes, env.secret_names)
     return spec, source
+
+
+def _offload_large_args(run: RunContext, argv: list[str], args: list[str], files: dict[str, Path]) -> list[str]:
+    """What emissary runs when the controller offloaded ``args`` (their JSON over ``MaxEnvVarLen``): each argument
+    after the program's name over that size becomes ``@/tmp/argo_arg_<i>.txt`` (``i`` counted from the argument
+    after the name), a file holding it; the program never sees the value itself."""
+    if len(marshal(args).encode()) <= MAX_ENV_VAR_LEN:
+        return argv
+    out = argv[:1]
+    for i, arg in enumerate(argv[1:]):
+        if len(arg.encode()) > MAX_ENV_VAR_LEN:
+            path = f"/tmp/argo_arg_{i}.txt"  # noqa: S108 - inside the pod's own /tmp
+            files[path] = raw_file(run, arg)
+            arg = "@" + path
+        out.append(arg)
+    return out
 
 
 def _mounted(art: Mapping[str, Any], volumes: Mapping[str, Path]) -> bool:

@@ -46,6 +46,12 @@ class ArgoVersion:
         return self.name != "3.6.19"
 
     @property
+    def offloads_large_args(self) -> bool:
+        """From 4.0.10/4.1 ``args`` over 131,072 bytes of JSON go to a ConfigMap and emissary hands each argument
+        over that size to the program as ``@FILE`` (``workflowpod.go``, ``cmd/argoexec/commands/emissary.go``)."""
+        return self.major >= 4
+
+    @property
     def crd_limits(self) -> bool:
         """v4's CRDs cap a DAG's tasks and a workflow's templates (``maxItems: 200``)."""
         return self.major >= 4
