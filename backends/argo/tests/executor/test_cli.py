@@ -248,8 +248,20 @@ def test_an_expression_outside_the_subset_is_refused_by_name_before_anything_run
 
 
 @needs_namespaces
-def test_resume_is_argo_retry_pods_that_succeeded_are_kept(here):
-    """``flowyard run --resume NAME --backend argo``: only what did not succeed runs again."""
+@pytest.mark.parametrize(
+    "backend",
+    [
+        pytest.param(("--backend", "argo"), id="argo"),
+        pytest.param(
+            (),
+            id="the-runs-own",
+            marks=pytest.mark.xfail(strict=True, reason="--resume without --backend reads the run as local's: ir.json"),
+        ),
+    ],
+)
+def test_resume_is_argo_retry_pods_that_succeeded_are_kept(here, backend):
+    """``flowyard run --resume NAME``: only what did not succeed runs again, by the backend that made the run
+    (the one its run.json names) when no ``--backend`` is given."""
     gate = here / "gate"
     gate.mkdir()
     (here / "images.yaml").write_text(
@@ -287,14 +299,37 @@ def test_resume_is_argo_retry_pods_that_succeeded_are_kept(here):
     (stamp_log,) = [p for p in run.glob("pods/*/stdout.log") if "stamp" in p.parent.name]
     stamped = stamp_log.read_text()
     (gate / "open").write_text("")
-    again = invoke("run", "--resume", "retry-me", "--backend", "argo")
+    again = invoke("run", "--resume", "retry-me", *backend)
     assert again.exit_code == 0, again.output
     assert stamp_log.read_text() == stamped  # first was kept, not run again
     nodes = json.loads((run / "workflow.json").read_text())["status"]["nodes"].values()
     phases = {n["displayName"]: (n["phase"], n["message"]) for n in nodes if n["type"] == "Pod"}
     assert phases == {"first": ("Succeeded", "kept from the run retried"), "second": ("Succeeded", "")}
-    succeeded = invoke("run", "--resume", "retry-me", "--backend", "argo")
+    succeeded = invoke("run", "--resume", "retry-me", *backend)
     assert succeeded.exit_code == 2 and "To retry a succeeded workflow" in succeeded.output
+
+
+@needs_namespaces
+@pytest.mark.xfail(strict=True, reason="--resume with another backend than the run's fails on its missing ir.json")
+def test_resume_with_another_backend_than_the_runs_is_a_usage_error(here):
+    (here / "wf.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "argoproj.io/v1alpha1",
+                "kind": "Workflow",
+                "metadata": {"name": "fails"},
+                "spec": {
+                    "entrypoint": "main",
+                    "templates": [{"name": "main", "container": {"image": "busybox", "command": ["false"]}}],
+                },
+            }
+        )
+    )
+    assert invoke("run", "wf.yaml").exit_code == 1
+    again = CliRunner().invoke(cli, ["run", "--resume", "fails", "--backend", "local"])
+    assert again.exit_code == 2, again.output
+    assert "run 'fails' was made by the argo backend" in again.output
+    assert again.exception is None or isinstance(again.exception, SystemExit)
 
 
 def test_a_manifest_is_read_within_the_same_yaml_bounds_as_a_spec(here) -> None:
