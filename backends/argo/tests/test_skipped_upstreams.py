@@ -94,7 +94,6 @@ steps:
 
 
 @needs_pods
-@pytest.mark.xfail(strict=True, reason="the local run ends Failed, with no message, when a step is only Omitted")
 @pytest.mark.parametrize("version", ARGO_VERSIONS)
 def test_a_run_whose_steps_are_omitted_after_a_skip_succeeds_as_on_argo(tmp_path: Path, version: str) -> None:
     """Nothing failed: a skip, and the steps that needed its outputs Omitted (docs/spec.md "Conditions"). Argo ends

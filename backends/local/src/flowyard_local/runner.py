@@ -217,8 +217,14 @@ class Scheduler:
                 continue  # fan-in takes what succeeded; failed items are null/missing
             if up.outcome == SKIPPED and dep in st.ir.depends_on and not self._consumes(st.ir, dep):
                 continue  # ordering only: a skipped step counts as done, as in Argo
-            if up.failed() or up.outcome == SKIPPED:
-                what = "was skipped" if up.outcome == SKIPPED else "did not succeed"
+            if up.failed() or up.outcome in (SKIPPED, OMITTED):
+                what = (
+                    "was skipped"
+                    if up.outcome == SKIPPED
+                    else "was omitted"
+                    if up.outcome == OMITTED
+                    else "did not succeed"
+                )
                 return f"upstream step {dep!r} {what}"
         return ""
 

@@ -8,7 +8,7 @@ from typing import Any
 from flowyard.ir import StepIR, StepOutputSource
 from flowyard.runs import TaskState
 
-from flowyard_local.taskdata import ERROR, FAILED, OMITTED, SUCCEEDED, TaskResult
+from flowyard_local.taskdata import ERROR, FAILED, SUCCEEDED, TaskResult
 
 
 @dataclass
@@ -42,7 +42,10 @@ class StepState:
         return i if self.fanned_out else None
 
     def failed(self) -> bool:
-        if self.outcome in (OMITTED, FAILED, ERROR):
+        """Whether the step counts against the run. A step that is only Omitted does not: what omitted it (a
+        failure upstream, a stop, an interruption) counts already, and a skip upstream is no failure (Argo's
+        ``assessDAGPhase`` gives an omitted task its branch's phase)."""
+        if self.outcome in (FAILED, ERROR):
             return True
         return self.not_ok > 0 or bool(self.omitted_items)
 

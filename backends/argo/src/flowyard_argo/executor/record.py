@@ -38,7 +38,7 @@ from flowyard.runs import (
     write_atomic,
 )
 from flowyard.runs.journal import StoredFile, encode_task
-from flowyard_argo.executor.nodes import RETRY, Node, NodeTree, node_id
+from flowyard_argo.executor.nodes import RETRY, SKIPPED, Node, NodeTree, node_id
 
 _ATTEMPT = re.compile(r"(.*)\((\d+)\)", re.S)  # a Retry node's child: ``<retry node name>(<attempt>)``
 # a loop child's display name, ``<name>(<index>:<item>)``, and its hooks' and exit handler's (``....onExit``)
@@ -224,7 +224,30 @@ class RunRecord:
                 exit_code=int(exit_code) if exit_code is not None else None,
                 message=redact(pod.message, self.secrets),
             )
+        if self.pipeline is not None:
+            latest.update(self._passed_over(tree, latest))
         return tuple(latest.values())
+
+    def _passed_over(
+        self, tree: NodeTree, ran: Mapping[tuple[str, int | None], TaskStatus]
+    ) -> dict[tuple[str, int | None], TaskStatus]:
+        """A pipeline step that never got a pod because its ``when`` was false (Skipped) or what it needs did not
+        come (Omitted): a task, as a local run reports it. A loop over no items is Skipped on Argo too, but locally
+        an empty fan-out has no task, so it gets none."""
+        assert self.pipeline is not None
+        found = {}
+        for node in tree.nodes.values():
+            if node.type != SKIPPED:
+                continue
+            step, item = task_name(node.display_name)
+            ir = self.pipeline.steps.get(step)
+            if ir is None or (step, item) in ran:
+                continue
+            if node.phase is TaskState.SKIPPED and ir.when is None:
+                continue
+            message = redact(node.message, self.secrets)
+            found[(step, item)] = TaskStatus(step, item, node.phase, node.started_at, node.finished_at, message=message)
+        return found
 
     def status(self, tree: NodeTree, **changes: Any) -> RunStatus:
         """The run's status now: the header with ``changes`` (masked) and the tasks so far."""
