@@ -271,6 +271,8 @@ def run(
         assert pipeline is not None
         ir = _load(pipeline)
         values = _resolve_params(ir, params, params_file)
+    else:
+        resume, backend_name = _resumed_by(resume, backend_name)
     backend = _backend(backend_name, options)
     request = RunRequest(
         params=values,
@@ -291,6 +293,26 @@ def run(
     else:
         click.echo(render_status_tree(status))
     sys.exit(status.exit_code)
+
+
+def _resumed_by(resume: str, backend_name: str) -> tuple[str, str]:
+    """(run id, backend) for ``--resume``: the run is continued by the backend that made it (its run.json says
+    which) when ``--backend`` is not given; another one given is a usage error, not a failure to read the run."""
+    from click.core import ParameterSource
+
+    from flowyard.runs import find_run
+
+    try:
+        directory = find_run(resume)
+        made_by = directory.read_status().backend
+    except (FlowyardError, ValueError):
+        return resume, backend_name  # the backend says what is wrong with the run
+    given = click.get_current_context().get_parameter_source("backend_name") is not ParameterSource.DEFAULT
+    if given and made_by and made_by != backend_name:
+        raise click.UsageError(
+            f"run {directory.run_id!r} was made by the {made_by} backend: resume it with --backend {made_by}"
+        )
+    return directory.run_id, made_by or backend_name
 
 
 def _step_inputs(pairs: tuple[str, ...], only_step: str | None) -> dict[str, Path]:

@@ -252,11 +252,7 @@ def test_an_expression_outside_the_subset_is_refused_by_name_before_anything_run
     "backend",
     [
         pytest.param(("--backend", "argo"), id="argo"),
-        pytest.param(
-            (),
-            id="the-runs-own",
-            marks=pytest.mark.xfail(strict=True, reason="--resume without --backend reads the run as local's: ir.json"),
-        ),
+        pytest.param((), id="the-runs-own"),
     ],
 )
 def test_resume_is_argo_retry_pods_that_succeeded_are_kept(here, backend):
@@ -310,7 +306,6 @@ def test_resume_is_argo_retry_pods_that_succeeded_are_kept(here, backend):
 
 
 @needs_namespaces
-@pytest.mark.xfail(strict=True, reason="--resume with another backend than the run's fails on its missing ir.json")
 def test_resume_with_another_backend_than_the_runs_is_a_usage_error(here):
     (here / "wf.yaml").write_text(
         yaml.safe_dump(

@@ -267,10 +267,6 @@ def test_a_pipeline_run_on_argo_records_its_steps_as_every_backend_does(here):
     assert logs and all(line.startswith("activator[1]") for line in logs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="flowyard runs lists only folders with an ir.json (flowyard.runs.catalog.list_runs); a manifest run has none",
-)
 @needs_namespaces
 def test_flowyard_runs_lists_a_manifest_run(here):
     assert invoke("run", "greet.yaml").exit_code == 0

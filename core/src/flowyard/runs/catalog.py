@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flowyard.errors import FlowyardError, RunNotFoundError
-from flowyard.runs.directory import RunDirectory, runs_root
+from flowyard.runs.directory import IR_FILE, STATUS_FILE, RunDirectory, runs_root
 from flowyard.runs.status import round_seconds
 
 
@@ -27,12 +27,24 @@ def find_run(run_id: str, root: Path | None = None) -> RunDirectory:
 
 
 def list_runs(root: Path | None = None) -> list[RunDirectory]:
-    """Runs, newest first."""
+    """Runs, newest first: every folder with an ``ir.json`` (a pipeline's run) or only a ``run.json`` (a run of an
+    engine's own manifest, which has no IR)."""
     base = runs_root(root)
     if not base.is_dir():
         return []
-    dirs = [RunDirectory(p) for p in base.iterdir() if p.is_dir() and RunDirectory(p).ir_file.exists()]
-    return sorted(dirs, key=lambda d: d.ir_file.stat().st_mtime, reverse=True)
+    dated = [(when, RunDirectory(p)) for p in base.iterdir() if p.is_dir() and (when := _run_time(p)) is not None]
+    return [d for _, d in sorted(dated, key=lambda pair: pair[0], reverse=True)]
+
+
+def _run_time(folder: Path) -> float | None:
+    """When the run began as far as its files say: its ``ir.json`` is written once at the start; a run without
+    one is dated by its ``run.json``, the last snapshot. ``None``: not a run's folder."""
+    for name in (IR_FILE, STATUS_FILE):
+        try:
+            return (folder / name).stat().st_mtime
+        except OSError:
+            continue
+    return None
 
 
 def run_listing(dirs: Iterable[RunDirectory]) -> list[dict[str, Any]]:
@@ -73,7 +85,7 @@ def prune_runs(*, keep: int | None = None, older_than: str | None = None, root: 
             limit = time.time() - parse_duration(older_than)
         except ValueError as e:
             raise FlowyardError(f"--older-than: {e}") from None
-        victims = [d for d in victims if d.ir_file.stat().st_mtime < limit]
+        victims = [d for d in victims if (_run_time(d.path) or 0.0) < limit]
     from flowyard.runlock import lock_run
 
     locks = []

@@ -29,6 +29,7 @@ RUNS_DIR = Path(".flowyard") / "runs"
 PROVENANCE_FILE = "provenance.json"
 PROVENANCE_LINES = "provenance.jsonl"  # an in-process step's records, one a line, in its step folder
 IR_FILE = "ir.json"
+STATUS_FILE = "run.json"
 
 
 def task_dir_name(step: str, item: int | None) -> str:
@@ -100,7 +101,7 @@ class RunDirectory:
 
     @property
     def status_file(self) -> Path:
-        return self.path / "run.json"
+        return self.path / STATUS_FILE
 
     @property
     def ir_file(self) -> Path:
