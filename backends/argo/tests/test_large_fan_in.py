@@ -199,3 +199,45 @@ def test_a_fan_out_over_a_literal_list_over_the_argv_limit_runs_as_locally(tmp_p
     argo = json.loads(user_cli("run", "p.yaml", "--backend", "argo", "--json", cwd=tmp_path, timeout=90).stdout)
     assert argo["status"] == local["status"] == "Succeeded", argo["message"]
     assert sorted(t["item"] for t in argo["tasks"] if t["step"] == "each") == [0, 1, 2]
+
+
+LARGE_STRING_PARAM = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: large-string
+parameters:
+  s: {type: string}
+steps:
+  whole:
+    python: {function: "flowyard.testing.functions:emit", image: "registry.example/flowyard-step:0.1"}
+    inputs:
+      value: ${{ params.s }}
+    outputs:
+      out: {type: string}
+  within:
+    python: {function: "flowyard.testing.functions:emit", image: "registry.example/flowyard-step:0.1"}
+    inputs:
+      value: "<${{ params.s }}>"
+    outputs:
+      out: {type: string}
+outputs:
+  whole: ${{ steps.whole.outputs.out }}
+  within: ${{ steps.within.outputs.out }}
+"""
+
+
+@needs_pods
+@pytest.mark.xfail(strict=True, reason="a parameter reaches a Python step as one argv string: its pod cannot start")
+def test_a_parameter_over_the_argv_limit_reaches_a_python_step_as_locally(tmp_path: Path) -> None:
+    """A 200,000-character string parameter, whole and inside a template, read by Python-function steps: locally
+    the function gets it; on Argo it was one argv string of the step's command, so the pod could not start."""
+    from flowyard_argo.executor.images import host_python_entry
+
+    (tmp_path / "p.yaml").write_text(LARGE_STRING_PARAM, encoding="utf-8")
+    (tmp_path / "params.json").write_text(json.dumps({"s": "x" * 200_000}), encoding="utf-8")
+    (tmp_path / "images.yaml").write_text(json.dumps({"flowyard-step*": host_python_entry()}))
+    local = json.loads(user_cli("run", "p.yaml", "--params-file", "params.json", "--json", cwd=tmp_path).stdout)
+    run = ["run", "p.yaml", "--backend", "argo", "-O", "image_map=images.yaml", "--params-file", "params.json"]
+    argo = json.loads(user_cli(*run, "--json", cwd=tmp_path, timeout=90).stdout)
+    assert argo["status"] == local["status"] == "Succeeded", argo["message"]
+    assert argo["outputs"] == local["outputs"] == {"whole": "x" * 200_000, "within": "<" + "x" * 200_000 + ">"}
