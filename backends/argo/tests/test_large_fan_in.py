@@ -227,7 +227,6 @@ outputs:
 
 
 @needs_pods
-@pytest.mark.xfail(strict=True, reason="a parameter reaches a Python step as one argv string: its pod cannot start")
 def test_a_parameter_over_the_argv_limit_reaches_a_python_step_as_locally(tmp_path: Path) -> None:
     """A 200,000-character string parameter, whole and inside a template, read by Python-function steps: locally
     the function gets it; on Argo it was one argv string of the step's command, so the pod could not start."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flowyard.ir import ContainerIR, PythonIR, StepIR, StepOutputSource
+from flowyard.ir import ContainerIR, ParamSource, PythonIR, StepIR, StepOutputSource, TemplateSource
 from flowyard.templates import assert_never
 from hera.workflows import (
     Artifact,
@@ -23,7 +23,16 @@ from hera.workflows import models as m
 from flowyard_argo.artifacts import ArtifactWiring
 from flowyard_argo.errors import CompileError
 from flowyard_argo.helper import COUNT_PATH, DATA_PATH, ITEMS_PATH, READ_DATA, SCRIPT
-from flowyard_argo.names import COLLECTED_DIR, DEFAULT_WORKDIR, HELPER, HELPER_FILE, P_INDEX, VALUES_DIR, VALUES_IN_DIR
+from flowyard_argo.names import (
+    ARGV_STRING_LIMIT,
+    COLLECTED_DIR,
+    DEFAULT_WORKDIR,
+    HELPER,
+    HELPER_FILE,
+    P_INDEX,
+    VALUES_DIR,
+    VALUES_IN_DIR,
+)
 from flowyard_argo.references import Rendering, StepCalls
 
 
@@ -45,7 +54,10 @@ class StepTemplates(ArtifactWiring, Rendering):
                 artifacts_out.append(self.list_artifact_of(step, out, path))
         match step.body:
             case PythonIR():
-                command = self.python_command(step, calls, where)
+                command, written = self.python_command(step, calls, where)
+                artifacts_in += [
+                    RawArtifact(name=f"flowyard-raw-{n}", path=path, data=text) for n, (path, text) in written.items()
+                ]
                 workdir = None
             case ContainerIR(command=templates):
                 command = [self.render(step, t, calls, where) for t in templates]
@@ -77,8 +89,13 @@ class StepTemplates(ArtifactWiring, Rendering):
         )
         return container, calls
 
-    def python_command(self, step: StepIR, calls: StepCalls, where: str) -> list[str]:
+    def python_command(
+        self, step: StepIR, calls: StepCalls, where: str
+    ) -> tuple[list[str], dict[str, tuple[str, str]]]:
+        """The step entrypoint's argv, and the values it reads from files (input -> (path, the raw artifact's text,
+        substituted in the template as the argv would have been))."""
         assert step.python is not None
+        written: dict[str, tuple[str, str]] = {}
         argv = [self.options.python, "-m", "flowyard.step", "exec", "--kind", "python"]
         argv += ["--function", step.python.function, "--workdir", DEFAULT_WORKDIR]
         for inp in step.inputs:
@@ -100,14 +117,20 @@ class StepTemplates(ArtifactWiring, Rendering):
                 argv += ["--value-file", inp.name, inp.type, encoding, path]
             else:
                 encoding, text = self.value_text(step, inp, calls, f"{where}, input {inp.name!r}")
-                argv += ["--value", inp.name, inp.type, encoding, text]
+                if isinstance(inp.source, ParamSource | TemplateSource) or len(text.encode()) > ARGV_STRING_LIMIT:
+                    # through a file: a parameter's value comes at submit time and can be over Linux's 131,072
+                    # bytes for one argv string (E2BIG), where locally the function gets it
+                    written[inp.name] = (f"{VALUES_IN_DIR}/{inp.name}", text)
+                    argv += ["--value-file", inp.name, inp.type, encoding, written[inp.name][0]]
+                else:
+                    argv += ["--value", inp.name, inp.type, encoding, text]
         for out in step.outputs:
             path = self.output_path(step, out) if out.type == "file" else f"{VALUES_DIR}/{out.name}"
             argv += ["--output", out.name, out.type, path]
         argv += ["--values-dir", VALUES_DIR]
         if step.for_each is not None:
             argv += ["--index", f"{{{{inputs.parameters.{P_INDEX}}}}}"]
-        return argv
+        return argv, written
 
     def retry(self, step: StepIR) -> RetryStrategy | None:
         if not step.retry.limit:
