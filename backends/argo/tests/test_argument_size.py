@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from flowyard.testing.cli import user_cli
 
 from .argo_server_standin import argo_server
@@ -49,7 +48,6 @@ steps:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="every parameter's default over 128 KiB is refused, whoever reads it")
 def test_a_large_default_that_only_a_fan_out_reads_compiles(tmp_path: Path) -> None:
     default = json.dumps(["x" * 50_000] * 3)
     (tmp_path / "p.yaml").write_text(FAN_OUT.replace("DEFAULT", default), encoding="utf-8")
@@ -57,7 +55,6 @@ def test_a_large_default_that_only_a_fan_out_reads_compiles(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="every parameter value over 128 KiB is refused at submit, whoever reads it")
 def test_a_large_value_that_only_a_fan_out_reads_is_submitted(tmp_path: Path) -> None:
     (tmp_path / "p.yaml").write_text(FAN_OUT.replace("DEFAULT", "[]"), encoding="utf-8")
     (tmp_path / "params.json").write_text(json.dumps({"xs": ["x" * 50_000] * 3}), encoding="utf-8")
@@ -67,7 +64,6 @@ def test_a_large_value_that_only_a_fan_out_reads_is_submitted(tmp_path: Path) ->
         assert state.requests
 
 
-@pytest.mark.xfail(strict=True, reason="the run starts, and its pod fails with E2BIG (exit 1)")
 def test_a_large_value_in_a_containers_command_is_refused_by_name_before_the_run(tmp_path: Path) -> None:
     (tmp_path / "p.yaml").write_text(IN_COMMAND, encoding="utf-8")
     (tmp_path / "params.json").write_text(json.dumps({"s": "x" * BIG}), encoding="utf-8")

@@ -254,12 +254,13 @@ def test_node_status_maps_fan_out_children_to_items_and_hides_flowyards_own_node
     assert st.state.value == "Failed"
 
 
-def test_a_parameter_value_over_argos_limit_is_refused_before_anything_is_sent(tmp_path) -> None:
+def test_a_parameter_value_over_the_argv_limit_is_refused_before_anything_is_sent(tmp_path) -> None:
     big = tmp_path / "params.json"
     big.write_text(json.dumps({"message": {"msg": "x" * (130 * 1024)}}))
     with argo_server() as (url, state):
         r = CliRunner().invoke(cli, ["submit", SEQUENTIAL, "-b", "argo", "--server", url, "--params-file", str(big)])
-        assert r.exit_code != 0 and "over Argo's 128 KiB limit" in r.output, r.output
+        assert r.exit_code == 2 and "step 'activator' holds it in its command" in r.output, r.output
+        assert "MAX_ARG_STRLEN" in r.output
         assert not state.requests
 
 

@@ -5,7 +5,7 @@ hera is imported only when a pipeline is compiled or submitted, so listing backe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from flowyard.backend import Backend, Capability, CompiledFile, CompiledPipeline, FeatureUse, cluster_refusals
@@ -14,7 +14,6 @@ from flowyard.ir import PipelineIR, StepIR, StepOutputSource
 from flowyard.requests import LogQuery, Remote, SubmitRequest
 from flowyard.runs import RunRequest, RunStatus
 from flowyard.summary import StructuralSummary
-from flowyard.templates import render_value
 
 from flowyard_argo.options import ArgoOptions
 
@@ -83,7 +82,8 @@ class ArgoBackend(Backend):
 
     def refusals(self, ir: PipelineIR) -> list[FeatureUse]:
         """What Argo (or this mapping of it) cannot express, beyond the capability set."""
-        from flowyard_argo.names import ARGUMENT_LIMIT, reserved_names
+        from flowyard_argo.argument_size import oversized_parameter
+        from flowyard_argo.names import reserved_names
 
         out = cluster_refusals(ir, "Argo", self.options.default_image)
         reserved = reserved_names(ir)
@@ -131,14 +131,10 @@ class ArgoBackend(Backend):
                 producer = ir.step(src.step)
                 if producer.kind == "container" and producer.output(src.output).type != "file":
                     out.append(FeatureUse("fan-in-of-container-values", f"{where}, for_each over {src.step!r}"))
-        for p in ir.parameters:
-            if not p.required and len(render_value(p.default).encode()) > ARGUMENT_LIMIT:
-                out.append(
-                    FeatureUse(
-                        "argument-size",
-                        f"parameter {p.name!r}: its default is over Argo's 128 KiB limit on a parameter value",
-                    )
-                )
+        defaults = {p.name: p.default for p in ir.parameters if not p.required}
+        oversized = oversized_parameter(ir, defaults, "its default")
+        if oversized is not None:
+            out.append(FeatureUse("argument-size", oversized))
         return out
 
     # --- compiling -----------------------------------------------------------------------------
@@ -180,6 +176,7 @@ class ArgoBackend(Backend):
             return status
         if ir is None:
             raise FlowyardError("nothing to run: give a pipeline, or --resume RUN_NAME")
+        _refuse_oversized(ir, request.params)
         try:
             document = build_workflow(ir, self.options, request.params).to_dict()
         except CompileError as e:
@@ -212,15 +209,7 @@ class ArgoBackend(Backend):
 
         if self.options.kind != "Workflow":
             raise FlowyardError(f"submit sends a Workflow; kind={self.options.kind} is for `flowyard compile`")
-        from flowyard_argo.names import ARGUMENT_LIMIT
-
-        for name, value in request.params.items():
-            size = len(render_value(value).encode())
-            if size > ARGUMENT_LIMIT:
-                raise FlowyardError(
-                    f"parameter {name!r} is {size / 1024:.0f} KiB, over Argo's 128 KiB limit on a parameter value: "
-                    "pass a smaller list, or produce it from an upstream step's output"
-                )
+        _refuse_oversized(ir, request.params)
         conn = service.connect(request.remote, self.options.namespace)
         try:
             workflow = build_workflow(ir, self.options, request.params)
@@ -304,3 +293,13 @@ def _step_names(ir: PipelineIR | None, wf: Any = None) -> dict[str, str]:
     templates = ((wf or {}).get("spec") or {}).get("templates") or []
     ours = (HELPER, HELPER_FILE, CHECK)
     return {t["name"]: t["name"] for t in templates if "container" in t and t["name"] not in ours}
+
+
+def _refuse_oversized(ir: PipelineIR, params: Mapping[str, Any]) -> None:
+    """A given value that a pod would hold as one argv or environment string over Linux's limit: refused by name
+    before anything is sent or run (exit 2)."""
+    from flowyard_argo.argument_size import oversized_parameter
+
+    oversized = oversized_parameter(ir, params, "the value given")
+    if oversized is not None:
+        raise FlowyardError(f"cannot run this on Argo: {oversized}")

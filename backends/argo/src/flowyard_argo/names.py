@@ -24,7 +24,6 @@ P_INDEX = "flowyard-index"
 P_ITEM = "flowyard-item"
 P_ITEMS = "flowyard-items"
 AWS_S3_ENDPOINT = "s3.amazonaws.com"  # Argo's docs for AWS S3 (docs/configure-artifact-repository.md)
-ARGUMENT_LIMIT = 128 * 1024  # Argo refuses larger parameter values
 ARGV_STRING_LIMIT = 32 * 4096  # Linux's MAX_ARG_STRLEN: one longer argv string and a pod cannot start (E2BIG)
 MANIFEST_LIMIT = 1024 * 1024  # etcd's object limit is ~1.5 MB; Argo's docs advise staying under 1 MB
 IR_ANNOTATION = "workflows.flowyard.dev/ir-version"
