@@ -52,7 +52,6 @@ spec:
 
 
 @needs_namespaces
-@pytest.mark.xfail(strict=True, reason="the executor starts the pod with command, args and env as written")
 @pytest.mark.parametrize("version", ["3.6.19", "3.7.9", "4.1.2"])
 def test_a_pods_command_args_and_env_are_expanded_as_the_kubelet_does(tmp_path: Path, version: str) -> None:
     run = run_manifest(MANIFEST, tmp_path, version)

@@ -20,6 +20,7 @@ from flowyard_argo.executor.artifacts.podio import load_input, save_logs, save_o
 from flowyard_argo.executor.artifacts.repository import has_location, key_of
 from flowyard_argo.executor.artifacts.secrets import Secrets
 from flowyard_argo.executor.context import DEADLINE_EXCEEDED, ExecutionError, RunContext
+from flowyard_argo.executor.expansion import expand_all
 from flowyard_argo.executor.gojson import marshal
 from flowyard_argo.executor.images import ImageError
 from flowyard_argo.executor.nodes import Node
@@ -41,17 +42,18 @@ def pod_spec(run: RunContext, node: Node, template: Mapping[str, Any]) -> tuple[
     """The pod for a resolved container/script template, and the script source to stage (if any)."""
     body = template.get("container") or template.get("script") or {}
     image = run.images.image(str(body.get("image") or ""))
-    argv = [*(body.get("command") or []), *(body.get("args") or [])]
+    command = [str(a) for a in body.get("command") or []]
     source = None
     if template.get("script") is not None:
         source = str(body.get("source") or "")
-        argv = [*(body.get("command") or []), SCRIPT_PATH, *(body.get("args") or [])]
+        command.append(SCRIPT_PATH)
     # Only inputs are mounted (workflowpod.go addInputArtifactsVolumes): an output path's folder is the image's
     # or the pod's to make, and its file is read from the pod's own filesystem (PodResult.host_path).
     declared = [a["path"] for a in (template.get("inputs") or {}).get("artifacts") or [] if a.get("path")]
     if source is not None:
         declared.append(SCRIPT_PATH)
     pod = node.pod or node.id
+    env = _env(run, body, run.folder / "pods" / pod)
     volumes = pod_volumes(run.spec, template, run.folder, run.folder / "pods" / pod, run.configmaps)
     files: dict[str, Path] = {}
     for art in (template.get("inputs") or {}).get("artifacts") or []:
@@ -60,21 +62,26 @@ def pod_spec(run: RunContext, node: Node, template: Mapping[str, Any]) -> tuple[
             files[str(art["path"])] = loaded
         elif art.get("path") and _mounted(art, volumes):
             files[str(art["path"])] = _empty_folder(run)
-    env = _env(run, body, run.folder / "pods" / pod)
-    argv = [str(a) for a in argv]
-    if run.version.offloads_large_args and body.get("args") is not None:
-        argv = _offload_large_args(run, argv, [str(a) for a in body["args"]], files)
+    argv = _argv(run, command, body.get("args"), env.values, files)
     workdir = str(body.get("workingDir") or "/")
     spec = PodSpec(pod, image, argv, env.values, workdir, declared, files, volumes, env.secret_names)
     return spec, source
 
 
-def _offload_large_args(run: RunContext, argv: list[str], args: list[str], files: dict[str, Path]) -> list[str]:
-    """What emissary runs when the controller offloaded ``args`` (their JSON over ``MaxEnvVarLen``): each argument
-    after the program's name over that size becomes ``@/tmp/argo_arg_<i>.txt`` (``i`` counted from the argument
-    after the name), a file holding it; the program never sees the value itself."""
-    if len(marshal(args).encode()) <= MAX_ENV_VAR_LEN:
-        return argv
+def _argv(run: RunContext, command: list[str], args: Any, env: Mapping[str, str], files: dict[str, Path]) -> list[str]:
+    """What the pod's program is started with: ``command`` and ``args`` as the kubelet expands their ``$(VAR)``s,
+    except ``args`` the controller offloaded to a ConfigMap (4.1: their JSON over ``MaxEnvVarLen``), which emissary
+    reads back unexpanded and hands on with each large one as a file."""
+    given = [str(a) for a in args or []]
+    offloaded = args is not None and run.version.offloads_large_args and len(marshal(given).encode()) > MAX_ENV_VAR_LEN
+    argv = expand_all(command, env) + (given if offloaded else expand_all(given, env))
+    return _offload_large_args(run, argv, files) if offloaded else argv
+
+
+def _offload_large_args(run: RunContext, argv: list[str], files: dict[str, Path]) -> list[str]:
+    """What emissary runs when the controller offloaded ``args``: each argument after the program's name over
+    ``MaxEnvVarLen`` becomes ``@/tmp/argo_arg_<i>.txt`` (``i`` counted from the argument after the name), a file
+    holding it; the program never sees the value itself."""
     out = argv[:1]
     for i, arg in enumerate(argv[1:]):
         if len(arg.encode()) > MAX_ENV_VAR_LEN:

@@ -16,6 +16,7 @@ from typing import Any
 
 from flowyard_argo.executor.artifacts.secrets import SecretError, Secrets
 from flowyard_argo.executor.configmaps import ConfigMapError, ConfigMaps
+from flowyard_argo.executor.expansion import expand
 
 ENV_VAR_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")  # validation.IsEnvVarName (apimachinery)
 CONFIG_ERROR = "CreateContainerConfigError"
@@ -65,8 +66,9 @@ def pod_env(body: Mapping[str, Any], namespace: str, secrets: Secrets, configmap
     for entry in body.get("env") or []:
         name = str(entry.get("name"))
         source = entry.get("valueFrom")
-        if source is None:
-            values[name] = str(entry.get("value", ""))
+        if source is None:  # a value is expanded over the variables declared before it; one from a source is not
+            value = str(entry.get("value", ""))
+            values[name] = expand(value, values.get) if "$" in value else value
             secret.discard(name)
             continue
         found = _key_value(source, namespace, secrets, configmaps)
