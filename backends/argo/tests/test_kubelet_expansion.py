@@ -1,0 +1,57 @@
+"""A ``$`` in a container step's command or environment reaches it as written, as locally (issue 15, item 11).
+
+The kubelet expands ``$(NAME)`` in a container's ``command``, ``args`` and ``env`` values over the container's declared
+variables and turns ``$$`` into ``$`` (``third_party/forked/golang/expansion/expand.go``, ``pkg/kubelet/container/
+helpers.go`` ``ExpandContainerCommandAndArgs``): a parameter holding ``$(AWS_SECRET_ACCESS_KEY)`` would put the secret
+into a command line. Locally nothing expands it. Executed through the executor, which expands as the kubelet does.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from flowyard.testing.cli import user_cli
+from flowyard_argo.executor.pods import namespaces_available
+from flowyard_argo.executor.versions import ARGO_VERSIONS
+
+needs_pods = pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
+
+DOLLARS = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: dollars
+parameters:
+  s: {type: string, default: "p$$q $(X) $(HOME)"}
+defaults:
+  image: python:3.12-alpine
+steps:
+  show:
+    env:
+      X: one
+      Y: "<$(X)> $$"
+    container:
+      command:
+        - python
+        - -c
+        - "import json, os, sys; open('o.json', 'w').write(json.dumps([sys.argv[1:], os.environ['Y']]))"
+        - "a$$b $(X)"
+        - "${{ params.s }}"
+    outputs:
+      o: {type: list, path: o.json}
+outputs:
+  o: ${{ steps.show.outputs.o }}
+"""
+
+
+@needs_pods
+@pytest.mark.xfail(strict=True, reason="the compiled manifest leaves $ to the kubelet: $(X) and $$ are expanded")
+@pytest.mark.parametrize("version", ARGO_VERSIONS)
+def test_a_dollar_in_a_command_or_env_reaches_the_container_as_written(tmp_path: Path, version: str) -> None:
+    (tmp_path / "p.yaml").write_text(DOLLARS, encoding="utf-8")
+    local = json.loads(user_cli("run", "p.yaml", "--json", cwd=tmp_path).stdout)
+    argo_run = ["run", "p.yaml", "--backend", "argo", "-O", f"argo_version={version}", "--json"]
+    argo = json.loads(user_cli(*argo_run, cwd=tmp_path).stdout)
+    assert local["outputs"] == {"o": [["a$$b $(X)", "p$$q $(X) $(HOME)"], "<$(X)> $$"]}
+    assert argo["outputs"] == local["outputs"]
