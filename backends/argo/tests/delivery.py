@@ -6,10 +6,11 @@ controller would pass it; each item then goes through ``processItem`` (``operato
 container template through ``substituteParams``' two passes (``common/util.go`` ``ProcessArgs``) and
 ``substitutePodParams`` (``workflowpod.go``), in that order.
 
-The executor has no expression evaluator yet; :func:`expression` follows ``expressionReplace``
-(``util/template/expression_template.go``) for the one expression form the compiler writes,
-``jsonpath(item.KEY, '$.v')`` (``util/expr/env``), and refuses any other, so a test never passes on
-an expression it does not model.
+:func:`expression` follows ``expressionReplace`` (``util/template/expression_template.go``) for the expression
+forms the compiler writes into a container, ``jsonpath(item.KEY, '$.v')`` (``util/expr/env``) and a parameter, each
+maybe inside ``sprig.replace('$', '$$', ...)`` (:mod:`flowyard_argo.kubelet`), and refuses any other, so a test never
+passes on an expression it does not model. Last, the kubelet expands the container's ``$(VAR)``s
+(:mod:`flowyard_argo.executor.expansion`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from flowyard_argo.executor import gojson
+from flowyard_argo.executor.expansion import expand, expand_all
 from flowyard_argo.executor.items import Item, items_from_param
 from flowyard_argo.executor.loops import child_name, item_values
 from flowyard_argo.executor.template import TemplateError, replace_tags, substitute_object, unmarshal_after_replace
@@ -30,6 +32,8 @@ from flowyard_argo.executor.versions import ArgoVersion
 from flowyard_argo.helper import COUNT_PATH, ITEMS_PATH, SCRIPT
 
 _JSONPATH_V = re.compile(r"""^\s*jsonpath\(\s*(item\.[\w-]+|inputs\.parameters\['[\w-]+'\])\s*,\s*'\$\.v'\s*\)\s*$""")
+_PARAMETER = re.compile(r"""^\s*(workflow|inputs)\.parameters\['([\w-]+)'\]\s*$""")
+_FOR_KUBELET = re.compile(r"""^\s*sprig\.replace\('\$', '\$\$', (.*)\)\s*$""", re.S)
 
 
 class Refused(Exception):
@@ -46,20 +50,28 @@ def expression(scope: Mapping[str, str | None], *, allow_unresolved: bool = Fals
 
     def evaluate(text: str) -> str:
         source = json.loads(f'"{text}"')  # the template is JSON text: the expression is unescaped first
-        found = _JSONPATH_V.match(source)
-        if found is None:
+        wrapped = _FOR_KUBELET.match(source)
+        inner = wrapped.group(1) if wrapped else source
+        found, parameter = _JSONPATH_V.match(inner), _PARAMETER.match(inner)
+        if found is None and parameter is None:
             raise AssertionError(f"expression not modelled: {source!r}")
-        ref = found.group(1)
-        key = "inputs.parameters." + ref[len("inputs.parameters['") : -2] if ref.startswith("inputs.") else ref
+        if found is not None:
+            ref = found.group(1)
+            key = "inputs.parameters." + ref[len("inputs.parameters['") : -2] if ref.startswith("inputs.") else ref
+        else:
+            assert parameter is not None
+            key = f"{parameter.group(1)}.parameters.{parameter.group(2)}"
         document = scope.get(key)
         if document is None:
             if allow_unresolved:
                 return "{{=" + text + "}}"
             raise TemplateError(f"failed to evaluate expression: {key} is missing")
         try:
-            value = gojson.decode(document)["v"]  # json.Unmarshal in jsonPath, then the query
+            value = gojson.decode(document)["v"] if found is not None else document  # jsonPath's json.Unmarshal
         except (gojson.GoJSONError, KeyError, TypeError) as e:
             raise TemplateError(f"failed to evaluate expression: {e}") from None
+        if wrapped:
+            value = value.replace("$", "$$")
         marshaled = gojson.marshal(value)
         if marshaled.startswith('"'):
             return marshaled[1:-1]
@@ -166,4 +178,8 @@ def pod_argv(doc: Mapping[str, Any], resolved: Mapping[str, Any]) -> list[str]:
         pod = substitute_object(passed["container"], pod_scope, allow_unresolved=True, expression=expression(pod_scope))
     except TemplateError as e:
         raise Refused(str(e)) from None
-    return [*pod.get("command", []), *pod.get("args", [])]
+    env: dict[str, str] = {}
+    for entry in pod.get("env") or []:  # makeEnvironmentVariables: each value over those declared before it
+        if "value" in entry:
+            env[entry["name"]] = expand(str(entry["value"]), env.get)
+    return expand_all([*pod.get("command", []), *pod.get("args", [])], env)

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from flowyard.testing.contract import canonical_ir
+from flowyard_argo.executor.expansion import expand_all
 
 from .conftest import manifest, task, template
 
@@ -28,10 +29,17 @@ def run_template(doc: dict, name: str, params: dict[str, str], root: Path, workf
     values |= {f"workflow.parameters.{k}": v for k, v in (workflow or {}).items()}
 
     def one(tag: str) -> str:
-        item = re.fullmatch(r"=jsonpath\(inputs\.parameters\['([^']+)'\], '\$\.v'\)", tag)
+        wrapped = re.fullmatch(r"=sprig\.replace\('\$', '\$\$', (.*)\)", tag, re.S)  # flowyard_argo.kubelet
+        inner = "=" + wrapped.group(1) if wrapped else tag
+        item = re.fullmatch(r"=jsonpath\(inputs\.parameters\['([^']+)'\], '\$\.v'\)", inner)
+        parameter = re.fullmatch(r"=(inputs|workflow)\.parameters\['([^']+)'\]", inner)
         if item:  # a numbered item's field (flowyard_argo.helper); delivery.py models it per version
-            return json.loads(values[f"inputs.parameters.{item.group(1)}"])["v"]
-        return values[tag]
+            value = json.loads(values[f"inputs.parameters.{item.group(1)}"])["v"]
+        elif parameter:
+            value = values[f"{parameter.group(1)}.parameters.{parameter.group(2)}"]
+        else:
+            value = values[tag]
+        return value.replace("$", "$$") if wrapped else value
 
     def subst(text: str) -> str:
         text = re.sub(r"\{\{([^}]+)\}\}", lambda m: one(m.group(1)), text)
@@ -42,7 +50,7 @@ def run_template(doc: dict, name: str, params: dict[str, str], root: Path, workf
             path = Path(subst(art["path"]))
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(subst(art["raw"]["data"]), encoding="utf-8")
-    argv = [subst(a) for a in argv]
+    argv = expand_all([subst(a) for a in argv], {})  # the kubelet's $(VAR) expansion: no variables declared here
     argv[0] = sys.executable
     if argv[1] == "-c":  # the helper writes to fixed paths: point them under root
         argv[2] = argv[2].replace("/tmp/flowyard", str(root / "tmp"))

@@ -38,6 +38,7 @@ HOSTILE: list[Any] = [
         "ok": None,
         "none": "",
     },
+    {"msg": "$(HOME) $$(X) a$$b $", "path": "$(", "n": 3, "x": 1.5, "ok": True, "none": "$$"},  # the kubelet's $
 ]
 
 

@@ -46,7 +46,6 @@ outputs:
 
 
 @needs_pods
-@pytest.mark.xfail(strict=True, reason="the compiled manifest leaves $ to the kubelet: $(X) and $$ are expanded")
 @pytest.mark.parametrize("version", ARGO_VERSIONS)
 def test_a_dollar_in_a_command_or_env_reaches_the_container_as_written(tmp_path: Path, version: str) -> None:
     (tmp_path / "p.yaml").write_text(DOLLARS, encoding="utf-8")

@@ -42,11 +42,12 @@ def test_parameters_become_workflow_arguments_rendered_as_commands_see_them() ->
     assert args["text"] == {"name": "text", "value": "plain", "description": "a string"}
     assert args["obj"]["value"] == '{"a":"é","b":1}'  # compact, sorted: what the local runner passes
     assert "value" not in args["need"]  # required: given at submit time
+    # each value with every $ doubled for the kubelet, which expands $(VAR) and $$ (flowyard_argo.kubelet)
     assert template(doc, "s")["container"]["command"] == [
         "echo",
-        "{{workflow.parameters.text}}",
-        "{{workflow.parameters.obj}}",
-        "{{workflow.parameters.need}}",
+        "{{=sprig.replace('$', '$$', workflow.parameters['text'])}}",
+        "{{=sprig.replace('$', '$$', workflow.parameters['obj'])}}",
+        "{{=sprig.replace('$', '$$', workflow.parameters['need'])}}",
     ]
 
 
@@ -148,7 +149,7 @@ def test_item_fields_are_flattened_for_argo_which_reads_one_level() -> None:
     assert json.loads({p["name"]: p["value"] for p in helper["arguments"]["parameters"]}["fields"]) == [["event"]]
     inner = task(doc, "activator", dag="activator-loop")
     assert {"name": "flowyard-f0", "value": "{{item.f0}}"} in inner["arguments"]["parameters"]
-    field = "{{=jsonpath(inputs.parameters['flowyard-f0'], '$.v')}}"
+    field = "{{=sprig.replace('$', '$$', jsonpath(inputs.parameters['flowyard-f0'], '$.v'))}}"
     assert template(doc, "activator")["container"]["command"][-2:] == ["activator", field]
 
 
@@ -223,7 +224,8 @@ def test_env_values_are_rendered_like_commands() -> None:
             name="p", parameters={"x": Parameter(default="v")}, steps={"s": box("true", env={"X": "${{ params.x }}!"})}
         )
     )
-    assert template(doc, "s")["container"]["env"] == [{"name": "X", "value": "{{workflow.parameters.x}}!"}]
+    value = "{{=sprig.replace('$', '$$', workflow.parameters['x'])}}!"
+    assert template(doc, "s")["container"]["env"] == [{"name": "X", "value": value}]
 
 
 def test_conditions_become_when_with_strings_quoted() -> None:
