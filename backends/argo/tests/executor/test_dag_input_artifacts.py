@@ -47,7 +47,6 @@ spec:
 
 
 @needs_namespaces
-@pytest.mark.xfail(strict=True, reason="the executor's DAG and steps scopes start empty: inputs.artifacts unresolved")
 @pytest.mark.parametrize("version", ["3.6.19", "4.1.2"])
 @pytest.mark.parametrize("kind", ["dag", "steps"])
 def test_a_templates_input_artifact_passes_to_its_tasks(tmp_path: Path, kind: str, version: str) -> None:
