@@ -11,12 +11,19 @@ executor, next to the local run, from a fresh folder through the CLI.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from flowyard.testing.cli import user_cli
+import yaml
+from flowyard import value_matches
+from flowyard.templates import render_value
+from flowyard.testing.cli import one_line_error, user_cli
+from flowyard_argo.executor.leaf import _trim_newline
 from flowyard_argo.executor.pods import namespaces_available
 from flowyard_argo.executor.versions import ARGO_VERSIONS
+from flowyard_argo.scalar_checks import SCRIPT
 
 needs_pods = pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
 
@@ -64,7 +71,6 @@ def printed(run: dict, pattern: str) -> bytes:
 
 
 @needs_pods
-@pytest.mark.xfail(strict=True, reason="issue 15, divergence 10: Argo hands on the file's text unchecked")
 @pytest.mark.parametrize("version", ARGO_VERSIONS)
 def test_a_containers_scalar_outputs_reach_the_next_container_as_locally(tmp_path: Path, version: str) -> None:
     (tmp_path / "p.yaml").write_text(SCALARS, encoding="utf-8")
@@ -86,7 +92,6 @@ def wrong(text: str) -> str:
 
 
 @needs_pods
-@pytest.mark.xfail(strict=True, reason="issue 15, divergence 10: Argo passes a value of the wrong type on")
 @pytest.mark.parametrize("version", ARGO_VERSIONS)
 @pytest.mark.parametrize(
     ("text", "says"),
@@ -107,3 +112,77 @@ def test_a_containers_output_of_the_wrong_type_fails_the_run_as_locally(
     assert argo["status"] == "Failed"
     assert says in argo["message"]
     assert not list(Path(argo["location"]).glob("pods/*-show-*"))  # the consumer never started
+
+
+TEXTS = [
+    "2.50\n",
+    " 3",
+    "true",
+    "1E2",
+    "-0.0",
+    "3.0",
+    "1e400",
+    "NaN",
+    "12345678901234567890",
+    "false\n\n",
+    '"3"',
+    "null",
+]
+
+
+@pytest.mark.parametrize("kind", ["number", "integer", "bool"])
+@pytest.mark.parametrize("text", TEXTS)
+def test_the_check_passes_and_renders_by_the_local_rules(tmp_path: Path, kind: str, text: str) -> None:
+    """The check task's script, run for real on what Argo would hand it (the file less one newline), against
+    core's ``value_matches`` and ``render_value``, which the local run applies to the same file."""
+    saved = _trim_newline(text)
+    spec = json.dumps([["out", kind, "out.txt"]])
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path / "values"), spec, saved], capture_output=True, text=True
+    )
+    value = json.loads(text)
+    if value_matches(kind, value):
+        assert done.returncode == 0, done.stderr
+        assert (tmp_path / "values" / "v0").read_bytes() == render_value(value).encode()
+    else:
+        assert done.returncode == 1
+        assert done.stderr.strip() == f"output 'out' should be of type {kind}, got {render_value(value)[:80]}"
+
+
+def test_the_check_names_a_value_that_is_not_json(tmp_path: Path) -> None:
+    spec = json.dumps([["a", "integer", "a.txt"], ["n", "number", "n.txt"]])
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path), spec, "1", "abc"], capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == "value output 'n' in n.txt is not JSON: Expecting value: line 1 column 1 (char 0)"
+
+
+def compiled(tmp_path: Path, text: str) -> dict:
+    (tmp_path / "p.yaml").write_text(text, encoding="utf-8")
+    done = user_cli("compile", "p.yaml", "--backend", "argo", "-o", "wf.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    return yaml.safe_load((tmp_path / "wf.yaml").read_text(encoding="utf-8"))
+
+
+def task_names(doc: dict) -> list[str]:
+    main = next(t for t in doc["spec"]["templates"] if t["name"] == "main")
+    return [t["name"] for t in main["dag"]["tasks"]]
+
+
+def test_no_check_task_where_no_container_or_when_reads_the_value(tmp_path: Path) -> None:
+    """A pipeline output and a Python consumer (its entrypoint parses the text) need no pod more."""
+    python_reader = SCALARS.replace('    when: "${{ steps.make.outputs.e }} > 50"\n', "").replace(
+        f'    container:\n      command: [python, -c, "{SHOW}", "${{{{ inputs.n }}}}", "${{{{ inputs.b }}}}", '
+        '"${{ inputs.e }}"]\n    env:\n      K: "${{ inputs.k }}"\n',
+        "    python: {function: flowyard.testing.functions:emit}\n",
+    )
+    assert "python:" in python_reader and "when" not in python_reader
+    assert task_names(compiled(tmp_path, python_reader)) == ["make", "show"]
+    assert task_names(compiled(tmp_path, SCALARS)) == ["make", "make-values", "show"]
+
+
+def test_a_step_named_like_a_check_task_is_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(SCALARS.replace("  show:\n", "  make-values:\n"), encoding="utf-8")
+    done = user_cli("compile", "p.yaml", "--backend", "argo", cwd=tmp_path)
+    assert "argo-reserved-name" in one_line_error(done, 2)
