@@ -186,3 +186,25 @@ def test_a_step_named_like_a_check_task_is_refused_by_name(tmp_path: Path) -> No
     (tmp_path / "p.yaml").write_text(SCALARS.replace("  show:\n", "  make-values:\n"), encoding="utf-8")
     done = user_cli("compile", "p.yaml", "--backend", "argo", cwd=tmp_path)
     assert "argo-reserved-name" in one_line_error(done, 2)
+
+
+@needs_pods
+@pytest.mark.parametrize("version", ARGO_VERSIONS)
+def test_a_wrong_value_under_continue_fails_the_run_and_lets_the_others_finish(tmp_path: Path, version: str) -> None:
+    """``failure_policy: continue`` on the producer: locally it fails, its reader is Omitted, a sibling still runs and
+    the run ends Failed; on Argo its check task fails (every task is a target then: the run fails too)."""
+    text = wrong('\\"abc\\"').replace("  make:\n", "  make:\n    failure_policy: continue\n")
+    text = text.replace("outputs:\n  n:", "  other:\n    container:\n      command: [python, -c, pass]\noutputs:\n  n:")
+    (tmp_path / "p.yaml").write_text(text, encoding="utf-8")
+    local = json.loads(user_cli("run", "p.yaml", "--json", cwd=tmp_path).stdout)
+    run = ["run", "p.yaml", "--backend", "argo", "-O", f"argo_version={version}", "--json"]
+    argo = json.loads(user_cli(*run, cwd=tmp_path).stdout)
+    assert argo["status"] == local["status"] == "Failed"
+    assert {t["step"]: t["status"] for t in local["tasks"]} == {
+        "make": "Failed",
+        "show": "Omitted",
+        "other": "Succeeded",
+    }
+    assert {t["step"]: t["status"] for t in argo["tasks"]}.get("other") == "Succeeded"
+    assert "show" not in {t["step"] for t in argo["tasks"]}
+    assert "output 'n' should be of type number, got abc" in argo["message"]
