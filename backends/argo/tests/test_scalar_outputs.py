@@ -206,5 +206,5 @@ def test_a_wrong_value_under_continue_fails_the_run_and_lets_the_others_finish(t
         "other": "Succeeded",
     }
     assert {t["step"]: t["status"] for t in argo["tasks"]}.get("other") == "Succeeded"
-    assert "show" not in {t["step"] for t in argo["tasks"]}
+    assert {t["step"]: t["status"] for t in argo["tasks"]}.get("show") in (None, "Omitted")  # never started
     assert "output 'n' should be of type number, got abc" in argo["message"]
