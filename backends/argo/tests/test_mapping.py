@@ -462,15 +462,16 @@ def test_preflight_refuses_what_the_controller_would_with_its_words() -> None:
 
 
 def test_over_200_tasks_main_calls_nested_dags_of_at_most_200() -> None:
-    """A chain of 250 steps: two parts; the step after the cut reads its value from its part's input, exported by
-    the part before it, and waits for a gate testing the producer's phase (executed: test_nested_dags.py)."""
+    """A chain of 125 steps, each but the last followed by the check of its integer (249 tasks): two parts; the step
+    after the cut reads its checked value from its part's input, exported by the part before it, and waits for gates
+    testing the producer's and its check's phases (executed: test_nested_dags.py)."""
     box = Container(command=["echo", "${{ inputs.v }}"], image="alpine:3")
     steps = {
         "s0": Step(
             container=Container(command=["w"], image="alpine:3"), outputs={"v": Output(type="integer", path="v")}
         )
     }
-    for i in range(1, 250):
+    for i in range(1, 125):
         steps[f"s{i}"] = Step(
             container=box,
             inputs={"v": Input(value=f"${{{{ steps.s{i - 1}.outputs.v }}}}")},
@@ -481,14 +482,17 @@ def test_over_200_tasks_main_calls_nested_dags_of_at_most_200() -> None:
     assert [t["name"] for t in main] == ["flowyard-part-1", "flowyard-part-2"]
     assert main[1]["depends"] == "flowyard-part-1"
     first, second = template(doc, "flowyard-part-1"), template(doc, "flowyard-part-2")
-    assert len(first["dag"]["tasks"]) == 200 and len(second["dag"]["tasks"]) == 51  # 50 steps and one gate
-    after_cut = task(doc, "s200", dag="flowyard-part-2")
-    assert after_cut["depends"] == "flowyard-gate-s199-succeeded.Succeeded"
+    assert len(first["dag"]["tasks"]) == 200 and len(second["dag"]["tasks"]) == 51  # 25 steps, 24 checks, 2 gates
+    after_cut = task(doc, "s100", dag="flowyard-part-2")
+    gates = ["flowyard-gate-s99-succeeded", "flowyard-gate-s99-values-succeeded"]
+    assert after_cut["depends"] == " && ".join(f"{g}.Succeeded" for g in gates)
     value = after_cut["arguments"]["parameters"][0]["value"]
     exported = {o["name"]: o["valueFrom"]["parameter"] for o in first["outputs"]["parameters"]}
     assert (
-        exported[value.removeprefix("{{inputs.parameters.").removesuffix("}}")] == "{{tasks.s199.outputs.parameters.v}}"
+        exported[value.removeprefix("{{inputs.parameters.").removesuffix("}}")]
+        == "{{tasks.s99-values.outputs.parameters.v0}}"
     )
-    gate = task(doc, "flowyard-gate-s199-succeeded", dag="flowyard-part-2")
-    status = gate["when"].split("'")[1].removeprefix("{{inputs.parameters.").removesuffix("}}")
-    assert exported[status] == "{{tasks.s199.status}}" and gate["template"] == "flowyard-nothing"
+    for gate_name, producer in zip(gates, ["s99", "s99-values"], strict=True):
+        gate = task(doc, gate_name, dag="flowyard-part-2")
+        status = gate["when"].split("'")[1].removeprefix("{{inputs.parameters.").removesuffix("}}")
+        assert exported[status] == f"{{{{tasks.{producer}.status}}}}" and gate["template"] == "flowyard-nothing"

@@ -24,7 +24,7 @@ def condition_refusals(ir: PipelineIR, step: StepIR) -> list[FeatureUse]:
     """A ``when`` side that is a step's text: Argo inserts it as written into the condition (``operator.go``
     ``shouldExecute`` after substitution), where a quote in it ends govaluate's string and a backslash escapes
     (``lexer.go`` ``readUntilFalse``); a container's arrives as its file's JSON text, quotes included. A number or
-    bool holds neither (a container's file is passed as written, as its command wrote it)."""
+    bool holds neither (a container's is parsed, checked and rendered by its check task first: ``scalar_checks``)."""
     if step.when is None:
         return []
     out = []

@@ -27,6 +27,7 @@ from flowyard_argo.nesting import nest
 from flowyard_argo.on_exit import EXIT_HANDLER, exit_handler
 from flowyard_argo.options import ArgoOptions
 from flowyard_argo.references import unquotable
+from flowyard_argo.scalar_checks import values_template
 from flowyard_argo.step_templates import StepTemplates
 from flowyard_argo.tasks import TaskWiring
 
@@ -91,6 +92,8 @@ class ArgoCompiler(StepTemplates, TaskWiring, ItemPlanning):
             all_templates.append(self.helper_template(from_file=True))
         if self.needs_check:
             all_templates.append(check_template(self.options.helper_image, self.options.image_pull_policy))
+        for count in sorted({len(outs) for outs in self.checked.values()}):
+            all_templates.append(values_template(count, self.options.helper_image, self.options.image_pull_policy))
         return self.workflow(all_templates, on_exit)
 
     def workflow(self, templates: list[Any], on_exit: str | None) -> Workflow:

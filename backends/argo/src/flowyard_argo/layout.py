@@ -12,6 +12,7 @@ from flowyard.ir import InputIR, ItemSource, OutputIR, PipelineIR, S3StoreIR, St
 from flowyard_argo.fan_ins import listed_outputs, wrapped_loops
 from flowyard_argo.names import DEFAULT_WORKDIR, INPUTS_ROOT, OUTPUTS_ROOT, basename
 from flowyard_argo.options import ArgoOptions
+from flowyard_argo.scalar_checks import checked_outputs, values_ref
 
 if TYPE_CHECKING:
     from flowyard_argo.items import Items
@@ -32,6 +33,7 @@ class CompilerLayout:
         # fanned-out steps whose values are gathered (an empty loop's aggregate is "[]") or that have a when: wrapped
         self.gathered = wrapped_loops(ir)
         self.steps = {s.name: s for s in ir.all_steps}  # ir.step() is a linear scan
+        self.checked = checked_outputs(ir)  # container outputs checked and rendered before a container reads them
 
     def dns(self, step: str) -> str:
         return self.steps[step].dns_name
@@ -39,6 +41,14 @@ class CompilerLayout:
     def output_ref(self, step: str, output: str) -> str:
         """The expression, in the entry DAG, for an upstream step's value output (aggregated if fanned out)."""
         return f"{{{{tasks.{self.dns(step)}.outputs.parameters.{output}}}}}"
+
+    def read_ref(self, step: str, output: str) -> str:
+        """What a container or a ``when`` reads of an upstream value output: its check task's rendering where
+        there is one (:mod:`flowyard_argo.scalar_checks`), else the output as Argo saved it."""
+        checked = self.checked.get(step, ())
+        if output in checked:
+            return values_ref(self.dns(step), checked.index(output))
+        return self.output_ref(step, output)
 
     def key(self, step: StepIR, out: OutputIR, *, indexed: str | None) -> str:
         """The artifact key of an output: a folder per step and output, a sub-folder per item."""

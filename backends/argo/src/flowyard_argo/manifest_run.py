@@ -249,14 +249,27 @@ def _execute(
         )
     finally:
         record.close()
-    status = record.status(
-        result.tree, state=result.phase, finished_at=_now(), message=result.message, outputs=dict(result.outputs)
+    status = with_cause(
+        record.status(
+            result.tree, state=result.phase, finished_at=_now(), message=result.message, outputs=dict(result.outputs)
+        )
     )
     directory.write_status(status)
     tree = result.tree.render(result.root.id)
     if result.exit_node is not None:
         tree += "\n" + result.tree.render(result.exit_node.id)
     return status, record.masked(tree)
+
+
+def with_cause(status: RunStatus) -> RunStatus:
+    """A failed run's message followed by its first failed pod's own (the controller's names only the task), as a
+    local run's names its first failed task's: what a check task found wrong with a value, for one."""
+    if status.state.ok or not status.message:
+        return status
+    first = next((t for t in status.tasks if t.state in (TaskState.FAILED, TaskState.ERROR) and t.message), None)
+    if first is None or first.message in status.message:
+        return status
+    return status.model_copy(update={"message": f"{status.message}; first: {first.step}: {first.message}"})
 
 
 def _notice(message: str) -> None:

@@ -10,6 +10,7 @@ from flowyard.ir import OutputIR, PipelineIR
 from flowyard_argo.failed_items import CHECK, check_task
 from flowyard_argo.fan_ins import wrapped_loops
 from flowyard_argo.on_exit import EXIT_HANDLER, failed_step_name
+from flowyard_argo.scalar_checks import checked_outputs, values_task, values_template_name
 
 ENTRY = "main"
 HELPER = "flowyard-items"
@@ -53,6 +54,9 @@ def reserved_names(ir: PipelineIR) -> dict[str, str]:
     names[HELPER_FILE] = "the item-numbering template reading a file"
     if ir.on_exit is not None:
         names[failed_step_name(ir.on_exit.dns_name)] = "the on-exit step run after a failure"
+    for step, outputs in checked_outputs(ir).items():
+        names[values_task(ir.step(step).dns_name)] = f"the check of step {step!r}'s number/integer/bool outputs"
+        names[values_template_name(len(outputs))] = "the template checking number/integer/bool outputs"
     gathered = wrapped_loops(ir)
     for s in ir.steps:
         if s.for_each is not None:

@@ -120,7 +120,9 @@ class Rendering(CompilerLayout):
         if isinstance(src, ItemSource):
             return "rendered", self.item_param(step, src.fields, calls)
         assert isinstance(src, StepOutputSource)
-        calls.parameters[inp.name] = self.output_ref(src.step, src.output)
+        container = step.kind == "container" and step is not self.ir.on_exit
+        reader = self.read_ref if container else self.output_ref
+        calls.parameters[inp.name] = reader(src.step, src.output)
         producer = self.steps[src.step]
         encoding = "rendered" if producer.kind == "python" else "json"
         return encoding, f"{{{{inputs.parameters.{inp.name}}}}}"
@@ -140,7 +142,7 @@ class Rendering(CompilerLayout):
                 text = item_expression("item.item" if not src.fields else f"item.f{fields.index(src.fields)}")
                 quoted = True
             elif isinstance(src, StepOutputSource):
-                text = self.output_ref(src.step, src.output)
+                text = self.read_ref(src.step, src.output)
                 quoted = self.steps[src.step].output(src.output).type == "string"
             else:
                 raise CompileError(f"step {step.name!r}: condition side {src!r}")

@@ -11,8 +11,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from flowyard import value_matches
 from flowyard.ir import PipelineIR, StepIR
-from flowyard.stepimage.step import decode_value
+from flowyard.stepimage.step import StepFunctionError, decode_value
 
 _ITEM = re.compile(r"\((\d+):")
 
@@ -24,10 +25,13 @@ def pipeline_outputs(ir: PipelineIR, folder: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     nodes = list(((workflow.get("status") or {}).get("nodes") or {}).values())
+    # a run that failed may have failed on the value itself (a container's check task, flowyard_argo.scalar_checks):
+    # such a value is left out, as locally the step that wrote it failed; in a run that succeeded it is an error
+    lenient = (workflow.get("status") or {}).get("phase") != "Succeeded"
     outputs: dict[str, Any] = {}
     for out in ir.outputs:
         step = ir.step(out.source.step)
-        values = _step_values(step, out.source.output, _succeeded_pods(nodes, step.dns_name))
+        values = _step_values(step, out.source.output, _succeeded_pods(nodes, step.dns_name), lenient=lenient)
         if step.for_each is None:
             outputs[out.name] = values.get(None)
         elif values:
@@ -55,7 +59,9 @@ def _index(node: Mapping[str, Any]) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _step_values(step: StepIR, name: str, pods: list[Mapping[str, Any]]) -> dict[int | None, Any]:
+def _step_values(
+    step: StepIR, name: str, pods: list[Mapping[str, Any]], *, lenient: bool = False
+) -> dict[int | None, Any]:
     """Each succeeded pod's value of output ``name``, by item index (``None`` for a step without items); a
     fanned-out Python step's value output is an envelope carrying its index (:func:`flowyard.step.encode_envelope`), a
     container step's is its file's text, its index in the pod's name."""
@@ -77,6 +83,13 @@ def _step_values(step: StepIR, name: str, pods: list[Mapping[str, Any]]) -> dict
         if step.for_each is not None and step.kind == "python":
             envelope = json.loads(texts[0])
             values[int(envelope["index"])] = envelope["value"]
-        else:
+        elif not lenient:
             values[index] = decode_value(declared.type, "rendered", texts[0])
+        else:
+            try:
+                value = decode_value(declared.type, "rendered", texts[0])
+            except StepFunctionError:
+                continue
+            if value_matches(declared.type, value):
+                values[index] = value
     return values

@@ -14,6 +14,7 @@ from flowyard_argo.fan_ins import file_fan_in_producers
 from flowyard_argo.items import Items
 from flowyard_argo.names import HELPER, HELPER_FILE, P_ITEMS, items_task, loop_template
 from flowyard_argo.references import Rendering, StepCalls
+from flowyard_argo.scalar_checks import check_task, scalar_reads, values_task
 
 
 def data_producers(step: StepIR) -> set[str]:
@@ -50,12 +51,21 @@ class TaskWiring(Rendering):
         producers = data_producers(step)
         folders = frozenset(file_fan_in_producers(step))
         names = [self.depends_on(d, data=d in producers, folders_of=folders) for d in step.depends_on]
+        checked = sorted({p for p, o in scalar_reads(step) if o in self.checked.get(p, ())})
+        names += [f"{values_task(self.dns(p))}.Succeeded" for p in checked]  # reads the check's outputs
         if items is not None and items.helper_args is not None:
             names.append(items_task(step.dns_name))
         return " && ".join(names) or None
 
     def step_tasks(self, step: StepIR, calls: StepCalls) -> tuple[list[Task], list[Any]]:
-        """The entry DAG's tasks for a step, and any extra templates (its parallelism wrapper)."""
+        """The entry DAG's tasks for a step (its check task after it), and any extra templates (its parallelism
+        wrapper)."""
+        tasks, extra = self.own_tasks(step, calls)
+        if step.name in self.checked:
+            tasks.append(check_task(step, self.checked[step.name]))
+        return tasks, extra
+
+    def own_tasks(self, step: StepIR, calls: StepCalls) -> tuple[list[Task], list[Any]]:
         items = self.items.get(step.name)
         when = self.condition(step, step.when) if step.when is not None else None
         tasks = [self.helper_task(step, items)] if items is not None and items.helper_args is not None else []

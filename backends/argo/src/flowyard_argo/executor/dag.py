@@ -42,7 +42,7 @@ class _Dag:
         self.targets = target.split() if target else [n for n in self.tasks if n not in depended]
         self.fail_fast = dag.get("failFast") is not False
         self.limit = int(template["parallelism"]) if template.get("parallelism") else None
-        self.scope = Scope()
+        self.scope = Scope.of_template(template)
         self.nodes: dict[str, Node] = {}
         self.running: set[str] = set()
         self.cond = threading.Condition()

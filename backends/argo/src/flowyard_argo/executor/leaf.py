@@ -207,9 +207,22 @@ def run_leaf(run: RunContext, node: Node, template: Mapping[str, Any], include_r
     elif result.timed_out:
         node.finish(TaskState.FAILED, "Pod was active on the node longer than the specified deadline")
     elif result.exit_code != 0:
-        node.finish(TaskState.FAILED, f"Error (exit code {result.exit_code})")
+        said = termination_message(template, result)
+        node.finish(TaskState.FAILED, f"Error (exit code {result.exit_code})" + (f": {said}" if said else ""))
     else:
         node.finish(TaskState.SUCCEEDED)
+
+
+def termination_message(template: Mapping[str, Any], result: PodResult) -> str:
+    """The failed container's termination message as the kubelet sets it under ``terminationMessagePolicy:
+    FallbackToLogsOnError`` (the end of its log, at most 80 lines and 2048 bytes; nothing under the default
+    policy, as no pod here writes ``/dev/termination-log``), which ``operator.go`` ``inferFailedReason`` appends."""
+    body = template.get("container") or template.get("script") or {}
+    if body.get("terminationMessagePolicy") != "FallbackToLogsOnError":
+        return ""
+    log = b"".join(p.read_bytes() for p in (result.folder / "stdout.log", result.folder / "stderr.log") if p.is_file())
+    tail = b"\n".join(log.splitlines()[-80:])[-2048:]
+    return tail.decode("utf-8", "replace").strip()
 
 
 def _save_outputs(run: RunContext, node: Node, template: Mapping[str, Any], result: PodResult) -> None:

@@ -25,6 +25,16 @@ class Scope:
     values: dict[str, str | None] = field(default_factory=dict)
     artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    @classmethod
+    def of_template(cls, template: Mapping[str, Any]) -> Scope:
+        """``createScope`` (``workflow/controller/scope.go``): a DAG's or steps' template's bound input artifacts, so
+        a task's ``from: "{{inputs.artifacts.A}}"`` finds them (an absent optional one is not there)."""
+        scope = cls()
+        for art in (template.get("inputs") or {}).get("artifacts") or []:
+            if any(k in art for k in ("_local", "s3", "raw", "http", "git", "gcs", "oss", "azure", "hdfs")):
+                scope.artifacts[f"inputs.artifacts.{art['name']}"] = art
+        return scope
+
     def add_node(self, prefix: str, node: Node) -> None:
         """``buildLocalScope``: the node's id, times, status, exit code and outputs under ``prefix``."""
         self.values[f"{prefix}.id"] = node.id

@@ -28,7 +28,7 @@ from flowyard_argo.executor.scope import AggregateError, Scope
 
 
 def run_steps(run: RunContext, node: Node, template: Mapping[str, Any]) -> None:
-    scope = Scope()
+    scope = Scope.of_template(template)
     limit = int(template["parallelism"]) if template.get("parallelism") else None
     for index, group in enumerate(template.get("steps") or []):
         group_node = run.tree.create(

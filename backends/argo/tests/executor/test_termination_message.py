@@ -1,0 +1,41 @@
+"""A failed container's termination message under ``terminationMessagePolicy: FallbackToLogsOnError``: the end of its
+log, at most 80 lines and 2048 bytes (the kubelet's rule, Kubernetes ``Container.terminationMessagePolicy``), which
+``inferFailedReason`` (``workflow/controller/operator.go``, v3.6.19 to v4.1.2) appends to the node's message; under
+the default policy no pod here writes ``/dev/termination-log``, so the message is the exit code alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .conftest import by_display, needs_namespaces, run_manifest
+
+MANIFEST = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: said}
+spec:
+  entrypoint: fail
+  templates:
+  - name: fail
+    container:
+      image: python:3.12
+      command: [python, -c, "import sys; print('\\\\n'.join(map(str, range(100)))); sys.exit('the value is wrong')"]
+      POLICY
+"""
+
+
+@needs_namespaces
+@pytest.mark.parametrize("policy", ["FallbackToLogsOnError", None])
+def test_a_failed_containers_log_end_is_its_message_only_when_asked(tmp_path: Path, policy: str | None) -> None:
+    text = MANIFEST.replace("POLICY", f"terminationMessagePolicy: {policy}" if policy else "")
+    run = run_manifest(text, tmp_path)
+    node = by_display(run)["said"]
+    message = node.message  # type: ignore[attr-defined]
+    if policy is None:
+        assert message == "Error (exit code 1)"
+        return
+    assert message.startswith("Error (exit code 1): ") and message.endswith("99\nthe value is wrong")
+    said = message.removeprefix("Error (exit code 1): ")
+    assert len(said.splitlines()) == 80 and said.splitlines()[0] == "21"
