@@ -114,6 +114,24 @@ def test_a_containers_output_of_the_wrong_type_fails_the_run_as_locally(
     assert not list(Path(argo["location"]).glob("pods/*-show-*"))  # the consumer never started
 
 
+@needs_pods
+@pytest.mark.xfail(
+    strict=True, reason="the producer's pod succeeded: its check task failed, the producer shows Succeeded"
+)
+@pytest.mark.parametrize("version", ARGO_VERSIONS)
+def test_the_producer_of_a_value_of_the_wrong_type_is_the_failed_step_as_locally(tmp_path: Path, version: str) -> None:
+    """The check task is flowyard's, not the user's: its failure is the producer's, as a local run reports it."""
+    (tmp_path / "p.yaml").write_text(wrong('\\"abc\\"'), encoding="utf-8")
+    local = json.loads(user_cli("run", "p.yaml", "--json", cwd=tmp_path).stdout)
+    run = ["run", "p.yaml", "--backend", "argo", "-O", f"argo_version={version}", "--json"]
+    argo = json.loads(user_cli(*run, cwd=tmp_path).stdout)
+    producer = [t for t in local["tasks"] if t["status"] == "Failed"]
+    assert [t["step"] for t in producer] == ["make"]
+    failed = [t for t in argo["tasks"] if t["step"] == "make"]
+    assert [t["status"] for t in failed] == ["Failed"]
+    assert "output 'n' should be of type number, got abc" in failed[0]["message"]
+
+
 TEXTS = [
     "2.50\n",
     " 3",
