@@ -115,9 +115,6 @@ def test_a_containers_output_of_the_wrong_type_fails_the_run_as_locally(
 
 
 @needs_pods
-@pytest.mark.xfail(
-    strict=True, reason="the producer's pod succeeded: its check task failed, the producer shows Succeeded"
-)
 @pytest.mark.parametrize("version", ARGO_VERSIONS)
 def test_the_producer_of_a_value_of_the_wrong_type_is_the_failed_step_as_locally(tmp_path: Path, version: str) -> None:
     """The check task is flowyard's, not the user's: its failure is the producer's, as a local run reports it."""
@@ -228,7 +225,6 @@ def test_a_wrong_value_under_continue_fails_the_run_and_lets_the_others_finish(t
     assert "output 'n' should be of type number, got abc" in argo["message"]
 
 
-@pytest.mark.xfail(strict=True, reason="the server's node status drops the check pod: no task failed in the report")
 def test_a_failed_check_on_a_server_is_its_producers_failure() -> None:
     """The node status an Argo Server reports (``service.run_status``): the check task's pod failed, the producer's
     pod succeeded, its reader was Omitted; the report names the producer as the failed step, with the message."""

@@ -52,6 +52,12 @@ def values_task(dns: str) -> str:
     return f"{dns}-values"
 
 
+def checked_producer(task: str) -> str | None:
+    """The producer a check task (``<step>-values``) checks, by its task name; ``None`` for any other task. A run's
+    report gives a check's failure to its producer: the value is the producer's, as a local run reports it."""
+    return task.removesuffix("-values") if task.endswith("-values") else None
+
+
 def values_template_name(count: int) -> str:
     return f"{VALUES}-{count}"
 

@@ -159,8 +159,11 @@ def task_nodes(wf: Mapping[str, Any], step_names: Mapping[str, str]) -> list[tup
 
     A fan-out child's display name is ``task(i:item)``; the helper and wrapper nodes are ours, not
     the user's, and are left out."""
+    from flowyard_argo.scalar_checks import checked_producer
+
     rows = []
     passed_over = exit_alternatives(wf)
+    failed_checks: dict[str, dict[str, Any]] = {}  # producer -> its failed check's node (scalar_checks)
     for node in ((wf.get("status") or {}).get("nodes") or {}).values():
         if node.get("type") not in ("Pod", "Skipped"):
             continue
@@ -168,13 +171,25 @@ def task_nodes(wf: Mapping[str, Any], step_names: Mapping[str, str]) -> list[tup
             continue  # the on-exit alternative for the other run status
         display = node.get("displayName", "")
         base = display.split("(", 1)[0]
+        producer = checked_producer(base)
+        if producer is not None and producer in step_names and node.get("phase") in ("Failed", "Error"):
+            failed_checks[step_names[producer]] = node
         step = step_names.get(base) or step_names.get(node.get("templateName", ""))  # onExit: by template
         if step is None:
             continue
         match = _ITEM.search(display)
         rows.append((step, int(match.group(1)) if match else None, node))
+    rows = [(s, i, _checked(n, failed_checks.get(s)) if i is None else n) for s, i, n in rows]
     rows.sort(key=lambda r: (r[0], -1 if r[1] is None else r[1]))
     return rows
+
+
+def _checked(node: dict[str, Any], check: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A producer's node as the report gives it: failed with its check's phase and message when the value it made
+    failed the check (its own pod succeeded)."""
+    if check is None:
+        return node
+    return {**node, "phase": check.get("phase"), "message": check.get("message", "")}
 
 
 def run_status(wf: Mapping[str, Any], pipeline: str, step_names: Mapping[str, str], location: str) -> RunStatus:

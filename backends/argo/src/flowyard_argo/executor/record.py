@@ -17,7 +17,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -226,7 +226,24 @@ class RunRecord:
             )
         if self.pipeline is not None:
             latest.update(self._passed_over(tree, latest))
+            latest.update(self._failed_checks(latest))
         return tuple(latest.values())
+
+    def _failed_checks(
+        self, tasks: Mapping[tuple[str, int | None], TaskStatus]
+    ) -> dict[tuple[str, int | None], TaskStatus]:
+        """A producer whose value failed its check task (:mod:`flowyard_argo.scalar_checks`) is a failed step, with
+        the check's message, as a local run reports it; its own pod did succeed."""
+        from flowyard_argo.scalar_checks import checked_producer
+
+        assert self.pipeline is not None
+        found = {}
+        for (step, item), check in tasks.items():
+            producer = checked_producer(step)
+            own = tasks.get((producer, item)) if producer is not None and producer in self.pipeline.steps else None
+            if own is not None and check.state.done and not check.state.ok:
+                found[(own.step, item)] = replace(own, state=check.state, message=check.message)
+        return found
 
     def _passed_over(
         self, tree: NodeTree, ran: Mapping[tuple[str, int | None], TaskStatus]
