@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,28 @@ RETRY_FILE = "retry.json"  # what `flowyard run --resume NAME --backend argo` ne
 
 class ManifestRefused(FlowyardError):
     """The controller would reject the manifest, or it uses what cannot run here (exit 2)."""
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What a prepared workflow runs with, built once and saved as ``retry.json``: ``--resume`` runs it again
+    with the same release, image map, ConfigMaps and artifact options (files as absolute paths)."""
+
+    workflow: Mapping[str, Any]
+    argo_version: str | None
+    image_map: str | None
+    pipeline: str | None
+    configmaps: Mapping[str, Mapping[str, Any]]
+    artifacts: Mapping[str, Any]
+
+    def save(self, path: Path) -> None:
+        write_atomic(path, json.dumps(asdict(self)).encode())
+
+    @classmethod
+    def read(cls, path: Path) -> RunSettings:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        given = {f.name: saved.get(f.name) for f in fields(cls)}
+        return cls(**{**given, "configmaps": given["configmaps"] or {}, "artifacts": given["artifacts"] or {}})
 
 
 def _options(pairs: tuple[str, ...]) -> ArgoOptions:
@@ -115,7 +138,7 @@ def execute_manifest(
             images=images,
             configmaps=configmaps,
         )
-        artifacts = _artifact_settings(wf["spec"], _artifact_options(options))
+        _artifact_settings(wf["spec"], _artifact_options(options))  # refused here, before a run folder is made
     except (ManifestError, ImageError, ConfigMapError) as e:
         raise ManifestRefused(str(e)) from None
     if others:
@@ -130,14 +153,16 @@ def execute_manifest(
         raise ManifestRefused(f"a run named {run_name!r} exists already ({folder}); pass another --name")
     folder.mkdir(parents=True)
     write_atomic(folder / "manifest.yaml", yaml.safe_dump(dict(document), sort_keys=False).encode())
-    image_map = str(Path(options.image_map).resolve()) if options.image_map else None
-    saved = {"workflow": wf, "argo_version": options.argo_version, "image_map": image_map, "pipeline": pipeline}
-    saved["configmaps"] = {k: dict(v) for k, v in configmaps.maps.items()}
-    saved["artifacts"] = _artifact_options(options)
-    write_atomic(folder / RETRY_FILE, json.dumps(saved).encode())
-    return _execute(
-        wf, version, images, RunDirectory(folder), pipeline, notices, None, progress, tasks, configmaps, artifacts
+    settings = RunSettings(
+        workflow=wf,
+        argo_version=options.argo_version,
+        image_map=str(Path(options.image_map).resolve()) if options.image_map else None,
+        pipeline=pipeline,
+        configmaps={k: dict(v) for k, v in configmaps.maps.items()},
+        artifacts=_artifact_options(options),
     )
+    settings.save(folder / RETRY_FILE)
+    return _execute(settings, RunDirectory(folder), notices=notices, progress=progress, tasks=tasks)
 
 
 def _artifact_options(options: ArgoOptions) -> dict[str, Any]:
@@ -167,15 +192,12 @@ def _artifact_settings(spec: Mapping[str, Any], saved: Mapping[str, Any]) -> Any
 def retry_run(run_name: str, root: Path | None = None, *, progress: str = "quiet") -> tuple[RunStatus, str]:
     """``argo retry``: run the same workflow again in its folder; pods that succeeded (as its journal recorded
     them, so a run that was killed can be retried too) are kept."""
-    from flowyard_argo.executor.configmaps import ConfigMaps
-    from flowyard_argo.executor.images import ImageError, ImageMap
     from flowyard_argo.executor.record import previous_nodes
-    from flowyard_argo.executor.versions import argo_version
 
     directory = RunDirectory(runs_root(root) / run_name)
     if not (directory.path / RETRY_FILE).is_file():
         raise ManifestRefused(f"no argo run named {run_name!r} under {runs_root(root)}")
-    saved = json.loads((directory.path / RETRY_FILE).read_text())
+    settings = RunSettings.read(directory.path / RETRY_FILE)
     if directory.status_file.is_file() and directory.read_status().state is TaskState.SUCCEEDED:
         raise ManifestRefused(
             "To retry a succeeded workflow, set the options restartSuccessful and nodeFieldSelector "
@@ -183,49 +205,35 @@ def retry_run(run_name: str, root: Path | None = None, *, progress: str = "quiet
         )
     # the exit handler runs again, as argo retry resets it
     previous = previous_nodes(directory.journal_file, skip_prefix=f"{run_name}.onExit")
-    try:
-        images = ImageMap.load(saved["image_map"])
-    except ImageError as e:
-        raise ManifestRefused(str(e)) from None
-    version = argo_version(saved["argo_version"])
-    artifacts = _artifact_settings(saved["workflow"]["spec"], saved.get("artifacts") or {})
-    configmaps = ConfigMaps(saved.get("configmaps") or {}, dict(os.environ))
-    return _execute(
-        saved["workflow"],
-        version,
-        images,
-        directory,
-        saved["pipeline"],
-        [],
-        previous,
-        progress,
-        None,
-        configmaps,
-        artifacts,
-    )
+    return _execute(settings, directory, previous=previous, progress=progress)
 
 
 def _execute(
-    wf: Mapping[str, Any],
-    version: Any,
-    images: Any,
+    settings: RunSettings,
     directory: RunDirectory,
-    pipeline: str | None,
-    notices: list[str],
-    previous: Mapping[str, Mapping[str, Any]] | None,
-    progress: str,
+    *,
+    notices: Sequence[str] = (),
+    previous: Mapping[str, Mapping[str, Any]] | None = None,
+    progress: str = "quiet",
     tasks: PipelineTasks | None = None,
-    configmaps: Any = None,
-    artifacts: Any = None,
 ) -> tuple[RunStatus, str]:
     """Run the workflow in its folder: run.json says Running from the start and follows the pods as they end."""
+    from flowyard_argo.executor.configmaps import ConfigMaps
+    from flowyard_argo.executor.images import ImageError, ImageMap
     from flowyard_argo.executor.record import RunRecord
+    from flowyard_argo.executor.versions import argo_version
     from flowyard_argo.executor.workflow import run_workflow
 
+    wf = settings.workflow
+    try:
+        images = ImageMap.load(settings.image_map)
+    except ImageError as e:
+        raise ManifestRefused(str(e)) from None
+    artifacts = _artifact_settings(wf["spec"], settings.artifacts)
     run_name = wf["metadata"]["name"]
     header = RunStatus(
         run_id=run_name,
-        pipeline=pipeline or run_name,
+        pipeline=settings.pipeline or run_name,
         backend="argo",
         state=TaskState.RUNNING,
         started_at=_now(),
@@ -233,16 +241,15 @@ def _execute(
         location=str(directory.path),
     )
     directory.write_status(header)
-    known = artifacts.secrets.known if artifacts is not None else None
-    record = RunRecord(directory, header, secret_source=known, progress=progress, pipeline=tasks)
+    record = RunRecord(directory, header, secret_source=artifacts.secrets.known, progress=progress, pipeline=tasks)
     try:
         result = run_workflow(
             wf,
-            version,
+            argo_version(settings.argo_version),
             images,
             directory.path,
             previous,
-            configmaps,
+            ConfigMaps(settings.configmaps, dict(os.environ)),
             _notice,
             record=record,
             artifact_settings=artifacts,

@@ -40,15 +40,14 @@ class RunContext:
     lock: threading.Lock = field(default_factory=threading.Lock)
     previous: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # node name -> node, for a retry
     configmaps: ConfigMaps = field(default_factory=ConfigMaps)  # -O configmaps=, the file's ConfigMaps
-
-    @property
-    def namespace(self) -> str:
-        return self.globals.get("workflow.namespace") or "default"
-
     record: RunRecord | None = None  # core's run folder: journal, task logs, provenance, progress
     deadline: float | None = None  # the workflow's (epoch seconds); None without one, and inside exit handlers
     reconciler: Reconciler = field(default_factory=Reconciler)  # hooks evaluated again as any node changes
     artifacts: ArtifactStore | None = None  # the repository and S3 settings; None: the run folder's repository
+
+    @property
+    def namespace(self) -> str:
+        return self.globals.get("workflow.namespace") or "default"
 
     @property
     def templates(self) -> dict[str, Mapping[str, Any]]:

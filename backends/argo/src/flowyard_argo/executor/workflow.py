@@ -233,11 +233,11 @@ def run_workflow(
         global_values(wf),
         pod_slots=slots,
         previous=previous or {},
+        configmaps=configmaps or ConfigMaps(),
         record=record,
         deadline=workflow_deadline(spec),
+        artifacts=ArtifactStore(artifact_settings or ArtifactSettings(), folder),
     )
-    run.artifacts = ArtifactStore(artifact_settings or ArtifactSettings(), folder)
-    run.configmaps = configmaps or ConfigMaps()
     with holding(lock_folder(run), workflow_locks(run), waiting or (lambda _message: None)):  # to the end (ReleaseAll)
         return _run(run, wf)
 
