@@ -10,10 +10,13 @@ from flowyard._lowering import lower
 from flowyard.ir import PipelineIR
 from flowyard.spec import Pipeline
 from flowyard_argo import ArgoBackend
+from flowyard_argo.executor.pods import namespaces_available
 
 from .argo_schema import schema_errors, semantic_errors
 
 STEP_IMAGE = "registry.example/flowyard-step:0.1"
+# a test that executes a manifest: the executor's pods need new mount and network namespaces
+needs_pods = pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
 
 
 def manifest(pipeline: Pipeline | PipelineIR, **options: Any) -> dict[str, Any]:

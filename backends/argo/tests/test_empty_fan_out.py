@@ -17,12 +17,9 @@ import pytest
 import yaml
 from flowyard.testing.cli import user_cli
 from flowyard.testing.contract import canonical_ir
-from flowyard_argo.executor.pods import namespaces_available
 from flowyard_argo.executor.versions import ARGO_VERSIONS
 
-from .conftest import manifest, template
-
-needs_pods = pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
+from .conftest import manifest, needs_pods, template
 
 EMPTY_FAN_OUT = """\
 apiVersion: flowyard/v1

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 from flowyard.testing.cli import user_cli
-from flowyard_argo.executor.pods import namespaces_available
 from flowyard_argo.executor.versions import ARGO_VERSIONS
 
-needs_pods = pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
+from .conftest import needs_pods
 
 DOLLARS = """\
 apiVersion: flowyard/v1

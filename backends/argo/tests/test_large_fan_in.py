@@ -16,16 +16,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 from flowyard.step import encode_envelope
 from flowyard.testing.cli import user_cli
 from flowyard.testing.contract import canonical_ir
-from flowyard_argo.executor.pods import namespaces_available
 
-from .conftest import manifest, template
+from .conftest import manifest, needs_pods, template
 
 COUNT = 5000
-needs_pods = pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
 
 
 def substituted(text: str, params: dict[str, str], root: Path) -> str:

@@ -18,11 +18,8 @@ from flowyard._loading import load_ir
 from flowyard.summary import summarize_ir
 from flowyard.testing.cli import user_cli
 from flowyard_argo import ArgoBackend
-from flowyard_argo.executor.pods import namespaces_available
 
-from .conftest import STEP_IMAGE
-
-needs_pods = pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
+from .conftest import STEP_IMAGE, needs_pods
 
 
 def wide(fan_outs: int) -> str:

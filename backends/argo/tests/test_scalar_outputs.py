@@ -21,11 +21,10 @@ from flowyard import value_matches
 from flowyard.templates import render_value
 from flowyard.testing.cli import one_line_error, user_cli
 from flowyard_argo.executor.leaf import _trim_newline
-from flowyard_argo.executor.pods import namespaces_available
 from flowyard_argo.executor.versions import ARGO_VERSIONS
 from flowyard_argo.scalar_checks import SCRIPT
 
-needs_pods = pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
+from .conftest import needs_pods
 
 WRITE = (
     "open('n.txt', 'w').write('2.50\\\\n'); open('k.txt', 'w').write(' 3'); open('b.txt', 'w').write('true'); "

@@ -15,12 +15,9 @@ import pytest
 from flowyard.spec import Container, Input, Output, Parameter, Pipeline, Step
 from flowyard.testing.cli import user_cli
 from flowyard_argo.executor.depends import depends_logic, evaluate
-from flowyard_argo.executor.pods import namespaces_available
 from flowyard_argo.executor.versions import ARGO_VERSIONS
 
-from .conftest import manifest, task, template
-
-needs_pods = pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
+from .conftest import manifest, needs_pods, task, template
 
 
 def pipeline() -> Pipeline:
