@@ -25,6 +25,7 @@ from flowyard._cli_options import (
     backend_option,
     json_option,
     options_option,
+    resumed_by,
     with_params,
 )
 from flowyard._version import __version__
@@ -272,7 +273,7 @@ def run(
         ir = _load(pipeline)
         values = _resolve_params(ir, params, params_file)
     else:
-        resume, backend_name = _resumed_by(resume, backend_name)
+        resume, backend_name = resumed_by(resume, backend_name)
     backend = _backend(backend_name, options)
     request = RunRequest(
         params=values,
@@ -283,9 +284,8 @@ def run(
         progress=(not as_json) and sys.stderr.isatty(),
         quiet=as_json,
     )
-    # Everything imported and loaded so far lives until the process exits: keep the cyclic garbage
-    # collector from scanning it again and again while the run allocates (Instagram's gc.freeze).
-    # Objects made from here on, the steps' own included, are collected as usual.
+    # Everything loaded so far lives until the process exits: keep the cyclic collector from scanning it again and
+    # again while the run allocates (Instagram's gc.freeze); what is made from here on is collected as usual.
     gc.freeze()
     status = backend.run(ir, request)
     if as_json:
@@ -293,26 +293,6 @@ def run(
     else:
         click.echo(render_status_tree(status))
     sys.exit(status.exit_code)
-
-
-def _resumed_by(resume: str, backend_name: str) -> tuple[str, str]:
-    """(run id, backend) for ``--resume``: the run is continued by the backend that made it (its run.json says
-    which) when ``--backend`` is not given; another one given is a usage error, not a failure to read the run."""
-    from click.core import ParameterSource
-
-    from flowyard.runs import find_run
-
-    try:
-        directory = find_run(resume)
-        made_by = directory.read_status().backend
-    except (FlowyardError, ValueError):
-        return resume, backend_name  # the backend says what is wrong with the run
-    given = click.get_current_context().get_parameter_source("backend_name") is not ParameterSource.DEFAULT
-    if given and made_by and made_by != backend_name:
-        raise click.UsageError(
-            f"run {directory.run_id!r} was made by the {made_by} backend: resume it with --backend {made_by}"
-        )
-    return directory.run_id, made_by or backend_name
 
 
 def _step_inputs(pairs: tuple[str, ...], only_step: str | None) -> dict[str, Path]:

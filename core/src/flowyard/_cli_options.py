@@ -49,3 +49,24 @@ def with_params(fn: F) -> F:
     for opt in reversed(param_options):
         fn = opt(fn)
     return fn
+
+
+def resumed_by(resume: str, backend_name: str) -> tuple[str, str]:
+    """(run id, backend) for ``--resume``: the run is continued by the backend that made it (its run.json says
+    which) when ``--backend`` is not given; another one given is a usage error, not a failure to read the run."""
+    from click.core import ParameterSource
+
+    from flowyard.errors import FlowyardError
+    from flowyard.runs import find_run
+
+    try:
+        directory = find_run(resume)
+        made_by = directory.read_status().backend
+    except (FlowyardError, ValueError):
+        return resume, backend_name  # the backend says what is wrong with the run
+    given = click.get_current_context().get_parameter_source("backend_name") is not ParameterSource.DEFAULT
+    if given and made_by and made_by != backend_name:
+        raise click.UsageError(
+            f"run {directory.run_id!r} was made by the {made_by} backend: resume it with --backend {made_by}"
+        )
+    return directory.run_id, made_by or backend_name

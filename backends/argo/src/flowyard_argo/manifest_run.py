@@ -141,8 +141,7 @@ def execute_manifest(
         _artifact_settings(wf["spec"], _artifact_options(options))  # refused here, before a run folder is made
     except (ManifestError, ImageError, ConfigMapError) as e:
         raise ManifestRefused(str(e)) from None
-    if others:
-        notices.append(f"ignored here: the file's other documents ({', '.join(others)})")
+    notices += [f"ignored here: the file's other documents ({', '.join(others)})"] if others else []
     if not name and not (document.get("metadata") or {}).get("name"):
         wf["metadata"]["name"] = wf["metadata"]["name"][:-5] + "".join(
             secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5)
