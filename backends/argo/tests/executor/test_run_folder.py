@@ -317,7 +317,6 @@ def test_a_running_pods_logs_are_its_tasks_while_it_runs(here):
         proc.wait()
 
 
-@pytest.mark.xfail(strict=True, reason="the record reads tree.nodes while other threads add to it: RuntimeError")
 def test_the_run_status_is_read_while_other_threads_add_nodes(tmp_path):
     """run.json is rebuilt from the node tree on the thread of whichever pod just ended, while the others go on
     adding nodes: 1,000 pods of the fan-out example hung when that read raised, and the thread that raised died.
@@ -361,10 +360,6 @@ def test_the_run_status_is_read_while_other_threads_add_nodes(tmp_path):
 
 
 @needs_namespaces
-@pytest.mark.xfail(
-    strict=True,
-    reason="an error in the record kills the thread that ran the pod: its parent waits forever, or the run dies",
-)
 def test_an_error_in_the_runs_record_is_a_fault_not_a_hang(tmp_path, monkeypatch):
     """The record (journal, run.json, logs) is written on the pod's thread after the node ended; if writing it fails,
     the run goes on to its end and the error is in executor-faults.log, as any fault of the executor's."""

@@ -107,7 +107,10 @@ def _once(run: RunContext, call: _Invocation) -> Node:
     except Exception as e:  # noqa: BLE001 - a fault of ours: its node errors and the run goes on to its end
         node.finish(TaskState.ERROR, _fault(run, node, e))
     if node.type == POD and run.record is not None:
-        run.record.pod_finished(run.tree, node, ran, kept=kept is not None)
+        try:
+            run.record.pod_finished(run.tree, node, ran, kept=kept is not None)
+        except Exception as e:  # noqa: BLE001 - the record is written after the node ended: a fault, never a hang
+            _fault(run, node, e)
     if node.phase is TaskState.SUCCEEDED:
         _global_outputs(run, node, template)
     run.reconciler.changed()  # its phase and any global outputs it set: the other nodes' hooks look again

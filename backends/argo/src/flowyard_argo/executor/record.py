@@ -253,7 +253,7 @@ class RunRecord:
         an empty fan-out has no task, so it gets none."""
         assert self.pipeline is not None
         found = {}
-        for node in tree.nodes.values():
+        for node in list(tree.nodes.values()):  # a snapshot: the threads that run other branches add nodes
             if node.type != SKIPPED:
                 continue
             step, item = task_name(node.display_name)
