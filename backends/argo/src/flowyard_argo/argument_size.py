@@ -50,9 +50,11 @@ def _params(templates: Iterable[Template]) -> set[str]:
 def oversized_parameter(ir: PipelineIR, values: Mapping[str, Any], what: str) -> str | None:
     """Why a parameter's value (given, else its default) cannot reach the step that holds it inline; ``None`` when
     every one fits. ``what``: how the value came ("its default", "the value given")."""
+    sizes = {p.name: len(render_value(values.get(p.name, p.default)).encode()) for p in ir.parameters}
+    if all(size <= ARGV_STRING_LIMIT for size in sizes.values()):
+        return None  # the common case: no step need be looked at
     for name, step in parameters_in_argv(ir).items():
-        value = values[name] if name in values else ir.parameter(name).default
-        size = len(render_value(value).encode())
+        size = sizes[name]
         if size > ARGV_STRING_LIMIT:
             return (
                 f"parameter {name!r}: {what} is {size:,} bytes, and step {step!r} holds it in its command or "

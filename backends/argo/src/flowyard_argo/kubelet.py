@@ -12,6 +12,7 @@ hold ``$(AWS_SECRET_ACCESS_KEY)`` and put a secret into a command line).
 
 from __future__ import annotations
 
+import functools
 import re
 
 _TAG = re.compile(r"\{\{(=?)(.*?)\}\}", re.S)
@@ -20,6 +21,7 @@ _SIMPLE = re.compile(r"(workflow|inputs)\.parameters\.([-\w]+)")
 _OWN = re.compile(r"inputs\.parameters\.flowyard-(index|count-[-\w]+|run-status)|item\.index|workflow\.status")
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of the text, and many steps render the same (a parameter's tag)
 def for_kubelet(rendered: str) -> str:
     """``rendered`` (text and Argo tags) with every ``$`` the kubelet would read doubled, now or once substituted."""
     if "$" not in rendered and "{{" not in rendered:
