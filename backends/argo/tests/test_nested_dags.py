@@ -87,7 +87,6 @@ def test_a_101_step_pipeline_of_201_tasks_runs_on_argo_4_as_locally(tmp_path: Pa
 
 
 @needs_pods
-@pytest.mark.xfail(strict=True, reason="450 steps are 450 templates: over v4's cap of 200, refused by name")
 def test_a_450_step_chain_runs_on_argo_4_as_locally(tmp_path: Path) -> None:
     """450 steps are 450 templates, over v4's cap of 200 (``WorkflowSpec.Templates``): the step templates past the
     cap are written ``inline`` in their tasks (:mod:`flowyard_argo.inlining`), which the cap does not count, and the

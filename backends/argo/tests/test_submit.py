@@ -157,10 +157,10 @@ def test_a_name_already_taken_is_409_one_line(tmp_path) -> None:
 
         ir = load_ir(spec)
         backend = ArgoBackend()
-        from flowyard_argo.compiler import build_workflow
+        from flowyard_argo.compiler import manifest_document
 
-        wf = build_workflow(ir, backend.options)
-        wf.generate_name, wf.name = None, "taken"
+        wf = manifest_document(ir, backend.options)
+        wf["metadata"] = {"name": "taken"}
         conn = service.connect(Remote(server=url))
         from flowyard.errors import InfrastructureError
 

@@ -164,7 +164,7 @@ class ArgoBackend(Backend):
     def _run(self, ir: PipelineIR | None, request: RunRequest) -> RunStatus:
         """Compile as ``submit`` would send it, then execute that manifest by the controller's rules
         (``-O argo_version=``), pods on this machine (``-O image_map=``)."""
-        from flowyard_argo.compiler import CompileError, build_workflow
+        from flowyard_argo.compiler import CompileError, manifest_document
         from flowyard_argo.executor.record import PipelineTasks
         from flowyard_argo.manifest_run import execute_manifest
 
@@ -178,7 +178,7 @@ class ArgoBackend(Backend):
             raise FlowyardError("nothing to run: give a pipeline, or --resume RUN_NAME")
         _refuse_oversized(ir, request.params)
         try:
-            document = build_workflow(ir, self.options, request.params).to_dict()
+            document = manifest_document(ir, self.options, request.params)
         except CompileError as e:
             raise FlowyardError(f"cannot compile for Argo: {e}") from None
         status, _ = execute_manifest(
@@ -205,19 +205,19 @@ class ArgoBackend(Backend):
         from flowyard.connection import submitted_run
 
         from flowyard_argo import service
-        from flowyard_argo.compiler import CompileError, build_workflow
+        from flowyard_argo.compiler import CompileError, manifest_document
 
         if self.options.kind != "Workflow":
             raise FlowyardError(f"submit sends a Workflow; kind={self.options.kind} is for `flowyard compile`")
         _refuse_oversized(ir, request.params)
         conn = service.connect(request.remote, self.options.namespace)
         try:
-            workflow = build_workflow(ir, self.options, request.params)
+            workflow = manifest_document(ir, self.options, request.params)
         except CompileError as e:
             raise FlowyardError(f"cannot compile for Argo: {e}") from None
         from flowyard_argo.preflight import refusal
 
-        refused = refusal(workflow.to_dict(), self.options.argo_version, submitting=True)
+        refused = refusal(workflow, self.options.argo_version, submitting=True)
         if refused is not None:
             raise FlowyardError(f"cannot submit to Argo: {refused}")
         created = service.create(conn, workflow)

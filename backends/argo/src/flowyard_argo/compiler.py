@@ -132,13 +132,23 @@ def build_workflow(ir: PipelineIR, options: ArgoOptions, values: Mapping[str, An
     return ArgoCompiler(ir, options, values).build()
 
 
+def manifest_document(ir: PipelineIR, options: ArgoOptions, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The workflow as the dict every path sends or writes: single-use step templates inlined where the release's
+    CRDs cap ``spec.templates`` (:mod:`flowyard_argo.inlining`)."""
+    from flowyard_argo.executor.versions import argo_version
+    from flowyard_argo.inlining import inline_over_cap
+
+    capped = argo_version(options.argo_version).crd_limits
+    return inline_over_cap(build_workflow(ir, options, values).to_dict(), capped)
+
+
 def compile_manifest(ir: PipelineIR, options: ArgoOptions) -> tuple[dict[str, Any], str]:
     """The manifest as a dict and as YAML text: the one place the typed models are serialised."""
     import yaml
 
     from flowyard_argo.preflight import refusal
 
-    document = build_workflow(ir, options).to_dict()
+    document = manifest_document(ir, options)
     refused = refusal(document, options.argo_version)
     if refused is not None:
         raise CompileError(refused)

@@ -41,16 +41,22 @@ def pipeline_outputs(ir: PipelineIR, folder: Path) -> dict[str, Any]:
     return outputs
 
 
+def _of_step(node: Mapping[str, Any], template: str) -> bool:
+    """A pod of the step whose template is ``template``: by its template's name, or, for a template written inline
+    in its task (no ``templateName``; :mod:`flowyard_argo.inlining`), by the task's name."""
+    if node.get("type") != "Pod":
+        return False
+    if node.get("templateName"):
+        return node.get("templateName") == template
+    return str(node.get("displayName") or "").split("(", 1)[0] == template
+
+
 def _succeeded_pods(nodes: Iterable[Mapping[str, Any]], template: str) -> list[Mapping[str, Any]]:
-    return [
-        n
-        for n in nodes
-        if n.get("type") == "Pod" and n.get("templateName") == template and n.get("phase") == "Succeeded"
-    ]
+    return [n for n in nodes if _of_step(n, template) and n.get("phase") == "Succeeded"]
 
 
 def _item_count(nodes: Iterable[Mapping[str, Any]], template: str) -> int:
-    indexes = [_index(n) for n in nodes if n.get("type") == "Pod" and n.get("templateName") == template]
+    indexes = [_index(n) for n in nodes if _of_step(n, template)]
     return max((i for i in indexes if i is not None), default=-1) + 1
 
 

@@ -106,11 +106,12 @@ def _workflow(client: RemoteClient, data: Any, what: str) -> dict[str, Any]:
 # --- create and watch ------------------------------------------------------------------------------
 
 
-def create(conn: Connection, workflow: Any) -> dict[str, Any]:
-    """POST the workflow; returns what the server created (with its generated name)."""
+def create(conn: Connection, workflow: Mapping[str, Any]) -> dict[str, Any]:
+    """POST the workflow (the manifest as a dict); returns what the server created (with its generated name)."""
     from hera.workflows import models as m
 
-    body = m.WorkflowCreateRequest(workflow=workflow.build()).model_dump(by_alias=True, exclude_none=True, mode="json")
+    request = m.WorkflowCreateRequest.model_validate({"workflow": dict(workflow)})
+    body = request.model_dump(by_alias=True, exclude_none=True, mode="json")
     client = conn.client()
     what = f"submitting the workflow to namespace {conn.namespace}"
     created = client.request_json("POST", f"/api/v1/workflows/{quote(conn.namespace)}", what=what, body=body)

@@ -14,6 +14,7 @@ import yaml
 from flowyard.summary import ArtifactWire, FanOutSummary, StructuralSummary
 
 from flowyard_argo.failed_items import CHECK
+from flowyard_argo.inlining import outlined
 from flowyard_argo.names import ENTRY, HELPER, HELPER_FILE
 from flowyard_argo.nesting import NOTHING, PART
 from flowyard_argo.on_exit import EXIT_HANDLER
@@ -30,7 +31,7 @@ def _args(task: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 
 
 def summarize_manifest(text: str) -> StructuralSummary:
-    doc = yaml.safe_load(text)
+    doc = outlined(yaml.safe_load(text))  # a step template written inline is read as one of the templates
     spec = doc["spec"].get("workflowSpec", doc["spec"])  # a CronWorkflow nests it
     templates = {t["name"]: t for t in spec["templates"]}
     tasks = entry_tasks(templates)
