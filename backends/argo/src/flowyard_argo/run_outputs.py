@@ -89,13 +89,13 @@ def _step_values(
         if step.for_each is not None and step.kind == "python":
             envelope = json.loads(texts[0])
             values[int(envelope["index"])] = envelope["value"]
-        elif not lenient:
-            values[index] = decode_value(declared.type, "rendered", texts[0])
         else:
             try:
                 value = decode_value(declared.type, "rendered", texts[0])
             except StepFunctionError:
+                if not lenient:
+                    raise
                 continue
-            if value_matches(declared.type, value):
+            if not lenient or value_matches(declared.type, value):
                 values[index] = value
     return values

@@ -62,6 +62,11 @@ def values_template_name(count: int) -> str:
     return f"{VALUES}-{count}"
 
 
+def is_values_template(name: str) -> bool:
+    """A check task's template: ``flowyard-values-<count>`` (:func:`values_template_name`)."""
+    return name.startswith(f"{VALUES}-") and name.removeprefix(f"{VALUES}-").isdigit()
+
+
 def scalar_reads(step: StepIR) -> set[tuple[str, str]]:
     """(producer, output) pairs this step reads where the text itself counts: its ``when`` sides, and its value
     inputs when it is a container (a Python step's entrypoint parses the text itself)."""

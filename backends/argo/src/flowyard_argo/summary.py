@@ -18,7 +18,7 @@ from flowyard_argo.inlining import outlined
 from flowyard_argo.names import ENTRY, HELPER, HELPER_FILE
 from flowyard_argo.nesting import NOTHING, PART
 from flowyard_argo.on_exit import EXIT_HANDLER
-from flowyard_argo.scalar_checks import VALUES
+from flowyard_argo.scalar_checks import is_values_template
 
 _TASK_OUTPUT = re.compile(r"\{\{tasks\.([-a-z0-9]+)\.outputs\.(?:parameters|artifacts)\.([-\w]+)\}\}")
 _STATUS = re.compile(r"\{\{tasks\.([-a-z0-9]+)\.status\}\}")
@@ -36,7 +36,9 @@ def summarize_manifest(text: str) -> StructuralSummary:
     templates = {t["name"]: t for t in spec["templates"]}
     tasks = entry_tasks(templates)
     helpers = {t["name"]: t for t in tasks if t["template"] in (HELPER, HELPER_FILE)}
-    steps = [t for t in tasks if t["template"] not in (HELPER, HELPER_FILE, CHECK) and not _is_values(t["template"])]
+    steps = [
+        t for t in tasks if t["template"] not in (HELPER, HELPER_FILE, CHECK) and not is_values_template(t["template"])
+    ]
     names = {t["name"] for t in steps}
 
     edges = []
@@ -68,11 +70,6 @@ def summarize_manifest(text: str) -> StructuralSummary:
         artifacts=tuple(sorted(wires, key=lambda w: (w.consumer, w.input))),
         on_exit=_exit_step(spec, templates),
     )
-
-
-def _is_values(template: str) -> bool:
-    """A check task's template (:mod:`flowyard_argo.scalar_checks`): ``flowyard-values-<count>``."""
-    return template.startswith(f"{VALUES}-") and template.removeprefix(f"{VALUES}-").isdigit()
 
 
 def entry_tasks(templates: dict[str, Any]) -> list[dict[str, Any]]:
