@@ -30,6 +30,10 @@ def continuing(parallelism: int | None) -> Pipeline:
         steps={
             "items": Step(container=box, for_each=[0, 1, 2], parallelism=parallelism, outputs={"f": Output(path="f")}),
             "after": Step(container=Container(command=["done"], image="alpine:3"), after=["items"]),
+            "reads": Step(
+                container=Container(command=["ls", "${{ inputs.all.path }}"], image="alpine:3"),
+                inputs={"all": "${{ steps.items.outputs.f }}"},
+            ),
         },
     )
 
@@ -44,15 +48,17 @@ def test_continue_passes_the_controllers_validation(source: str, version) -> Non
     assert problems == [], problems
 
 
-def test_a_dependent_of_a_continuing_step_runs_after_its_failure() -> None:
+def test_the_dependents_of_a_continuing_loop_wait_for_it_as_locally() -> None:
+    """A fan-in of the loop runs in any outcome (the failed items are missing from its folder); a step only after
+    the loop is Omitted when an item failed (its task group is ``Failed``), as locally."""
     doc = manifest(continuing(None))
     tasks = {t["name"]: t for t in template(doc, "main")["dag"]["tasks"]}
-    logic = depends_logic(task(doc, "after"), tasks)
     assert "continueOn" not in task(doc, "items")
     for phase in ("Succeeded", "Failed", "Errored"):
         results = {name.replace("-", "_"): {"Succeeded": True} for name in tasks}
         results["items"] = {phase: True}
-        assert evaluate(logic, results), (logic, phase)
+        assert evaluate(depends_logic(task(doc, "reads"), tasks), results), phase
+        assert evaluate(depends_logic(task(doc, "after"), tasks), results) == (phase == "Succeeded"), phase
 
 
 def test_stop_sets_template_level_fail_fast_where_the_loop_runs() -> None:

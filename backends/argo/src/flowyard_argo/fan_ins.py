@@ -68,5 +68,8 @@ def guarded_fan_outs(ir: PipelineIR) -> set[str]:
 
 
 def wrapped_loops(ir: PipelineIR) -> set[str]:
-    """The fanned-out steps whose loop is wrapped in a DAG template besides those with their own parallelism."""
-    return value_fan_in_producers(ir) | guarded_fan_outs(ir)
+    """The fanned-out steps whose loop is wrapped in a DAG template: those with their own parallelism (Argo honours it
+    only on the template that holds the loop), those whose values are gathered (an empty loop's aggregate needs a
+    default) and those with a ``when`` another step reads."""
+    own = {s.name for s in ir.steps if s.for_each is not None and s.parallelism is not None}
+    return own | value_fan_in_producers(ir) | guarded_fan_outs(ir)

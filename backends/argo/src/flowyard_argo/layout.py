@@ -30,8 +30,7 @@ class CompilerLayout:
         self.needs_helper_file = False
         self.listed = listed_outputs(ir)  # (step, output) a fan-out's helper reads as a file
         self.needs_check = False
-        # fanned-out steps whose values are gathered (an empty loop's aggregate is "[]") or that have a when: wrapped
-        self.gathered = wrapped_loops(ir)
+        self.wrapped = wrapped_loops(ir)  # fanned-out steps whose loop a DAG template holds
         self.steps = {s.name: s for s in ir.all_steps}  # ir.step() is a linear scan
         self.checked = checked_outputs(ir)  # container outputs checked and rendered before a container reads them
 

@@ -57,11 +57,11 @@ def reserved_names(ir: PipelineIR) -> dict[str, str]:
     for step, outputs in checked_outputs(ir).items():
         names[values_task(ir.step(step).dns_name)] = f"the check of step {step!r}'s number/integer/bool outputs"
         names[values_template_name(len(outputs))] = "the template checking number/integer/bool outputs"
-    gathered = wrapped_loops(ir)
+    wrapped = wrapped_loops(ir)
     for s in ir.steps:
         if s.for_each is not None:
             names[items_task(s.dns_name)] = f"the item list of step {s.name!r}"
-            if s.parallelism is not None or s.name in gathered:
+            if s.name in wrapped:
                 names[loop_template(s.dns_name)] = f"the loop wrapper of step {s.name!r}"
                 names[check_task(s.dns_name)] = f"the failed-items check of step {s.name!r}"
     return names

@@ -9,6 +9,7 @@ from flowyard.ir import StepIR, StepOutputSource
 from hera.workflows import DAG, Artifact, Parameter, RawArtifact, Task
 from hera.workflows import models as m
 
+from flowyard_argo import failed_items
 from flowyard_argo.failed_items import failed_items_check, status_output
 from flowyard_argo.fan_ins import file_fan_in_producers
 from flowyard_argo.items import Items
@@ -31,18 +32,24 @@ class TaskWiring(Rendering):
     """The tasks of ``main``."""
 
     def depends_on(self, step_name: str, *, data: bool, folders_of: frozenset[str] = frozenset()) -> str:
-        """One dependency in ``depends``.
+        """One dependency in ``depends``: the reader runs where it runs locally.
 
-        A step whose policy is ``continue`` is waited for in any outcome: ``validate.go`` refuses ``continueOn``
-        in a DAG that uses ``depends``, and this is the form ``ancestry.go`` (``expandDependency``) rewrites
-        ``continueOn: {failed: true}`` into. A consumer of a step's outputs (``data``) needs it to have
-        succeeded, so it is Omitted after a skipped producer as locally; the bare name would also accept
-        Skipped and start it on outputs that do not exist.
+        A consumer of a step's outputs (``data``) needs it to have succeeded, so it is Omitted after a skipped or
+        failed producer as locally; the bare name (``ancestry.go`` ``expandDependency``: Succeeded, Skipped or
+        Daemoned) would also accept Skipped and start it on outputs that do not exist. Under ``continue`` a
+        fanned-out producer's readers wait for it in any outcome: its task group is ``Failed`` when one item
+        failed (``dag.go`` ``executeDAGTask``), and they gather what the others made, ``null`` for the failed
+        ones. A step only after a loop wrapped under ``continue`` also waits for its failed-items check, since
+        the wrapper succeeds whatever its items did (:mod:`flowyard_argo.failed_items`). ``continueOn`` is not an
+        option: ``validate.go`` refuses it in a DAG that uses ``depends``.
         """
         dns = self.dns(step_name)
         producer = self.steps[step_name]
-        if producer.failure_policy == "continue":
-            return f"({dns}.Succeeded || {dns}.Skipped || {dns}.Daemoned || {dns}.Failed || {dns}.Errored)"
+        if producer.failure_policy == "continue" and producer.for_each is not None:
+            if data:
+                return f"({dns}.Succeeded || {dns}.Skipped || {dns}.Daemoned || {dns}.Failed || {dns}.Errored)"
+            if step_name in self.wrapped:
+                return f"{dns} && {failed_items.check_task(dns)}"
         if data and step_name in folders_of and producer.when is None:
             return f"({dns}.Succeeded || {dns}.Skipped)"  # a loop over no items is Skipped (executeDAGTask)
         return f"{dns}.Succeeded" if data else dns
@@ -69,7 +76,7 @@ class TaskWiring(Rendering):
         items = self.items.get(step.name)
         when = self.condition(step, step.when) if step.when is not None else None
         tasks = [self.helper_task(step, items)] if items is not None and items.helper_args is not None else []
-        if items is None or (step.parallelism is None and step.name not in self.gathered):
+        if items is None or step.name not in self.wrapped:
             arguments: list[Any] = [Parameter(name=k, value=v) for k, v in calls.parameters.items()]
             arguments += [Artifact(name=k, **v) for k, v in calls.artifacts.items()]
             depends = self.depends(step, items)
