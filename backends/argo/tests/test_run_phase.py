@@ -244,3 +244,35 @@ def test_a_wrapped_loop_whose_items_succeed_runs_no_check_and_succeeds(tmp_path:
     local, argo, on_exit = run_both(spec, tmp_path / "run", "4.1.2")
     assert local["status"] == argo["status"] == "Succeeded" and on_exit == "Succeeded"
     assert [t["step"] for t in argo["tasks"]].count("flowyard-check") == 0  # no pod: its when was false
+
+
+def read_across_a_cut(readers: int) -> str:
+    """``bad`` fails under ``continue``; ``readers`` steps each read its output: over 200 tasks, so some readers are
+    in another part of the split DAG than ``bad`` (:mod:`flowyard_argo.nesting`)."""
+    lines = ["apiVersion: flowyard/v1", "kind: Pipeline", "name: cut", "failure_policy: continue"]
+    lines += ["defaults: {image: python:3.12-alpine}", "steps:", "  bad:"]
+    lines += ['    python: {function: "flowyard.testing.functions:fail_on", image: registry.example/flowyard-step:0.1}']
+    lines += ["    inputs: {value: 1, bad: 1}", "    outputs: {out: {type: string}}"]
+    for i in range(readers):
+        lines += [f"  r{i}:", "    inputs: {v: '${{ steps.bad.outputs.out }}'}"]
+        lines += ["    container:", '      command: [python, -c, "pass", "${{ inputs.v }}"]']
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.xfail(strict=True, reason="a failed part sets no outputs: the part reading from it errored")
+def test_a_value_from_a_failed_step_read_across_a_cut_omits_its_reader_as_locally(tmp_path: Path) -> None:
+    """Across a cut the value is an output of the producer's part (default ``""`` when it has none): a reader there
+    started on an empty value where locally it is Omitted. Its dependency on ``bad.Succeeded`` crosses as a gate."""
+    from flowyard_argo.executor.images import host_python_entry
+
+    tmp_path.joinpath("p.yaml").write_text(read_across_a_cut(204), encoding="utf-8")
+    tmp_path.joinpath("images.yaml").write_text(json.dumps({"flowyard-step*": host_python_entry()}))
+    local = json.loads(user_cli("run", "p.yaml", "--json", cwd=tmp_path).stdout)
+    options = ["-O", "image_map=images.yaml", "-O", "argo_version=4.1.2"]
+    argo = json.loads(user_cli("run", "p.yaml", "--backend", "argo", *options, "--json", cwd=tmp_path).stdout)
+    expected = {"bad": "Failed", **{f"r{i}": "Omitted" for i in range(204)}}
+    assert {t["step"]: t["status"] for t in local["tasks"]} == expected
+    assert {t["step"]: t["status"] for t in argo["tasks"] if t["step"] in expected} == expected
+    assert argo["status"] == local["status"] == "Failed"  # each part succeeds to hand out its outputs; main's check
+    doc = yaml.safe_load(user_cli("compile", "p.yaml", "--backend", "argo", cwd=tmp_path).stdout)
+    assert any(t["name"].startswith("flowyard-part-") for t in doc["spec"]["templates"])
