@@ -20,7 +20,7 @@ from hera.workflows import DAG, CronWorkflow, Parameter, Task, Workflow, Workflo
 from hera.workflows import models as m
 
 from flowyard_argo.errors import CompileError
-from flowyard_argo.failed_items import check_template
+from flowyard_argo.failed_items import CHECK, check_template
 from flowyard_argo.items import ItemPlanning
 from flowyard_argo.names import ENTRY, IR_ANNOTATION, MANIFEST_LIMIT, PIPELINE_LABEL
 from flowyard_argo.nesting import nest
@@ -78,6 +78,7 @@ class ArgoCompiler(StepTemplates, TaskWiring, ItemPlanning):
         # assessDAGPhase (dag.go) reads only the targets' phases, by default the leaves: every task is a target
         # when a step continues, so a failed step whose dependents ran still fails the run, as locally
         tasks, parts = nest(tasks, continues=continues, taken={s.dns_name for s in self.ir.steps})
+        self.needs_check |= any(getattr(t, "template", None) == CHECK for t in tasks)  # a split's part checks
         target = " ".join(t.name for t in tasks) if continues else None
         entry = DAG(name=ENTRY, tasks=tasks, fail_fast=not continues, target=target)
         all_templates: list[Any] = [entry, *parts, *extra, *templates]

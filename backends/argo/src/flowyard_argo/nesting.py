@@ -14,7 +14,9 @@ cut is rewritten, each with the meaning it had in one DAG:
   ``when`` over the phase, calls a DAG that starts nothing: it Succeeds where the dependency holds, else is
   Skipped, and the reader depends on ``gate.Succeeded``, so it is Omitted exactly where it was.
 
-A part waits for the parts it reads from (in any outcome when a step continues on failure, as ``main`` did).
+A part waits for the parts it reads from (in any outcome when a step continues on failure, as ``main`` did). Under
+``continue`` a part also succeeds whatever its tasks did, so that it hands out its outputs, and ``main`` fails the run
+after it when one of them failed (:func:`failed_part_check`).
 """
 
 from __future__ import annotations
@@ -28,11 +30,15 @@ from hera.workflows import DAG, Artifact, Parameter, RawArtifact, Task
 from hera.workflows import models as m
 
 from flowyard_argo.errors import CompileError
+from flowyard_argo.failed_items import CHECK
 
 MAX_TASKS = 200  # v4's CRD cap on a DAG's tasks (the executor's validate.CRD_MAX_ITEMS)
 PART = "flowyard-part"
 NOTHING = "flowyard-nothing"
 GATE = "flowyard-gate"
+END = f"{PART}-end"  # a part's target under continue: after all its tasks, in any outcome
+FAILED = f"{PART}-failed"  # runs only when a task of its part failed
+_ENDING = (FAILED, END)
 _REF = re.compile(r"\{\{tasks\.([-a-zA-Z0-9]+)\.(outputs\.parameters\.[-\w]+|outputs\.artifacts\.[-\w]+|status)\}\}")
 _PHASES = {"Succeeded": "Succeeded", "Skipped": "Skipped", "Failed": "Failed", "Errored": "Error", "Omitted": "Omitted"}
 _BARE = ("Succeeded", "Skipped", "Daemoned")  # ancestry.go expandDependency
@@ -114,7 +120,10 @@ class Crossings:
 
 
 def assign_parts(
-    order: list[str], refs: Mapping[str, set[str]], terms: Mapping[str, list[tuple[str, tuple[str, ...]]]]
+    order: list[str],
+    refs: Mapping[str, set[str]],
+    terms: Mapping[str, list[tuple[str, tuple[str, ...]]]],
+    room: int = MAX_TASKS,
 ) -> dict[str, int]:
     """Each task's part (tasks by name, in step order): unconnected groups whole where they fit, a larger group cut
     in step order, with room left for the gates its cut needs."""
@@ -136,11 +145,11 @@ def assign_parts(
     where: dict[str, int] = {}
     part, used, gates = 0, 0, set[tuple[str, tuple[str, ...]]]()
     for component in members.values():
-        if used and used + len(component) > MAX_TASKS and len(component) <= MAX_TASKS:
+        if used and used + len(component) > room and len(component) <= room:
             part, used, gates = part + 1, 0, set()
         for name in component:
             new = {(n, r) for n, r in terms[name] if n in where and where[n] != part} - gates
-            if used + 1 + len(new) > MAX_TASKS:
+            if used + 1 + len(new) > room:
                 part, used, gates = part + 1, 0, set()
                 new = {(n, r) for n, r in terms[name] if n in where}
             where[name] = part
@@ -164,7 +173,7 @@ def nest(
     order = [t.name for t in tasks]
     terms = {name: dependency_terms(t.depends) for name, t in zip(order, tasks, strict=True)}
     refs = {name: referenced(t, terms[name]) for name, t in zip(order, tasks, strict=True)}
-    where = assign_parts(order, refs, terms)
+    where = assign_parts(order, refs, terms, MAX_TASKS - len(_ENDING) if continues else MAX_TASKS)
     crossings = Crossings()
     inputs: dict[int, dict[str, Any]] = {}
     parts: dict[int, list[Task | m.DAGTask]] = {}
@@ -184,6 +193,7 @@ def nest(
         parts[k].append(task)
     templates = [_part_template(k, parts[k], inputs[k], crossings.outputs.get(k, []), continues) for k in parts]
     calls: list[Task | m.DAGTask] = [_call(k, inputs[k], crossings, where, continues) for k in parts]
+    calls += [failed_part_check(k) for k in parts] if continues else []
     return calls, [*templates, _nothing_template()]
 
 
@@ -246,13 +256,48 @@ def _term(producer: str, results: tuple[str, ...]) -> str:
 def _part_template(
     k: int, tasks: list[Task | m.DAGTask], inputs: Mapping[str, Any], outputs: list[Any], continues: bool
 ) -> DAG:
+    ended = _ending(tasks) if continues else []
     return DAG(
         name=part_name(k),
-        tasks=tasks,
+        tasks=[*tasks, *ended],
         fail_fast=not continues,
-        target=" ".join(t.name for t in tasks) if continues else None,
+        target=END if continues else None,
         inputs=list(inputs.values()) or None,
-        outputs=outputs or None,
+        outputs=[*outputs, *([_failed_output()] if continues else [])] or None,
+    )
+
+
+def _ending(tasks: list[Task | m.DAGTask]) -> list[Task]:
+    """Under ``continue``, a part must succeed to hand out its outputs: a failed DAG sets none (``dag.go``
+    ``executeDAG`` returns on ``NodeFailed`` before ``getTemplateOutputsFromScope``), and the later parts could not
+    resolve what they read from it. So the part's only target is a task after all the others in any outcome
+    (a DAG's phase is its targets', ``assessDAGPhase``), and whether a task failed goes out as the phase of a task
+    that runs only then (``FAILED``), for ``main``'s check."""
+    names = [t.name for t in tasks if t.name]
+    depended = {n for t in tasks for n, _ in dependency_terms(getattr(t, "depends", None))}
+    failed = " || ".join(f"{n}.Failed || {n}.Errored" for n in names)
+    anything = ("Succeeded", "Skipped", "Daemoned", "Failed", "Errored", "Omitted")
+    last = [_term(n, anything) for n in [*(n for n in names if n not in depended), FAILED]]
+    return [
+        Task(name=FAILED, template=NOTHING, depends=failed),
+        Task(name=END, template=NOTHING, depends=" && ".join(last)),
+    ]
+
+
+def _failed_output() -> Parameter:
+    return Parameter(name=FAILED, value_from=m.ValueFrom(parameter=f"{{{{tasks.{FAILED}.status}}}}"))
+
+
+def failed_part_check(k: int) -> Task:
+    """``main``'s task failing the run, under ``continue``, when a task of part ``k`` failed: the part succeeded
+    to hand out its outputs (:func:`_ending`), and ``main``'s targets are every task (``compiler``)."""
+    call = part_name(k)
+    return Task(
+        name=f"{call}-check",
+        template=CHECK,
+        arguments=[Parameter(name="message", value=f"a step of {call} failed (the others ran: continue)")],
+        depends=call,
+        when=f"'{{{{tasks.{call}.outputs.parameters.{FAILED}}}}}' == 'Succeeded'",
     )
 
 
