@@ -50,8 +50,12 @@ def depends_logic(task: Mapping[str, Any], tasks: Mapping[Any, Mapping[str, Any]
 
 def dependency_names(task: Mapping[str, Any], tasks: Mapping[Any, Mapping[str, Any]]) -> list[str]:
     """The tasks this one waits for (``GetTaskDependencies``' keys), in first-mention order."""
+    depends = task.get("depends") or ""
+    if not depends:
+        return list(dict.fromkeys(task.get("dependencies") or []))
+    # expanding a bare name (depends_logic) names no other task: read the names from the text as written
     names: dict[str, None] = {}
-    for match in _TASK_NAME.finditer(depends_logic(task, tasks)):
+    for match in _TASK_NAME.finditer(depends):
         text = match.group(1) or match.group(2)
         names[text.split(".")[0]] = None
     return list(names)
