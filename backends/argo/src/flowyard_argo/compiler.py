@@ -134,13 +134,15 @@ def build_workflow(ir: PipelineIR, options: ArgoOptions, values: Mapping[str, An
 
 
 def manifest_document(ir: PipelineIR, options: ArgoOptions, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The workflow as the dict every path sends or writes: single-use step templates inlined where the release's
-    CRDs cap ``spec.templates`` (:mod:`flowyard_argo.inlining`)."""
+    """The workflow as the dict every path sends or writes: every ``$`` in a container doubled for the kubelet
+    (:mod:`flowyard_argo.kubelet`), single-use step templates inlined where the release's CRDs cap
+    ``spec.templates`` (:mod:`flowyard_argo.inlining`)."""
     from flowyard_argo.executor.versions import argo_version
     from flowyard_argo.inlining import inline_over_cap
+    from flowyard_argo.kubelet import escaped_for_kubelet
 
     capped = argo_version(options.argo_version).crd_limits
-    return inline_over_cap(build_workflow(ir, options, values).to_dict(), capped)
+    return inline_over_cap(escaped_for_kubelet(build_workflow(ir, options, values).to_dict()), capped)
 
 
 def compile_manifest(ir: PipelineIR, options: ArgoOptions) -> tuple[dict[str, Any], str]:

@@ -14,11 +14,30 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Any
 
 _TAG = re.compile(r"\{\{(=?)(.*?)\}\}", re.S)
 _SIMPLE = re.compile(r"(workflow|inputs)\.parameters\.([-\w]+)")
 # tags whose values are flowyard's own numbers: nothing to escape, no expression to evaluate per pod
 _OWN = re.compile(r"inputs\.parameters\.flowyard-(index|count-[-\w]+|run-status)|item\.index|workflow\.status")
+
+
+def escaped_for_kubelet(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` (a workflow as a dict, changed in place) with every container's ``command``, ``args`` and ``env``
+    values as the kubelet must read them: one pass over what the compiler wrote, so that no place that writes a
+    container can forget it, and none escapes twice."""
+    spec = document["spec"].get("workflowSpec", document["spec"])  # a CronWorkflow nests it
+    for template in spec.get("templates") or []:
+        container = template.get("container")
+        if container is None:
+            continue
+        for key in ("command", "args"):
+            if container.get(key):
+                container[key] = [for_kubelet(a) for a in container[key]]
+        for variable in container.get("env") or []:
+            if isinstance(variable.get("value"), str):
+                variable["value"] = for_kubelet(variable["value"])
+    return document
 
 
 @functools.lru_cache(maxsize=4096)  # a pure function of the text, and many steps render the same (a parameter's tag)

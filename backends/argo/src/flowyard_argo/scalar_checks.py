@@ -20,7 +20,6 @@ from flowyard.ir import ContainerIR, PipelineIR, StepIR, StepOutputSource
 from hera.workflows import Container, Parameter, Task
 from hera.workflows import models as m
 
-from flowyard_argo.kubelet import for_kubelet
 
 SCALAR_TYPES = frozenset({"number", "integer", "bool"})
 VALUES = "flowyard-values"  # the check template, one per number of outputs: flowyard-values-1, -2, ...
@@ -117,8 +116,8 @@ def values_template(count: int, image: str, pull_policy: str | None) -> Containe
         name=values_template_name(count),
         image=image,
         image_pull_policy=pull_policy,
-        command=[for_kubelet(a) for a in ("python3", "-c", SCRIPT, CHECKED_DIR, "{{inputs.parameters.spec}}")],
-        args=[for_kubelet(f"{{{{inputs.parameters.{s}}}}}") for s in slots],
+        command=["python3", "-c", SCRIPT, CHECKED_DIR, "{{inputs.parameters.spec}}"],
+        args=[f"{{{{inputs.parameters.{s}}}}}" for s in slots],
         inputs=[Parameter(name="spec"), *(Parameter(name=s) for s in slots)],
         outputs=[Parameter(name=s, value_from=m.ValueFrom(path=f"{CHECKED_DIR}/{s}")) for s in slots],
         termination_message_policy="FallbackToLogsOnError",

@@ -23,7 +23,6 @@ from hera.workflows import models as m
 from flowyard_argo.artifacts import ArtifactWiring
 from flowyard_argo.errors import CompileError
 from flowyard_argo.helper import COUNT_PATH, DATA_PATH, ITEMS_PATH, READ_DATA, SCRIPT
-from flowyard_argo.kubelet import for_kubelet
 from flowyard_argo.names import (
     ARGV_STRING_LIMIT,
     COLLECTED_DIR,
@@ -56,19 +55,16 @@ class StepTemplates(ArtifactWiring, Rendering):
         match step.body:
             case PythonIR():
                 command, written = self.python_command(step, calls, where)
-                command = [for_kubelet(a) for a in command]
                 artifacts_in += [
                     RawArtifact(name=f"flowyard-raw-{n}", path=path, data=text) for n, (path, text) in written.items()
                 ]
                 workdir = None
             case ContainerIR(command=templates):
-                command = [for_kubelet(self.render(step, t, calls, where)) for t in templates]
+                command = [self.render(step, t, calls, where) for t in templates]
                 workdir = self.workdir(step)
             case _:
                 assert_never(step.body)
-        env: list[Any] = [
-            Env(name=k, value=for_kubelet(self.render(step, t, calls, f"{where}, env {k}"))) for k, t in step.env
-        ]
+        env: list[Any] = [Env(name=k, value=self.render(step, t, calls, f"{where}, env {k}")) for k, t in step.env]
         env += [SecretEnv(name=s.env, secret_name=s.secret, secret_key=s.key) for s in step.secrets]
         if step.for_each is not None:
             calls.parameters[P_INDEX] = "{{item.index}}"
@@ -177,11 +173,7 @@ class StepTemplates(ArtifactWiring, Rendering):
             image=self.options.helper_image,
             image_pull_policy=self.options.image_pull_policy,
             command=["python3", "-c", READ_DATA + SCRIPT if from_file else SCRIPT, "{{inputs.parameters.mode}}"],
-            args=[
-                for_kubelet("{{inputs.parameters.data}}"),
-                "{{inputs.parameters.count}}",
-                for_kubelet("{{inputs.parameters.fields}}"),
-            ],
+            args=["{{inputs.parameters.data}}", "{{inputs.parameters.count}}", "{{inputs.parameters.fields}}"],
             inputs=[*(Parameter(name=n) for n in ("mode", "data", "count", "fields")), *data],
             outputs=[
                 Parameter(name="items", value_from=m.ValueFrom(path=ITEMS_PATH)),
