@@ -9,9 +9,8 @@ into a command line. Locally nothing expands it. Executed through the executor, 
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 import re
+from pathlib import Path
 
 import pytest
 from flowyard.testing.cli import user_cli

@@ -20,7 +20,6 @@ from flowyard.ir import ContainerIR, PipelineIR, StepIR, StepOutputSource
 from hera.workflows import Container, Parameter, Task
 from hera.workflows import models as m
 
-
 SCALAR_TYPES = frozenset({"number", "integer", "bool"})
 VALUES = "flowyard-values"  # the check template, one per number of outputs: flowyard-values-1, -2, ...
 CHECKED_DIR = "/tmp/flowyard/values"  # noqa: S108  inside the check's own short-lived container
