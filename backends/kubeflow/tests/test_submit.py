@@ -155,3 +155,16 @@ def test_a_run_the_server_rejects_is_one_line_and_exit_3() -> None:
 def test_no_server_anywhere_says_where_to_give_one() -> None:
     r = flowyard("submit", SEQUENTIAL, "-b", "kubeflow")
     assert r.exit_code == 3 and "KFP_SERVER" in r.output
+
+
+@pytest.mark.xfail(strict=True, reason="a value the kubelet would rewrite was sent as is")
+@pytest.mark.parametrize("text", ["a$$b", "$(KFP_POD_NAME)"])
+def test_a_value_the_kubelet_would_rewrite_is_refused_before_the_server_is_asked(text: str) -> None:
+    """KFP's driver resolves a task's values into its pod's ``args`` (``driver.go`` ``resolveContainerArgs``), which the
+    kubelet expands (``$$`` to ``$``, ``$(NAME)`` to a variable's value): the step would get another value than
+    locally, silently. Refused by name, exit 2, nothing created."""
+    with kfp_server() as (url, state):
+        r = flowyard("submit", SEQUENTIAL, "-b", "kubeflow", "--server", url, "-p", f'message={{"msg": "{text}"}}')
+        assert r.exit_code == 2, r.output
+        assert "kubelet-expansion" in r.output and "'message'" in r.output
+        assert not state.runs and not state.experiments
