@@ -14,7 +14,12 @@ cut is rewritten, each with the meaning it had in one DAG:
   ``when`` over the phase, calls a DAG that starts nothing: it Succeeds where the dependency holds, else is
   Skipped, and the reader depends on ``gate.Succeeded``, so it is Omitted exactly where it was.
 
-A part waits for the parts it reads from (in any outcome when a step continues on failure, as ``main`` did).
+A part waits for the parts it reads from (in any outcome when a step continues on failure, as ``main`` did). Under
+``stop`` it also waits for the part before it: what starts no new task after a failure is the template-level
+``failFast`` of the failed task's own DAG (``operator.go`` ``checkParallelism``, ``getUnsuccessfulChildren`` counts the
+children whose boundary is that DAG), so parts side by side went on after another failed; one after another, a failed
+part starts nothing more and no later part starts. The cost: groups in different parts no longer run at once. Parts are
+cut in ``main``'s order, step order, so none reads from a later one (checked: else the parts would wait for each other).
 """
 
 from __future__ import annotations
@@ -165,6 +170,7 @@ def nest(
     terms = {name: dependency_terms(t.depends) for name, t in zip(order, tasks, strict=True)}
     refs = {name: referenced(t, terms[name]) for name, t in zip(order, tasks, strict=True)}
     where = assign_parts(order, refs, terms)
+    _check_order(order, refs, where)
     crossings = Crossings()
     inputs: dict[int, dict[str, Any]] = {}
     parts: dict[int, list[Task | m.DAGTask]] = {}
@@ -182,9 +188,22 @@ def nest(
                 made.add((k, gate.name))
                 parts[k].append(gate)
         parts[k].append(task)
-    templates = [_part_template(k, parts[k], inputs[k], crossings.outputs.get(k, []), continues) for k in parts]
-    calls: list[Task | m.DAGTask] = [_call(k, inputs[k], crossings, where, continues) for k in parts]
+    ks = sorted(parts)
+    templates = [_part_template(k, parts[k], inputs[k], crossings.outputs.get(k, []), continues) for k in ks]
+    calls: list[Task | m.DAGTask] = [
+        _call(k, inputs[k], crossings, where, continues, None if i == 0 or continues else ks[i - 1])
+        for i, k in enumerate(ks)
+    ]
     return calls, [*templates, _nothing_template()]
+
+
+def _check_order(order: list[str], refs: Mapping[str, set[str]], where: Mapping[str, int]) -> None:
+    """Parts are cut in ``main``'s order, which is step order (the IR's topological order): a part never reads from a
+    later one, so running them one after another cannot make two parts wait for each other."""
+    for name in order:
+        later = sorted(n for n in refs[name] if where.get(n, -1) > where[name])
+        if later:
+            raise CompileError(f"nested DAGs: task {name!r} reads from {later[0]!r}, which comes after it in main")
 
 
 def _rewritten(
@@ -256,8 +275,16 @@ def _part_template(
     )
 
 
-def _call(k: int, inputs: Mapping[str, Any], crossings: Crossings, where: Mapping[str, int], continues: bool) -> Task:
-    """``main``'s task for part ``k``: after the parts it reads from, passing their exports on."""
+def _call(
+    k: int,
+    inputs: Mapping[str, Any],
+    crossings: Crossings,
+    where: Mapping[str, int],
+    continues: bool,
+    previous: int | None,
+) -> Task:
+    """``main``'s task for part ``k``: after the parts it reads from, passing their exports on, and under ``stop``
+    after the ``previous`` part too, so that once a part fails ``main`` starts no other."""
     producers = {name: where[p] for (p, _), name in crossings.exported.items()}
     arguments: list[Any] = []
     for name, declared in inputs.items():
@@ -266,7 +293,7 @@ def _call(k: int, inputs: Mapping[str, Any], crossings: Crossings, where: Mappin
             arguments.append(Artifact(name=name, from_=f"{tag}.artifacts.{name}}}}}", optional=True))
         else:
             arguments.append(Parameter(name=name, value=f"{tag}.parameters.{name}}}}}"))
-    after = sorted({producers[name] for name in inputs})
+    after = sorted({producers[name] for name in inputs} | ({previous} if previous is not None else set()))
     terms = [_term(part_name(p), tuple(_PHASES) if continues else _BARE) for p in after]
     return Task(
         name=part_name(k), template=part_name(k), arguments=arguments or None, depends=" && ".join(terms) or None
