@@ -1,9 +1,9 @@
 """The entry DAG split into child DAG templates when it has more tasks than v4's CRDs allow (issue 15, divergence 7).
 
 v4 caps a DAG's tasks at 200 (``workflow_types.go`` ``DAGTemplate.Tasks``, ``+kubebuilder:validation:MaxItems=200``).
-Over the cap, ``main``'s tasks go into parts (DAG templates of at most 200 tasks, unconnected groups kept whole where
-they fit, the rest cut in step order) and ``main`` calls the parts. A task's scope is its own DAG, so what crosses a
-cut is rewritten, each with the meaning it had in one DAG:
+Over the cap, ``main``'s tasks go into parts (DAG templates of at most 200 tasks, cut in step order, which lists the
+steps depth by depth; unconnected groups kept whole where they fit when the parts run side by side) and ``main`` calls
+the parts. A task's scope is its own DAG, so what crosses a cut is rewritten, each with the meaning it had in one DAG:
 
 - a value or an item list (``{{tasks.X.outputs.parameters.P}}``): an output of X's part (``valueFrom.parameter``,
   ``getTemplateOutputsFromScope``; a default for an X that was skipped), an input of the reader's part;
@@ -18,8 +18,9 @@ A part waits for the parts it reads from (in any outcome when a step continues o
 ``stop`` it also waits for the part before it: what starts no new task after a failure is the template-level
 ``failFast`` of the failed task's own DAG (``operator.go`` ``checkParallelism``, ``getUnsuccessfulChildren`` counts the
 children whose boundary is that DAG), so parts side by side went on after another failed; one after another, a failed
-part starts nothing more and no later part starts. The cost: groups in different parts no longer run at once. Parts are
-cut in ``main``'s order, step order, so none reads from a later one (checked: else the parts would wait for each other).
+part starts nothing more and no later part starts. The cost: a part starts when the one before has ended (cut depth by
+depth, unconnected groups still run side by side within a part). Parts follow ``main``'s order, step order, so none
+reads from a later one (checked: else the parts would wait for each other).
 """
 
 from __future__ import annotations
@@ -119,10 +120,34 @@ class Crossings:
 
 
 def assign_parts(
-    order: list[str], refs: Mapping[str, set[str]], terms: Mapping[str, list[tuple[str, tuple[str, ...]]]]
+    order: list[str],
+    refs: Mapping[str, set[str]],
+    terms: Mapping[str, list[tuple[str, tuple[str, ...]]]],
+    *,
+    whole_groups: bool = True,
 ) -> dict[str, int]:
-    """Each task's part (tasks by name, in step order): unconnected groups whole where they fit, a larger group cut
-    in step order, with room left for the gates its cut needs."""
+    """Each task's part (tasks by name, in step order), with room left for the gates a cut needs: unconnected groups
+    whole where they fit, a larger group cut in step order (``whole_groups``: for parts that run side by side), else
+    the tasks cut as they come, so that a part holds the steps of every group at the same depth."""
+    members = _groups(order, refs) if whole_groups else {"": list(order)}
+    where: dict[str, int] = {}
+    part, used, gates = 0, 0, set[tuple[str, tuple[str, ...]]]()
+    for component in members.values():
+        if used and used + len(component) > MAX_TASKS and len(component) <= MAX_TASKS:
+            part, used, gates = part + 1, 0, set()
+        for name in component:
+            new = {(n, r) for n, r in terms[name] if n in where and where[n] != part} - gates
+            if used + 1 + len(new) > MAX_TASKS:
+                part, used, gates = part + 1, 0, set()
+                new = {(n, r) for n, r in terms[name] if n in where}
+            where[name] = part
+            used += 1 + len(new)
+            gates |= new
+    return where
+
+
+def _groups(order: list[str], refs: Mapping[str, set[str]]) -> dict[str, list[str]]:
+    """The tasks that read each other, directly or not, by group, each in step order."""
     names = set(order)
     group = {n: n for n in order}
 
@@ -138,20 +163,7 @@ def assign_parts(
     members: dict[str, list[str]] = {}
     for name in order:
         members.setdefault(root(name), []).append(name)
-    where: dict[str, int] = {}
-    part, used, gates = 0, 0, set[tuple[str, tuple[str, ...]]]()
-    for component in members.values():
-        if used and used + len(component) > MAX_TASKS and len(component) <= MAX_TASKS:
-            part, used, gates = part + 1, 0, set()
-        for name in component:
-            new = {(n, r) for n, r in terms[name] if n in where and where[n] != part} - gates
-            if used + 1 + len(new) > MAX_TASKS:
-                part, used, gates = part + 1, 0, set()
-                new = {(n, r) for n, r in terms[name] if n in where}
-            where[name] = part
-            used += 1 + len(new)
-            gates |= new
-    return where
+    return members
 
 
 def nest(
@@ -169,7 +181,7 @@ def nest(
     order = [t.name for t in tasks]
     terms = {name: dependency_terms(t.depends) for name, t in zip(order, tasks, strict=True)}
     refs = {name: referenced(t, terms[name]) for name, t in zip(order, tasks, strict=True)}
-    where = assign_parts(order, refs, terms)
+    where = assign_parts(order, refs, terms, whole_groups=continues)
     _check_order(order, refs, where)
     crossings = Crossings()
     inputs: dict[int, dict[str, Any]] = {}
