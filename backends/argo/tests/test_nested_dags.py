@@ -17,6 +17,9 @@ from flowyard._loading import load_ir
 from flowyard.summary import summarize_ir
 from flowyard.testing.cli import user_cli
 from flowyard_argo import ArgoBackend
+from flowyard_argo.errors import CompileError
+from flowyard_argo.nesting import nest
+from hera.workflows import Task
 
 from .conftest import STEP_IMAGE, needs_pods
 
@@ -50,6 +53,20 @@ def chain(length: int) -> str:
         lines += ["    inputs:", f'      v: {{value: "${{{{ steps.c{i - 1}.outputs.v }}}}"}}']
         lines += ["    outputs:", "      v: {type: integer, path: v.txt}"]
     lines += ["outputs:", f"  last: ${{{{ steps.c{length - 1}.outputs.v }}}}"]
+    return "\n".join(lines) + "\n"
+
+
+def two_groups(size: int, policy: str = "stop") -> str:
+    """Two groups that do not read each other, ``size`` steps each, too many for one DAG: ``bad`` fails at once and
+    the ``aK`` wait for it; ``b0`` sleeps past that failure, then the other ``bK`` would start after it."""
+    lines = ["apiVersion: flowyard/v1", "kind: Pipeline", "name: two", f"failure_policy: {policy}"]
+    lines += ["defaults:", "  image: python:3.12-alpine", "steps:"]
+    lines += ["  bad:", "    container:", '      command: [python, -c, "raise SystemExit(3)"]']
+    for i in range(1, size):
+        lines += [f"  a{i}:", "    after: [bad]", "    container:", '      command: [python, -c, "pass"]']
+    lines += ["  b0:", "    container:", '      command: [python, -c, "import time; time.sleep(2)"]']
+    for i in range(1, size):
+        lines += [f"  b{i}:", "    after: [b0]", "    container:", '      command: [python, -c, "pass"]']
     return "\n".join(lines) + "\n"
 
 
@@ -152,7 +169,7 @@ def test_a_dependency_on_a_skipped_step_across_the_split_keeps_its_meaning(tmp_p
     assert dag_sizes(tmp_path, "3.7.9")[:4] == [3, 200, 200, 9]
 
 
-@pytest.mark.parametrize("text", [wide(100), chain(250)], ids=["wide", "chain"])
+@pytest.mark.parametrize("text", [wide(100), chain(250), two_groups(150)], ids=["wide", "chain", "two-groups"])
 def test_a_nested_manifest_reads_back_as_the_pipeline_it_was_compiled_from(tmp_path: Path, text: str) -> None:
     """The structural summary (the contract kit's) of the split manifest: each part's inputs and gates read back as
     the references and dependencies they replace."""
@@ -162,3 +179,52 @@ def test_a_nested_manifest_reads_back_as_the_pipeline_it_was_compiled_from(tmp_p
     compiled = backend.compile(ir)
     assert "flowyard-part-2" in compiled.main.content
     assert backend.summarize(compiled) == summarize_ir(ir)
+
+
+def compiled_main(tmp_path: Path, text: str) -> list[dict]:
+    (tmp_path / "p.yaml").write_text(text, encoding="utf-8")
+    dag_sizes(tmp_path, "4.1.2")
+    doc = yaml.safe_load((tmp_path / "wf.yaml").read_text(encoding="utf-8"))
+    return next(t["dag"]["tasks"] for t in doc["spec"]["templates"] if t["name"] == "main")
+
+
+@needs_pods
+def test_after_a_failure_no_part_starts_a_step_that_locally_never_starts(tmp_path: Path) -> None:
+    """``failure_policy: stop``: locally no step starts after ``bad`` failed (``b0`` started with it, the other
+    ``bK`` wait for ``b0``, which sleeps past the failure); on Argo, in two parts, the same steps run."""
+    local, argo = run_both(tmp_path, two_groups(150), "4.1.2")
+    assert argo["status"] == local["status"] == "Failed"
+    started = {t["step"] for t in local["tasks"] if t["status"] in ("Succeeded", "Failed")}
+    assert started == {"bad", "b0"}  # what `stop` means locally
+    assert {t["step"] for t in argo["tasks"] if t["status"] in ("Succeeded", "Failed")} == started
+    assert phases(Path(argo["location"]) / "workflow.json", {"flowyard-part-2"}) == {"flowyard-part-2": "Omitted"}
+    # cut in step order (depth by depth): bad, b0, the aK and b1-b49, then the rest of the bK and the gate on b0
+    assert dag_sizes(tmp_path, "4.1.2")[:3] == [2, 200, 101]
+
+
+def test_under_stop_main_calls_its_parts_one_after_another(tmp_path: Path) -> None:
+    """``main``'s template-level ``failFast`` (``operator.go`` ``checkParallelism``) then starts no part after one
+    failed; a part's own sees only its own tasks' failures."""
+    main = compiled_main(tmp_path, two_groups(150))
+    assert [(t["name"], t.get("depends")) for t in main] == [
+        ("flowyard-part-1", None),
+        ("flowyard-part-2", "flowyard-part-1"),
+    ]
+
+
+def test_under_continue_the_parts_of_main_run_side_by_side(tmp_path: Path) -> None:
+    """A step that continues keeps the run going: a part waits only for the parts it reads from, and groups that do
+    not read each other are kept whole, each in a part of its own."""
+    main = compiled_main(tmp_path, two_groups(150, policy="continue"))
+    calls = [(t["name"], t.get("depends")) for t in main if not t["name"].endswith("-check")]
+    assert calls == [("flowyard-part-1", None), ("flowyard-part-2", None)]
+    assert dag_sizes(tmp_path, "4.1.2")[:3] == [4, 152, 152]  # and a check of each part; its end and failure marker
+
+
+def test_a_task_that_reads_from_a_later_part_is_refused() -> None:
+    """Parts run in the order of ``main``'s tasks, which the compiler lists in step order (the IR's topological
+    order): a task listed before one it reads from would make the parts wait for each other."""
+    tasks = [Task(name="t0", template="s", depends="t249")]
+    tasks += [Task(name=f"t{i}", template="s", depends=f"t{i - 1}" if i > 1 else None) for i in range(1, 250)]
+    with pytest.raises(CompileError, match="'t0' reads from 't249'"):
+        nest(list(tasks), continues=False, taken=set())

@@ -1,9 +1,9 @@
 """The entry DAG split into child DAG templates when it has more tasks than v4's CRDs allow (issue 15, divergence 7).
 
 v4 caps a DAG's tasks at 200 (``workflow_types.go`` ``DAGTemplate.Tasks``, ``+kubebuilder:validation:MaxItems=200``).
-Over the cap, ``main``'s tasks go into parts (DAG templates of at most 200 tasks, unconnected groups kept whole where
-they fit, the rest cut in step order) and ``main`` calls the parts. A task's scope is its own DAG, so what crosses a
-cut is rewritten, each with the meaning it had in one DAG:
+Over the cap, ``main``'s tasks go into parts (DAG templates of at most 200 tasks, cut in step order, which lists the
+steps depth by depth; unconnected groups kept whole where they fit when the parts run side by side) and ``main`` calls
+the parts. A task's scope is its own DAG, so what crosses a cut is rewritten, each with the meaning it had in one DAG:
 
 - a value or an item list (``{{tasks.X.outputs.parameters.P}}``): an output of X's part (``valueFrom.parameter``,
   ``getTemplateOutputsFromScope``; a default for an X that was skipped), an input of the reader's part;
@@ -16,7 +16,13 @@ cut is rewritten, each with the meaning it had in one DAG:
 
 A part waits for the parts it reads from (in any outcome when a step continues on failure, as ``main`` did). Under
 ``continue`` a part also succeeds whatever its tasks did, so that it hands out its outputs, and ``main`` fails the run
-after it when one of them failed (:func:`failed_part_check`).
+after it when one of them failed (:func:`failed_part_check`). Under
+``stop`` it also waits for the part before it: what starts no new task after a failure is the template-level
+``failFast`` of the failed task's own DAG (``operator.go`` ``checkParallelism``, ``getUnsuccessfulChildren`` counts the
+children whose boundary is that DAG), so parts side by side went on after another failed; one after another, a failed
+part starts nothing more and no later part starts. The cost: a part starts when the one before has ended (cut depth by
+depth, unconnected groups still run side by side within a part). Parts follow ``main``'s order, step order, so none
+reads from a later one (checked: else the parts would wait for each other).
 """
 
 from __future__ import annotations
@@ -124,9 +130,31 @@ def assign_parts(
     refs: Mapping[str, set[str]],
     terms: Mapping[str, list[tuple[str, tuple[str, ...]]]],
     room: int = MAX_TASKS,
+    *,
+    whole_groups: bool = True,
 ) -> dict[str, int]:
-    """Each task's part (tasks by name, in step order): unconnected groups whole where they fit, a larger group cut
-    in step order, with room left for the gates its cut needs."""
+    """Each task's part (tasks by name, in step order), with room left for the gates a cut needs: unconnected groups
+    whole where they fit, a larger group cut in step order (``whole_groups``: for parts that run side by side), else
+    the tasks cut as they come, so that a part holds the steps of every group at the same depth."""
+    members = _groups(order, refs) if whole_groups else {"": list(order)}
+    where: dict[str, int] = {}
+    part, used, gates = 0, 0, set[tuple[str, tuple[str, ...]]]()
+    for component in members.values():
+        if used and used + len(component) > room and len(component) <= room:
+            part, used, gates = part + 1, 0, set()
+        for name in component:
+            new = {(n, r) for n, r in terms[name] if n in where and where[n] != part} - gates
+            if used + 1 + len(new) > room:
+                part, used, gates = part + 1, 0, set()
+                new = {(n, r) for n, r in terms[name] if n in where}
+            where[name] = part
+            used += 1 + len(new)
+            gates |= new
+    return where
+
+
+def _groups(order: list[str], refs: Mapping[str, set[str]]) -> dict[str, list[str]]:
+    """The tasks that read each other, directly or not, by group, each in step order."""
     names = set(order)
     group = {n: n for n in order}
 
@@ -142,20 +170,7 @@ def assign_parts(
     members: dict[str, list[str]] = {}
     for name in order:
         members.setdefault(root(name), []).append(name)
-    where: dict[str, int] = {}
-    part, used, gates = 0, 0, set[tuple[str, tuple[str, ...]]]()
-    for component in members.values():
-        if used and used + len(component) > room and len(component) <= room:
-            part, used, gates = part + 1, 0, set()
-        for name in component:
-            new = {(n, r) for n, r in terms[name] if n in where and where[n] != part} - gates
-            if used + 1 + len(new) > room:
-                part, used, gates = part + 1, 0, set()
-                new = {(n, r) for n, r in terms[name] if n in where}
-            where[name] = part
-            used += 1 + len(new)
-            gates |= new
-    return where
+    return members
 
 
 def nest(
@@ -173,7 +188,10 @@ def nest(
     order = [t.name for t in tasks]
     terms = {name: dependency_terms(t.depends) for name, t in zip(order, tasks, strict=True)}
     refs = {name: referenced(t, terms[name]) for name, t in zip(order, tasks, strict=True)}
-    where = assign_parts(order, refs, terms, MAX_TASKS - len(_ENDING) if continues else MAX_TASKS)
+    where = assign_parts(
+        order, refs, terms, MAX_TASKS - len(_ENDING) if continues else MAX_TASKS, whole_groups=continues
+    )
+    _check_order(order, refs, where)
     crossings = Crossings()
     inputs: dict[int, dict[str, Any]] = {}
     parts: dict[int, list[Task | m.DAGTask]] = {}
@@ -191,10 +209,23 @@ def nest(
                 made.add((k, gate.name))
                 parts[k].append(gate)
         parts[k].append(task)
-    templates = [_part_template(k, parts[k], inputs[k], crossings.outputs.get(k, []), continues) for k in parts]
-    calls: list[Task | m.DAGTask] = [_call(k, inputs[k], crossings, where, continues) for k in parts]
-    calls += [failed_part_check(k) for k in parts] if continues else []
+    ks = sorted(parts)
+    templates = [_part_template(k, parts[k], inputs[k], crossings.outputs.get(k, []), continues) for k in ks]
+    calls: list[Task | m.DAGTask] = [
+        _call(k, inputs[k], crossings, where, continues, None if i == 0 or continues else ks[i - 1])
+        for i, k in enumerate(ks)
+    ]
+    calls += [failed_part_check(k) for k in ks] if continues else []
     return calls, [*templates, _nothing_template()]
+
+
+def _check_order(order: list[str], refs: Mapping[str, set[str]], where: Mapping[str, int]) -> None:
+    """Parts are cut in ``main``'s order, which is step order (the IR's topological order): a part never reads from a
+    later one, so running them one after another cannot make two parts wait for each other."""
+    for name in order:
+        later = sorted(n for n in refs[name] if where.get(n, -1) > where[name])
+        if later:
+            raise CompileError(f"nested DAGs: task {name!r} reads from {later[0]!r}, which comes after it in main")
 
 
 def _rewritten(
@@ -301,8 +332,16 @@ def failed_part_check(k: int) -> Task:
     )
 
 
-def _call(k: int, inputs: Mapping[str, Any], crossings: Crossings, where: Mapping[str, int], continues: bool) -> Task:
-    """``main``'s task for part ``k``: after the parts it reads from, passing their exports on."""
+def _call(
+    k: int,
+    inputs: Mapping[str, Any],
+    crossings: Crossings,
+    where: Mapping[str, int],
+    continues: bool,
+    previous: int | None,
+) -> Task:
+    """``main``'s task for part ``k``: after the parts it reads from, passing their exports on, and under ``stop``
+    after the ``previous`` part too, so that once a part fails ``main`` starts no other."""
     producers = {name: where[p] for (p, _), name in crossings.exported.items()}
     arguments: list[Any] = []
     for name, declared in inputs.items():
@@ -311,7 +350,7 @@ def _call(k: int, inputs: Mapping[str, Any], crossings: Crossings, where: Mappin
             arguments.append(Artifact(name=name, from_=f"{tag}.artifacts.{name}}}}}", optional=True))
         else:
             arguments.append(Parameter(name=name, value=f"{tag}.parameters.{name}}}}}"))
-    after = sorted({producers[name] for name in inputs})
+    after = sorted({producers[name] for name in inputs} | ({previous} if previous is not None else set()))
     terms = [_term(part_name(p), tuple(_PHASES) if continues else _BARE) for p in after]
     return Task(
         name=part_name(k), template=part_name(k), arguments=arguments or None, depends=" && ".join(terms) or None
