@@ -157,7 +157,6 @@ def test_no_server_anywhere_says_where_to_give_one() -> None:
     assert r.exit_code == 3 and "KFP_SERVER" in r.output
 
 
-@pytest.mark.xfail(strict=True, reason="a value the kubelet would rewrite was sent as is")
 @pytest.mark.parametrize("text", ["a$$b", "$(KFP_POD_NAME)"])
 def test_a_value_the_kubelet_would_rewrite_is_refused_before_the_server_is_asked(text: str) -> None:
     """KFP's driver resolves a task's values into its pod's ``args`` (``driver.go`` ``resolveContainerArgs``), which the

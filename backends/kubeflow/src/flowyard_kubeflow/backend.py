@@ -168,11 +168,16 @@ class KubeflowBackend(Backend):
         """Create a run from the cluster package on a KFP API server; with ``request.watch``, follow
         it and record it in a local run directory."""
         from flowyard.connection import submitted_run
+        from flowyard.errors import UnsupportedFeatureError
         from flowyard.runs import RunDirectory, new_run_id, runs_root
 
         from flowyard_kubeflow import service
         from flowyard_kubeflow.compiler import KfpCompiler
+        from flowyard_kubeflow.server_refusals import kubelet_refusals
 
+        rewritten = kubelet_refusals(ir, request.params)
+        if rewritten:
+            raise UnsupportedFeatureError(self.name, [str(u) for u in rewritten])
         compiler = KfpCompiler(ir, self.options, "cluster")
         text = compiler.package()
         self.server_check(text)  # before the server is asked anything

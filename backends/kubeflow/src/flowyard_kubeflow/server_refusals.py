@@ -107,8 +107,8 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def value_refusals(ir: PipelineIR, params: Mapping[str, Any] | None = None) -> list[FeatureUse]:
-    """Values kfp cannot carry: in defaults, literals, loop items and the run's parameters."""
+def _written_values(ir: PipelineIR, params: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
+    """(where, value) for each value written before the run: defaults, literals, loop items, the run's parameters."""
     found: list[tuple[str, Any]] = [(f"parameter {p.name!r}", p.default) for p in ir.parameters]
     found += [(f"parameter {k!r} (given)", v) for k, v in (params or {}).items()]
     for s in ir.all_steps:
@@ -119,8 +119,37 @@ def value_refusals(ir: PipelineIR, params: Mapping[str, Any] | None = None) -> l
         ]
         if s.for_each is not None and isinstance(s.for_each.source, LiteralSource):
             found.append((f"step {s.name!r}, for_each", s.for_each.source.value))
+    return found
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    items = [*value.keys(), *value.values()] if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [text for item in items for text in _texts(item)]
+
+
+def kubelet_refusals(ir: PipelineIR, params: Mapping[str, Any]) -> list[FeatureUse]:
+    """Values a KFP cluster would hand a step changed: its driver resolves them into the pod's ``args``
+    (``backend/src/v2/driver/driver.go`` ``resolveContainerArgs``), which the kubelet expands, ``$$`` to ``$`` and
+    ``$(NAME)`` to a variable's value (Kubernetes ``third_party/forked/golang/expansion/expand.go``). kfp.local
+    passes them as written, so only a submitted run is refused."""
+    given = set(params)
     out = []
-    for where, value in found:
+    for where, value in _written_values(ir, params):
+        if where.startswith("parameter ") and not where.endswith("(given)") and where[11:-1] in given:
+            continue  # the given value is the one that runs
+        bad = next((t for t in _texts(value) if "$$" in t or "$(" in t), None)
+        if bad is not None:
+            why = "holds '$$'" if "$$" in bad else "holds '$('"
+            out.append(FeatureUse("kubelet-expansion", f"{where}: {why}, which the kubelet would rewrite in the pod"))
+    return out
+
+
+def value_refusals(ir: PipelineIR, params: Mapping[str, Any] | None = None) -> list[FeatureUse]:
+    """Values kfp cannot carry: in defaults, literals, loop items and the run's parameters."""
+    out = []
+    for where, value in _written_values(ir, params):
         why = _bad_value(value)
         if why is not None:
             feature = (
