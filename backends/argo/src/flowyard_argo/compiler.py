@@ -171,7 +171,8 @@ def _dumper() -> Any:
     base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
     class Dumper(base):  # type: ignore[valid-type,misc]
-        pass
+        def ignore_aliases(self, data: Any) -> bool:
+            return True  # a manifest is a tree: no anchors, and no alias bookkeeping for each of its nodes
 
     def str_presenter(dumper: Any, data: str) -> Any:
         style = "|" if "\n" in data else None

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from flowyard.ir import ContainerIR, ParamSource, PythonIR, StepIR, StepOutputSource, TemplateSource
-from flowyard.templates import assert_never
+from flowyard.templates import assert_never, render
 from hera.workflows import (
     Artifact,
     Container,
@@ -33,7 +33,7 @@ from flowyard_argo.names import (
     VALUES_DIR,
     VALUES_IN_DIR,
 )
-from flowyard_argo.references import Rendering, StepCalls
+from flowyard_argo.references import Rendering, StepCalls, StepReferences
 
 
 class StepTemplates(ArtifactWiring, Rendering):
@@ -60,7 +60,8 @@ class StepTemplates(ArtifactWiring, Rendering):
                 ]
                 workdir = None
             case ContainerIR(command=templates):
-                command = [self.render(step, t, calls, where) for t in templates]
+                refs = StepReferences(self, step, calls, where)  # one for the whole command: a step has many parts
+                command = [render(t, refs) for t in templates]
                 workdir = self.workdir(step)
             case _:
                 assert_never(step.body)
