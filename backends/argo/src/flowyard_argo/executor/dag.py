@@ -1,10 +1,10 @@
 """``dag`` templates (``workflow/controller/dag.go`` ``executeDAG``/``executeDAGTask``/``assessDAGPhase``).
 
 A task starts once every dependency is fulfilled and its ``depends`` logic holds (else it is Omitted); a loop task
-gets a TaskGroup node whose children are the items. Tasks without dependencies hang under the DAG node, the others
-under their dependencies. The DAG's phase is read from its target tasks (``target``, else the leaves): a target whose
-branch failed fails it (unless ``continueOn`` allows), and with ``failFast`` (the default) no new task starts once
-that is so.
+gets a TaskGroup node whose children are the items (a loop over none: a Skipped node, "Skipped, empty params").
+Tasks without dependencies hang under the DAG node, the others under their dependencies. The DAG's phase is read
+from its target tasks (``target``, else the leaves): a target whose branch failed fails it (unless ``continueOn``
+allows), and with ``failFast`` (the default) no new task starts once that is so.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.depends import DependsError, dependency_names, depends_logic, evaluate
 from flowyard_argo.executor.engine import execute, references_result, template_outputs
 from flowyard_argo.executor.hooks import NodeHooks
-from flowyard_argo.executor.nodes import BAD, SKIPPED, TASK_GROUP, Node
+from flowyard_argo.executor.nodes import BAD, EMPTY_LOOP, SKIPPED, TASK_GROUP, Node
 from flowyard_argo.executor.scope import AggregateError, Scope
 
 
@@ -181,6 +181,9 @@ def _schedule(state: _Dag) -> bool:
             children = expand(state.run, body, state.scope)
         except ExecutionError as e:
             _settle(state, name, node_name, TaskState.ERROR, str(e))
+            continue
+        if children == []:  # executeDAGTask: a loop over no items is a Skipped node, not a TaskGroup
+            _settle(state, name, node_name, TaskState.SKIPPED, EMPTY_LOOP)
             continue
         _start(state, name, body, children)
     return progressed

@@ -23,7 +23,7 @@ from flowyard_argo.executor.children import (
 from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.engine import references_result, template_outputs
 from flowyard_argo.executor.hooks import NodeHooks
-from flowyard_argo.executor.nodes import BAD, SKIPPED, STEP_GROUP, Node
+from flowyard_argo.executor.nodes import BAD, EMPTY_LOOP, SKIPPED, STEP_GROUP, Node
 from flowyard_argo.executor.scope import AggregateError, Scope
 
 
@@ -80,7 +80,7 @@ def _run_group(
             continue
         if children == []:
             skipped = run.tree.create(name, step["name"], SKIPPED, step.get("template") or "", group_node)
-            plans.append((step, [], skipped.finish(TaskState.SKIPPED, "Skipped, empty params")))
+            plans.append((step, [], skipped.finish(TaskState.SKIPPED, EMPTY_LOOP)))
             continue
         plans.append((body, children, None))
     jobs, owners, hook_sets = [], [], []
