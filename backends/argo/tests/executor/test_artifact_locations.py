@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from flowyard.runs import TaskState
+from flowyard_argo.executor.artifacts.repository import FOLDER, has_location_or_key
+from flowyard_argo.executor.leaf import _mounted
 from flowyard_argo.executor.workflow import ManifestError
 
 from .conftest import by_display, needs_namespaces, run_manifest
@@ -35,11 +37,6 @@ spec:
 
 
 @needs_namespaces
-@pytest.mark.xfail(
-    strict=True,
-    reason="bind_inputs counts any location kind as a location (its own list), so an S3 input with only a bucket "
-    "runs on an empty folder; Argo's HasLocationOrKey says it has neither a key nor a location",
-)
 @pytest.mark.parametrize("version", ["3.6.19", "4.1.2"])
 def test_an_s3_input_with_neither_a_key_nor_a_location_must_be_supplied(tmp_path: Path, version: str) -> None:
     try:
@@ -50,3 +47,37 @@ def test_an_s3_input_with_neither_a_key_nor_a_location_must_be_supplied(tmp_path
         assert run.phase is not TaskState.SUCCEEDED
         message = by_display(run)["t"].message  # type: ignore[attr-defined]
     assert "inputs.artifacts.a was not supplied" in message
+
+
+@pytest.mark.parametrize(
+    ("location", "has"),
+    [
+        pytest.param({"s3": {"bucket": "b"}}, False, id="s3-bucket-only"),
+        pytest.param({"s3": {"endpoint": "e", "bucket": "b"}}, False, id="s3-no-key"),
+        pytest.param({"s3": {"key": "k"}}, True, id="s3-key-only"),
+        pytest.param({"s3": {"endpoint": "e", "bucket": "b", "key": "k"}}, True, id="s3-complete"),
+        pytest.param({"gcs": {"bucket": "b"}}, False, id="gcs-bucket-only"),
+        pytest.param({"azure": {"blob": "x"}}, True, id="azure-blob-is-its-key"),
+        pytest.param({"hdfs": {"path": "/p"}}, True, id="hdfs-path-is-its-key"),
+        pytest.param({"hdfs": {"addresses": []}}, False, id="hdfs-nothing"),
+        pytest.param({"git": {"repo": "https://example.com/r.git"}}, True, id="git-repo"),
+        pytest.param({"git": {}}, False, id="git-nothing"),
+        pytest.param({"http": {"url": "https://example.com/f"}}, True, id="http-url"),
+        pytest.param({"artifactory": {"url": "https://example.com/a/f"}}, True, id="artifactory-url-path-is-its-key"),
+        pytest.param({"artifactory": {"url": "https://example.com"}}, False, id="artifactory-no-path-no-secret"),
+        pytest.param({"raw": {"data": ""}}, True, id="raw-is-a-location"),
+        pytest.param({"raw": {"data": "x"}, "s3": {"bucket": "b"}}, True, id="the-first-kind-decides"),
+        pytest.param({"s3": {"bucket": "b"}, "plugin": {"key": "k"}}, False, id="s3-before-plugin"),
+        pytest.param({FOLDER: {"key": "k"}}, True, id="the-run-folders-key"),
+        pytest.param({}, False, id="no-kind"),
+    ],
+)
+def test_has_location_or_key_is_argos(location: dict[str, object], has: bool) -> None:
+    assert has_location_or_key({"name": "a", **location}) is has
+
+
+def test_an_optional_input_with_neither_is_not_mounted_and_one_with_a_key_is() -> None:
+    """``addInputArtifactsVolumes``: the same rule decides the mount (a key alone mounts it, found or not)."""
+    assert not _mounted({"name": "a", "path": "/tmp/a", "optional": True, "s3": {"bucket": "b"}}, {})
+    assert _mounted({"name": "a", "path": "/tmp/a", "optional": True, "s3": {"key": "k"}}, {})
+    assert _mounted({"name": "a", "path": "/tmp/a", "s3": {"bucket": "b"}}, {})  # not optional: ProcessArgs decides
