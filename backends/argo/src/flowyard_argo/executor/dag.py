@@ -19,6 +19,8 @@ from flowyard_argo.executor.children import (
     continues_on,
     evaluate_when,
     expand,
+    is_loop,
+    loop_not_run,
     resolve_body,
     run_child,
     run_parallel,
@@ -174,11 +176,14 @@ def _schedule(state: _Dag) -> bool:
             continue
         try:
             proceed, when = evaluate_when(state.run, task, state.scope)
-            if not proceed:
+            if not proceed and not is_loop(task):
                 _settle(state, name, node_name, TaskState.SKIPPED, f"when '{when}' evaluated false")
                 continue
-            body = resolve_body(state.run, task, state.scope)
-            children = expand(state.run, body, state.scope)
+            if proceed:
+                body = resolve_body(state.run, task, state.scope)
+                children = expand(state.run, body, state.scope)
+            else:  # a loop: its items are Skipped nodes under a TaskGroup, or it has none
+                body, children = loop_not_run(state.run, task, state.scope, when)
         except ExecutionError as e:
             _settle(state, name, node_name, TaskState.ERROR, str(e))
             continue

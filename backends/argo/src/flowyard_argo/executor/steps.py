@@ -16,6 +16,8 @@ from flowyard_argo.executor.children import (
     continues_on,
     evaluate_when,
     expand,
+    is_loop,
+    loop_not_run,
     resolve_body,
     run_child,
     run_parallel,
@@ -68,12 +70,15 @@ def _run_group(
         name = f"{group_node.name}.{step['name']}"
         try:
             proceed, when = evaluate_when(run, step, scope)
-            if not proceed:
+            if not proceed and not is_loop(step):
                 skipped = run.tree.create(name, step["name"], SKIPPED, step.get("template") or "", group_node)
                 plans.append((step, None, skipped.finish(TaskState.SKIPPED, f"when '{when}' evaluated false")))
                 continue
-            body = resolve_body(run, step, scope)
-            children = expand(run, body, scope)
+            if proceed:
+                body = resolve_body(run, step, scope)
+                children = expand(run, body, scope)
+            else:  # a loop: each item is a Skipped node, or it has none
+                body, children = loop_not_run(run, step, scope, when)
         except ExecutionError as e:
             errored = run.tree.create(name, step["name"], SKIPPED, step.get("template") or "", group_node)
             plans.append((step, None, errored.finish(TaskState.ERROR, str(e))))
