@@ -81,3 +81,60 @@ def test_an_optional_input_with_neither_is_not_mounted_and_one_with_a_key_is() -
     assert not _mounted({"name": "a", "path": "/tmp/a", "optional": True, "s3": {"bucket": "b"}}, {})
     assert _mounted({"name": "a", "path": "/tmp/a", "optional": True, "s3": {"key": "k"}}, {})
     assert _mounted({"name": "a", "path": "/tmp/a", "s3": {"bucket": "b"}}, {})  # not optional: ProcessArgs decides
+
+
+ABSENT = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: absent}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: inner, template: inner}
+  - name: inner
+    inputs:
+      artifacts:
+      - {name: a, optional: true}
+    dag:
+      tasks:
+      - name: use
+        template: show
+        arguments: {artifacts: [{name: a, from: "{{inputs.artifacts.a}}"}]}
+  - name: show
+    inputs:
+      artifacts:
+      - {name: a, path: /tmp/a, OPTIONAL}
+    container: {image: python:3.12, command: [python, -c, "import os; print(os.path.exists('/tmp/a'))"]}
+"""
+
+
+@needs_namespaces
+@pytest.mark.xfail(
+    strict=True,
+    reason="Scope.of_template leaves out an input artifact with no location kind, so the task's from does not "
+    "resolve; createScope puts every input artifact of the template in the scope",
+)
+@pytest.mark.parametrize("version", ["3.6.19", "4.1.2"])
+def test_an_absent_optional_input_of_a_dag_passes_on_as_an_artifact_with_nowhere_to_load_from(
+    tmp_path: Path, version: str
+) -> None:
+    """``createScope`` (``workflow/controller/scope.go``) puts each of the template's input artifacts in the scope,
+    an optional one that was not supplied too; ``from`` resolves to it (``resolveArtifact``), and the consumer's
+    optional input gets it: nowhere to load from, so nothing at its path (the flag ``optional`` comes with it)."""
+    run = run_manifest(ABSENT.replace("OPTIONAL", "optional: true"), tmp_path, version)
+    assert run.phase is TaskState.SUCCEEDED, run.message
+    pod = by_display(run)["use"].pod  # type: ignore[attr-defined]
+    assert (tmp_path / "pods" / pod / "stdout.log").read_text().strip() == "False"
+
+
+@needs_namespaces
+@pytest.mark.parametrize("version", ["3.6.19", "4.1.2"])
+def test_an_absent_optional_input_passed_to_a_required_one_has_no_location(tmp_path: Path, version: str) -> None:
+    """``ProcessArgs``: an argument with neither a location nor a key for an input that needs one is refused."""
+    run = run_manifest(ABSENT.replace(", OPTIONAL", ""), tmp_path, version)
+    assert run.phase is TaskState.ERROR
+    message = by_display(run)["use"].message  # type: ignore[attr-defined]
+    assert "inputs.artifacts.a" in message
