@@ -112,11 +112,6 @@ spec:
 
 
 @needs_namespaces
-@pytest.mark.xfail(
-    strict=True,
-    reason="Scope.of_template leaves out an input artifact with no location kind, so the task's from does not "
-    "resolve; createScope puts every input artifact of the template in the scope",
-)
 @pytest.mark.parametrize("version", ["3.6.19", "4.1.2"])
 def test_an_absent_optional_input_of_a_dag_passes_on_as_an_artifact_with_nowhere_to_load_from(
     tmp_path: Path, version: str
@@ -137,4 +132,4 @@ def test_an_absent_optional_input_passed_to_a_required_one_has_no_location(tmp_p
     run = run_manifest(ABSENT.replace(", OPTIONAL", ""), tmp_path, version)
     assert run.phase is TaskState.ERROR
     message = by_display(run)["use"].message  # type: ignore[attr-defined]
-    assert "inputs.artifacts.a" in message
+    assert "inputs.artifacts.a missing location information" in message

@@ -61,8 +61,11 @@ def bind_inputs(
     for declared in (template.get("inputs") or {}).get("artifacts") or []:
         art = dict(declared)
         source = artifacts.get(art["name"])
-        if source is None and not art.get("optional") and not has_location_or_key(art):
-            raise ExecutionError(f"inputs.artifacts.{art['name']} was not supplied")
+        if not art.get("optional") and not has_location_or_key(art):
+            if source is None:
+                raise ExecutionError(f"inputs.artifacts.{art['name']} was not supplied")
+            if not has_location_or_key(source) and not source.get("_local"):  # _local: a file this run holds
+                raise ExecutionError(f"inputs.artifacts.{art['name']} missing location information")
         if source is not None:
             art = {**source, "name": art["name"], "path": declared.get("path"), "mode": declared.get("mode")}
         arts.append(art)
