@@ -23,6 +23,8 @@ from flowyard.runs import RunDirectory, RunStatus, TaskState, runs_root, write_a
 from flowyard_argo.options import ArgoOptions
 
 if TYPE_CHECKING:
+    from flowyard_argo.executor.artifacts.transfer import ArtifactSettings
+    from flowyard_argo.executor.images import ImageMap
     from flowyard_argo.executor.record import PipelineTasks
 
 RETRY_FILE = "retry.json"  # what `flowyard run --resume NAME --backend argo` needs to run it again
@@ -138,7 +140,7 @@ def execute_manifest(
             images=images,
             configmaps=configmaps,
         )
-        _artifact_settings(wf["spec"], _artifact_options(options))  # refused here, before a run folder is made
+        artifacts = _artifact_settings(wf["spec"], _artifact_options(options))  # refused before a run folder is made
     except (ManifestError, ImageError, ConfigMapError) as e:
         raise ManifestRefused(str(e)) from None
     notices += [f"ignored here: the file's other documents ({', '.join(others)})"] if others else []
@@ -161,7 +163,7 @@ def execute_manifest(
         artifacts=_artifact_options(options),
     )
     settings.save(folder / RETRY_FILE)
-    return _execute(settings, RunDirectory(folder), notices=notices, progress=progress, tasks=tasks)
+    return _execute(settings, RunDirectory(folder), images, artifacts, notices=notices, progress=progress, tasks=tasks)
 
 
 def _artifact_options(options: ArgoOptions) -> dict[str, Any]:
@@ -178,7 +180,7 @@ def _artifact_options(options: ArgoOptions) -> dict[str, Any]:
     }
 
 
-def _artifact_settings(spec: Mapping[str, Any], saved: Mapping[str, Any]) -> Any:
+def _artifact_settings(spec: Mapping[str, Any], saved: Mapping[str, Any]) -> ArtifactSettings:
     from flowyard_argo.executor.artifacts.repository import RepositoryError
     from flowyard_argo.executor.artifacts.setup import artifact_settings
 
@@ -204,31 +206,40 @@ def retry_run(run_name: str, root: Path | None = None, *, progress: str = "quiet
         )
     # the exit handler runs again, as argo retry resets it
     previous = previous_nodes(directory.journal_file, skip_prefix=f"{run_name}.onExit")
-    return _execute(settings, directory, previous=previous, progress=progress)
+    images, artifacts = _loaded(settings)
+    return _execute(settings, directory, images, artifacts, previous=previous, progress=progress)
+
+
+def _loaded(settings: RunSettings) -> tuple[ImageMap, ArtifactSettings]:
+    """The image map and artifact settings a saved run goes on with (a retry reads them again)."""
+    from flowyard_argo.executor.images import ImageError, ImageMap
+
+    try:
+        images = ImageMap.load(settings.image_map)
+    except ImageError as e:
+        raise ManifestRefused(str(e)) from None
+    return images, _artifact_settings(settings.workflow["spec"], settings.artifacts)
 
 
 def _execute(
     settings: RunSettings,
     directory: RunDirectory,
+    images: ImageMap,
+    artifacts: ArtifactSettings,
     *,
     notices: Sequence[str] = (),
     previous: Mapping[str, Mapping[str, Any]] | None = None,
     progress: str = "quiet",
     tasks: PipelineTasks | None = None,
 ) -> tuple[RunStatus, str]:
-    """Run the workflow in its folder: run.json says Running from the start and follows the pods as they end."""
+    """Run the workflow in its folder, with the image map and artifact settings loaded once (the first run refuses
+    by them before its folder is made): run.json says Running from the start and follows the pods as they end."""
     from flowyard_argo.executor.configmaps import ConfigMaps
-    from flowyard_argo.executor.images import ImageError, ImageMap
     from flowyard_argo.executor.record import RunRecord
     from flowyard_argo.executor.versions import argo_version
     from flowyard_argo.executor.workflow import run_workflow
 
     wf = settings.workflow
-    try:
-        images = ImageMap.load(settings.image_map)
-    except ImageError as e:
-        raise ManifestRefused(str(e)) from None
-    artifacts = _artifact_settings(wf["spec"], settings.artifacts)
     run_name = wf["metadata"]["name"]
     header = RunStatus(
         run_id=run_name,

@@ -20,7 +20,7 @@ from flowyard.requests import Remote
 from flowyard.runs import RunStatus, TaskState, TaskStatus, epoch_seconds
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from flowyard_argo.on_exit import EXIT_HANDLER
+from flowyard_argo.reported_tasks import SKIPPED_NODE, exit_alternatives, failed_checks, passed_over
 
 DEFAULT_NAMESPACE = "argo"
 DONE = {"Succeeded", "Failed", "Error"}
@@ -146,51 +146,34 @@ def _state(phase: str | None) -> TaskState:
         return TaskState.ERROR
 
 
-def exit_alternatives(wf: Mapping[str, Any]) -> set[str]:
-    """The templates flowyard's on-exit handler chooses between by run status (:mod:`flowyard_argo.on_exit`)."""
-    spec = wf.get("spec") or {}
-    if spec.get("onExit") != EXIT_HANDLER:
-        return set()
-    handler: Mapping[str, Any] = next((t for t in spec.get("templates") or [] if t.get("name") == EXIT_HANDLER), {})
-    return {s.get("template", "") for group in handler.get("steps") or [] for s in group}
-
-
 def task_nodes(wf: Mapping[str, Any], step_names: Mapping[str, str]) -> list[tuple[str, int | None, dict[str, Any]]]:
-    """(step, item, node) for every pod node of a workflow's status, steps by their spec name.
+    """(step, item, node) for every pod node of a workflow's status and each Skipped node that is a task of the
+    report (:func:`flowyard_argo.reported_tasks.passed_over`), steps by their spec name; a producer whose check
+    failed carries the check's phase and message (:func:`flowyard_argo.reported_tasks.failed_checks`).
 
     A fan-out child's display name is ``task(i:item)``; the helper and wrapper nodes are ours, not
     the user's, and are left out."""
-    from flowyard_argo.scalar_checks import checked_producer
-
-    rows = []
-    passed_over = exit_alternatives(wf)
-    failed_checks: dict[str, dict[str, Any]] = {}  # producer -> its failed check's node (scalar_checks)
+    exit_templates = exit_alternatives(wf)
+    found: list[tuple[str, int | None, dict[str, Any]]] = []  # (task name, item, node)
     for node in ((wf.get("status") or {}).get("nodes") or {}).values():
-        if node.get("type") not in ("Pod", "Skipped"):
+        kind, phase, template = node.get("type"), node.get("phase") or "", node.get("templateName", "")
+        if kind != "Pod" and not (
+            kind == SKIPPED_NODE and passed_over(phase, node.get("message", ""), template, exit_templates)
+        ):
             continue
-        if node.get("type") == "Skipped" and node.get("templateName") in passed_over:
-            continue  # the on-exit alternative for the other run status
         display = node.get("displayName", "")
-        base = display.split("(", 1)[0]
-        producer = checked_producer(base)
-        if producer is not None and producer in step_names and node.get("phase") in ("Failed", "Error"):
-            failed_checks[step_names[producer]] = node
-        step = step_names.get(base) or step_names.get(node.get("templateName", ""))  # onExit: by template
+        match = _ITEM.search(display)
+        found.append((display.split("(", 1)[0], int(match.group(1)) if match else None, node))
+    checks = failed_checks(((t, i, n.get("phase") or "", n.get("message", "")) for t, i, n in found), step_names)
+    rows = []
+    for task, item, node in found:
+        step = step_names.get(task) or step_names.get(node.get("templateName", ""))  # onExit: by template
         if step is None:
             continue
-        match = _ITEM.search(display)
-        rows.append((step, int(match.group(1)) if match else None, node))
-    rows = [(s, i, _checked(n, failed_checks.get(s)) if i is None else n) for s, i, n in rows]
+        check = checks.get((task, item))
+        rows.append((step, item, node if check is None else {**node, "phase": check[0], "message": check[1]}))
     rows.sort(key=lambda r: (r[0], -1 if r[1] is None else r[1]))
     return rows
-
-
-def _checked(node: dict[str, Any], check: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A producer's node as the report gives it: failed with its check's phase and message when the value it made
-    failed the check (its own pod succeeded)."""
-    if check is None:
-        return node
-    return {**node, "phase": check.get("phase"), "message": check.get("message", "")}
 
 
 def run_status(wf: Mapping[str, Any], pipeline: str, step_names: Mapping[str, str], location: str) -> RunStatus:

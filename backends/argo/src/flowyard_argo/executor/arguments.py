@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flowyard_argo.executor import gojson
+from flowyard_argo.executor.artifacts.repository import has_location_or_key
 from flowyard_argo.executor.context import ExecutionError
 from flowyard_argo.executor.template import TemplateError, substitute_object
 from flowyard_argo.executor.versions import ArgoVersion
@@ -60,18 +61,15 @@ def bind_inputs(
     for declared in (template.get("inputs") or {}).get("artifacts") or []:
         art = dict(declared)
         source = artifacts.get(art["name"])
-        if source is None and not art.get("optional") and not _has_location(art):
-            raise ExecutionError(f"inputs.artifacts.{art['name']} was not supplied")
+        if not art.get("optional") and not has_location_or_key(art):
+            if source is None:
+                raise ExecutionError(f"inputs.artifacts.{art['name']} was not supplied")
+            if not has_location_or_key(source) and not source.get("_local"):  # _local: a file this run holds
+                raise ExecutionError(f"inputs.artifacts.{art['name']} missing location information")
         if source is not None:
             art = {**source, "name": art["name"], "path": declared.get("path"), "mode": declared.get("mode")}
         arts.append(art)
     return params, arts
-
-
-def _has_location(art: Mapping[str, Any]) -> bool:
-    return any(
-        art.get(k) is not None for k in ("raw", "s3", "git", "http", "artifactory", "hdfs", "oss", "gcs", "azure")
-    )
 
 
 def substitute_template(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -52,7 +53,7 @@ def evaluate_when(run: RunContext, body: Mapping[str, Any], scope: Scope) -> tup
         resolved = gojson.decode(text)
         return should_execute(resolved), resolved
     except (TemplateError, WhenError) as e:
-        if any(body.get(k) for k in LOOP_FIELDS):
+        if is_loop(body):
             return True, ""  # a loop's condition may name {{item}}: each child decides (ShouldExpand)
         raise ExecutionError(str(e)) from None
 
@@ -185,6 +186,29 @@ def expand(run: RunContext, body: Mapping[str, Any], scope: Scope) -> list[tuple
         return children
     except (LoopError, TemplateError) as e:
         raise ExecutionError(str(e)) from None
+
+
+def loop_not_run(
+    run: RunContext, body: Mapping[str, Any], scope: Scope, when: str
+) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    """A loop step/task whose ``when`` is false, and its items, each of which that ``when`` skips
+    (``resolveReferences``/``resolveDependencyReferences``, then ``expandStep``/``expandTask``): v3 replaces the whole
+    step/task before it reads the ``when``, so its items expand; v4 returns it with only its ``when`` resolved, and a
+    ``withParam`` or ``withSequence`` it cannot read then gives no items (the ``when`` is false: ``mustExec``), as
+    does an empty list: a Skipped node "Skipped, empty params"."""
+    resolved: dict[str, Any] = {**body, "when": when}
+    if not run.version.when_first:
+        with contextlib.suppress(ExecutionError):  # an artifact ``from`` is resolved only once the ``when`` holds
+            resolved = resolve_body(run, body, scope)
+    try:
+        return resolved, expand(run, resolved, scope) or []
+    except ExecutionError:
+        return resolved, []
+
+
+def is_loop(body: Mapping[str, Any]) -> bool:
+    """``ShouldExpand``: ``withItems`` not empty, ``withParam`` or ``withSequence`` set."""
+    return any(body.get(k) for k in LOOP_FIELDS)
 
 
 def add_settled(run: RunContext, scope: Scope, prefix: str, node: Node, holder: Mapping[str, Any]) -> None:

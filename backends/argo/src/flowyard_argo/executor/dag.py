@@ -1,10 +1,10 @@
 """``dag`` templates (``workflow/controller/dag.go`` ``executeDAG``/``executeDAGTask``/``assessDAGPhase``).
 
 A task starts once every dependency is fulfilled and its ``depends`` logic holds (else it is Omitted); a loop task
-gets a TaskGroup node whose children are the items. Tasks without dependencies hang under the DAG node, the others
-under their dependencies. The DAG's phase is read from its target tasks (``target``, else the leaves): a target whose
-branch failed fails it (unless ``continueOn`` allows), and with ``failFast`` (the default) no new task starts once
-that is so.
+gets a TaskGroup node whose children are the items (a loop over none: a Skipped node, "Skipped, empty params").
+Tasks without dependencies hang under the DAG node, the others under their dependencies. The DAG's phase is read
+from its target tasks (``target``, else the leaves): a target whose branch failed fails it (unless ``continueOn``
+allows), and with ``failFast`` (the default) no new task starts once that is so.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from flowyard_argo.executor.children import (
     continues_on,
     evaluate_when,
     expand,
+    is_loop,
+    loop_not_run,
     resolve_body,
     run_child,
     run_parallel,
@@ -27,7 +29,7 @@ from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.depends import DependsError, dependency_names, depends_logic, evaluate
 from flowyard_argo.executor.engine import execute, references_result, template_outputs
 from flowyard_argo.executor.hooks import NodeHooks
-from flowyard_argo.executor.nodes import BAD, SKIPPED, TASK_GROUP, Node
+from flowyard_argo.executor.nodes import BAD, EMPTY_LOOP, SKIPPED, TASK_GROUP, Node
 from flowyard_argo.executor.scope import AggregateError, Scope
 
 
@@ -174,13 +176,19 @@ def _schedule(state: _Dag) -> bool:
             continue
         try:
             proceed, when = evaluate_when(state.run, task, state.scope)
-            if not proceed:
+            if not proceed and not is_loop(task):
                 _settle(state, name, node_name, TaskState.SKIPPED, f"when '{when}' evaluated false")
                 continue
-            body = resolve_body(state.run, task, state.scope)
-            children = expand(state.run, body, state.scope)
+            if proceed:
+                body = resolve_body(state.run, task, state.scope)
+                children = expand(state.run, body, state.scope)
+            else:  # a loop: its items are Skipped nodes under a TaskGroup, or it has none
+                body, children = loop_not_run(state.run, task, state.scope, when)
         except ExecutionError as e:
             _settle(state, name, node_name, TaskState.ERROR, str(e))
+            continue
+        if children == []:  # executeDAGTask: a loop over no items is a Skipped node, not a TaskGroup
+            _settle(state, name, node_name, TaskState.SKIPPED, EMPTY_LOOP)
             continue
         _start(state, name, body, children)
     return progressed

@@ -17,7 +17,7 @@ from typing import Any
 
 from flowyard.runs import TaskState
 from flowyard_argo.executor.artifacts.podio import load_input, save_logs, save_output
-from flowyard_argo.executor.artifacts.repository import has_location, key_of
+from flowyard_argo.executor.artifacts.repository import has_location_or_key
 from flowyard_argo.executor.artifacts.secrets import Secrets
 from flowyard_argo.executor.context import DEADLINE_EXCEEDED, ExecutionError, RunContext
 from flowyard_argo.executor.expansion import expand_all
@@ -98,7 +98,7 @@ def _mounted(art: Mapping[str, Any], volumes: Mapping[str, Path]) -> bool:
     from, or its path is inside a volume of the template's). An optional input found missing at load time is
     still mounted, and the kubelet makes a missing ``subPath`` as an empty folder (``makeMounts``,
     ``SafeMakeDir``; v4.1.2's init-less comment says as much), so the container sees an empty folder there."""
-    if key_of(art) is None and not has_location(art) and art.get("optional"):
+    if art.get("optional") and not has_location_or_key(art):
         return False
     path = str(art["path"])
     return not any(path == t or path.startswith(t.rstrip("/") + "/") for t in volumes)

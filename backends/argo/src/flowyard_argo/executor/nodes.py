@@ -22,6 +22,7 @@ POD, STEPS, STEP_GROUP, DAG, TASK_GROUP, RETRY, SKIPPED = (
     "Retry",
     "Skipped",
 )
+EMPTY_LOOP = "Skipped, empty params"  # a loop over no items: its Skipped node's message (steps.go, dag.go)
 MAX_POD_NAME_PREFIX = 253 - 10 - 1
 BAD = (TaskState.FAILED, TaskState.ERROR)  # the phases that fail a parent unless it continues on them
 _SYMBOLS = {TaskState.SUCCEEDED: "✔", TaskState.FAILED: "✖", TaskState.ERROR: "⚠", TaskState.RUNNING: "●"}

@@ -39,6 +39,7 @@ from flowyard.runs import (
 )
 from flowyard.runs.journal import StoredFile, encode_task
 from flowyard_argo.executor.nodes import RETRY, SKIPPED, Node, NodeTree, node_id
+from flowyard_argo.reported_tasks import failed_checks, passed_over
 
 _ATTEMPT = re.compile(r"(.*)\((\d+)\)", re.S)  # a Retry node's child: ``<retry node name>(<attempt>)``
 # a loop child's display name, ``<name>(<index>:<item>)``, and its hooks' and exit handler's (``....onExit``)
@@ -54,6 +55,7 @@ class PipelineTasks:
 
     steps: Mapping[str, StepIR]
     params: Mapping[str, Any]
+    exit_templates: frozenset[str] = frozenset()  # the on-exit alternatives (reported_tasks.exit_alternatives)
 
 
 @dataclass(frozen=True)
@@ -232,35 +234,29 @@ class RunRecord:
     def _failed_checks(
         self, tasks: Mapping[tuple[str, int | None], TaskStatus]
     ) -> dict[tuple[str, int | None], TaskStatus]:
-        """A producer whose value failed its check task (:mod:`flowyard_argo.scalar_checks`) is a failed step, with
-        the check's message, as a local run reports it; its own pod did succeed."""
-        from flowyard_argo.scalar_checks import checked_producer
-
+        """A producer whose value failed its check task is a failed step (:func:`reported_tasks.failed_checks`)."""
         assert self.pipeline is not None
+        rows = ((step, item, task.state, task.message) for (step, item), task in tasks.items())
         found = {}
-        for (step, item), check in tasks.items():
-            producer = checked_producer(step)
-            own = tasks.get((producer, item)) if producer is not None and producer in self.pipeline.steps else None
-            if own is not None and check.state.done and not check.state.ok:
-                found[(own.step, item)] = replace(own, state=check.state, message=check.message)
+        for key, (phase, message) in failed_checks(rows, self.pipeline.steps).items():
+            if key in tasks:
+                found[key] = replace(tasks[key], state=TaskState(phase), message=message)
         return found
 
     def _passed_over(
         self, tree: NodeTree, ran: Mapping[tuple[str, int | None], TaskStatus]
     ) -> dict[tuple[str, int | None], TaskStatus]:
-        """A pipeline step that never got a pod because its ``when`` was false (Skipped) or what it needs did not
-        come (Omitted): a task, as a local run reports it. A loop over no items is Skipped on Argo too, but locally
-        an empty fan-out has no task, so it gets none."""
+        """A pipeline step that never got a pod, and is a task of the report (:func:`reported_tasks.passed_over`):
+        its ``when`` was false (Skipped) or what it needs did not come (Omitted), as a local run reports it."""
         assert self.pipeline is not None
         found = {}
         for node in list(tree.nodes.values()):  # a snapshot: the threads that run other branches add nodes
             if node.type != SKIPPED:
                 continue
             step, item = task_name(node.display_name)
-            ir = self.pipeline.steps.get(step)
-            if ir is None or (step, item) in ran:
+            if step not in self.pipeline.steps or (step, item) in ran:
                 continue
-            if node.phase is TaskState.SKIPPED and ir.when is None:
+            if not passed_over(node.phase, node.message, node.template, self.pipeline.exit_templates):
                 continue
             message = redact(node.message, self.secrets)
             found[(step, item)] = TaskStatus(step, item, node.phase, node.started_at, node.finished_at, message=message)

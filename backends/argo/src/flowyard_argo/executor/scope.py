@@ -28,11 +28,11 @@ class Scope:
     @classmethod
     def of_template(cls, template: Mapping[str, Any]) -> Scope:
         """``createScope`` (``workflow/controller/scope.go``): a DAG's or steps' template's bound input artifacts, so
-        a task's ``from: "{{inputs.artifacts.A}}"`` finds them (an absent optional one is not there)."""
+        a task's ``from: "{{inputs.artifacts.A}}"`` finds them; an optional one not supplied is there too, with
+        nowhere to load from (``ProcessArgs`` decides what its consumer makes of that)."""
         scope = cls()
         for art in (template.get("inputs") or {}).get("artifacts") or []:
-            if any(k in art for k in ("_local", "s3", "raw", "http", "git", "gcs", "oss", "azure", "hdfs")):
-                scope.artifacts[f"inputs.artifacts.{art['name']}"] = art
+            scope.artifacts[f"inputs.artifacts.{art['name']}"] = art
         return scope
 
     def add_node(self, prefix: str, node: Node) -> None:

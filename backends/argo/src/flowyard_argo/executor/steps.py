@@ -16,6 +16,8 @@ from flowyard_argo.executor.children import (
     continues_on,
     evaluate_when,
     expand,
+    is_loop,
+    loop_not_run,
     resolve_body,
     run_child,
     run_parallel,
@@ -23,7 +25,7 @@ from flowyard_argo.executor.children import (
 from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.engine import references_result, template_outputs
 from flowyard_argo.executor.hooks import NodeHooks
-from flowyard_argo.executor.nodes import BAD, SKIPPED, STEP_GROUP, Node
+from flowyard_argo.executor.nodes import BAD, EMPTY_LOOP, SKIPPED, STEP_GROUP, Node
 from flowyard_argo.executor.scope import AggregateError, Scope
 
 
@@ -68,19 +70,22 @@ def _run_group(
         name = f"{group_node.name}.{step['name']}"
         try:
             proceed, when = evaluate_when(run, step, scope)
-            if not proceed:
+            if not proceed and not is_loop(step):
                 skipped = run.tree.create(name, step["name"], SKIPPED, step.get("template") or "", group_node)
                 plans.append((step, None, skipped.finish(TaskState.SKIPPED, f"when '{when}' evaluated false")))
                 continue
-            body = resolve_body(run, step, scope)
-            children = expand(run, body, scope)
+            if proceed:
+                body = resolve_body(run, step, scope)
+                children = expand(run, body, scope)
+            else:  # a loop: each item is a Skipped node, or it has none
+                body, children = loop_not_run(run, step, scope, when)
         except ExecutionError as e:
             errored = run.tree.create(name, step["name"], SKIPPED, step.get("template") or "", group_node)
             plans.append((step, None, errored.finish(TaskState.ERROR, str(e))))
             continue
         if children == []:
             skipped = run.tree.create(name, step["name"], SKIPPED, step.get("template") or "", group_node)
-            plans.append((step, [], skipped.finish(TaskState.SKIPPED, "Skipped, empty params")))
+            plans.append((step, [], skipped.finish(TaskState.SKIPPED, EMPTY_LOOP)))
             continue
         plans.append((body, children, None))
     jobs, owners, hook_sets = [], [], []

@@ -29,6 +29,12 @@ class ArgoVersion:
         return self.major >= 4
 
     @property
+    def when_first(self) -> bool:
+        """v4 resolves a step's/task's ``when`` first and, when it is false, returns it with the rest unresolved
+        (``steps.go`` ``resolveReferences``, ``dag.go`` ``resolveDependencyReferences``); 3.x replaces all first."""
+        return self.major >= 4
+
+    @property
     def strict_references(self) -> bool:
         """v4 resolves a step/task with ``ReplaceStrict``: ``steps``/``tasks`` tags must resolve; 3.x leaves them
         as text (``template.Replace(..., true)``), so an unresolved reference reaches the container literally."""

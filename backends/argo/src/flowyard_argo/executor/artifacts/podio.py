@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from flowyard_argo.executor.artifacts.repository import has_location, key_of
+from flowyard_argo.executor.artifacts.repository import has_location_or_key
 from flowyard_argo.executor.artifacts.transfer import ArtifactError, ArtifactMissing, ArtifactSettings, ArtifactStore
 from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.nodes import Node
@@ -51,7 +51,7 @@ def load_input(run: RunContext, node: Node, art: Mapping[str, Any], own: Any = N
     """Load an input artifact with a key or location into the pod's folder; ``None`` for an optional one
     that is missing, or one with nowhere to load from (``HasLocationOrKey``). ``own``: the template's
     ``archiveLocation``."""
-    if key_of(art) is None and not has_location(art):
+    if not has_location_or_key(art):
         return None
     target = pod_folder(run, node) / "inputs" / str(art.get("name"))
     try:

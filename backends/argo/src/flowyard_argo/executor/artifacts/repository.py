@@ -20,6 +20,7 @@ import posixpath
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -104,6 +105,51 @@ def has_location(art: Mapping[str, Any]) -> bool:
     """``S3Artifact.HasLocation``: endpoint, bucket and key all set."""
     s3 = art.get("s3")
     return isinstance(s3, Mapping) and all(s3.get(k) for k in ("endpoint", "bucket", "key"))
+
+
+# ArtifactLocation.Get's order: the first kind set is the artifact's location; with each kind, the fields its
+# HasLocation needs all set, and how its GetKey reads its key (None: it has none, GetKey's error)
+_KINDS: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
+    ("artifactory", ("url", "usernameSecret"), "url"),
+    ("azure", ("endpoint", "container", "blob"), "blob"),
+    ("git", ("repo",), None),
+    ("gcs", ("bucket", "key"), "key"),
+    ("hdfs", ("addresses",), "path"),
+    ("http", ("url",), "url"),
+    ("oss", ("bucket", "endpoint", "key"), "key"),
+    ("raw", (), None),
+    ("s3", ("endpoint", "bucket", "key"), "key"),
+    ("plugin", ("name", "configuration", "key"), "key"),
+)
+
+
+def has_location_or_key(art: Mapping[str, Any]) -> bool:
+    """``ArtifactLocation.HasLocationOrKey``: whether the artifact has somewhere to load from, a complete location
+    or a key of the first location kind it has (``Get``); an URL's key is its path. This executor's run-folder kind
+    has a key or nothing. The one rule for ``ProcessArgs`` (an input that needs an argument), the input volume's
+    mount (``addInputArtifactsVolumes``) and the pod's load (``loadArtifact``)."""
+    folder = art.get(FOLDER)
+    if isinstance(folder, Mapping) and folder.get("key"):
+        return True
+    for kind, needs, key_field in _KINDS:
+        location = art.get(kind)
+        if location is None:
+            continue
+        if not isinstance(location, Mapping):
+            return False
+        if all(location.get(field) for field in needs):
+            return True  # HasLocation (raw: set at all)
+        key = str(location.get(key_field) or "") if key_field else ""
+        return bool(_url_path(key) if key_field == "url" else key)
+    return False
+
+
+def _url_path(url: str) -> str:
+    """``url.Parse(u).Path``; an URL that does not parse has no key."""
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return ""
 
 
 def relocate(art: Mapping[str, Any], archive: Mapping[str, Any], key: str | None = None) -> dict[str, Any]:

@@ -1,0 +1,56 @@
+"""Which of an Argo run's nodes are tasks of the run's report, and what a failed check makes of its producer: one rule
+each for both reports of a run, the executor's record (``executor/record.py``, ``flowyard run --backend argo``) and
+a server's workflow status (``service.task_nodes``, ``submit --watch`` and ``status``), so that both say what the
+local run says of the same pipeline.
+
+A node that never got a pod (type ``Skipped``) is its step's task, as a local run lists a step whose ``when`` was
+false (Skipped) or whose upstream failed (Omitted), except where the local run lists nothing: a loop over no items,
+which Argo records as a Skipped node "Skipped, empty params" (``workflow/controller/dag.go`` ``executeDAGTask``,
+``steps.go`` ``expandStepGroup``, v3.6.19 to v4.1.2), and the on-exit alternative not chosen
+(:mod:`flowyard_argo.on_exit`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+from flowyard_argo.executor.nodes import EMPTY_LOOP, SKIPPED
+from flowyard_argo.on_exit import EXIT_HANDLER
+
+SKIPPED_NODE = SKIPPED  # the node type of a task that never got a pod (NodeTypeSkipped)
+_FAILED = ("Failed", "Error")
+
+
+def exit_alternatives(wf: Mapping[str, Any]) -> frozenset[str]:
+    """The templates flowyard's on-exit handler chooses between by run status (:mod:`flowyard_argo.on_exit`)."""
+    spec = wf.get("spec") or {}
+    if spec.get("onExit") != EXIT_HANDLER:
+        return frozenset()
+    handler: Mapping[str, Any] = next((t for t in spec.get("templates") or [] if t.get("name") == EXIT_HANDLER), {})
+    return frozenset(s.get("template", "") for group in handler.get("steps") or [] for s in group)
+
+
+def passed_over(phase: str, message: str, template: str, exit_templates: Collection[str]) -> bool:
+    """Whether a Skipped node of a pipeline step (``phase`` Skipped, Omitted or Error) is a task of the report: not
+    for a loop over no items (locally an empty fan-out has no task), nor for the on-exit alternative not taken."""
+    if phase == "Skipped" and message == EMPTY_LOOP:
+        return False
+    return template not in exit_templates
+
+
+def failed_checks(
+    tasks: Iterable[tuple[str, int | None, str, str]], steps: Collection[str]
+) -> dict[tuple[str, int | None], tuple[str, str]]:
+    """(producer, item) -> (phase, message) of each check task (``<step>-values``, :mod:`flowyard_argo.scalar_checks`)
+    that failed, out of ``tasks`` as (task name, item, phase, message): the producer's value did not pass, so the
+    producer is the failed step, with the check's message, as a local run reports it (its own pod succeeded).
+    ``steps``: the pipeline's task names."""
+    from flowyard_argo.scalar_checks import checked_producer  # hera's models: loaded when a report is made
+
+    found = {}
+    for task, item, phase, message in tasks:
+        producer = checked_producer(task)
+        if producer is not None and producer in steps and phase in _FAILED:
+            found[(producer, item)] = (phase, message)
+    return found

@@ -1,0 +1,174 @@
+"""The two reports of an Argo run say what the local run says of the same pipeline (issue 15, the last review).
+
+``flowyard run PIPELINE --backend argo`` reports the executor's own record of the run (``executor/record.py``);
+``submit --watch`` and ``status`` read the workflow's status from an Argo Server (``service.task_nodes``). Both are
+checked here on one executed run: its JSON, and its final workflow status (the run folder's ``workflow.json`` and
+``manifest.yaml``) read as a server's answer, each next to ``flowyard run PIPELINE`` on the local backend, from a
+fresh folder with nothing configured.
+
+A loop over no items is a ``Skipped`` node on Argo ("Skipped, empty params": ``dag.go`` ``executeDAGTask``,
+``steps.go`` ``expandStepGroup``, v3.6.19 to v4.1.2); locally an empty fan-out has no task at all.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from flowyard._loading import load_ir
+from flowyard.testing.cli import user_cli
+from flowyard_argo.executor.versions import ARGO_VERSIONS
+from flowyard_argo.service import task_nodes
+
+from .conftest import needs_pods
+
+EMPTY_LOOPS = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: empty
+parameters:
+  xs: {type: list, default: []}
+  go: {type: bool, default: true}
+defaults:
+  image: python:3.12-alpine
+steps:
+  write:
+    for_each: ${{ params.xs }}
+    container:
+      command: [python, -c, "open('o.txt', 'w').write('x')"]
+    outputs:
+      out: o.txt
+  guarded:
+    for_each: ${{ params.xs }}
+    when: ${{ params.go }}
+    container:
+      command: [python, -c, "pass"]
+  gather:
+    container:
+      command: [python, -c, "import os, sys; print(len(os.listdir(sys.argv[1])))", "${{ inputs.files.path }}"]
+    inputs:
+      files: {value: "${{ steps.write.outputs.out }}", path: files}
+"""
+
+FALSE_WHEN = EMPTY_LOOPS.replace("default: true", "default: false").replace(
+    "  guarded:\n    for_each: ${{ params.xs }}\n", "  maybe:\n"
+)
+
+WRONG_VALUE = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: checked
+defaults:
+  image: python:3.12-alpine
+steps:
+  make:
+    container:
+      command: [python, -c, "open('n.txt', 'w').write('abc')"]
+    outputs:
+      n: {type: number, path: n.txt}
+  show:
+    container:
+      command: [python, -c, "print(1)", "${{ inputs.n }}"]
+    inputs:
+      n: ${{ steps.make.outputs.n }}
+"""
+
+STEPS = {"write", "guarded", "maybe", "gather", "make", "show"}  # DNS-safe names: their Argo task names are the same
+
+
+def run_both(spec: str, folder: Path, version: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The local run's JSON, the Argo run's JSON (the executor's record) and its final workflow status as a server
+    gives it (spec and status)."""
+    (folder / "p.yaml").write_text(spec, encoding="utf-8")
+    local = json.loads(user_cli("run", "p.yaml", "--json", cwd=folder).stdout)
+    run = ["run", "p.yaml", "--backend", "argo", "-O", f"argo_version={version}", "--json"]
+    argo = json.loads(user_cli(*run, cwd=folder).stdout)
+    location = Path(argo["location"])
+    spec_doc = yaml.safe_load((location / "manifest.yaml").read_text())["spec"]
+    workflow = {"spec": spec_doc, **json.loads((location / "workflow.json").read_text())}
+    return local, argo, workflow
+
+
+def reported(tasks: list[dict[str, Any]]) -> list[tuple[str, int | None, str]]:
+    """The pipeline's steps a report lists (an Argo run's helper pods left out), with their states."""
+    return sorted((t["step"], t["item"], t["status"]) for t in tasks if t["step"] in STEPS)
+
+
+def served(workflow: dict[str, Any]) -> list[tuple[str, int | None, str]]:
+    """What ``flowyard status`` says of the same workflow read from an Argo Server (``run_status`` reads these rows;
+    the executor writes its times as epoch seconds, a server as RFC 3339 text)."""
+    return sorted((step, item, node["phase"]) for step, item, node in task_nodes(workflow, {s: s for s in STEPS}))
+
+
+@needs_pods
+@pytest.mark.parametrize("version", ARGO_VERSIONS)
+def test_both_reports_of_an_empty_fan_out_list_it_as_locally(tmp_path: Path, version: str) -> None:
+    local, argo, workflow = run_both(EMPTY_LOOPS, tmp_path, version)
+    assert reported(local["tasks"]) == [("gather", None, "Succeeded")]  # no task for a loop over nothing
+    nodes = {n["displayName"]: n for n in workflow["status"]["nodes"].values()}
+    assert [(nodes[s]["type"], nodes[s]["phase"], nodes[s]["message"]) for s in ("write", "guarded")] == [
+        ("Skipped", "Skipped", "Skipped, empty params")
+    ] * 2  # as dag.go executeDAGTask makes it
+    assert reported(argo["tasks"]) == reported(local["tasks"])
+    assert served(workflow) == reported(local["tasks"])
+
+
+@needs_pods
+@pytest.mark.parametrize("version", ARGO_VERSIONS)
+def test_both_reports_of_a_when_that_was_false_list_it_as_locally(tmp_path: Path, version: str) -> None:
+    """A step whose ``when`` is false is a Skipped task in all three reports (its node: ``when '...' evaluated
+    false``, ``dag.go`` ``executeDAGTask``), next to an empty fan-out, which is in none."""
+    local, argo, workflow = run_both(FALSE_WHEN, tmp_path, version)
+    assert reported(local["tasks"]) == [("gather", None, "Succeeded"), ("maybe", None, "Skipped")]
+    assert reported(argo["tasks"]) == served(workflow) == reported(local["tasks"])
+
+
+@needs_pods
+@pytest.mark.parametrize("version", ARGO_VERSIONS)
+def test_both_reports_give_a_failed_check_to_its_producer_as_locally(tmp_path: Path, version: str) -> None:
+    local, argo, workflow = run_both(WRONG_VALUE, tmp_path, version)
+    assert reported(local["tasks"]) == [("make", None, "Failed"), ("show", None, "Omitted")]
+    assert reported(argo["tasks"]) == served(workflow) == reported(local["tasks"])
+    says = "is not JSON: Expecting value"  # locally the file's path is the task's folder's
+    assert says in {t["step"]: t["message"] for t in local["tasks"]}["make"]
+    record = {t["step"]: t["message"] for t in argo["tasks"]}
+    server = {step: node["message"] for step, _, node in task_nodes(workflow, {s: s for s in STEPS})}
+    assert says in record["make"] and says in server["make"]
+
+
+NAMED = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: named
+defaults:
+  image: python:3.12-alpine
+steps:
+  my_step:
+    container:
+      command: [python, -c, "raise SystemExit(1)"]
+on_exit:
+  container:
+    command: [python, -c, "print('done')"]
+"""
+
+
+@needs_pods
+@pytest.mark.xfail(
+    strict=True,
+    reason="the executor's record names a task by its node's display name (my-step, on-exit-failed), the server "
+    "report and the local run by the step's name in the spec (my_step, on_exit)",
+)
+@pytest.mark.parametrize("version", ["3.6.19", "4.1.2"])
+def test_both_reports_name_a_step_as_the_spec_does(tmp_path: Path, version: str) -> None:
+    """A step's Argo task is its DNS name (``my-step``), and the on-exit step that runs after a failure is the
+    alternative ``on-exit-failed`` (:mod:`flowyard_argo.on_exit`); the reports say ``my_step`` and ``on_exit``."""
+    local, argo, workflow = run_both(NAMED, tmp_path, version)
+    names = {s.dns_name: s.name for s in load_ir(tmp_path / "p.yaml").all_steps}
+    expected = [("my_step", None, "Failed"), ("on_exit", None, "Succeeded")]
+    assert sorted((t["step"], t["item"], t["status"]) for t in local["tasks"]) == expected
+    assert sorted((step, item, node["phase"]) for step, item, node in task_nodes(workflow, names)) == expected
+    assert sorted((t["step"], t["item"], t["status"]) for t in argo["tasks"]) == expected
+    assert (Path(argo["location"]) / "tasks" / "my_step").is_dir()  # logs and provenance where the local run keeps them
