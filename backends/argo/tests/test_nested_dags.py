@@ -94,12 +94,6 @@ def dag_sizes(tmp_path: Path, version: str) -> list[int]:
 
 
 @needs_pods
-@pytest.mark.xfail(
-    strict=True,
-    reason="each tenth fan-out's when is on its loop task (no step reads it): Argo 4.1.2 records a false one as "
-    "'Skipped, empty params' (dag.go resolveDependencyReferences, expandTask), which neither report lists, where "
-    "the local run lists a Skipped step; the compiler would put the when on a task that is not a loop",
-)
 def test_a_101_step_pipeline_of_201_tasks_runs_on_argo_4_as_locally(tmp_path: Path) -> None:
     local, argo = run_both(tmp_path, wide(100), "4.1.2")
     assert argo["status"] == local["status"] == "Succeeded", argo["message"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowyard.ir import PipelineIR, StepIR, StepOutputSource
+from flowyard.ir import ItemSource, PipelineIR, StepIR, StepOutputSource
 
 
 def list_artifact(output: str) -> str:
@@ -51,20 +51,22 @@ def listed_outputs(ir: PipelineIR) -> set[tuple[str, str]]:
 
 
 def guarded_fan_outs(ir: PipelineIR) -> set[str]:
-    """The fanned-out steps with a ``when`` whose outputs another step reads.
+    """The fanned-out steps with a ``when`` of the whole step (not of each item).
 
-    A loop over no items is a Skipped node (``dag.go`` ``executeDAGTask``, "Skipped, empty params"), as is a task
-    whose ``when`` is false: its readers could not tell an empty fan-out (an empty collection, locally) from a
-    skipped step (they are omitted). Wrapped, the ``when`` is on the wrapper's task and an empty loop inside it
-    leaves the wrapper Succeeded.
+    Wrapped in a DAG template, the ``when`` is on the wrapper's task, so a false one is one Skipped node on every
+    release, as the local run reports one Skipped step: on the loop task itself, 3.x expands the loop into a Skipped
+    node per item, and 4.1.2 records "Skipped, empty params" when the loop's list holds a tag (``dag.go``
+    ``expandTask``). And a loop over no items is a Skipped node too (``executeDAGTask``, "Skipped, empty params"):
+    inside the wrapper it leaves the wrapper Succeeded, so its readers can tell an empty fan-out (an empty
+    collection, locally) from a skipped step (they are omitted).
     """
-    read: set[str] = set()
-    for step in ir.steps:
-        sources: list[Any] = [i.source for i in step.inputs]
-        sources += [step.for_each.source] if step.for_each is not None else []
-        sources += [step.when.left, step.when.right] if step.when is not None else []
-        read |= {src.step for src in sources if isinstance(src, StepOutputSource)}
-    return {s.name for s in ir.steps if s.for_each is not None and s.when is not None and s.name in read}
+    return {
+        s.name
+        for s in ir.steps
+        if s.for_each is not None
+        and s.when is not None
+        and not any(isinstance(side, ItemSource) for side in (s.when.left, s.when.right))
+    }
 
 
 def wrapped_loops(ir: PipelineIR) -> set[str]:
