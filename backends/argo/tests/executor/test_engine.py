@@ -235,6 +235,27 @@ def test_dag_fail_fast_stops_new_tasks_and_exit_handler_sees_failures(tmp_path, 
     assert failure["displayName"] == "bad" and failure["message"] == "Error (exit code 2)"
 
 
+@pytest.mark.xfail(
+    strict=True, reason="the executor took the DAG's failFast for the template's: it stopped starting tasks"
+)
+@pytest.mark.parametrize("where", ["dag", "template"])
+def test_only_the_templates_fail_fast_stops_starting_tasks(tmp_path, where):
+    """``operator.go`` ``checkParallelism`` starts nothing more in a DAG with a failed child only when the template's
+    own ``failFast`` is true (``Template.IsFailFast``: unset is false), and then fails the DAG with its message once
+    no pod of it runs; ``dag.failFast`` (unset is true) is read by ``assessDAGPhase`` alone, which says Running while
+    any task runs, so a DAG with only that goes on starting what is ready (argo-workflows 5223)."""
+    fail_fast = "failFast: true" if where == "dag" else "failFast: false"
+    manifest = FAIL_FAST.replace("FAILFAST", fail_fast)
+    if where == "template":
+        manifest = manifest.replace("  - name: main\n    dag:", "  - name: main\n    failFast: true\n    dag:")
+    run = run_manifest(manifest, tmp_path)
+    assert run.phase is TaskState.FAILED
+    names = by_display(run)
+    assert ("later" in names) is (where == "dag")
+    if where == "template":
+        assert names["ff"].message == "template has failed or errored children and failFast enabled"  # type: ignore[attr-defined]
+
+
 LOOP_WHEN = (
     """
 apiVersion: argoproj.io/v1alpha1
