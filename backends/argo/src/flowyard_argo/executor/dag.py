@@ -3,8 +3,11 @@
 A task starts once every dependency is fulfilled and its ``depends`` logic holds (else it is Omitted); a loop task
 gets a TaskGroup node whose children are the items (a loop over none: a Skipped node, "Skipped, empty params").
 Tasks without dependencies hang under the DAG node, the others under their dependencies. The DAG's phase is read
-from its target tasks (``target``, else the leaves): a target whose branch failed fails it (unless ``continueOn``
-allows), and with ``failFast`` (the default) no new task starts once that is so.
+from its target tasks (``target``, else the leaves) once none of its tasks runs (``assessDAGPhase`` says Running
+while one does): a target whose branch failed fails it (unless ``continueOn`` allows); ``dag.failFast`` decides only
+that phase. What stops a DAG starting tasks and items after a failure is its template's own ``failFast`` (unset is
+false, ``Template.IsFailFast``): ``operator.go`` ``checkParallelism`` starts nothing more in a DAG with a failed or
+errored child, and fails it once none of its pods runs (argo-workflows 5223).
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ class _Dag:
         depended = {d for deps in self.deps.values() for d in deps}
         target = str(dag.get("target") or "")
         self.targets = target.split() if target else [n for n in self.tasks if n not in depended]
-        self.fail_fast = dag.get("failFast") is not False
+        self.fail_fast = dag.get("failFast") is not False  # assessDAGPhase: the phase only
+        self.stops_starting = template.get("failFast") is True  # checkParallelism: Template.IsFailFast
+        self.unsuccessful = False  # a task or loop item of this DAG failed or errored
         self.limit = int(template["parallelism"]) if template.get("parallelism") else None
         self.scope = Scope.of_template(template)
         self.nodes: dict[str, Node] = {}
@@ -102,6 +107,10 @@ class _Dag:
         inherited = [self.branch(d) for d in self.deps[name]]
         return next((p for p in inherited if p in BAD), TaskState.SUCCEEDED)
 
+    def stopped(self) -> bool:
+        """``checkParallelism``: the template's own ``failFast`` and a failed or errored child of this DAG."""
+        return self.stops_starting and self.unsuccessful
+
     def phase(self) -> TaskState | None:
         """The DAG's phase from its targets, ``None`` while it is still running."""
         result: TaskState | None = TaskState.SUCCEEDED
@@ -118,23 +127,23 @@ class _Dag:
         return result
 
 
+FAIL_FAST_MESSAGE = "template has failed or errored children and failFast enabled"  # checkParallelism
+
+
 def run_dag(run: RunContext, node: Node, template: Mapping[str, Any]) -> None:
     state = _Dag(run, node, template)
     with state.cond:
-        while True:
-            final = state.phase()
-            if final in BAD and state.fail_fast:
-                break
+        while not state.stopped():
             started = _schedule(state)
             if not state.running and not started:
-                final = state.phase() or TaskState.SUCCEEDED
                 break
             if not started:
                 state.cond.wait()
         while state.running:
             state.cond.wait()
+        final = TaskState.FAILED if state.stopped() else state.phase() or TaskState.SUCCEEDED
     if final in BAD:
-        node.finish(final, _failure_message(state))
+        node.finish(final, FAIL_FAST_MESSAGE if state.stopped() else _failure_message(state))
         return
     try:
         node.outputs = template_outputs(
@@ -200,6 +209,7 @@ def _settle(state: _Dag, name: str, node_name: str, phase: TaskState, message: s
     )
     state.link(name, created)
     state.nodes[name] = created.finish(phase, message)
+    state.unsuccessful |= phase in BAD
     add_settled(state.run, state.scope, f"tasks.{name}", created, state.tasks[name])
     hooks = _hooks(state, name, state.tasks[name])
     if phase is TaskState.ERROR and hooks.any:  # executeDAGTask: a completed node (Error too) gets its exit hook
@@ -248,15 +258,27 @@ def _start(state: _Dag, name: str, body: dict[str, Any], children: list[tuple[st
     group.phase = TaskState.RUNNING
     state.nodes[name] = group
 
-    def item_job(child_name: str, child: dict[str, Any]) -> Callable[[], Node]:
+    def item_job(child_name: str, child: dict[str, Any]) -> Callable[[], Node | None]:
         node_name = f"{state.node.name}.{child_name}"
         hooks = _hooks(state, name, child, expressions=False)  # processTask: an item gets its exit hook only
-        return lambda: run_child(run, node_name, child_name, child, group, include, hooks)
+
+        def job() -> Node | None:
+            with state.cond:
+                if state.stopped():
+                    return None  # checkParallelism: no item of this DAG starts after a failure
+            item = run_child(run, node_name, child_name, child, group, include, hooks)
+            if item.phase in BAD:
+                with state.cond:
+                    state.unsuccessful = True
+            return item
+
+        return job
 
     def loop() -> None:
         hooks = _hooks(state, name, body)  # executeDAGTask: the TaskGroup node has the task's hooks too
         hooks.observe(group)
-        nodes = run_parallel([item_job(n, c) for n, c in children], state.limit)
+        ran = run_parallel([item_job(n, c) for n, c in children], state.limit)
+        nodes = [n for n in ran if n is not None]
         bad = [n for n in nodes if n.phase in BAD]
         group.finish(bad[0].phase if bad else TaskState.SUCCEEDED if nodes else TaskState.SKIPPED)
         hooks.finish(group)
@@ -279,6 +301,7 @@ def _hooks(state: _Dag, name: str, body: Mapping[str, Any], *, expressions: bool
 
 def _finished(state: _Dag, name: str, node: Node, items: list[Node] | None) -> None:
     with state.cond:
+        state.unsuccessful |= items is None and node.phase in BAD  # a loop's items are counted as they end
         if items is None:
             state.nodes[name] = node
             for dep in state.deps[name][1:]:
