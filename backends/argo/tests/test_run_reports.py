@@ -156,11 +156,6 @@ on_exit:
 
 
 @needs_pods
-@pytest.mark.xfail(
-    strict=True,
-    reason="the executor's record names a task by its node's display name (my-step, on-exit-failed), the server "
-    "report and the local run by the step's name in the spec (my_step, on_exit)",
-)
 @pytest.mark.parametrize("version", ["3.6.19", "4.1.2"])
 def test_both_reports_name_a_step_as_the_spec_does(tmp_path: Path, version: str) -> None:
     """A step's Argo task is its DNS name (``my-step``), and the on-exit step that runs after a failure is the

@@ -45,6 +45,7 @@ class RunSettings:
     pipeline: str | None
     configmaps: Mapping[str, Mapping[str, Any]]
     artifacts: Mapping[str, Any]
+    step_names: Mapping[str, str] | None = None  # a pipeline's: task name -> step name, as its tasks are named
 
     def save(self, path: Path) -> None:
         write_atomic(path, json.dumps(asdict(self)).encode())
@@ -161,6 +162,7 @@ def execute_manifest(
         pipeline=pipeline,
         configmaps={k: dict(v) for k, v in configmaps.maps.items()},
         artifacts=_artifact_options(options),
+        step_names=tasks.names if tasks is not None else None,
     )
     settings.save(folder / RETRY_FILE)
     return _execute(settings, RunDirectory(folder), images, artifacts, notices=notices, progress=progress, tasks=tasks)
@@ -251,7 +253,14 @@ def _execute(
         location=str(directory.path),
     )
     directory.write_status(header)
-    record = RunRecord(directory, header, secret_source=artifacts.secrets.known, progress=progress, pipeline=tasks)
+    record = RunRecord(
+        directory,
+        header,
+        secret_source=artifacts.secrets.known,
+        progress=progress,
+        pipeline=tasks,
+        step_names=settings.step_names,
+    )
     try:
         result = run_workflow(
             wf,
