@@ -47,8 +47,9 @@ class RunSettings:
     artifacts: Mapping[str, Any]
     step_names: Mapping[str, str] | None = None  # a pipeline's: task name -> step name, as its tasks are named
 
-    def save(self, path: Path) -> None:
+    def saved(self, path: Path) -> RunSettings:
         write_atomic(path, json.dumps(asdict(self)).encode())
+        return self
 
     @classmethod
     def read(cls, path: Path) -> RunSettings:
@@ -163,8 +164,7 @@ def execute_manifest(
         configmaps={k: dict(v) for k, v in configmaps.maps.items()},
         artifacts=_artifact_options(options),
         step_names=tasks.names if tasks is not None else None,
-    )
-    settings.save(folder / RETRY_FILE)
+    ).saved(folder / RETRY_FILE)
     return _execute(settings, RunDirectory(folder), images, artifacts, notices=notices, progress=progress, tasks=tasks)
 
 
@@ -242,16 +242,7 @@ def _execute(
     from flowyard_argo.executor.workflow import run_workflow
 
     wf = settings.workflow
-    run_name = wf["metadata"]["name"]
-    header = RunStatus(
-        run_id=run_name,
-        pipeline=settings.pipeline or run_name,
-        backend="argo",
-        state=TaskState.RUNNING,
-        started_at=_now(),
-        notices=tuple(notices),
-        location=str(directory.path),
-    )
+    header = _running(settings, directory, notices)
     directory.write_status(header)
     record = RunRecord(
         directory,
@@ -285,6 +276,20 @@ def _execute(
     if result.exit_node is not None:
         tree += "\n" + result.tree.render(result.exit_node.id)
     return status, record.masked(tree)
+
+
+def _running(settings: RunSettings, directory: RunDirectory, notices: Sequence[str]) -> RunStatus:
+    """run.json as the run starts: Running, its tasks to come."""
+    run_name = settings.workflow["metadata"]["name"]
+    return RunStatus(
+        run_id=run_name,
+        pipeline=settings.pipeline or run_name,
+        backend="argo",
+        state=TaskState.RUNNING,
+        started_at=_now(),
+        notices=tuple(notices),
+        location=str(directory.path),
+    )
 
 
 def with_cause(status: RunStatus) -> RunStatus:
