@@ -20,6 +20,7 @@ import pytest
 import yaml
 from flowyard._loading import load_ir
 from flowyard.testing.cli import user_cli
+from flowyard_argo.backend import _step_names
 from flowyard_argo.executor.versions import ARGO_VERSIONS
 from flowyard_argo.service import task_nodes
 
@@ -167,3 +168,20 @@ def test_both_reports_name_a_step_as_the_spec_does(tmp_path: Path, version: str)
     assert sorted((step, item, node["phase"]) for step, item, node in task_nodes(workflow, names)) == expected
     assert sorted((t["step"], t["item"], t["status"]) for t in argo["tasks"]) == expected
     assert (Path(argo["location"]) / "tasks" / "my_step").is_dir()  # logs and provenance where the local run keeps them
+
+
+@needs_pods
+@pytest.mark.xfail(
+    strict=True,
+    reason="backend._step_names without the pipeline takes every container template for a step, the check "
+    "template flowyard-values-N too",
+)
+def test_the_status_of_a_workflow_read_without_its_pipeline_lists_no_check_task(tmp_path: Path) -> None:
+    """``flowyard status NAME --backend argo`` on a workflow it did not submit here names steps by their templates
+    (``backend._step_names``); flowyard's check template (:mod:`flowyard_argo.scalar_checks`) is not a step."""
+    passing = WRONG_VALUE.replace("write('abc')", "write('3')")
+    local, _, workflow = run_both(passing, tmp_path, "4.1.2")
+    steps = sorted(
+        (step, item, node["phase"]) for step, item, node in task_nodes(workflow, _step_names(None, workflow))
+    )
+    assert steps == sorted((t["step"], t["item"], t["status"]) for t in local["tasks"])
