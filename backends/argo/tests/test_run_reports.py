@@ -171,11 +171,6 @@ def test_both_reports_name_a_step_as_the_spec_does(tmp_path: Path, version: str)
 
 
 @needs_pods
-@pytest.mark.xfail(
-    strict=True,
-    reason="backend._step_names without the pipeline takes every container template for a step, the check "
-    "template flowyard-values-N too",
-)
 def test_the_status_of_a_workflow_read_without_its_pipeline_lists_no_check_task(tmp_path: Path) -> None:
     """``flowyard status NAME --backend argo`` on a workflow it did not submit here names steps by their templates
     (``backend._step_names``); flowyard's check template (:mod:`flowyard_argo.scalar_checks`) is not a step."""

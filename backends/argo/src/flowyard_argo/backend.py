@@ -290,12 +290,17 @@ def _step_names(ir: PipelineIR | None, wf: Any = None) -> dict[str, str]:
     """Argo task/template name -> the step's name in the spec (DNS names when no IR is at hand)."""
     from flowyard_argo.failed_items import CHECK
     from flowyard_argo.names import HELPER, HELPER_FILE
+    from flowyard_argo.scalar_checks import is_values_template
 
     if ir is not None:
         return {s.dns_name: s.name for s in ir.all_steps}
     templates = ((wf or {}).get("spec") or {}).get("templates") or []
     ours = (HELPER, HELPER_FILE, CHECK)
-    return {t["name"]: t["name"] for t in templates if "container" in t and t["name"] not in ours}
+    return {
+        t["name"]: t["name"]
+        for t in templates
+        if "container" in t and t["name"] not in ours and not is_values_template(t["name"])
+    }
 
 
 def _refuse_oversized(ir: PipelineIR, params: Mapping[str, Any]) -> None:
