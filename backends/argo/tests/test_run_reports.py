@@ -183,11 +183,6 @@ def test_the_status_of_a_workflow_read_without_its_pipeline_lists_no_check_task(
 
 
 @needs_pods
-@pytest.mark.xfail(
-    strict=True,
-    reason="the executor's record lists flowyard's own pods (an item list's helper, a value's check) as tasks; the "
-    "server report and the local run list the pipeline's steps only",
-)
 @pytest.mark.parametrize("spec", [pytest.param(EMPTY_LOOPS, id="items"), pytest.param(WRONG_VALUE, id="check")])
 def test_the_record_lists_the_pipelines_steps_only(tmp_path: Path, spec: str) -> None:
     local, argo, workflow = run_both(spec.replace("write('abc')", "write('3')"), tmp_path, "4.1.2")

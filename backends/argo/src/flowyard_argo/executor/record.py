@@ -230,7 +230,8 @@ class RunRecord:
             self.progress.step_ended(ended)
 
     def tasks(self, tree: NodeTree) -> tuple[TaskStatus, ...]:
-        """One task per pod (a Retry node's attempts: one task, its last attempt deciding), in the order they ran."""
+        """One task per pod (a Retry node's attempts: one task, its last attempt deciding), in the order they ran; of
+        a pipeline's run, its steps' only (an item helper's or a check's pod keeps its logs, not a task)."""
         latest: dict[tuple[str, int | None], TaskStatus] = {}
         for pod in tree.pods():
             _, step, item, attempt = self.task_of(tree, pod)
@@ -248,6 +249,9 @@ class RunRecord:
         if self.pipeline is not None:
             latest.update(self._passed_over(tree, latest))
             latest.update(self._failed_checks(latest))
+        if self.step_names:  # a pipeline's run lists its steps, as every report does: not flowyard's own pods
+            steps = set(self.step_names.values())
+            return tuple(task for task in latest.values() if task.step in steps)
         return tuple(latest.values())
 
     def _failed_checks(
