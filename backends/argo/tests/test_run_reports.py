@@ -77,7 +77,16 @@ steps:
       n: ${{ steps.make.outputs.n }}
 """
 
-STEPS = {"write", "guarded", "maybe", "gather", "make", "show"}  # DNS-safe names: their Argo task names are the same
+STEPS = {
+    "write",
+    "guarded",
+    "maybe",
+    "gather",
+    "make",
+    "show",
+    "first_one",
+    "second_one",
+}  # DNS-safe names: their Argo task names are the same
 
 
 def run_both(spec: str, folder: Path, version: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -188,3 +197,35 @@ def test_the_record_lists_the_pipelines_steps_only(tmp_path: Path, spec: str) ->
     local, argo, workflow = run_both(spec.replace("write('abc')", "write('3')"), tmp_path, "4.1.2")
     everything = sorted((t["step"], t["item"], t["status"]) for t in argo["tasks"])
     assert everything == sorted((t["step"], t["item"], t["status"]) for t in local["tasks"]) == served(workflow)
+
+
+RESUMED = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: resumed
+defaults:
+  image: python:3.12-alpine
+steps:
+  first_one:
+    container:
+      command: [python, -c, "raise SystemExit(1)"]
+  second_one:
+    after: [first_one]
+    container:
+      command: [python, -c, "pass"]
+"""
+
+
+@needs_pods
+@pytest.mark.xfail(
+    strict=True,
+    reason="a resumed run's record has no pipeline: it lists no task for a step that never got a pod",
+)
+def test_a_resumed_runs_record_lists_its_steps_as_the_first_run(tmp_path: Path) -> None:
+    """``flowyard run --resume NAME --backend argo`` (``argo retry``) runs the failed step again; its record lists the
+    pipeline's steps as the first run's did, the one Omitted after the failure too."""
+    local, argo, _ = run_both(RESUMED, tmp_path, "4.1.2")
+    expected = [("first_one", None, "Failed"), ("second_one", None, "Omitted")]
+    assert reported(local["tasks"]) == reported(argo["tasks"]) == expected
+    again = user_cli("run", "--resume", argo["run_id"], "--backend", "argo", "--json", cwd=tmp_path)
+    assert reported(json.loads(again.stdout)["tasks"]) == expected
