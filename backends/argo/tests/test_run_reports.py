@@ -217,10 +217,6 @@ steps:
 
 
 @needs_pods
-@pytest.mark.xfail(
-    strict=True,
-    reason="a resumed run's record has no pipeline: it lists no task for a step that never got a pod",
-)
 def test_a_resumed_runs_record_lists_its_steps_as_the_first_run(tmp_path: Path) -> None:
     """``flowyard run --resume NAME --backend argo`` (``argo retry``) runs the failed step again; its record lists the
     pipeline's steps as the first run's did, the one Omitted after the failure too."""

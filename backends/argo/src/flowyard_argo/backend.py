@@ -167,7 +167,6 @@ class ArgoBackend(Backend):
         from flowyard_argo.compiler import CompileError, manifest_document
         from flowyard_argo.executor.record import PipelineTasks
         from flowyard_argo.manifest_run import execute_manifest
-        from flowyard_argo.reported_tasks import exit_alternatives
 
         progress = "quiet" if request.quiet else "live" if request.progress else "plain"
         if request.resume:
@@ -189,9 +188,7 @@ class ArgoBackend(Backend):
             pipeline=ir.name,
             root=request.runs_root,
             progress=progress,
-            tasks=PipelineTasks(
-                {s.dns_name: s for s in ir.all_steps}, dict(request.params), exit_alternatives(document)
-            ),
+            tasks=PipelineTasks({s.dns_name: s for s in ir.all_steps}, dict(request.params)),
         )
         from pathlib import Path
 

@@ -240,6 +240,7 @@ def _execute(
     from flowyard_argo.executor.record import RunRecord
     from flowyard_argo.executor.versions import argo_version
     from flowyard_argo.executor.workflow import run_workflow
+    from flowyard_argo.reported_tasks import exit_alternatives
 
     wf = settings.workflow
     header = _running(settings, directory, notices)
@@ -251,6 +252,7 @@ def _execute(
         progress=progress,
         pipeline=tasks,
         step_names=settings.step_names,
+        exit_templates=exit_alternatives(wf),
     )
     try:
         result = run_workflow(

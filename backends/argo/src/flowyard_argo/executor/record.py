@@ -57,7 +57,6 @@ class PipelineTasks:
 
     steps: Mapping[str, StepIR]
     params: Mapping[str, Any]
-    exit_templates: frozenset[str] = frozenset()  # the on-exit alternatives (reported_tasks.exit_alternatives)
 
     @cached_property
     def names(self) -> dict[str, str]:
@@ -117,6 +116,7 @@ class RunRecord:
         progress: str = "quiet",
         pipeline: PipelineTasks | None = None,
         step_names: Mapping[str, str] | None = None,
+        exit_templates: frozenset[str] = frozenset(),
     ) -> None:
         self.directory = directory
         self.header = header  # the run's status less its tasks: what run.json says around them
@@ -125,6 +125,7 @@ class RunRecord:
         self.pipeline = pipeline
         # task name -> step name in the spec (a resumed run has them from retry.json, not its pipeline)
         self.step_names: Mapping[str, str] = pipeline.names if pipeline is not None else dict(step_names or {})
+        self.exit_templates = exit_templates  # the on-exit alternatives (reported_tasks.exit_alternatives)
         self.progress_mode = progress  # "quiet", "plain" (lines), "live" (core's live view, plain without rich)
         self.progress: Progress | None = None
         self._lock = threading.RLock()  # held while run.json is rebuilt, which names tasks too
@@ -246,19 +247,17 @@ class RunRecord:
                 exit_code=int(exit_code) if exit_code is not None else None,
                 message=redact(pod.message, self.secrets),
             )
-        if self.pipeline is not None:
-            latest.update(self._passed_over(tree, latest))
-            latest.update(self._failed_checks(latest))
-        if self.step_names:  # a pipeline's run lists its steps, as every report does: not flowyard's own pods
-            steps = set(self.step_names.values())
-            return tuple(task for task in latest.values() if task.step in steps)
-        return tuple(latest.values())
+        if not self.step_names:
+            return tuple(latest.values())
+        latest.update(self._passed_over(tree, latest))  # a pipeline's run: its tasks by the rules every report uses
+        latest.update(self._failed_checks(latest))
+        steps = set(self.step_names.values())
+        return tuple(task for task in latest.values() if task.step in steps)  # not flowyard's own pods
 
     def _failed_checks(
         self, tasks: Mapping[tuple[str, int | None], TaskStatus]
     ) -> dict[tuple[str, int | None], TaskStatus]:
         """A producer whose value failed its check task is a failed step (:func:`reported_tasks.failed_checks`)."""
-        assert self.pipeline is not None
         rows = ((step, item, task.state, task.message) for (step, item), task in tasks.items())
         found = {}
         for key, (phase, message) in failed_checks(rows, self.step_names).items():
@@ -271,7 +270,6 @@ class RunRecord:
     ) -> dict[tuple[str, int | None], TaskStatus]:
         """A pipeline step that never got a pod, and is a task of the report (:func:`reported_tasks.passed_over`):
         its ``when`` was false (Skipped) or what it needs did not come (Omitted), as a local run reports it."""
-        assert self.pipeline is not None
         found = {}
         for node in list(tree.nodes.values()):  # a snapshot: the threads that run other branches add nodes
             if node.type != SKIPPED:
@@ -280,7 +278,7 @@ class RunRecord:
             step = step_of(task, node.template, self.step_names)
             if step is None or (step, item) in ran:
                 continue
-            if not passed_over(node.phase, node.message, node.template, self.pipeline.exit_templates):
+            if not passed_over(node.phase, node.message, node.template, self.exit_templates):
                 continue
             message = redact(node.message, self.secrets)
             found[(step, item)] = TaskStatus(step, item, node.phase, node.started_at, node.finished_at, message=message)
