@@ -20,6 +20,7 @@ import pytest
 import yaml
 from flowyard._loading import load_ir
 from flowyard.testing.cli import user_cli
+from flowyard_argo.backend import _step_names
 from flowyard_argo.executor.versions import ARGO_VERSIONS
 from flowyard_argo.service import task_nodes
 
@@ -76,7 +77,16 @@ steps:
       n: ${{ steps.make.outputs.n }}
 """
 
-STEPS = {"write", "guarded", "maybe", "gather", "make", "show"}  # DNS-safe names: their Argo task names are the same
+STEPS = {
+    "write",
+    "guarded",
+    "maybe",
+    "gather",
+    "make",
+    "show",
+    "first_one",
+    "second_one",
+}  # DNS-safe names: their Argo task names are the same
 
 
 def run_both(spec: str, folder: Path, version: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -156,11 +166,6 @@ on_exit:
 
 
 @needs_pods
-@pytest.mark.xfail(
-    strict=True,
-    reason="the executor's record names a task by its node's display name (my-step, on-exit-failed), the server "
-    "report and the local run by the step's name in the spec (my_step, on_exit)",
-)
 @pytest.mark.parametrize("version", ["3.6.19", "4.1.2"])
 def test_both_reports_name_a_step_as_the_spec_does(tmp_path: Path, version: str) -> None:
     """A step's Argo task is its DNS name (``my-step``), and the on-exit step that runs after a failure is the
@@ -172,3 +177,51 @@ def test_both_reports_name_a_step_as_the_spec_does(tmp_path: Path, version: str)
     assert sorted((step, item, node["phase"]) for step, item, node in task_nodes(workflow, names)) == expected
     assert sorted((t["step"], t["item"], t["status"]) for t in argo["tasks"]) == expected
     assert (Path(argo["location"]) / "tasks" / "my_step").is_dir()  # logs and provenance where the local run keeps them
+
+
+@needs_pods
+def test_the_status_of_a_workflow_read_without_its_pipeline_lists_no_check_task(tmp_path: Path) -> None:
+    """``flowyard status NAME --backend argo`` on a workflow it did not submit here names steps by their templates
+    (``backend._step_names``); flowyard's check template (:mod:`flowyard_argo.scalar_checks`) is not a step."""
+    passing = WRONG_VALUE.replace("write('abc')", "write('3')")
+    local, _, workflow = run_both(passing, tmp_path, "4.1.2")
+    steps = sorted(
+        (step, item, node["phase"]) for step, item, node in task_nodes(workflow, _step_names(None, workflow))
+    )
+    assert steps == sorted((t["step"], t["item"], t["status"]) for t in local["tasks"])
+
+
+@needs_pods
+@pytest.mark.parametrize("spec", [pytest.param(EMPTY_LOOPS, id="items"), pytest.param(WRONG_VALUE, id="check")])
+def test_the_record_lists_the_pipelines_steps_only(tmp_path: Path, spec: str) -> None:
+    local, argo, workflow = run_both(spec.replace("write('abc')", "write('3')"), tmp_path, "4.1.2")
+    everything = sorted((t["step"], t["item"], t["status"]) for t in argo["tasks"])
+    assert everything == sorted((t["step"], t["item"], t["status"]) for t in local["tasks"]) == served(workflow)
+
+
+RESUMED = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: resumed
+defaults:
+  image: python:3.12-alpine
+steps:
+  first_one:
+    container:
+      command: [python, -c, "raise SystemExit(1)"]
+  second_one:
+    after: [first_one]
+    container:
+      command: [python, -c, "pass"]
+"""
+
+
+@needs_pods
+def test_a_resumed_runs_record_lists_its_steps_as_the_first_run(tmp_path: Path) -> None:
+    """``flowyard run --resume NAME --backend argo`` (``argo retry``) runs the failed step again; its record lists the
+    pipeline's steps as the first run's did, the one Omitted after the failure too."""
+    local, argo, _ = run_both(RESUMED, tmp_path, "4.1.2")
+    expected = [("first_one", None, "Failed"), ("second_one", None, "Omitted")]
+    assert reported(local["tasks"]) == reported(argo["tasks"]) == expected
+    again = user_cli("run", "--resume", argo["run_id"], "--backend", "argo", "--json", cwd=tmp_path)
+    assert reported(json.loads(again.stdout)["tasks"]) == expected

@@ -167,7 +167,6 @@ class ArgoBackend(Backend):
         from flowyard_argo.compiler import CompileError, manifest_document
         from flowyard_argo.executor.record import PipelineTasks
         from flowyard_argo.manifest_run import execute_manifest
-        from flowyard_argo.reported_tasks import exit_alternatives
 
         progress = "quiet" if request.quiet else "live" if request.progress else "plain"
         if request.resume:
@@ -189,9 +188,7 @@ class ArgoBackend(Backend):
             pipeline=ir.name,
             root=request.runs_root,
             progress=progress,
-            tasks=PipelineTasks(
-                {s.dns_name: s for s in ir.all_steps}, dict(request.params), exit_alternatives(document)
-            ),
+            tasks=PipelineTasks({s.dns_name: s for s in ir.all_steps}, dict(request.params)),
         )
         from pathlib import Path
 
@@ -290,12 +287,17 @@ def _step_names(ir: PipelineIR | None, wf: Any = None) -> dict[str, str]:
     """Argo task/template name -> the step's name in the spec (DNS names when no IR is at hand)."""
     from flowyard_argo.failed_items import CHECK
     from flowyard_argo.names import HELPER, HELPER_FILE
+    from flowyard_argo.scalar_checks import is_values_template
 
     if ir is not None:
         return {s.dns_name: s.name for s in ir.all_steps}
     templates = ((wf or {}).get("spec") or {}).get("templates") or []
     ours = (HELPER, HELPER_FILE, CHECK)
-    return {t["name"]: t["name"] for t in templates if "container" in t and t["name"] not in ours}
+    return {
+        t["name"]: t["name"]
+        for t in templates
+        if "container" in t and t["name"] not in ours and not is_values_template(t["name"])
+    }
 
 
 def _refuse_oversized(ir: PipelineIR, params: Mapping[str, Any]) -> None:

@@ -45,9 +45,11 @@ class RunSettings:
     pipeline: str | None
     configmaps: Mapping[str, Mapping[str, Any]]
     artifacts: Mapping[str, Any]
+    step_names: Mapping[str, str] | None = None  # a pipeline's: task name -> step name, as its tasks are named
 
-    def save(self, path: Path) -> None:
+    def saved(self, path: Path) -> RunSettings:
         write_atomic(path, json.dumps(asdict(self)).encode())
+        return self
 
     @classmethod
     def read(cls, path: Path) -> RunSettings:
@@ -161,8 +163,8 @@ def execute_manifest(
         pipeline=pipeline,
         configmaps={k: dict(v) for k, v in configmaps.maps.items()},
         artifacts=_artifact_options(options),
-    )
-    settings.save(folder / RETRY_FILE)
+        step_names=tasks.names if tasks is not None else None,
+    ).saved(folder / RETRY_FILE)
     return _execute(settings, RunDirectory(folder), images, artifacts, notices=notices, progress=progress, tasks=tasks)
 
 
@@ -238,20 +240,20 @@ def _execute(
     from flowyard_argo.executor.record import RunRecord
     from flowyard_argo.executor.versions import argo_version
     from flowyard_argo.executor.workflow import run_workflow
+    from flowyard_argo.reported_tasks import exit_alternatives
 
     wf = settings.workflow
-    run_name = wf["metadata"]["name"]
-    header = RunStatus(
-        run_id=run_name,
-        pipeline=settings.pipeline or run_name,
-        backend="argo",
-        state=TaskState.RUNNING,
-        started_at=_now(),
-        notices=tuple(notices),
-        location=str(directory.path),
-    )
+    header = _running(settings, directory, notices)
     directory.write_status(header)
-    record = RunRecord(directory, header, secret_source=artifacts.secrets.known, progress=progress, pipeline=tasks)
+    record = RunRecord(
+        directory,
+        header,
+        secret_source=artifacts.secrets.known,
+        progress=progress,
+        pipeline=tasks,
+        step_names=settings.step_names,
+        exit_templates=exit_alternatives(wf),
+    )
     try:
         result = run_workflow(
             wf,
@@ -276,6 +278,20 @@ def _execute(
     if result.exit_node is not None:
         tree += "\n" + result.tree.render(result.exit_node.id)
     return status, record.masked(tree)
+
+
+def _running(settings: RunSettings, directory: RunDirectory, notices: Sequence[str]) -> RunStatus:
+    """run.json as the run starts: Running, its tasks to come."""
+    run_name = settings.workflow["metadata"]["name"]
+    return RunStatus(
+        run_id=run_name,
+        pipeline=settings.pipeline or run_name,
+        backend="argo",
+        state=TaskState.RUNNING,
+        started_at=_now(),
+        notices=tuple(notices),
+        location=str(directory.path),
+    )
 
 
 def with_cause(status: RunStatus) -> RunStatus:

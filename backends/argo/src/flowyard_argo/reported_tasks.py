@@ -39,18 +39,25 @@ def passed_over(phase: str, message: str, template: str, exit_templates: Collect
     return template not in exit_templates
 
 
+def step_of(task: str, template: str, step_names: Mapping[str, str]) -> str | None:
+    """The pipeline step a node of the run is, by its name in the spec (``step_names``: task name -> step name): by
+    its task name (the step's DNS name), else by its template (the on-exit step's alternative ``NAME-failed`` runs
+    its template, :mod:`flowyard_argo.on_exit`); ``None`` for flowyard's own tasks (items, checks)."""
+    return step_names.get(task) or step_names.get(template)
+
+
 def failed_checks(
-    tasks: Iterable[tuple[str, int | None, str, str]], steps: Collection[str]
+    tasks: Iterable[tuple[str, int | None, str, str]], step_names: Mapping[str, str]
 ) -> dict[tuple[str, int | None], tuple[str, str]]:
-    """(producer, item) -> (phase, message) of each check task (``<step>-values``, :mod:`flowyard_argo.scalar_checks`)
-    that failed, out of ``tasks`` as (task name, item, phase, message): the producer's value did not pass, so the
-    producer is the failed step, with the check's message, as a local run reports it (its own pod succeeded).
-    ``steps``: the pipeline's task names."""
+    """(producer's step, item) -> (phase, message) of each check task (``<task>-values``,
+    :mod:`flowyard_argo.scalar_checks`) that failed, out of ``tasks`` as (task name, item, phase, message): the
+    producer's value did not pass, so the producer is the failed step, with the check's message, as a local run
+    reports it (its own pod succeeded). ``step_names``: task name -> step name, as :func:`step_of` reads it."""
     from flowyard_argo.scalar_checks import checked_producer  # hera's models: loaded when a report is made
 
     found = {}
     for task, item, phase, message in tasks:
         producer = checked_producer(task)
-        if producer is not None and producer in steps and phase in _FAILED:
-            found[(producer, item)] = (phase, message)
+        if producer is not None and producer in step_names and phase in _FAILED:
+            found[(step_names[producer], item)] = (phase, message)
     return found

@@ -20,7 +20,7 @@ from flowyard.requests import Remote
 from flowyard.runs import RunStatus, TaskState, TaskStatus, epoch_seconds
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from flowyard_argo.reported_tasks import SKIPPED_NODE, exit_alternatives, failed_checks, passed_over
+from flowyard_argo.reported_tasks import SKIPPED_NODE, exit_alternatives, failed_checks, passed_over, step_of
 
 DEFAULT_NAMESPACE = "argo"
 DONE = {"Succeeded", "Failed", "Error"}
@@ -167,10 +167,10 @@ def task_nodes(wf: Mapping[str, Any], step_names: Mapping[str, str]) -> list[tup
     checks = failed_checks(((t, i, n.get("phase") or "", n.get("message", "")) for t, i, n in found), step_names)
     rows = []
     for task, item, node in found:
-        step = step_names.get(task) or step_names.get(node.get("templateName", ""))  # onExit: by template
+        step = step_of(task, node.get("templateName", ""), step_names)
         if step is None:
             continue
-        check = checks.get((task, item))
+        check = checks.get((step, item))
         rows.append((step, item, node if check is None else {**node, "phase": check[0], "message": check[1]}))
     rows.sort(key=lambda r: (r[0], -1 if r[1] is None else r[1]))
     return rows

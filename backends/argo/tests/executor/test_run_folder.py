@@ -334,7 +334,7 @@ def test_the_run_status_is_read_while_other_threads_add_nodes(tmp_path):
     class Growing:
         """A node whose every read adds one more to the tree."""
 
-        display_name, added = "grow", 0
+        display_name, template, added = "grow", "", 0
 
         @property
         def type(self) -> str:

@@ -4,7 +4,8 @@ task's ``stdout.log``/``stderr.log`` with secrets masked, its provenance record,
 ends (core's journal writer and encoding, plus the node it was, for ``argo retry``), ``run.json`` rewritten as pods
 end, and core's progress: a line as each pod starts and ends, or on a terminal the live view, a row per step.
 
-A task's name is its step's (or DAG task's) name, and its item the loop index Argo puts in the node's display name
+A task's name is its step's (or DAG task's) name, a pipeline's step by its name in the spec as every report gives it
+(:func:`flowyard_argo.reported_tasks.step_of`), and its item the loop index Argo puts in the node's display name
 (``each(1:b)`` is ``each`` item 1); two nodes of the same name (a template called from two places, recursion) get
 ``name-2``, ``name-3``... in the order they first ran, kept across ``argo retry`` through the journal.
 """
@@ -18,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +41,7 @@ from flowyard.runs import (
 )
 from flowyard.runs.journal import StoredFile, encode_task
 from flowyard_argo.executor.nodes import RETRY, SKIPPED, Node, NodeTree, node_id
-from flowyard_argo.reported_tasks import failed_checks, passed_over
+from flowyard_argo.reported_tasks import failed_checks, passed_over, step_of
 
 _ATTEMPT = re.compile(r"(.*)\((\d+)\)", re.S)  # a Retry node's child: ``<retry node name>(<attempt>)``
 # a loop child's display name, ``<name>(<index>:<item>)``, and its hooks' and exit handler's (``....onExit``)
@@ -55,7 +57,15 @@ class PipelineTasks:
 
     steps: Mapping[str, StepIR]
     params: Mapping[str, Any]
-    exit_templates: frozenset[str] = frozenset()  # the on-exit alternatives (reported_tasks.exit_alternatives)
+
+    @cached_property
+    def names(self) -> dict[str, str]:
+        """Task name -> the step's name in the spec."""
+        return {task: step.name for task, step in self.steps.items()}
+
+    @cached_property
+    def by_name(self) -> dict[str, StepIR]:
+        return {step.name: step for step in self.steps.values()}
 
 
 @dataclass(frozen=True)
@@ -105,12 +115,17 @@ class RunRecord:
         secret_source: Callable[[], Sequence[str]] | None = None,
         progress: str = "quiet",
         pipeline: PipelineTasks | None = None,
+        step_names: Mapping[str, str] | None = None,
+        exit_templates: frozenset[str] = frozenset(),
     ) -> None:
         self.directory = directory
         self.header = header  # the run's status less its tasks: what run.json says around them
         self._secrets = tuple(secrets)
         self._secret_source = secret_source  # the values resolved as the run goes (pods' env, S3 keys)
         self.pipeline = pipeline
+        # task name -> step name in the spec (a resumed run has them from retry.json, not its pipeline)
+        self.step_names: Mapping[str, str] = pipeline.names if pipeline is not None else dict(step_names or {})
+        self.exit_templates = exit_templates  # the on-exit alternatives (reported_tasks.exit_alternatives)
         self.progress_mode = progress  # "quiet", "plain" (lines), "live" (core's live view, plain without rich)
         self.progress: Progress | None = None
         self._lock = threading.RLock()  # held while run.json is rebuilt, which names tasks too
@@ -138,9 +153,14 @@ class RunRecord:
                 owner, attempt = parent, int(match.group(2)) + 1
         with self._lock:
             if owner.name not in self._names:
-                self._claim(owner.name, task_name(owner.display_name), fresh=True)
+                self._claim(owner.name, self._step_item(owner), fresh=True)
             step, item = self._names[owner.name]
         return owner.name, step, item, attempt
+
+    def _step_item(self, node: Node) -> tuple[str, int | None]:
+        """(step, item) of a node: a pipeline's step by its name in the spec, any other by its display name."""
+        task, item = task_name(node.display_name)
+        return step_of(task, node.template, self.step_names) or task, item
 
     def _claim(self, owner: str, wanted: tuple[str, int | None], fresh: bool = False) -> None:
         step, item = wanted
@@ -211,7 +231,8 @@ class RunRecord:
             self.progress.step_ended(ended)
 
     def tasks(self, tree: NodeTree) -> tuple[TaskStatus, ...]:
-        """One task per pod (a Retry node's attempts: one task, its last attempt deciding), in the order they ran."""
+        """One task per pod (a Retry node's attempts: one task, its last attempt deciding), in the order they ran; of
+        a pipeline's run, its steps' only (an item helper's or a check's pod keeps its logs, not a task)."""
         latest: dict[tuple[str, int | None], TaskStatus] = {}
         for pod in tree.pods():
             _, step, item, attempt = self.task_of(tree, pod)
@@ -226,19 +247,20 @@ class RunRecord:
                 exit_code=int(exit_code) if exit_code is not None else None,
                 message=redact(pod.message, self.secrets),
             )
-        if self.pipeline is not None:
-            latest.update(self._passed_over(tree, latest))
-            latest.update(self._failed_checks(latest))
-        return tuple(latest.values())
+        if not self.step_names:
+            return tuple(latest.values())
+        latest.update(self._passed_over(tree, latest))  # a pipeline's run: its tasks by the rules every report uses
+        latest.update(self._failed_checks(latest))
+        steps = set(self.step_names.values())
+        return tuple(task for task in latest.values() if task.step in steps)  # not flowyard's own pods
 
     def _failed_checks(
         self, tasks: Mapping[tuple[str, int | None], TaskStatus]
     ) -> dict[tuple[str, int | None], TaskStatus]:
         """A producer whose value failed its check task is a failed step (:func:`reported_tasks.failed_checks`)."""
-        assert self.pipeline is not None
         rows = ((step, item, task.state, task.message) for (step, item), task in tasks.items())
         found = {}
-        for key, (phase, message) in failed_checks(rows, self.pipeline.steps).items():
+        for key, (phase, message) in failed_checks(rows, self.step_names).items():
             if key in tasks:
                 found[key] = replace(tasks[key], state=TaskState(phase), message=message)
         return found
@@ -248,15 +270,15 @@ class RunRecord:
     ) -> dict[tuple[str, int | None], TaskStatus]:
         """A pipeline step that never got a pod, and is a task of the report (:func:`reported_tasks.passed_over`):
         its ``when`` was false (Skipped) or what it needs did not come (Omitted), as a local run reports it."""
-        assert self.pipeline is not None
         found = {}
         for node in list(tree.nodes.values()):  # a snapshot: the threads that run other branches add nodes
             if node.type != SKIPPED:
                 continue
-            step, item = task_name(node.display_name)
-            if step not in self.pipeline.steps or (step, item) in ran:
+            task, item = task_name(node.display_name)
+            step = step_of(task, node.template, self.step_names)
+            if step is None or (step, item) in ran:
                 continue
-            if not passed_over(node.phase, node.message, node.template, self.pipeline.exit_templates):
+            if not passed_over(node.phase, node.message, node.template, self.exit_templates):
                 continue
             message = redact(node.message, self.secrets)
             found[(step, item)] = TaskStatus(step, item, node.phase, node.started_at, node.finished_at, message=message)
@@ -337,7 +359,7 @@ class RunRecord:
             "finished_at": node.finished_at,
             "exit_code": int(node.outputs["exitCode"]) if "exitCode" in node.outputs else None,
         }
-        ir_step = self.pipeline.steps.get(step) if self.pipeline is not None else None
+        ir_step = self.pipeline.by_name.get(step) if self.pipeline is not None else None
         if ir_step is not None and self.pipeline is not None:  # a pipeline's step: what it determines, the same
             record = ProvenanceRecord.of_task(ir_step, self.pipeline.params, item, **measured)  # on every backend
         else:
