@@ -197,7 +197,9 @@ def test_after_a_failure_no_part_starts_a_step_that_locally_never_starts(tmp_pat
     started = {t["step"] for t in local["tasks"] if t["status"] in ("Succeeded", "Failed")}
     assert started == {"bad", "b0"}  # what `stop` means locally
     assert {t["step"] for t in argo["tasks"] if t["status"] in ("Succeeded", "Failed")} == started
+    # part 2 waits for part 1, which failed: Omitted (dag.go executeDAGTask), its steps listed Omitted as locally
     assert phases(Path(argo["location"]) / "workflow.json", {"flowyard-part-2"}) == {"flowyard-part-2": "Omitted"}
+    assert ran(argo, local) == ran(local, local)
     # cut in step order (depth by depth): bad, b0, the aK and b1-b49, then the rest of the bK and the gate on b0
     assert dag_sizes(tmp_path, "4.1.2")[:3] == [2, 200, 101]
 

@@ -61,3 +61,16 @@ def failed_checks(
         if producer is not None and producer in step_names and phase in _FAILED:
             found[(step_names[producer], item)] = (phase, message)
     return found
+
+
+NOT_STARTED = "not run: an earlier task failed"  # the local run's words for a step a failure kept from starting
+
+
+def never_started(step_names: Mapping[str, str], with_nodes: Collection[str], workflow_phase: str) -> list[str]:
+    """The pipeline's steps that no node stands for once the workflow ended Failed or Error, in spec order: a failure
+    kept them from starting (a DAG whose template fails fast creates no node for what it does not start,
+    ``operator.go`` ``checkParallelism``; a part of a split pipeline is not called), where a local run lists each
+    Omitted. ``with_nodes``: the steps that have a node, an empty loop's or a skipped one's too."""
+    if workflow_phase not in _FAILED:
+        return []
+    return [step for step in dict.fromkeys(step_names.values()) if step not in with_nodes]

@@ -20,7 +20,15 @@ from flowyard.requests import Remote
 from flowyard.runs import RunStatus, TaskState, TaskStatus, epoch_seconds
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from flowyard_argo.reported_tasks import SKIPPED_NODE, exit_alternatives, failed_checks, passed_over, step_of
+from flowyard_argo.reported_tasks import (
+    NOT_STARTED,
+    SKIPPED_NODE,
+    exit_alternatives,
+    failed_checks,
+    never_started,
+    passed_over,
+    step_of,
+)
 
 DEFAULT_NAMESPACE = "argo"
 DONE = {"Succeeded", "Failed", "Error"}
@@ -194,6 +202,12 @@ def run_status(wf: Mapping[str, Any], pipeline: str, step_names: Mapping[str, st
                 message=node.get("message", ""),
             )
         )
+    nodes = (status.get("nodes") or {}).values()
+    with_nodes = {
+        step_of(n.get("displayName", "").split("(", 1)[0], n.get("templateName", ""), step_names) for n in nodes
+    }
+    missing = never_started(step_names, {s for s in with_nodes if s is not None}, status.get("phase") or "")
+    tasks += [TaskStatus(step=s, item=None, state=TaskState.OMITTED, message=NOT_STARTED) for s in missing]
     return RunStatus(
         run_id=wf["metadata"]["name"],
         pipeline=pipeline,

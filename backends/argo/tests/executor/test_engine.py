@@ -245,10 +245,14 @@ def test_only_the_templates_fail_fast_stops_starting_tasks(tmp_path, where):
     manifest = FAIL_FAST.replace("FAILFAST", fail_fast)
     if where == "template":
         manifest = manifest.replace("  - name: main\n    dag:", "  - name: main\n    failFast: true\n    dag:")
+    after_bad = "      - {name: later, template: sleepy, depends: slow}\n      - {name: after-bad, template: sleepy, depends: bad}"
+    manifest = manifest.replace("      - {name: later, template: sleepy, depends: slow}", after_bad)
     run = run_manifest(manifest, tmp_path)
     assert run.phase is TaskState.FAILED
     names = by_display(run)
     assert ("later" in names) is (where == "dag")
+    # what executeDAGTask decides without starting a template is still decided: Omitted, as its depends is false
+    assert names["after-bad"].phase is TaskState.OMITTED  # type: ignore[attr-defined]
     if where == "template":
         assert names["ff"].message == "template has failed or errored children and failFast enabled"  # type: ignore[attr-defined]
 

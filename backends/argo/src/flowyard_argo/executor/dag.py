@@ -133,7 +133,7 @@ FAIL_FAST_MESSAGE = "template has failed or errored children and failFast enable
 def run_dag(run: RunContext, node: Node, template: Mapping[str, Any]) -> None:
     state = _Dag(run, node, template)
     with state.cond:
-        while not state.stopped():
+        while True:
             started = _schedule(state)
             if not state.running and not started:
                 break
@@ -179,7 +179,7 @@ def _schedule(state: _Dag) -> bool:
             continue
         if decision is None:
             continue
-        progressed = True
+        progressed_before, progressed = progressed, True  # omitted, skipped, errored or started
         if decision is False:
             _settle(state, name, node_name, TaskState.OMITTED, "omitted: depends condition not met")
             continue
@@ -198,6 +198,9 @@ def _schedule(state: _Dag) -> bool:
             continue
         if children == []:  # executeDAGTask: a loop over no items is a Skipped node, not a TaskGroup
             _settle(state, name, node_name, TaskState.SKIPPED, EMPTY_LOOP)
+            continue
+        if state.stopped():  # checkParallelism refuses executeTemplate only: what is omitted or skipped still is
+            progressed = progressed_before
             continue
         _start(state, name, body, children)
     return progressed

@@ -41,7 +41,7 @@ from flowyard.runs import (
 )
 from flowyard.runs.journal import StoredFile, encode_task
 from flowyard_argo.executor.nodes import RETRY, SKIPPED, Node, NodeTree, node_id
-from flowyard_argo.reported_tasks import failed_checks, passed_over, step_of
+from flowyard_argo.reported_tasks import NOT_STARTED, failed_checks, never_started, passed_over, step_of
 
 _ATTEMPT = re.compile(r"(.*)\((\d+)\)", re.S)  # a Retry node's child: ``<retry node name>(<attempt>)``
 # a loop child's display name, ``<name>(<index>:<item>)``, and its hooks' and exit handler's (``....onExit``)
@@ -230,9 +230,10 @@ class RunRecord:
             ended = StepRow(_label(step, item), node.phase, done=1, failed=int(not node.phase.ok), message=message)
             self.progress.step_ended(ended)
 
-    def tasks(self, tree: NodeTree) -> tuple[TaskStatus, ...]:
+    def tasks(self, tree: NodeTree, ended: TaskState | None = None) -> tuple[TaskStatus, ...]:
         """One task per pod (a Retry node's attempts: one task, its last attempt deciding), in the order they ran; of
-        a pipeline's run, its steps' only (an item helper's or a check's pod keeps its logs, not a task)."""
+        a pipeline's run, its steps' only (an item helper's or a check's pod keeps its logs, not a task), and once it
+        has ``ended``, the steps a failure kept from starting (:func:`reported_tasks.never_started`)."""
         latest: dict[tuple[str, int | None], TaskStatus] = {}
         for pod in tree.pods():
             _, step, item, attempt = self.task_of(tree, pod)
@@ -251,8 +252,16 @@ class RunRecord:
             return tuple(latest.values())
         latest.update(self._passed_over(tree, latest))  # a pipeline's run: its tasks by the rules every report uses
         latest.update(self._failed_checks(latest))
+        if ended is not None:
+            latest.update(self._never_started(tree, ended))
         steps = set(self.step_names.values())
         return tuple(task for task in latest.values() if task.step in steps)  # not flowyard's own pods
+
+    def _never_started(self, tree: NodeTree, ended: TaskState) -> dict[tuple[str, int | None], TaskStatus]:
+        nodes = list(tree.nodes.values())
+        with_nodes = {step_of(task_name(n.display_name)[0], n.template, self.step_names) for n in nodes}
+        missing = never_started(self.step_names, {s for s in with_nodes if s is not None}, ended.value)
+        return {(step, None): TaskStatus(step, None, TaskState.OMITTED, message=NOT_STARTED) for step in missing}
 
     def _failed_checks(
         self, tasks: Mapping[tuple[str, int | None], TaskStatus]
@@ -287,7 +296,9 @@ class RunRecord:
     def status(self, tree: NodeTree, **changes: Any) -> RunStatus:
         """The run's status now: the header with ``changes`` (masked) and the tasks so far."""
         masked = {key: self.masked(value) if key in ("message", "outputs") else value for key, value in changes.items()}
-        return self.header.model_copy(update={**masked, "tasks": self.tasks(tree)})
+        ended = changes.get("state")
+        tasks = self.tasks(tree, ended if isinstance(ended, TaskState) and ended.done else None)
+        return self.header.model_copy(update={**masked, "tasks": tasks})
 
     def rows(self, tree: NodeTree) -> list[StepRow]:
         """The live view's rows: one per step, a loop's items counted (their number grows as the run unfolds)."""
