@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,3 +42,9 @@ def task(doc: dict[str, Any], name: str, dag: str = "main") -> dict[str, Any]:
 @pytest.fixture
 def compile_argo():
     return manifest
+
+
+def served_workflow(run_folder: Path) -> dict[str, Any]:
+    """An executed run's workflow as an Argo Server gives it (its spec and final status), from its run folder."""
+    spec = yaml.safe_load((run_folder / "manifest.yaml").read_text(encoding="utf-8"))["spec"]
+    return {"spec": spec, **json.loads((run_folder / "workflow.json").read_text(encoding="utf-8"))}

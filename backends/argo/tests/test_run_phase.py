@@ -19,6 +19,8 @@ from flowyard_argo.executor.pods import namespaces_available
 from flowyard_argo.executor.versions import ARGO_VERSIONS
 from flowyard_argo.service import run_status, task_nodes
 
+from .conftest import served_workflow
+
 pytestmark = pytest.mark.skipif(not namespaces_available(), reason="pods need unshare (mount+net namespaces)")
 
 CONTINUING = """\
@@ -198,9 +200,7 @@ def test_a_submitted_runs_status_lists_the_on_exit_step_once(tmp_path: Path) -> 
     """``flowyard status`` on a cluster reads the workflow's nodes: the alternative not taken is a Skipped node of the
     same template, and is not the user's step."""
     _, argo, _ = run_both(ERRORED, tmp_path / "run", "4.1.2")
-    folder = Path(argo["location"])
-    spec = yaml.safe_load((folder / "manifest.yaml").read_text())["spec"]
-    document = {"spec": spec, **json.loads((folder / "workflow.json").read_text())}  # the executor's status
+    document = served_workflow(Path(argo["location"]))  # the executor's status
     rows = task_nodes(document, {"bad": "bad", "on-exit": "on-exit"})
     assert [(step, node["phase"]) for step, _, node in rows] == [("bad", "Error"), ("on-exit", "Succeeded")]
 
@@ -307,9 +307,7 @@ def test_a_step_that_never_started_after_a_failure_is_reported_omitted_as_locall
     assert {t["step"]: t["status"] for t in local["tasks"]} == expected
     assert {t["step"]: t["status"] for t in argo["tasks"] if t["step"] in expected} == expected
     # and as a server's status says it (submit --watch, status): the same workflow's nodes, read by run_status
-    location = Path(argo["location"])
-    spec = yaml.safe_load((location / "manifest.yaml").read_text())["spec"]
-    workflow = {"spec": spec, **json.loads((location / "workflow.json").read_text())}
+    workflow = served_workflow(Path(argo["location"]))
     for node in [workflow["status"], *workflow["status"]["nodes"].values()]:  # the executor writes epoch seconds
         node.pop("startedAt", None), node.pop("finishedAt", None)
     served = run_status(workflow, "stopped", {s: s for s in expected}, "")

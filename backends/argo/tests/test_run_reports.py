@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from flowyard._loading import load_ir
 from flowyard.testing.cli import user_cli
 from flowyard_argo.backend import _step_names
 from flowyard_argo.executor.versions import ARGO_VERSIONS
 from flowyard_argo.service import task_nodes
 
-from .conftest import needs_pods
+from .conftest import needs_pods, served_workflow
 
 EMPTY_LOOPS = """\
 apiVersion: flowyard/v1
@@ -96,10 +95,7 @@ def run_both(spec: str, folder: Path, version: str) -> tuple[dict[str, Any], dic
     local = json.loads(user_cli("run", "p.yaml", "--json", cwd=folder).stdout)
     run = ["run", "p.yaml", "--backend", "argo", "-O", f"argo_version={version}", "--json"]
     argo = json.loads(user_cli(*run, cwd=folder).stdout)
-    location = Path(argo["location"])
-    spec_doc = yaml.safe_load((location / "manifest.yaml").read_text())["spec"]
-    workflow = {"spec": spec_doc, **json.loads((location / "workflow.json").read_text())}
-    return local, argo, workflow
+    return local, argo, served_workflow(Path(argo["location"]))
 
 
 def reported(tasks: list[dict[str, Any]]) -> list[tuple[str, int | None, str]]:
