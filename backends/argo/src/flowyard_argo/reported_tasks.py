@@ -66,11 +66,12 @@ def failed_checks(
 NOT_STARTED = "not run: an earlier task failed"  # the local run's words for a step a failure kept from starting
 
 
-def never_started(step_names: Mapping[str, str], with_nodes: Collection[str], workflow_phase: str) -> list[str]:
+def never_started(step_names: Mapping[str, str], nodes: Iterable[tuple[str, str]], workflow_phase: str) -> list[str]:
     """The pipeline's steps that no node stands for once the workflow ended Failed or Error, in spec order: a failure
     kept them from starting (a DAG whose template fails fast creates no node for what it does not start,
     ``operator.go`` ``checkParallelism``; a part of a split pipeline is not called), where a local run lists each
-    Omitted. ``with_nodes``: the steps that have a node, an empty loop's or a skipped one's too."""
+    Omitted. ``nodes``: every node of the run as (task name, template), an empty loop's or a skipped one's too."""
     if workflow_phase not in _FAILED:
         return []
+    with_nodes = {step_of(task, template, step_names) for task, template in nodes}
     return [step for step in dict.fromkeys(step_names.values()) if step not in with_nodes]

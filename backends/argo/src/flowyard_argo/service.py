@@ -202,11 +202,11 @@ def run_status(wf: Mapping[str, Any], pipeline: str, step_names: Mapping[str, st
                 message=node.get("message", ""),
             )
         )
-    nodes = (status.get("nodes") or {}).values()
-    with_nodes = {
-        step_of(n.get("displayName", "").split("(", 1)[0], n.get("templateName", ""), step_names) for n in nodes
-    }
-    missing = never_started(step_names, {s for s in with_nodes if s is not None}, status.get("phase") or "")
+    nodes = [
+        (n.get("displayName", "").split("(", 1)[0], n.get("templateName", ""))
+        for n in (status.get("nodes") or {}).values()
+    ]
+    missing = never_started(step_names, nodes, status.get("phase") or "")
     tasks += [TaskStatus(step=s, item=None, state=TaskState.OMITTED, message=NOT_STARTED) for s in missing]
     return RunStatus(
         run_id=wf["metadata"]["name"],

@@ -107,9 +107,13 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _written_values(ir: PipelineIR, params: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
-    """(where, value) for each value written before the run: defaults, literals, loop items, the run's parameters."""
-    found: list[tuple[str, Any]] = [(f"parameter {p.name!r}", p.default) for p in ir.parameters]
+def _written_values(
+    ir: PipelineIR, params: Mapping[str, Any] | None, *, running: bool = False
+) -> list[tuple[str, Any]]:
+    """(where, value) for each value written before the run: defaults, literals, loop items, the run's parameters;
+    ``running``: only those the run uses (not the default of a parameter given a value)."""
+    given = set(params or {}) if running else set()
+    found: list[tuple[str, Any]] = [(f"parameter {p.name!r}", p.default) for p in ir.parameters if p.name not in given]
     found += [(f"parameter {k!r} (given)", v) for k, v in (params or {}).items()]
     for s in ir.all_steps:
         found += [
@@ -134,11 +138,8 @@ def kubelet_refusals(ir: PipelineIR, params: Mapping[str, Any]) -> list[FeatureU
     (``backend/src/v2/driver/driver.go`` ``resolveContainerArgs``), which the kubelet expands, ``$$`` to ``$`` and
     ``$(NAME)`` to a variable's value (Kubernetes ``third_party/forked/golang/expansion/expand.go``). kfp.local
     passes them as written, so only a submitted run is refused."""
-    given = set(params)
     out = []
-    for where, value in _written_values(ir, params):
-        if where.startswith("parameter ") and not where.endswith("(given)") and where[11:-1] in given:
-            continue  # the given value is the one that runs
+    for where, value in _written_values(ir, params, running=True):
         bad = next((t for t in _texts(value) if "$$" in t or "$(" in t), None)
         if bad is not None:
             why = "holds '$$'" if "$$" in bad else "holds '$('"

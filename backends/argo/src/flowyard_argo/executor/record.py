@@ -258,9 +258,8 @@ class RunRecord:
         return tuple(task for task in latest.values() if task.step in steps)  # not flowyard's own pods
 
     def _never_started(self, tree: NodeTree, ended: TaskState) -> dict[tuple[str, int | None], TaskStatus]:
-        nodes = list(tree.nodes.values())
-        with_nodes = {step_of(task_name(n.display_name)[0], n.template, self.step_names) for n in nodes}
-        missing = never_started(self.step_names, {s for s in with_nodes if s is not None}, ended.value)
+        nodes = [(task_name(n.display_name)[0], n.template) for n in list(tree.nodes.values())]  # a snapshot
+        missing = never_started(self.step_names, nodes, ended.value)
         return {(step, None): TaskStatus(step, None, TaskState.OMITTED, message=NOT_STARTED) for step in missing}
 
     def _failed_checks(
