@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flowyard.runs import TaskState
@@ -75,6 +75,7 @@ class _Invocation:
     artifacts: Mapping[str, dict[str, Any]]
     include_result: bool
     observe: Callable[[Node], None] | None
+    attempt: Mapping[str, str] = field(default_factory=dict)  # an attempt's ``retries`` and ``lastRetry.*``
 
 
 def _once(run: RunContext, call: _Invocation) -> Node:
@@ -91,7 +92,7 @@ def _once(run: RunContext, call: _Invocation) -> Node:
     try:
         params, arts = bind_inputs(template, call.arguments, call.artifacts)
         params = configmap_inputs(run, params)
-        resolved = substitute_template(template, params, arts, run.globals, run.version)
+        resolved = substitute_template(template, params, arts, {**run.globals, **call.attempt}, run.version)
         node.inputs = {"parameters": [{"name": p["name"], "value": p.get("value")} for p in params]}
         ran, kept = resolved, run.previous.get(name)
         if node.type == POD and kept is not None and kept.get("phase") == TaskState.SUCCEEDED.value:
@@ -172,10 +173,15 @@ def _with_retries(run: RunContext, call: _Invocation) -> Node:
     if call.observe is not None:
         call.observe(retry_node)  # the hooks belong to the Retry node, not to its attempts
     first_start = time.time()
-    attempt = 0
+    attempt, child = 0, None
     while True:
         attempt_call = replace(
-            call, name=f"{call.name}({attempt})", display=f"{call.display}({attempt})", parent=retry_node, observe=None
+            call,
+            name=f"{call.name}({attempt})",
+            display=f"{call.display}({attempt})",
+            parent=retry_node,
+            observe=None,
+            attempt=attempt_variables(attempt, child),
         )
         child = _once(run, attempt_call)
         ended_by_deadline = past_deadline(run) or child.message == DEADLINE_EXCEEDED  # (killed at it: past it)
@@ -200,6 +206,24 @@ def _with_retries(run: RunContext, call: _Invocation) -> Node:
     retry_node.outputs = child.outputs
     retry_node.inputs = child.inputs
     return retry_node.finish(child.phase, child.message)
+
+
+def attempt_variables(attempt: int, last: Node | None) -> dict[str, str]:
+    """``executeTemplate``'s local parameters of a retry's attempt: ``retries`` (0-based) and the last attempt's
+    ``lastRetry.exitCode`` (``0`` before one), ``.status``, ``.duration`` (whole seconds, as the controller reads
+    the stored status back) and ``.message``."""
+    if last is None:
+        return {"retries": "0", "lastRetry.exitCode": "0", "lastRetry.status": "", "lastRetry.duration": "0"} | {
+            "lastRetry.message": ""
+        }
+    started, ended = int(last.started_at or time.time()), int(last.finished_at or time.time())
+    return {
+        "retries": str(attempt),
+        "lastRetry.exitCode": str(last.outputs.get("exitCode") or "0"),
+        "lastRetry.status": last.phase.value,
+        "lastRetry.duration": str(ended - started),
+        "lastRetry.message": last.message or "",
+    }
 
 
 def go_time(epoch: float) -> str:
