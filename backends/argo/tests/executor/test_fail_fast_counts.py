@@ -8,7 +8,6 @@ Skipped, ``dag.go`` ``executeDAGTask``) does not count.
 
 from __future__ import annotations
 
-import pytest
 from flowyard.runs import TaskState
 from flowyard_argo.executor.dag import FAIL_FAST_MESSAGE
 
@@ -39,7 +38,6 @@ spec:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="a retried task's failed attempt is not counted by the DAG's failFast")
 def test_a_failed_attempt_stops_a_dag_whose_template_fails_fast(tmp_path) -> None:
     run = run_manifest(RETRIED.replace("FAILFAST", "failFast: true"), tmp_path)
     nodes = by_display(run)
@@ -86,7 +84,6 @@ spec:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="a task's Error node of type Skipped is counted by the DAG's failFast")
 def test_a_task_that_errors_before_its_pod_does_not_stop_the_dag(tmp_path) -> None:
     run = run_manifest(ERRORED_BEFORE_ITS_POD, tmp_path)
     nodes = by_display(run)

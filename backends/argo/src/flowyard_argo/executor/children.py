@@ -14,7 +14,7 @@ from flowyard.runs import TaskState
 from flowyard_argo.executor import gojson
 from flowyard_argo.executor.arguments import ABSENT_OPTIONAL
 from flowyard_argo.executor.context import ExecutionError, RunContext
-from flowyard_argo.executor.engine import execute
+from flowyard_argo.executor.engine import Boundary, execute
 from flowyard_argo.executor.expr.controller import artifact_value
 from flowyard_argo.executor.expr.errors import ExprError
 from flowyard_argo.executor.govaluate import WhenError, should_execute
@@ -66,6 +66,7 @@ def run_child(
     parent: Node,
     include: bool,
     hooks: NodeHooks | None = None,
+    boundary: Boundary | None = None,
 ) -> Node:
     """Run one step/task (or loop child), unless its own, now resolved, ``when`` is false; then its hooks."""
     when = body.get("when") or ""
@@ -80,8 +81,8 @@ def run_child(
         return skipped.finish(TaskState.SKIPPED, f"when '{when}' evaluated false")
     artifacts = {a["name"]: a for a in (body.get("arguments") or {}).get("artifacts") or []}
     if hooks is None or not hooks.any:
-        return execute(run, name, display, body, parent, artifacts, include)
-    node = execute(run, name, display, body, parent, artifacts, include, hooks.observe)
+        return execute(run, name, display, body, parent, artifacts, include, boundary=boundary)
+    node = execute(run, name, display, body, parent, artifacts, include, hooks.observe, boundary)
     hooks.finish(node)
     return node
 

@@ -7,7 +7,8 @@ from its target tasks (``target``, else the leaves) once none of its tasks runs 
 while one does): a target whose branch failed fails it (unless ``continueOn`` allows); ``dag.failFast`` decides only
 that phase. What stops a DAG starting tasks and items after a failure is its template's own ``failFast`` (unset is
 false, ``Template.IsFailFast``): ``operator.go`` ``checkParallelism`` starts nothing more in a DAG with a failed or
-errored child, and fails it once none of its pods runs (argo-workflows 5223).
+errored child (:meth:`_Dag.ended` says which count: a retried task's failed attempt does, so its retry never starts),
+and fails it once none of its pods runs (argo-workflows 5223, 5398).
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ from flowyard_argo.executor.context import ExecutionError, RunContext
 from flowyard_argo.executor.depends import DependsError, dependency_names, depends_logic, evaluate
 from flowyard_argo.executor.engine import execute, references_result, template_outputs
 from flowyard_argo.executor.hooks import NodeHooks
-from flowyard_argo.executor.nodes import BAD, EMPTY_LOOP, SKIPPED, TASK_GROUP, Node
+from flowyard_argo.executor.nodes import BAD, DAG, EMPTY_LOOP, POD, SKIPPED, STEPS, TASK_GROUP, Node
 from flowyard_argo.executor.scope import AggregateError, Scope
+
+COUNTED = (POD, STEPS, DAG)  # node_counters.go getUnsuccessfulChildrenCounter
 
 
 class _Dag:
@@ -47,7 +50,7 @@ class _Dag:
         self.targets = target.split() if target else [n for n in self.tasks if n not in depended]
         self.fail_fast = dag.get("failFast") is not False  # assessDAGPhase: the phase only
         self.stops_starting = template.get("failFast") is True  # checkParallelism: Template.IsFailFast
-        self.unsuccessful = False  # a task or loop item of this DAG failed or errored
+        self.unsuccessful = False  # a node counted in this DAG failed or errored
         self.limit = int(template["parallelism"]) if template.get("parallelism") else None
         self.scope = Scope.of_template(template)
         self.nodes: dict[str, Node] = {}
@@ -107,8 +110,14 @@ class _Dag:
         inherited = [self.branch(d) for d in self.deps[name]]
         return next((p for p in inherited if p in BAD), TaskState.SUCCEEDED)
 
+    def ended(self, node: Node) -> None:
+        """``getUnsuccessfulChildren`` counts a node of this DAG (a task, an item, a retry's attempt) that is a Pod,
+        Steps or DAG node and Failed or Errored; not a Retry, TaskGroup or Skipped node (an error before a pod)."""
+        with self.cond:
+            self.unsuccessful |= node.type in COUNTED and node.phase in BAD
+
     def stopped(self) -> bool:
-        """``checkParallelism``: the template's own ``failFast`` and a failed or errored child of this DAG."""
+        """``checkParallelism``: the template's own ``failFast`` and a failed or errored node counted in this DAG."""
         return self.stops_starting and self.unsuccessful
 
     def phase(self) -> TaskState | None:
@@ -212,7 +221,6 @@ def _settle(state: _Dag, name: str, node_name: str, phase: TaskState, message: s
     )
     state.link(name, created)
     state.nodes[name] = created.finish(phase, message)
-    state.unsuccessful |= phase in BAD
     add_settled(state.run, state.scope, f"tasks.{name}", created, state.tasks[name])
     hooks = _hooks(state, name, state.tasks[name])
     if phase is TaskState.ERROR and hooks.any:  # executeDAGTask: a completed node (Error too) gets its exit hook
@@ -245,7 +253,8 @@ def _start(state: _Dag, name: str, body: dict[str, Any], children: list[tuple[st
             if state.slots is not None:
                 state.slots.acquire()
             try:
-                created = execute(run, task_name, name, body, parent, _artifacts_of(body), include, hooks.observe)
+                arts = _artifacts_of(body)
+                created = execute(run, task_name, name, body, parent, arts, include, hooks.observe, state)
             finally:
                 if state.slots is not None:
                     state.slots.release()
@@ -269,10 +278,8 @@ def _start(state: _Dag, name: str, body: dict[str, Any], children: list[tuple[st
             with state.cond:
                 if state.stopped():
                     return None  # checkParallelism: no item of this DAG starts after a failure
-            item = run_child(run, node_name, child_name, child, group, include, hooks)
-            if item.phase in BAD:
-                with state.cond:
-                    state.unsuccessful = True
+            item = run_child(run, node_name, child_name, child, group, include, hooks, state)
+            state.ended(item)
             return item
 
         return job
@@ -283,7 +290,8 @@ def _start(state: _Dag, name: str, body: dict[str, Any], children: list[tuple[st
         ran = run_parallel([item_job(n, c) for n, c in children], state.limit)
         nodes = [n for n in ran if n is not None]
         bad = [n for n in nodes if n.phase in BAD]
-        group.finish(bad[0].phase if bad else TaskState.SUCCEEDED if nodes else TaskState.SKIPPED)
+        if all(n.fulfilled for n in nodes):  # else an item's Retry node the DAG stopped: the group stays Running too
+            group.finish(bad[0].phase if bad else TaskState.SUCCEEDED if nodes else TaskState.SKIPPED)
         hooks.finish(group)
         if hooks.error:
             group.finish(TaskState.ERROR, hooks.error)
@@ -304,12 +312,12 @@ def _hooks(state: _Dag, name: str, body: Mapping[str, Any], *, expressions: bool
 
 def _finished(state: _Dag, name: str, node: Node, items: list[Node] | None) -> None:
     with state.cond:
-        state.unsuccessful |= items is None and node.phase in BAD  # a loop's items are counted as they end
         if items is None:
+            state.ended(node)  # a loop's items are counted as they end
             state.nodes[name] = node
             for dep in state.deps[name][1:]:
                 state.nodes[dep].children.append(node.id)
-        else:
+        elif node.fulfilled:
             try:
                 state.scope.add_aggregate(f"tasks.{name}", items)
             except AggregateError as e:

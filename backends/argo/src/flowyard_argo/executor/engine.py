@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from flowyard.runs import TaskState
 from flowyard_argo.executor import gojson
@@ -32,6 +32,15 @@ def node_type(template: Mapping[str, Any]) -> str:
     return next((kind for key, kind in _KIND_NODE.items() if template.get(key) is not None), POD)
 
 
+class Boundary(Protocol):
+    """The DAG a node is counted in (its ``boundaryID``): ``checkParallelism`` starts nothing more in it once a
+    node it counts failed, if its template fails fast (``dag.py``)."""
+
+    def ended(self, node: Node) -> None: ...
+
+    def stopped(self) -> bool: ...
+
+
 def execute(
     run: RunContext,
     name: str,
@@ -41,11 +50,13 @@ def execute(
     artifacts: Mapping[str, dict[str, Any]],
     include_result: bool = False,
     observe: Callable[[Node], None] | None = None,
+    boundary: Boundary | None = None,
 ) -> Node:
-    """Run the template ``holder`` names with its arguments; return its finished node.
+    """Run the template ``holder`` names with its arguments; return its node, finished unless its DAG stopped it.
 
     ``include_result``: whether the pod's stdout is kept as ``outputs.result`` (``includeScriptOutput``);
-    ``observe``: called as the node enters each phase before its last (its lifecycle hooks look at it).
+    ``observe``: called as the node enters each phase before its last (its lifecycle hooks look at it);
+    ``boundary``: the DAG that counts a retry's attempts (``None`` for a steps template's, not modelled).
     """
     try:
         template = run.template(holder)
@@ -53,7 +64,7 @@ def execute(
         node = run.tree.create(name, display, POD, holder.get("template") or "", parent)
         return node.finish(TaskState.ERROR, str(e))
     call = _Invocation(
-        name, display, template, holder.get("arguments") or {}, parent, artifacts, include_result, observe
+        name, display, template, holder.get("arguments") or {}, parent, artifacts, include_result, observe, boundary
     )
     if template.get("retryStrategy") is not None:
         return _with_retries(run, call)
@@ -75,6 +86,7 @@ class _Invocation:
     artifacts: Mapping[str, dict[str, Any]]
     include_result: bool
     observe: Callable[[Node], None] | None
+    boundary: Boundary | None
     attempt: Mapping[str, str] = field(default_factory=dict)  # an attempt's ``retries`` and ``lastRetry.*``
 
 
@@ -184,6 +196,10 @@ def _with_retries(run: RunContext, call: _Invocation) -> Node:
             attempt=attempt_variables(attempt, child),
         )
         child = _once(run, attempt_call)
+        if call.boundary is not None:
+            call.boundary.ended(child)  # getUnsuccessfulChildren: an attempt's boundary is the task's DAG
+            if call.boundary.stopped():
+                return retry_node  # the DAG fails fast before processNodeRetries looks again: left Running
         ended_by_deadline = past_deadline(run) or child.message == DEADLINE_EXCEEDED  # (killed at it: past it)
         if child.phase is not TaskState.SUCCEEDED and run.deadline is not None and ended_by_deadline:
             # processNodeRetries: past the workflow's deadline no attempt follows, whatever the limit says
