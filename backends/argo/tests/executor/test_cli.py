@@ -351,3 +351,29 @@ def test_a_name_that_yaml_reads_as_a_bool_is_refused_as_the_api_server_refuses_i
     assert result.exit_code == 2, result.output
     assert "cannot unmarshal bool into Go struct field WorkflowStep.name of type string" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.xfail(strict=True, reason="an image map entry that is not a mapping ends in an AttributeError traceback")
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ('"python3"', "entry 'py*': expected a mapping"),
+        ("{programs: [python3]}", "entry 'py*', programs: expected a mapping"),
+        ("{mounts: /opt}", "entry 'py*', mounts: expected a mapping"),
+    ],
+)
+def test_a_malformed_image_map_entry_is_refused_by_file_and_entry(tmp_path, entry, expected):
+    """A user's image map names the file and the entry that is wrong, as a broken spec does; no traceback."""
+    from flowyard.testing.cli import one_line_error, user_cli
+
+    doc = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"name": "m"},
+        "spec": {"entrypoint": "k", "templates": [{"name": "k", "container": {"image": "py:1", "command": ["py"]}}]},
+    }
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump(doc))
+    (tmp_path / "images.yaml").write_text(f"py*: {entry}\n")
+    result = user_cli("run", "m.yaml", "--backend", "argo", "-O", "image_map=images.yaml", cwd=tmp_path)
+    error = one_line_error(result, 2)
+    assert "image map images.yaml" in error and expected in error
