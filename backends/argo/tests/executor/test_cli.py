@@ -353,7 +353,6 @@ def test_a_name_that_yaml_reads_as_a_bool_is_refused_as_the_api_server_refuses_i
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
-@pytest.mark.xfail(strict=True, reason="an image map entry that is not a mapping ends in an AttributeError traceback")
 @pytest.mark.parametrize(
     ("entry", "expected"),
     [

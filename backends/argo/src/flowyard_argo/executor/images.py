@@ -82,6 +82,10 @@ class ImageMap:
             raise ImageError(f"image map {path}: {e}") from None
         if not isinstance(data, dict):
             raise ImageError(f"image map {path}: expected a mapping of image names")
+        for pattern, entry in data.items():
+            problem = _entry_problem(entry)
+            if problem:
+                raise ImageError(f"image map {path}: entry {str(pattern)!r}{problem}")
         return cls({**data, **{k: v for k, v in default_images().items() if k not in data}}, file.parent)
 
     def image(self, name: str) -> Image:
@@ -107,6 +111,20 @@ class ImageMap:
                 raise ImageError(f"image {name!r}: mount {target} needs an absolute image path and a host folder")
         busybox = entry.get("busybox")
         return Image(name, programs, folders, mounts, (str(busybox),) if busybox else None)
+
+
+_MAPPINGS = ("programs", "folders", "mounts")  # an entry's fields that map a name to a host path or argv
+
+
+def _entry_problem(entry: Any) -> str:
+    """What is wrong with one image-map entry, as the end of an error naming it (empty when nothing is)."""
+    if not isinstance(entry, dict):
+        return ": expected a mapping (programs, folders, mounts, busybox)"
+    for key in _MAPPINGS:
+        if entry.get(key) is not None and not isinstance(entry[key], dict):
+            return f", {key}: expected a mapping, got {type(entry[key]).__name__}"
+    unknown = sorted(str(k) for k in entry if k not in (*_MAPPINGS, "busybox", "missing"))
+    return f": unknown field {unknown[0]!r} (programs, folders, mounts, busybox)" if unknown else ""
 
 
 def host_python_entry() -> dict[str, Any]:
