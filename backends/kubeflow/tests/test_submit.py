@@ -167,3 +167,31 @@ def test_a_value_the_kubelet_would_rewrite_is_refused_before_the_server_is_asked
         assert r.exit_code == 2, r.output
         assert "kubelet-expansion" in r.output and "'message'" in r.output
         assert not state.runs and not state.experiments
+
+
+DOLLAR_DEFAULT = """\
+apiVersion: flowyard/v1
+kind: Pipeline
+name: dollars
+parameters:
+  message: {type: string, default: "costs $$5"}
+steps:
+  echo:
+    inputs: {m: "${{ params.message }}"}
+    container:
+      image: python:3.12-alpine
+      command: [python, -c, "import sys; print(sys.argv[1])", "${{ inputs.m }}"]
+"""
+
+
+def test_a_default_the_kubelet_would_rewrite_is_refused_only_when_the_run_uses_it(tmp_path: Path) -> None:
+    """The refusal reads the values the run uses: a parameter given a value does not use its default."""
+    spec = tmp_path / "p.yaml"
+    spec.write_text(DOLLAR_DEFAULT, encoding="utf-8")
+    with kfp_server() as (url, state):
+        refused = flowyard("submit", str(spec), "-b", "kubeflow", "--server", url)
+        assert refused.exit_code == 2 and "kubelet-expansion" in refused.output, refused.output
+        assert "parameter 'message'" in refused.output and not state.runs
+        given = flowyard("submit", str(spec), "-b", "kubeflow", "--server", url, "-p", "message=five")
+        assert given.exit_code == 0, given.output
+        assert len(state.runs) == 1
