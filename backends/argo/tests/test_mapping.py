@@ -187,7 +187,7 @@ def test_wrapped_loop_receives_upstream_references_through_its_inputs() -> None:
 
 
 def test_retries_become_a_retry_strategy_counting_retries() -> None:
-    rs = template(manifest(canonical_ir("retries")), "s")["retryStrategy"]
+    rs = template(manifest(canonical_ir("retries")), "s-attempts")["retryStrategy"]
     assert rs == {
         "limit": 2,
         "retryPolicy": "Always",
@@ -196,7 +196,18 @@ def test_retries_become_a_retry_strategy_counting_retries() -> None:
 
 
 def test_timeouts_become_active_deadline_seconds() -> None:
-    assert template(manifest(canonical_ir("retries")), "s")["activeDeadlineSeconds"] == 300
+    assert template(manifest(canonical_ir("retries")), "s-attempts")["activeDeadlineSeconds"] == 300
+
+
+def test_a_retried_step_under_stop_is_called_through_a_dag_of_its_own_without_fail_fast() -> None:
+    doc = manifest(canonical_ir("retries"))
+    own = template(doc, "s")
+    assert "failFast" not in own and "failFast" not in own["dag"]  # its attempts count in this DAG only
+    assert own["dag"]["tasks"] == [{"name": "s", "template": "s-attempts"}]
+    assert own["outputs"] == {
+        "parameters": [{"name": "out", "valueFrom": {"parameter": "{{tasks.s.outputs.parameters.out}}"}}]
+    }
+    assert task(doc, "s")["template"] == "s" and template(doc, "main")["failFast"] is True
 
 
 def test_resources_become_requests_and_limits() -> None:

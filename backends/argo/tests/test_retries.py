@@ -18,7 +18,9 @@ from .conftest import STEP_IMAGE, manifest, template
 
 @pytest.mark.parametrize("version", ["3.7.9", "4.1.2"])
 def test_max_duration_caps_each_wait_as_argos_cap(version: str) -> None:
-    backoff = template(manifest(canonical_ir("retries"), argo_version=version), "s")["retryStrategy"]["backoff"]
+    backoff = template(manifest(canonical_ir("retries"), argo_version=version), "s-attempts")["retryStrategy"][
+        "backoff"
+    ]
     assert backoff == {"duration": "1s", "factor": 2, "cap": "10s"}
 
 

@@ -27,6 +27,8 @@ from flowyard_argo.nesting import nest
 from flowyard_argo.on_exit import EXIT_HANDLER, exit_handler
 from flowyard_argo.options import ArgoOptions
 from flowyard_argo.references import unquotable
+from flowyard_argo.retry_boundary import own_dag as attempts_in_own_dag
+from flowyard_argo.retry_boundary import retried_in_own_dag
 from flowyard_argo.scalar_checks import values_template
 from flowyard_argo.step_templates import StepTemplates
 from flowyard_argo.tasks import TaskWiring
@@ -66,11 +68,12 @@ class ArgoCompiler(StepTemplates, TaskWiring, ItemPlanning):
         templates: list[Any] = []
         tasks: list[Task | m.DAGTask] = []
         extra: list[Any] = []
+        own_dag = retried_in_own_dag(self.ir)
         for step in self.ir.steps:
             if step.for_each is not None:
                 self.items[step.name] = self.plan_items(step)
             container, calls = self.step_template(step)
-            templates.append(container)
+            templates += attempts_in_own_dag(container, calls) if step.name in own_dag else [container]
             step_tasks, wrappers = self.step_tasks(step, calls)
             tasks += step_tasks
             extra += wrappers

@@ -10,6 +10,7 @@ from flowyard.ir import OutputIR, PipelineIR
 from flowyard_argo.failed_items import CHECK, check_task
 from flowyard_argo.fan_ins import wrapped_loops
 from flowyard_argo.on_exit import EXIT_HANDLER, failed_step_name
+from flowyard_argo.retry_boundary import attempts_template, retried_in_own_dag
 from flowyard_argo.scalar_checks import checked_outputs, values_task, values_template_name
 
 ENTRY = "main"
@@ -57,6 +58,10 @@ def reserved_names(ir: PipelineIR) -> dict[str, str]:
     for step, outputs in checked_outputs(ir).items():
         names[values_task(ir.step(step).dns_name)] = f"the check of step {step!r}'s number/integer/bool outputs"
         names[values_template_name(len(outputs))] = "the template checking number/integer/bool outputs"
+    for name in retried_in_own_dag(ir):
+        names[attempts_template(ir.step(name).dns_name)] = (
+            f"the container of step {name!r}, whose attempts its DAG runs"
+        )
     wrapped = wrapped_loops(ir)
     for s in ir.steps:
         if s.for_each is not None:

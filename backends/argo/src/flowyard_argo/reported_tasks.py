@@ -63,6 +63,20 @@ def failed_checks(
     return found
 
 
+def item_of(display_item: int | None, inputs: Mapping[str, Any] | None) -> int | None:
+    """A pod's item: the loop index its display name holds (``task(i:item)``), else its ``flowyard-index`` input: a
+    retried step's attempts run in a DAG of their own, whose node holds the index (:mod:`flowyard_argo.retry_boundary`).
+    """
+    if display_item is not None:
+        return display_item
+    from flowyard_argo.names import P_INDEX  # the compiler's names: loaded when a report is made
+
+    for param in (inputs or {}).get("parameters") or []:
+        if param.get("name") == P_INDEX and str(param.get("value") or "").isdigit():
+            return int(param["value"])
+    return None
+
+
 NOT_STARTED = "not run: an earlier task failed"  # the local run's words for a step a failure kept from starting
 
 

@@ -15,6 +15,9 @@ from flowyard import value_matches
 from flowyard.ir import PipelineIR, StepIR
 from flowyard.stepimage.step import StepFunctionError, decode_value
 
+from flowyard_argo.reported_tasks import item_of
+from flowyard_argo.retry_boundary import attempts_template
+
 _ITEM = re.compile(r"\((\d+):")
 
 
@@ -42,12 +45,13 @@ def pipeline_outputs(ir: PipelineIR, folder: Path) -> dict[str, Any]:
 
 
 def _of_step(node: Mapping[str, Any], template: str) -> bool:
-    """A pod of the step whose template is ``template``: by its template's name, or, for a template written inline
+    """A pod of the step whose template is ``template``: by its template's name (or its attempts', a retried step's
+    container: :mod:`flowyard_argo.retry_boundary`), or, for a template written inline
     in its task (no ``templateName``; :mod:`flowyard_argo.inlining`), by the task's name."""
     if node.get("type") != "Pod":
         return False
     if node.get("templateName"):
-        return node.get("templateName") == template
+        return node.get("templateName") in (template, attempts_template(template))
     return str(node.get("displayName") or "").split("(", 1)[0] == template
 
 
@@ -62,7 +66,7 @@ def _item_count(nodes: Iterable[Mapping[str, Any]], template: str) -> int:
 
 def _index(node: Mapping[str, Any]) -> int | None:
     match = _ITEM.search(str(node.get("displayName") or ""))
-    return int(match.group(1)) if match else None
+    return item_of(int(match.group(1)) if match else None, node.get("inputs"))
 
 
 def _step_values(

@@ -25,6 +25,7 @@ from flowyard_argo.reported_tasks import (
     SKIPPED_NODE,
     exit_alternatives,
     failed_checks,
+    item_of,
     never_started,
     passed_over,
     step_of,
@@ -171,7 +172,9 @@ def task_nodes(wf: Mapping[str, Any], step_names: Mapping[str, str]) -> list[tup
             continue
         display = node.get("displayName", "")
         match = _ITEM.search(display)
-        found.append((display.split("(", 1)[0], int(match.group(1)) if match else None, node))
+        found.append(
+            (display.split("(", 1)[0], item_of(int(match.group(1)) if match else None, node.get("inputs")), node)
+        )
     checks = failed_checks(((t, i, n.get("phase") or "", n.get("message", "")) for t, i, n in found), step_names)
     rows = []
     for task, item, node in found:

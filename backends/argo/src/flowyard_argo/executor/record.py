@@ -41,7 +41,7 @@ from flowyard.runs import (
 )
 from flowyard.runs.journal import StoredFile, encode_task
 from flowyard_argo.executor.nodes import RETRY, SKIPPED, Node, NodeTree, node_id
-from flowyard_argo.reported_tasks import NOT_STARTED, failed_checks, never_started, passed_over, step_of
+from flowyard_argo.reported_tasks import NOT_STARTED, failed_checks, item_of, never_started, passed_over, step_of
 
 _ATTEMPT = re.compile(r"(.*)\((\d+)\)", re.S)  # a Retry node's child: ``<retry node name>(<attempt>)``
 # a loop child's display name, ``<name>(<index>:<item>)``, and its hooks' and exit handler's (``....onExit``)
@@ -153,14 +153,15 @@ class RunRecord:
                 owner, attempt = parent, int(match.group(2)) + 1
         with self._lock:
             if owner.name not in self._names:
-                self._claim(owner.name, self._step_item(owner), fresh=True)
+                self._claim(owner.name, self._step_item(owner, node.inputs), fresh=True)
             step, item = self._names[owner.name]
         return owner.name, step, item, attempt
 
-    def _step_item(self, node: Node) -> tuple[str, int | None]:
-        """(step, item) of a node: a pipeline's step by its name in the spec, any other by its display name."""
+    def _step_item(self, node: Node, inputs: Mapping[str, Any] | None = None) -> tuple[str, int | None]:
+        """(step, item) of a node: a pipeline's step by its name in the spec, any other by its display name; the
+        item by :func:`flowyard_argo.reported_tasks.item_of`, from the pod's ``inputs``."""
         task, item = task_name(node.display_name)
-        return step_of(task, node.template, self.step_names) or task, item
+        return step_of(task, node.template, self.step_names) or task, item_of(item, inputs)
 
     def _claim(self, owner: str, wanted: tuple[str, int | None], fresh: bool = False) -> None:
         step, item = wanted
