@@ -92,7 +92,7 @@ def test_the_helper_refuses_a_non_list_with_a_message(tmp_path: Path) -> None:
     t = template(doc, "flowyard-items")
     argv = [sys.executable, "-c", t["container"]["command"][2], "enumerate", '{"a": 1}', "-", "[]"]
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
-    assert proc.returncode == 1 and "for_each needs a JSON list" in proc.stderr
+    assert proc.returncode == 1 and 'for_each needs a list, got {"a": 1}' in proc.stderr
 
 
 def test_fan_in_of_values_survives_argos_unordered_aggregate_with_a_failed_item(tmp_path: Path) -> None:

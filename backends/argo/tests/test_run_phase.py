@@ -333,7 +333,6 @@ steps:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="the item helper's failure is reported as its step Omitted, its message lost")
 def test_a_for_each_over_what_is_not_a_list_fails_its_step_with_the_local_message(tmp_path: Path) -> None:
     """The item helper (``<step>-items``) finds the upstream value is no list: the step's task fails with the local
     run's message, in both reports (the executor's record and a server's status), not Omitted with none."""

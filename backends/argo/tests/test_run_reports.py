@@ -221,3 +221,22 @@ def test_a_resumed_runs_record_lists_its_steps_as_the_first_run(tmp_path: Path) 
     assert reported(local["tasks"]) == reported(argo["tasks"]) == expected
     again = user_cli("run", "--resume", argo["run_id"], "--backend", "argo", "--json", cwd=tmp_path)
     assert reported(json.loads(again.stdout)["tasks"]) == expected
+
+
+def test_a_step_named_like_a_check_or_a_numbering_task_fails_only_itself() -> None:
+    """``a-values`` and ``a-items`` are flowyard's tasks only where ``a`` is checked or fanned out (the names are
+    reserved then): a user's step of that name that fails is its own failure, not ``a``'s."""
+    from flowyard_argo.reported_tasks import failed_checks
+
+    steps = {"a": "a", "a-values": "a-values", "b": "b"}
+    rows = [("a-values", None, "Failed", "boom"), ("b-items", None, "Failed", "for_each needs a list, got 1")]
+    assert failed_checks(rows, steps) == {("b", None): ("Failed", "for_each needs a list, got 1")}
+
+
+def test_an_attempts_item_is_its_loop_index_else_its_flowyard_index_input() -> None:
+    from flowyard_argo.reported_tasks import item_of
+
+    inputs = {"parameters": [{"name": "flowyard-item", "value": "7"}, {"name": "flowyard-index", "value": "3"}]}
+    assert item_of(5, inputs) == 5
+    assert item_of(None, inputs) == 3
+    assert item_of(None, {"parameters": [{"name": "x", "value": "1"}]}) is None and item_of(None, None) is None

@@ -52,9 +52,12 @@ def dig(v, path):
     return v
 mode, data, count, fields = sys.argv[1:5]
 if mode == "enumerate":
-    items = json.loads(data)
+    try:
+        items = json.loads(data)
+    except ValueError:  # text, as the output parameter has it: less one trailing newline
+        items = data[:-1] if data.endswith("\\n") else data
     if not isinstance(items, list):
-        sys.exit("for_each needs a JSON list, got: %s" % data[:80])
+        sys.exit("for_each needs a list, got %s" % json.dumps(items)[:80])
     pairs, count = list(enumerate(items)), len(items)
 else:
     count, found = int(count), {}

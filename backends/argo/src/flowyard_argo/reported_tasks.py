@@ -49,16 +49,23 @@ def step_of(task: str, template: str, step_names: Mapping[str, str]) -> str | No
 def failed_checks(
     tasks: Iterable[tuple[str, int | None, str, str]], step_names: Mapping[str, str]
 ) -> dict[tuple[str, int | None], tuple[str, str]]:
-    """(producer's step, item) -> (phase, message) of each check task (``<task>-values``,
-    :mod:`flowyard_argo.scalar_checks`) that failed, out of ``tasks`` as (task name, item, phase, message): the
-    producer's value did not pass, so the producer is the failed step, with the check's message, as a local run
-    reports it (its own pod succeeded). ``step_names``: task name -> step name, as :func:`step_of` reads it."""
-    from flowyard_argo.scalar_checks import checked_producer  # hera's models: loaded when a report is made
+    """(step, item) -> (phase, message) of each flowyard task that failed for a step, out of ``tasks`` as (task
+    name, item, phase, message): a check task (``<step>-values``, :mod:`flowyard_argo.scalar_checks`), whose
+    producer's value did not pass (its own pod succeeded), and an item helper (``<step>-items``,
+    :mod:`flowyard_argo.helper`), which found no list to fan out over. The step is the failed one, with the task's
+    message, as a local run reports it. ``step_names``: task name -> step name, as :func:`step_of` reads it; a task
+    that is itself a step is never one of these."""
+    from flowyard_argo.names import items_task  # the compiler's names: loaded when a report is made
+    from flowyard_argo.scalar_checks import checked_producer
 
+    steps = {*step_names, *step_names.values()}
     found = {}
     for task, item, phase, message in tasks:
-        producer = checked_producer(task)
-        if producer is not None and producer in step_names and phase in _FAILED:
+        if task in steps or phase not in _FAILED:
+            continue
+        helped = task.removesuffix(items_task("")) if task.endswith(items_task("")) else None
+        producer = checked_producer(task) or helped
+        if producer is not None and producer in step_names:
             found[(step_names[producer], item)] = (phase, message)
     return found
 

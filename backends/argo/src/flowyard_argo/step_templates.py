@@ -180,4 +180,5 @@ class StepTemplates(ArtifactWiring, Rendering):
                 Parameter(name="items", value_from=m.ValueFrom(path=ITEMS_PATH)),
                 Parameter(name="count", value_from=m.ValueFrom(path=COUNT_PATH)),
             ],
+            termination_message_policy="FallbackToLogsOnError",  # its error reaches the node's message
         )
