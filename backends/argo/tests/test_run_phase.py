@@ -356,9 +356,6 @@ def test_a_for_each_over_what_is_not_a_list_fails_its_step_with_the_local_messag
     assert served["s"].state.value in ("Failed", "Error") and expected in served["s"].message
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the progress lines show flowyard's own tasks (s-items), the failure not under its step"
-)
 def test_the_progress_of_a_pipelines_run_names_its_steps_only(tmp_path: Path) -> None:
     """The numbering and check tasks are flowyard's: their progress lines are not shown, except a failure, shown as
     its step's (as the reports give it), so the lines read as a local run's."""

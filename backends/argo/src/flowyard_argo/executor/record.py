@@ -143,6 +143,10 @@ class RunRecord:
         later = tuple(self._secret_source()) if self._secret_source is not None else ()
         return self._secrets + later
 
+    @cached_property
+    def _steps(self) -> frozenset[str]:
+        return frozenset(self.step_names.values())
+
     def task_of(self, tree: NodeTree, node: Node) -> tuple[str, str, int | None, int]:
         """(task node name, step, item, attempt) of a pod node."""
         owner, attempt = node, 1
@@ -177,7 +181,7 @@ class RunRecord:
         _, step, item, attempt = self.task_of(tree, node)
         if attempt == 1 and not self.secrets:
             self._link_logs(node, step, item)
-        if self.progress is not None:
+        if self.progress is not None and self._shown(step, item, node) == step:
             again = f" (attempt {attempt})" if attempt > 1 else ""
             self.progress.step_started(StepRow(_label(step, item) + again, TaskState.RUNNING, running=1))
 
@@ -226,10 +230,19 @@ class RunRecord:
             if now - self._status_written >= STATUS_INTERVAL:
                 self.directory.write_status(self.status(tree))
                 self._status_written = now
-        if self.progress is not None:
+        shown = self._shown(step, item, node) if self.progress is not None else None
+        if self.progress is not None and shown is not None:
             message = task.message if not node.phase.ok else ""
-            ended = StepRow(_label(step, item), node.phase, done=1, failed=int(not node.phase.ok), message=message)
+            ended = StepRow(_label(shown, item), node.phase, done=1, failed=int(not node.phase.ok), message=message)
             self.progress.step_ended(ended)
+
+    def _shown(self, step: str, item: int | None, node: Node) -> str | None:
+        """The step a pod's progress line names: its own; for flowyard's own pods (numbering, checks) in a
+        pipeline's run, none, or the step whose failure it is (:func:`reported_tasks.failed_checks`)."""
+        if not self.step_names or step in self._steps:
+            return step
+        failed = failed_checks([(step, item, node.phase.value, node.message)], self.step_names)
+        return next((shown for shown, _ in failed), None)
 
     def tasks(self, tree: NodeTree, ended: TaskState | None = None) -> tuple[TaskStatus, ...]:
         """One task per pod (a Retry node's attempts: one task, its last attempt deciding), in the order they ran; of
