@@ -8,6 +8,7 @@ Skipped, ``dag.go`` ``executeDAGTask``) does not count.
 
 from __future__ import annotations
 
+import pytest
 from flowyard.runs import TaskState
 from flowyard_argo.executor.dag import FAIL_FAST_MESSAGE
 
@@ -90,3 +91,39 @@ def test_a_task_that_errors_before_its_pod_does_not_stop_the_dag(tmp_path) -> No
     assert nodes["broken"].phase is TaskState.ERROR and nodes["broken"].type == "Skipped"  # type: ignore[attr-defined]
     assert nodes["later"].phase is TaskState.SUCCEEDED  # type: ignore[attr-defined]
     assert run.phase is TaskState.ERROR
+
+
+ARGUMENTS_MISSING = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: missing}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    failFast: true
+    dag:
+      tasks:
+      - {name: broken, template: echo}
+      - {name: slow, template: slow}
+      - {name: later, template: quick, depends: slow}
+  - name: slow
+    container: {image: python:3.12, command: [python, -c, "import time; time.sleep(1)"]}
+  - name: quick
+    container: {image: python:3.12, command: [python, -c, "pass"]}
+  - name: echo
+    inputs: {parameters: [{name: v}]}
+    container: {image: python:3.12, command: [python, -c, "pass", "{{inputs.parameters.v}}"]}
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="an argument error makes a Pod node, which the DAG's failFast counts")
+def test_a_template_whose_arguments_fail_errors_before_its_node_and_is_not_counted(tmp_path) -> None:
+    """``executeTemplate``: ``ProcessArgs`` fails before the node exists, so ``initializeNodeOrMarkError`` makes a
+    Skipped node in Error (no pod), which ``getUnsuccessfulChildren`` does not count."""
+    run = run_manifest(ARGUMENTS_MISSING, tmp_path)
+    nodes = by_display(run)
+    broken = nodes["broken"]
+    assert broken.phase is TaskState.ERROR and broken.type == "Skipped"  # type: ignore[attr-defined]
+    assert "inputs.parameters.v was not supplied" in broken.message  # type: ignore[attr-defined]
+    assert nodes["later"].phase is TaskState.SUCCEEDED  # type: ignore[attr-defined]
