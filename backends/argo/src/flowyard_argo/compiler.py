@@ -28,7 +28,7 @@ from flowyard_argo.on_exit import EXIT_HANDLER, exit_handler
 from flowyard_argo.options import ArgoOptions
 from flowyard_argo.references import unquotable
 from flowyard_argo.retry_boundary import own_dag as attempts_in_own_dag
-from flowyard_argo.retry_boundary import retried_in_own_dag
+from flowyard_argo.retry_boundary import refuse_over_cap, retried_in_own_dag
 from flowyard_argo.scalar_checks import values_template
 from flowyard_argo.step_templates import StepTemplates
 from flowyard_argo.tasks import TaskWiring
@@ -145,7 +145,10 @@ def manifest_document(ir: PipelineIR, options: ArgoOptions, values: Mapping[str,
     from flowyard_argo.kubelet import escaped_for_kubelet
 
     capped = argo_version(options.argo_version).crd_limits
-    return inline_over_cap(escaped_for_kubelet(build_workflow(ir, options, values).to_dict()), capped)
+    document = inline_over_cap(escaped_for_kubelet(build_workflow(ir, options, values).to_dict()), capped)
+    if capped:
+        refuse_over_cap(ir, document, options.argo_version)
+    return document
 
 
 def compile_manifest(ir: PipelineIR, options: ArgoOptions) -> tuple[dict[str, Any], str]:

@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from flowyard_argo.retry_boundary import attempts_template
+
 MAX_TEMPLATES = 200  # v4's CRD cap on spec.templates (the executor's validate.CRD_MAX_ITEMS)
 
 
@@ -50,8 +52,11 @@ def outlined(document: Mapping[str, Any]) -> dict[str, Any]:
     spec = doc["spec"].get("workflowSpec", doc["spec"])
     for task in list(_dag_tasks(spec["templates"])):
         if "inline" in task:
-            spec["templates"].append({"name": task["name"], **task.pop("inline")})
-            task["template"] = task["name"]
+            taken = {t["name"] for t in spec["templates"]}
+            # a retried step's container, inline in its own DAG's task of the same name (:mod:`retry_boundary`)
+            name = attempts_template(task["name"]) if task["name"] in taken else task["name"]
+            spec["templates"].append({"name": name, **task.pop("inline")})
+            task["template"] = name
     return doc
 
 

@@ -16,6 +16,7 @@ The inner task is named as the step, so a run's reports read its attempts as the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from flowyard.ir import PipelineIR
@@ -42,6 +43,24 @@ def retried_in_own_dag(ir: PipelineIR) -> set[str]:
         for s in ir.steps
         if s.retry.limit and (s.failure_policy != "continue" if s.name in wrapped else not continues)
     }
+
+
+def refuse_over_cap(ir: PipelineIR, document: Mapping[str, Any], version: str) -> None:
+    """Name the retried steps' DAGs when they are what keeps a manifest over v4's 200 templates once every container
+    that can be is written inline (:mod:`flowyard_argo.inlining`); pre-flight words any other excess."""
+    from flowyard_argo.errors import CompileError
+    from flowyard_argo.inlining import MAX_TEMPLATES
+
+    spec = document["spec"].get("workflowSpec", document["spec"])
+    retried = len(retried_in_own_dag(ir))
+    if len(spec.get("templates") or []) > MAX_TEMPLATES and retried:
+        raise CompileError(
+            f"Argo {version}'s CRDs allow at most {MAX_TEMPLATES} templates (WorkflowSpec.Templates maxItems), and "
+            f"this pipeline needs more even with every container that can be written inline: its {retried} retried "
+            "steps each need a DAG template of their own under failure_policy: stop (in one DAG a failed attempt "
+            "stops the run before its retry, argo-workflows 5398); retry fewer steps, set failure_policy: continue, "
+            "or compile with -O argo_version=3.7.9"
+        )
 
 
 def own_dag(container: Container, calls: StepCalls) -> list[Any]:

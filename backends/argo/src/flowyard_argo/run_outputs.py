@@ -16,7 +16,7 @@ from flowyard.ir import PipelineIR, StepIR
 from flowyard.stepimage.step import StepFunctionError, decode_value
 
 from flowyard_argo.reported_tasks import item_of
-from flowyard_argo.retry_boundary import attempts_template
+from flowyard_argo.retry_boundary import attempts_template, retried_in_own_dag
 
 _ITEM = re.compile(r"\((\d+):")
 
@@ -32,35 +32,37 @@ def pipeline_outputs(ir: PipelineIR, folder: Path) -> dict[str, Any]:
     # such a value is left out, as locally the step that wrote it failed; in a run that succeeded it is an error
     lenient = (workflow.get("status") or {}).get("phase") != "Succeeded"
     outputs: dict[str, Any] = {}
+    retried = retried_in_own_dag(ir)
     for out in ir.outputs:
         step = ir.step(out.source.step)
-        values = _step_values(step, out.source.output, _succeeded_pods(nodes, step.dns_name), lenient=lenient)
+        names = (step.dns_name, attempts_template(step.dns_name)) if step.name in retried else (step.dns_name,)
+        values = _step_values(step, out.source.output, _succeeded_pods(nodes, names), lenient=lenient)
         if step.for_each is None:
             outputs[out.name] = values.get(None)
         elif values:
-            outputs[out.name] = [values.get(i) for i in range(_item_count(nodes, step.dns_name))]
+            outputs[out.name] = [values.get(i) for i in range(_item_count(nodes, names))]
         else:
             outputs[out.name] = None
     return outputs
 
 
-def _of_step(node: Mapping[str, Any], template: str) -> bool:
-    """A pod of the step whose template is ``template``: by its template's name (or its attempts', a retried step's
-    container: :mod:`flowyard_argo.retry_boundary`), or, for a template written inline
-    in its task (no ``templateName``; :mod:`flowyard_argo.inlining`), by the task's name."""
+def _of_step(node: Mapping[str, Any], templates: tuple[str, ...]) -> bool:
+    """A pod of the step whose templates are ``templates`` (its own; a retried step's attempts' too,
+    :mod:`flowyard_argo.retry_boundary`): by its template's name, or, for a template written inline in its task (no
+    ``templateName``; :mod:`flowyard_argo.inlining`), by the task's name, the step's."""
     if node.get("type") != "Pod":
         return False
     if node.get("templateName"):
-        return node.get("templateName") in (template, attempts_template(template))
-    return str(node.get("displayName") or "").split("(", 1)[0] == template
+        return node.get("templateName") in templates
+    return str(node.get("displayName") or "").split("(", 1)[0] == templates[0]
 
 
-def _succeeded_pods(nodes: Iterable[Mapping[str, Any]], template: str) -> list[Mapping[str, Any]]:
-    return [n for n in nodes if _of_step(n, template) and n.get("phase") == "Succeeded"]
+def _succeeded_pods(nodes: Iterable[Mapping[str, Any]], templates: tuple[str, ...]) -> list[Mapping[str, Any]]:
+    return [n for n in nodes if _of_step(n, templates) and n.get("phase") == "Succeeded"]
 
 
-def _item_count(nodes: Iterable[Mapping[str, Any]], template: str) -> int:
-    indexes = [_index(n) for n in nodes if _of_step(n, template)]
+def _item_count(nodes: Iterable[Mapping[str, Any]], templates: tuple[str, ...]) -> int:
+    indexes = [_index(n) for n in nodes if _of_step(n, templates)]
     return max((i for i in indexes if i is not None), default=-1) + 1
 
 

@@ -15,9 +15,10 @@ from flowyard.summary import ArtifactWire, FanOutSummary, StructuralSummary
 
 from flowyard_argo.failed_items import CHECK
 from flowyard_argo.inlining import outlined
-from flowyard_argo.names import ENTRY, HELPER, HELPER_FILE
+from flowyard_argo.names import ENTRY, HELPER, HELPER_FILE, loop_template
 from flowyard_argo.nesting import NOTHING, PART
 from flowyard_argo.on_exit import EXIT_HANDLER
+from flowyard_argo.retry_boundary import attempts_template
 from flowyard_argo.scalar_checks import is_values_template
 
 _TASK_OUTPUT = re.compile(r"\{\{tasks\.([-a-z0-9]+)\.outputs\.(?:parameters|artifacts)\.([-\w]+)\}\}")
@@ -54,10 +55,11 @@ def summarize_manifest(text: str) -> StructuralSummary:
         template = templates[task["template"]]
         parallelism = None
         loop_task = task
-        if "dag" in template:  # a parallelism wrapper: the loop is inside
+        if task["template"] == loop_template(task["name"]):  # a parallelism wrapper: the loop is inside
             parallelism = template.get("parallelism")
             loop_task = template["dag"]["tasks"][0]
             template = templates[loop_task["template"]]
+        template = _container(templates, template)
         wires += _wires(task, template, loop_task)
         if "withItems" in loop_task or "withParam" in loop_task:
             source, over = _fan_out_source(task, loop_task, helpers, template)
@@ -70,6 +72,14 @@ def summarize_manifest(text: str) -> StructuralSummary:
         artifacts=tuple(sorted(wires, key=lambda w: (w.consumer, w.input))),
         on_exit=_exit_step(spec, templates),
     )
+
+
+def _container(templates: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
+    """The container a step's template stands for: a retried step's own DAG calls it (:mod:`retry_boundary`)."""
+    tasks = (template.get("dag") or {}).get("tasks") or []
+    if len(tasks) == 1 and tasks[0].get("template") == attempts_template(template["name"]):
+        return dict(templates[tasks[0]["template"]])
+    return template
 
 
 def entry_tasks(templates: dict[str, Any]) -> list[dict[str, Any]]:
