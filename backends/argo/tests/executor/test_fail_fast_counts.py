@@ -8,7 +8,6 @@ Skipped, ``dag.go`` ``executeDAGTask``) does not count.
 
 from __future__ import annotations
 
-import pytest
 from flowyard.runs import TaskState
 from flowyard_argo.executor.dag import FAIL_FAST_MESSAGE
 
@@ -151,7 +150,6 @@ spec:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="a task's hook pod is not counted in its DAG")
 def test_a_failed_hook_of_a_task_stops_a_dag_whose_template_fails_fast(tmp_path) -> None:
     """``dag.go`` ``executeDAGTask`` runs a task's hooks (``runOnExitNode``, ``executeTmplLifeCycleHook``) with the
     DAG as their boundary: a failed hook pod is a failed child of the DAG, and it starts nothing more."""

@@ -307,7 +307,7 @@ def _hooks(state: _Dag, name: str, body: Mapping[str, Any], *, expressions: bool
         with state.cond:
             return Scope(dict(state.scope.values), dict(state.scope.artifacts))
 
-    return NodeHooks(state.run, body, f"tasks.{name}", scope_of, expressions=expressions)
+    return NodeHooks(state.run, body, f"tasks.{name}", scope_of, expressions=expressions, boundary=state)
 
 
 def _finished(state: _Dag, name: str, node: Node, items: list[Node] | None) -> None:

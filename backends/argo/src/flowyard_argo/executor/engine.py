@@ -21,7 +21,7 @@ from flowyard_argo.executor.expr.controller import artifact_value, parameter_val
 from flowyard_argo.executor.expr.errors import ExprError
 from flowyard_argo.executor.guarded import configmap_inputs, run_guarded
 from flowyard_argo.executor.leaf import run_leaf
-from flowyard_argo.executor.nodes import DAG, POD, RETRY, STEPS, Node
+from flowyard_argo.executor.nodes import DAG, POD, RETRY, SKIPPED, STEPS, Node
 from flowyard_argo.executor.retry import expression_stops, retry_delay, should_retry
 from flowyard_argo.executor.template import TemplateError, replace_json
 
@@ -60,8 +60,8 @@ def execute(
     """
     try:
         template = run.template(holder)
-    except ExecutionError as e:
-        node = run.tree.create(name, display, POD, holder.get("template") or "", parent)
+    except ExecutionError as e:  # initializeNodeOrMarkError: before its node, a Skipped node in Error (no pod)
+        node = run.tree.create(name, display, SKIPPED, holder.get("template") or "", parent)
         return node.finish(TaskState.ERROR, str(e))
     call = _Invocation(
         name, display, template, holder.get("arguments") or {}, parent, artifacts, include_result, observe, boundary
@@ -102,9 +102,13 @@ def _once(run: RunContext, call: _Invocation) -> Node:
     ran: Mapping[str, Any] = template  # what the pod ran, for its provenance record: substituted once it is
     kept: Mapping[str, Any] | None = None
     try:
-        params, arts = bind_inputs(template, call.arguments, call.artifacts)
-        params = configmap_inputs(run, params)
-        resolved = substitute_template(template, params, arts, {**run.globals, **call.attempt}, run.version)
+        try:
+            params, arts = bind_inputs(template, call.arguments, call.artifacts)
+            params = configmap_inputs(run, params)
+            resolved = substitute_template(template, params, arts, {**run.globals, **call.attempt}, run.version)
+        except ExecutionError:
+            node.type, node.pod = SKIPPED, None  # ProcessArgs fails before the node exists: initializeNodeOrMarkError
+            raise
         node.inputs = {"parameters": [{"name": p["name"], "value": p.get("value")} for p in params]}
         ran, kept = resolved, run.previous.get(name)
         if node.type == POD and kept is not None and kept.get("phase") == TaskState.SUCCEEDED.value:

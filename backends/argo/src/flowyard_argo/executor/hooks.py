@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowyard.runs import TaskState
 from flowyard_argo.executor.context import ExecutionError, RunContext
@@ -23,6 +23,9 @@ from flowyard_argo.executor.expr.controller import eval_bool
 from flowyard_argo.executor.expr.errors import ExprError
 from flowyard_argo.executor.nodes import Node
 from flowyard_argo.executor.scope import Scope
+
+if TYPE_CHECKING:
+    from flowyard_argo.executor.engine import Boundary
 
 EXIT = "exit"
 COMPLETED = (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.ERROR)
@@ -65,8 +68,9 @@ class NodeHooks:
         scope_of: Callable[[], Scope],
         *,
         expressions: bool = True,
+        boundary: Boundary | None = None,
     ) -> None:
-        self.run, self.prefix, self.scope_of = run, prefix, scope_of
+        self.run, self.prefix, self.scope_of, self.boundary = run, prefix, scope_of, boundary
         given = (holder.get("hooks") or {}) if expressions else {}
         self.hooks = {k: v for k, v in given.items() if k != EXIT}
         self.exit = exit_hook(holder, run.spec.get("arguments") or {})
@@ -123,7 +127,10 @@ class NodeHooks:
                 self.error = str(e)
                 return
         scope = self._scope(node, with_outputs=True)
-        run_hook(self.run, node, f"{node.name}.onExit", f"{node.display_name}.onExit", self.exit, scope)
+        hook = self.exit
+        run_hook(
+            self.run, node, f"{node.name}.onExit", f"{node.display_name}.onExit", hook, scope, boundary=self.boundary
+        )
 
     def _scope(self, node: Node, *, with_outputs: bool) -> Scope:
         """``resolveExitTmplArgument``'s scope: the template's, the node's status and (for arguments) outputs."""
@@ -149,7 +156,8 @@ class NodeHooks:
             raise ExecutionError(str(e)) from None
 
     def _run(self, node: Node, name: str, hook: Mapping[str, Any], scope: Scope | None) -> None:
-        run_hook(self.run, node, f"{node.name}.hooks.{name}", f"{node.display_name}.hooks.{name}", hook, scope)
+        hooked, display = f"{node.name}.hooks.{name}", f"{node.display_name}.hooks.{name}"
+        run_hook(self.run, node, hooked, display, hook, scope, boundary=self.boundary)
 
 
 def _has_arguments(arguments: Mapping[str, Any]) -> bool:
@@ -164,6 +172,8 @@ def run_hook(
     hook: Mapping[str, Any],
     scope: Scope | None,
     include_result: bool = False,
+    *,
+    boundary: Boundary | None = None,
 ) -> Node:
     """Run a hook's template as the hooked node ``name``; its arguments resolved against ``scope`` (``None``:
     passed as written, as ``executeTmplLifeCycleHook`` does before the node has outputs)."""
@@ -183,8 +193,10 @@ def run_hook(
             errored.hooked = True
             return errored.finish(TaskState.ERROR, str(e))
     artifacts = {a["name"]: a for a in holder["arguments"].get("artifacts") or []}
-    node = execute(run, name, display, holder, parent, artifacts, include_result)
+    node = execute(run, name, display, holder, parent, artifacts, include_result, boundary=boundary)
     node.hooked = True
+    if boundary is not None:
+        boundary.ended(node)  # executeDAGTask runs a task's hooks with the DAG as their boundary
     return node
 
 
