@@ -8,6 +8,7 @@ Skipped, ``dag.go`` ``executeDAGTask``) does not count.
 
 from __future__ import annotations
 
+import pytest
 from flowyard.runs import TaskState
 from flowyard_argo.executor.dag import FAIL_FAST_MESSAGE
 
@@ -158,3 +159,79 @@ def test_a_failed_hook_of_a_task_stops_a_dag_whose_template_fails_fast(tmp_path)
     assert nodes["a.onExit"].phase is TaskState.FAILED  # type: ignore[attr-defined]
     assert "later" not in nodes
     assert run.phase is TaskState.FAILED
+
+
+@pytest.mark.xfail(strict=True, reason="a retried template's argument error makes a Retry node with Skipped attempts")
+@pytest.mark.parametrize("policy", ["OnFailure", "Always"])
+def test_a_retried_template_whose_arguments_fail_errors_once_before_its_retry_node(tmp_path, policy) -> None:
+    """``executeTemplate`` runs ``ProcessArgs`` before it makes the Retry node: one Skipped node in Error, no
+    attempt, whatever the retry policy."""
+    manifest = ARGUMENTS_MISSING.replace(
+        "  - name: echo\n", f"  - name: echo\n    retryStrategy: {{limit: 2, retryPolicy: {policy}}}\n"
+    )
+    run = run_manifest(manifest, tmp_path)
+    nodes = by_display(run)
+    assert nodes["broken"].type == "Skipped" and nodes["broken"].phase is TaskState.ERROR  # type: ignore[attr-defined]
+    assert not [name for name in nodes if name.startswith("broken(")]
+
+
+HOOK_ON_AN_ARGUMENT_ERROR = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: hook-args}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - name: broken
+        template: echo
+        hooks:
+          running: {expression: 'tasks.broken.status == "Running"', template: quick}
+  - name: quick
+    container: {image: python:3.12, command: [python, -c, "pass"]}
+  - name: echo
+    inputs: {parameters: [{name: v}]}
+    container: {image: python:3.12, command: [python, -c, "pass", "{{inputs.parameters.v}}"]}
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="the node is observed Pending and Running before its arguments fail")
+def test_a_node_whose_arguments_fail_is_never_seen_running_by_its_hooks(tmp_path) -> None:
+    run = run_manifest(HOOK_ON_AN_ARGUMENT_ERROR, tmp_path)
+    nodes = by_display(run)
+    assert nodes["broken"].phase is TaskState.ERROR  # type: ignore[attr-defined]
+    assert "broken.hooks.running" not in nodes
+
+
+EXIT_HOOK_OF_A_FAILED_TASK = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: hooked}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    FAILFAST
+    dag:
+      tasks:
+      - {name: a, template: fail, hooks: {exit: {template: quick}}}
+      - {name: slow, template: slow}
+  - name: slow
+    container: {image: python:3.12, command: [python, -c, "import time; time.sleep(1)"]}
+  - name: quick
+    container: {image: python:3.12, command: [python, -c, "pass"]}
+  - name: fail
+    container: {image: python:3.12, command: [python, -c, "raise SystemExit(1)"]}
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="a hook starts in a DAG that fails fast after a failure")
+def test_no_hook_starts_in_a_dag_stopped_by_its_fail_fast(tmp_path) -> None:
+    """A task's hooks run from ``executeDAGTask``, which a stopped DAG no longer reaches (``checkParallelism``
+    returns before ``executeDAG``): the failed task's exit hook never runs; without ``failFast`` it does."""
+    stopped = by_display(run_manifest(EXIT_HOOK_OF_A_FAILED_TASK.replace("FAILFAST", "failFast: true"), tmp_path / "a"))
+    assert "a.onExit" not in stopped
+    going_on = by_display(run_manifest(EXIT_HOOK_OF_A_FAILED_TASK.replace("FAILFAST", ""), tmp_path / "b"))
+    assert going_on["a.onExit"].phase is TaskState.SUCCEEDED  # type: ignore[attr-defined]
