@@ -161,7 +161,6 @@ def test_a_failed_hook_of_a_task_stops_a_dag_whose_template_fails_fast(tmp_path)
     assert run.phase is TaskState.FAILED
 
 
-@pytest.mark.xfail(strict=True, reason="a retried template's argument error makes a Retry node with Skipped attempts")
 @pytest.mark.parametrize("policy", ["OnFailure", "Always"])
 def test_a_retried_template_whose_arguments_fail_errors_once_before_its_retry_node(tmp_path, policy) -> None:
     """``executeTemplate`` runs ``ProcessArgs`` before it makes the Retry node: one Skipped node in Error, no
@@ -197,7 +196,6 @@ spec:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="the node is observed Pending and Running before its arguments fail")
 def test_a_node_whose_arguments_fail_is_never_seen_running_by_its_hooks(tmp_path) -> None:
     run = run_manifest(HOOK_ON_AN_ARGUMENT_ERROR, tmp_path)
     nodes = by_display(run)
@@ -227,7 +225,6 @@ spec:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="a hook starts in a DAG that fails fast after a failure")
 def test_no_hook_starts_in_a_dag_stopped_by_its_fail_fast(tmp_path) -> None:
     """A task's hooks run from ``executeDAGTask``, which a stopped DAG no longer reaches (``checkParallelism``
     returns before ``executeDAG``): the failed task's exit hook never runs; without ``failFast`` it does."""

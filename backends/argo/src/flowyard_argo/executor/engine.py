@@ -67,8 +67,15 @@ def execute(
         name, display, template, holder.get("arguments") or {}, parent, artifacts, include_result, observe, boundary
     )
     if template.get("retryStrategy") is not None:
+        try:
+            _processed(run, call)  # executeTemplate: ProcessArgs comes before the Retry node
+        except ExecutionError as e:
+            return _errored_before_its_node(run, call, str(e))
         return _with_retries(run, call)
-    return _once(run, call)
+    node = _once(run, call)
+    if boundary is not None:
+        boundary.ended(node)  # before its hooks look: a stopped DAG runs none (dag.py)
+    return node
 
 
 FAULTS_FILE = "executor-faults.log"  # in the run folder: what went wrong in the executor itself
@@ -92,6 +99,14 @@ class _Invocation:
 
 def _once(run: RunContext, call: _Invocation) -> Node:
     name, template, observe = call.name, call.template, call.observe
+    try:
+        params, resolved = _processed(run, call)
+    except ExecutionError as e:
+        return _errored_before_its_node(run, call, str(e))
+    except Exception as e:  # noqa: BLE001 - a fault of ours: its node errors and the run goes on to its end
+        errored = _errored_before_its_node(run, call, "")
+        errored.message = _fault(run, errored, e)
+        return errored
     node = run.tree.create(name, call.display, node_type(template), template.get("name") or "", call.parent)
     if observe is not None and node.type == POD:
         observe(node)  # a pod's node is created Pending; steps/dag nodes start Running
@@ -99,18 +114,9 @@ def _once(run: RunContext, call: _Invocation) -> Node:
     run.reconciler.changed()
     if observe is not None:
         observe(node)
-    ran: Mapping[str, Any] = template  # what the pod ran, for its provenance record: substituted once it is
-    kept: Mapping[str, Any] | None = None
+    node.inputs = {"parameters": [{"name": p["name"], "value": p.get("value")} for p in params]}
+    kept = run.previous.get(name)
     try:
-        try:
-            params, arts = bind_inputs(template, call.arguments, call.artifacts)
-            params = configmap_inputs(run, params)
-            resolved = substitute_template(template, params, arts, {**run.globals, **call.attempt}, run.version)
-        except ExecutionError:
-            node.type, node.pod = SKIPPED, None  # ProcessArgs fails before the node exists: initializeNodeOrMarkError
-            raise
-        node.inputs = {"parameters": [{"name": p["name"], "value": p.get("value")} for p in params]}
-        ran, kept = resolved, run.previous.get(name)
         if node.type == POD and kept is not None and kept.get("phase") == TaskState.SUCCEEDED.value:
             node.outputs = dict(kept.get("outputs") or {})  # argo retry keeps the pods that succeeded
             node.started_at, node.message = kept.get("startedAt"), "kept from the run retried"
@@ -125,12 +131,29 @@ def _once(run: RunContext, call: _Invocation) -> Node:
         node.finish(TaskState.ERROR, _fault(run, node, e))
     if node.type == POD and run.record is not None:
         try:
-            run.record.pod_finished(run.tree, node, ran, kept=kept is not None)
+            run.record.pod_finished(run.tree, node, resolved, kept=kept is not None)
         except Exception as e:  # noqa: BLE001 - the record is written after the node ended: a fault, never a hang
             _fault(run, node, e)
     if node.phase is TaskState.SUCCEEDED:
         _global_outputs(run, node, template)
     run.reconciler.changed()  # its phase and any global outputs it set: the other nodes' hooks look again
+    return node
+
+
+def _processed(run: RunContext, call: _Invocation) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """``ProcessArgs``: the template's inputs bound to the call's arguments, and the template substituted with them
+    (and an attempt's variables); an ``ExecutionError`` says why not."""
+    params, arts = bind_inputs(call.template, call.arguments, call.artifacts)
+    params = configmap_inputs(run, params)
+    return params, substitute_template(call.template, params, arts, {**run.globals, **call.attempt}, run.version)
+
+
+def _errored_before_its_node(run: RunContext, call: _Invocation, message: str) -> Node:
+    """``initializeNodeOrMarkError``: what fails before a node exists (its arguments, its template) makes a Skipped
+    node in Error: no pod, never seen Pending or Running by its hooks, not counted by a DAG's ``failFast``."""
+    node = run.tree.create(call.name, call.display, SKIPPED, call.template.get("name") or "", call.parent)
+    node.finish(TaskState.ERROR, message)
+    run.reconciler.changed()
     return node
 
 
@@ -200,6 +223,8 @@ def _with_retries(run: RunContext, call: _Invocation) -> Node:
             attempt=attempt_variables(attempt, child),
         )
         child = _once(run, attempt_call)
+        if child.type == SKIPPED:  # its substitution failed: executeDAGTask errors the Retry node, no attempt follows
+            return retry_node.finish(TaskState.ERROR, child.message)
         if call.boundary is not None:
             call.boundary.ended(child)  # getUnsuccessfulChildren: an attempt's boundary is the task's DAG
             if call.boundary.stopped():

@@ -93,7 +93,7 @@ class NodeHooks:
             self.run.reconciler.watch(id(self), lambda: self.observe(node))
         for name, hook in self.hooks.items():
             with self.lock:
-                if name in self.threads or self.error or self.closed:
+                if name in self.threads or self.error or self.closed or self._stopped():
                     continue
                 scope = self._scope(node, with_outputs=False)
                 try:
@@ -117,7 +117,7 @@ class NodeHooks:
             self.closed = True
         for job in list(self.threads.values()):
             job.join()
-        if self.error or self.exit is None or node.phase not in COMPLETED:
+        if self.error or self.exit is None or node.phase not in COMPLETED or self._stopped():
             return
         if self.exit.get("expression"):
             try:
@@ -131,6 +131,10 @@ class NodeHooks:
         run_hook(
             self.run, node, f"{node.name}.onExit", f"{node.display_name}.onExit", hook, scope, boundary=self.boundary
         )
+
+    def _stopped(self) -> bool:
+        """The hooks run from ``executeDAGTask``, which a DAG its ``failFast`` stopped no longer reaches."""
+        return self.boundary is not None and self.boundary.stopped()
 
     def _scope(self, node: Node, *, with_outputs: bool) -> Scope:
         """``resolveExitTmplArgument``'s scope: the template's, the node's status and (for arguments) outputs."""

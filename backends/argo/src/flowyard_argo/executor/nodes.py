@@ -127,17 +127,21 @@ class NodeTree:
         return [self.nodes[i] for i in self.order if self.nodes[i].type == POD]
 
     def failures(self) -> list[dict[str, str]]:
-        """``workflow.failures``: the failed or errored pod nodes, fields in ``NodeFailure``'s order."""
+        """``workflow.failures`` (``operator.go`` ``setGlobalParameters``): every node in Failed or Error, a DAG or a
+        Skipped one too, its pod name generated from its name and template as for a pod (``GeneratePodName``),
+        fields in ``NodeFailure``'s order; the controller reads them from a map, so in no set order."""
+        with self._lock:
+            nodes = [self.nodes[i] for i in self.order]
         return [
             {
                 "displayName": n.display_name,
                 "message": n.message,
                 "templateName": n.template,
                 "phase": n.phase.value,
-                "podName": n.pod or "",
+                "podName": pod_name(self.workflow, n.name, n.template),
                 "finishedAt": _rfc3339(n.finished_at),
             }
-            for n in self.pods()
+            for n in nodes
             if n.phase in (TaskState.FAILED, TaskState.ERROR)
         ]
 
