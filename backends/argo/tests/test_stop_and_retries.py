@@ -185,7 +185,6 @@ def test_a_step_named_like_another_steps_attempts_gives_the_run_its_own_outputs(
     assert argo["outputs"] == local["outputs"]
 
 
-@pytest.mark.xfail(strict=True, reason="the refusal blames the retried steps whenever there is one")
 def test_a_manifest_over_the_cap_for_other_reasons_is_not_blamed_on_its_retried_steps(tmp_path: Path) -> None:
     """205 loop wrappers (fan-outs with their own parallelism: DAG templates, never inline) and one retried step:
     the wrappers are what is over the cap, so pre-flight's words stand."""

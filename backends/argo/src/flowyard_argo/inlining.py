@@ -29,9 +29,7 @@ def inline_over_cap(document: dict[str, Any], capped: bool) -> dict[str, Any]:
     templates: list[dict[str, Any]] = spec.get("templates") or []
     if not capped or len(templates) <= MAX_TEMPLATES:
         return document
-    uses = Counter(name for _, name in _references(spec))
-    callers = {task["template"]: task for task in _dag_tasks(templates) if "template" in task}
-    movable = [t["name"] for t in templates if uses[t["name"]] == 1 and "container" in t and t["name"] in callers]
+    callers, movable = _movable(spec)
     excess = len(templates) - MAX_TEMPLATES
     if len(movable) < excess:
         return document  # pre-flight refuses it in the controller's words
@@ -43,6 +41,20 @@ def inline_over_cap(document: dict[str, Any], capped: bool) -> dict[str, Any]:
         task["inline"] = {k: v for k, v in by_name[name].items() if k != "name"}
     spec["templates"] = [t for t in templates if t["name"] not in moved]
     return document
+
+
+def least_templates(document: Mapping[str, Any]) -> int:
+    """How many templates ``document`` would hold with every container that can be written inline moved."""
+    spec = document["spec"].get("workflowSpec", document["spec"])
+    return len(spec.get("templates") or []) - len(_movable(spec)[1])
+
+
+def _movable(spec: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """(template name -> the DAG task calling it, the container templates that one task calls, in order)."""
+    templates: list[dict[str, Any]] = spec.get("templates") or []
+    uses = Counter(name for _, name in _references(spec))
+    callers = {task["template"]: task for task in _dag_tasks(templates) if "template" in task}
+    return callers, [t["name"] for t in templates if uses[t["name"]] == 1 and "container" in t and t["name"] in callers]
 
 
 def outlined(document: Mapping[str, Any]) -> dict[str, Any]:

@@ -47,13 +47,13 @@ def retried_in_own_dag(ir: PipelineIR) -> set[str]:
 
 def refuse_over_cap(ir: PipelineIR, document: Mapping[str, Any], version: str) -> None:
     """Name the retried steps' DAGs when they are what keeps a manifest over v4's 200 templates once every container
-    that can be is written inline (:mod:`flowyard_argo.inlining`); pre-flight words any other excess."""
+    that can be is written inline (:mod:`flowyard_argo.inlining`): it would fit without them. Pre-flight words any
+    other excess."""
     from flowyard_argo.errors import CompileError
-    from flowyard_argo.inlining import MAX_TEMPLATES
+    from flowyard_argo.inlining import MAX_TEMPLATES, least_templates
 
-    spec = document["spec"].get("workflowSpec", document["spec"])
-    retried = len(retried_in_own_dag(ir))
-    if len(spec.get("templates") or []) > MAX_TEMPLATES and retried:
+    least, retried = least_templates(document), len(retried_in_own_dag(ir))
+    if least > MAX_TEMPLATES >= least - retried:  # without their DAGs it would fit
         raise CompileError(
             f"Argo {version}'s CRDs allow at most {MAX_TEMPLATES} templates (WorkflowSpec.Templates maxItems), and "
             f"this pipeline needs more even with every container that can be written inline: its {retried} retried "
