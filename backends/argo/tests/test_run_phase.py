@@ -367,3 +367,23 @@ def test_the_progress_of_a_pipelines_run_names_its_steps_only(tmp_path: Path) ->
     lines = [line for line in (ran.stdout + ran.stderr).splitlines() if line.startswith("[")]
     assert lines and not [line for line in lines if "s-items" in line], lines
     assert [line for line in lines if "s failed" in line and 'for_each needs a list, got "not a list"' in line], lines
+
+
+JSON_LOOKING_TEXT = NOT_A_LIST.replace('inputs: {value: "not a list"}', 'inputs: {value: "[1, 2]"}')
+
+
+@pytest.mark.xfail(strict=True, reason="the numbering task reads a Python step's text output as JSON: a list")
+def test_a_for_each_over_text_that_looks_like_a_list_fails_as_locally(tmp_path: Path) -> None:
+    """A Python step's ``any`` output that is the text ``[1, 2]`` is text: locally the fan-out refuses it. The
+    numbering task reads the value's JSON (the step entrypoint writes it beside the text), not the text."""
+    from flowyard_argo.executor.images import host_python_entry
+
+    tmp_path.joinpath("p.yaml").write_text(JSON_LOOKING_TEXT, encoding="utf-8")
+    tmp_path.joinpath("images.yaml").write_text(json.dumps({"flowyard-step*": host_python_entry()}))
+    local = json.loads(user_cli("run", "p.yaml", "--json", cwd=tmp_path).stdout)
+    options = ["-O", "image_map=images.yaml"]
+    argo = json.loads(user_cli("run", "p.yaml", "--backend", "argo", *options, "--json", cwd=tmp_path).stdout)
+    expected = 'for_each needs a list, got "[1, 2]"'
+    assert next(t["message"] for t in local["tasks"] if t["step"] == "s").endswith(expected)
+    assert argo["status"] == local["status"] == "Failed"
+    assert next(t["message"] for t in argo["tasks"] if t["step"] == "s").endswith(expected)
