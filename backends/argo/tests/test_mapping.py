@@ -138,7 +138,8 @@ def test_fan_out_over_an_upstream_output_waits_for_it() -> None:
         {"name": "data", "from": "{{tasks.make.outputs.artifacts.flowyard-list-xs}}"}
     ]
     saved = template(doc, "make")["outputs"]
-    assert saved["artifacts"][0]["path"] == saved["parameters"][0]["valueFrom"]["path"]
+    # a Python step's list as JSON, beside the parameter's text (where a string is bare)
+    assert saved["artifacts"][0]["path"] == saved["parameters"][0]["valueFrom"]["path"] + ".json"
     assert helper["depends"] == "make.Succeeded"
     assert task(doc, "double")["depends"] == "make.Succeeded && double-items"
 

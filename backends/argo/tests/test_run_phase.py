@@ -372,7 +372,6 @@ def test_the_progress_of_a_pipelines_run_names_its_steps_only(tmp_path: Path) ->
 JSON_LOOKING_TEXT = NOT_A_LIST.replace('inputs: {value: "not a list"}', 'inputs: {value: "[1, 2]"}')
 
 
-@pytest.mark.xfail(strict=True, reason="the numbering task reads a Python step's text output as JSON: a list")
 def test_a_for_each_over_text_that_looks_like_a_list_fails_as_locally(tmp_path: Path) -> None:
     """A Python step's ``any`` output that is the text ``[1, 2]`` is text: locally the fan-out refuses it. The
     numbering task reads the value's JSON (the step entrypoint writes it beside the text), not the text."""

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from flowyard.ir import ContainerIR, ParamSource, PythonIR, StepIR, StepOutputSource, TemplateSource
+from flowyard.stepimage.step import JSON_SUFFIX
 from flowyard.templates import assert_never, render
 from hera.workflows import (
     Artifact,
@@ -50,8 +51,9 @@ class StepTemplates(ArtifactWiring, Rendering):
                 continue
             path = f"{VALUES_DIR}/{out.name}" if step.kind == "python" else self.output_path(step, out)
             params_out.append(Parameter(name=out.name, value_from=m.ValueFrom(path=path)))
-            if (step.name, out.name) in self.listed:  # the item helper reads it as a file
-                artifacts_out.append(self.list_artifact_of(step, out, path))
+            if (step.name, out.name) in self.listed:  # the item helper reads it as a file: a Python step's as JSON
+                listed = f"{path}{JSON_SUFFIX}" if step.kind == "python" else path  # (its text: a string bare)
+                artifacts_out.append(self.list_artifact_of(step, out, listed))
         match step.body:
             case PythonIR():
                 command, written = self.python_command(step, calls, where)

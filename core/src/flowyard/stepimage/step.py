@@ -279,12 +279,16 @@ def _exec_parser() -> Any:
     return p
 
 
+JSON_SUFFIX = ".json"  # ``<values-dir>/<name>.json``: the value as JSON, where the text leaves a string bare
+
+
 def exec_task(args: Sequence[str]) -> int:
     """``python -m flowyard.step exec ...``: decode the inputs, run the task, write value outputs.
 
     Value outputs go to ``--values-dir/<name>``: as rendered text, or as an index envelope when
     ``--index`` is given (so the engine's aggregate can be put back in item order), each followed by one
-    newline: Argo saves an output parameter as the file less one trailing newline (``SaveParameters``)."""
+    newline: Argo saves an output parameter as the file less one trailing newline (``SaveParameters``); and to
+    ``<name>.json`` as JSON, which tells the text ``[1, 2]`` from the list (a fan-out's item list reads it)."""
     ns = _exec_parser().parse_args(list(args))
     values = [*ns.value, *((n, t, enc, Path(p).read_text(encoding="utf-8")) for n, t, enc, p in ns.value_file)]
     inputs = [TaskInput(name=n, type=t, value=decode_value(t, enc, text)) for n, t, enc, text in values]
@@ -317,6 +321,7 @@ def exec_task(args: Sequence[str]) -> int:
         for name, value in values.items():
             text = encode_envelope(int(ns.index), value) if ns.index is not None else render_value(value)
             (values_dir / name).write_text(text + "\n", encoding="utf-8")  # the one newline Argo's reader drops
+            (values_dir / f"{name}{JSON_SUFFIX}").write_text(json.dumps(value), encoding="utf-8")
     return code
 
 
