@@ -39,3 +39,19 @@ def test_a_failed_containers_log_end_is_its_message_only_when_asked(tmp_path: Pa
     assert message.startswith("Error (exit code 1): ") and message.endswith("99\nthe value is wrong")
     said = message.removeprefix("Error (exit code 1): ")
     assert len(said.splitlines()) == 80 and said.splitlines()[0] == "21"
+
+
+@needs_namespaces
+@pytest.mark.parametrize(
+    ("version", "prefix"),
+    [
+        ("3.6.19", ""),
+        pytest.param("3.7.9", "main: ", marks=pytest.mark.xfail(strict=True, reason="no container name from 3.7")),
+        pytest.param("4.1.2", "main: ", marks=pytest.mark.xfail(strict=True, reason="no container name from 3.7")),
+    ],
+)
+def test_from_3_7_a_failed_containers_message_names_the_container(tmp_path: Path, version: str, prefix: str) -> None:
+    """``inferFailedReason`` prefixes the failed container's name from v3.7.9 (``msg = ctr.Name + ": " + msg``);
+    v3.6.19 gives the reason and exit code alone."""
+    run = run_manifest(MANIFEST.replace("POLICY", ""), tmp_path, version)
+    assert by_display(run)["said"].message == f"{prefix}Error (exit code 1)"  # type: ignore[attr-defined]
