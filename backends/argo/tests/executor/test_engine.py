@@ -232,7 +232,7 @@ def test_dag_fail_fast_decides_the_phase_only_and_exit_handler_sees_failures(tmp
     assert status == "Failed"
     (failure,) = [f for f in json.loads(failures) if f["displayName"] == "bad"]  # and the DAG (in any order)
     assert list(failure) == ["displayName", "message", "templateName", "phase", "podName", "finishedAt"]
-    assert failure["displayName"] == "bad" and failure["message"] == "Error (exit code 2)"
+    assert failure["displayName"] == "bad" and failure["message"] == "main: Error (exit code 2)"
 
 
 @pytest.mark.parametrize("where", ["dag", "template"])

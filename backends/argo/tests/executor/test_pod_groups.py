@@ -136,7 +136,7 @@ spec:
 """
     run = run_manifest(text, tmp_path / "run")
     assert run.root.outputs["exitCode"] == "137"
-    assert run.root.message == "Error (exit code 137)"
+    assert run.root.message == "main: Error (exit code 137)"
 
 
 def test_pods_beyond_the_machines_capacity_wait(tmp_path):

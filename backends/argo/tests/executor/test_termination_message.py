@@ -34,10 +34,10 @@ def test_a_failed_containers_log_end_is_its_message_only_when_asked(tmp_path: Pa
     node = by_display(run)["said"]
     message = node.message  # type: ignore[attr-defined]
     if policy is None:
-        assert message == "Error (exit code 1)"
+        assert message == "main: Error (exit code 1)"  # 4.1.2 names the container (as 3.7.9 does)
         return
-    assert message.startswith("Error (exit code 1): ") and message.endswith("99\nthe value is wrong")
-    said = message.removeprefix("Error (exit code 1): ")
+    assert message.startswith("main: Error (exit code 1): ") and message.endswith("99\nthe value is wrong")
+    said = message.removeprefix("main: Error (exit code 1): ")
     assert len(said.splitlines()) == 80 and said.splitlines()[0] == "21"
 
 
@@ -46,8 +46,8 @@ def test_a_failed_containers_log_end_is_its_message_only_when_asked(tmp_path: Pa
     ("version", "prefix"),
     [
         ("3.6.19", ""),
-        pytest.param("3.7.9", "main: ", marks=pytest.mark.xfail(strict=True, reason="no container name from 3.7")),
-        pytest.param("4.1.2", "main: ", marks=pytest.mark.xfail(strict=True, reason="no container name from 3.7")),
+        ("3.7.9", "main: "),
+        ("4.1.2", "main: "),
     ],
 )
 def test_from_3_7_a_failed_containers_message_names_the_container(tmp_path: Path, version: str, prefix: str) -> None:

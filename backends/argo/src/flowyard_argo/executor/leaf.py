@@ -208,7 +208,10 @@ def run_leaf(run: RunContext, node: Node, template: Mapping[str, Any], include_r
         node.finish(TaskState.FAILED, "Pod was active on the node longer than the specified deadline")
     elif result.exit_code != 0:
         said = termination_message(template, result)
-        node.finish(TaskState.FAILED, f"Error (exit code {result.exit_code})" + (f": {said}" if said else ""))
+        container = "main: " if run.version.names_failed_container else ""  # the main container's name
+        node.finish(
+            TaskState.FAILED, f"{container}Error (exit code {result.exit_code})" + (f": {said}" if said else "")
+        )
     else:
         node.finish(TaskState.SUCCEEDED)
 

@@ -52,6 +52,12 @@ class ArgoVersion:
         return self.name != "3.6.19"
 
     @property
+    def names_failed_container(self) -> bool:
+        """From 3.7 a failed pod's message starts with the failed container's name (``operator.go``
+        ``inferFailedReason``: ``main: Error (exit code 1)``)."""
+        return self.name != "3.6.19"
+
+    @property
     def offloads_large_args(self) -> bool:
         """From 4.0.10/4.1 ``args`` over 131,072 bytes of JSON go to a ConfigMap and emissary hands each argument
         over that size to the program as ``@FILE`` (``workflowpod.go``, ``cmd/argoexec/commands/emissary.go``)."""
