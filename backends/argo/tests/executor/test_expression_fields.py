@@ -104,7 +104,8 @@ def test_a_retry_expression_that_cannot_be_evaluated_errors_the_node_by_name(tmp
     run = run_manifest(RETRY.replace("asInt(retries) <", "asInt(lastRetry.message) <"), tmp_path)
     message = by_display(run)["retry"].message  # type: ignore[attr-defined]
     assert (
-        message.startswith("unable to evaluate expression") and "invalid operation: int(main: Error (exit code 3))" in message
+        message.startswith("unable to evaluate expression")
+        and "invalid operation: int(main: Error (exit code 3))" in message
     )
     assert run.phase.value == "Error"
 
