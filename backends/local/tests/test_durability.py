@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from flowyard.runs import read_journal
+from flowyard.testing.cli import ctrl_c_reaches_it
 
 from .conftest import cli
 
@@ -50,6 +51,7 @@ def _start(spec_path: Path, cwd: Path, capture: bool = False) -> subprocess.Pope
         stderr=pipe,
         text=True,
         start_new_session=True,
+        preexec_fn=ctrl_c_reaches_it,
     )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from flowyard._cli import cli
+from flowyard.testing.cli import ctrl_c_reaches_it
 
 from .conftest import needs_namespaces, run_manifest
 
@@ -92,7 +93,9 @@ def test_a_run_interrupted_leaves_nothing_running(here, token, how):
     (here / "wf.yaml").write_text(manifest(token, "sleep"))
     env = {k: v for k, v in os.environ.items() if k != "FLOWYARD_HOME"}
     flowyard = Path(sys.executable).with_name("flowyard")
-    proc = subprocess.Popen([str(flowyard), "run", "wf.yaml"], cwd=here, env=env, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(flowyard), "run", "wf.yaml"], cwd=here, env=env, stderr=subprocess.PIPE, preexec_fn=ctrl_c_reaches_it
+    )
     try:
         end = time.monotonic() + 60
         while len(with_token(token)) < 2:  # the pod and its child

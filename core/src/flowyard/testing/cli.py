@@ -4,6 +4,7 @@ separate process, a working folder the test chooses, and nothing configured unle
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -40,3 +41,10 @@ def one_line_error(result: subprocess.CompletedProcess[str], exit_code: int) -> 
     assert result.returncode == exit_code, result.stdout + err[-3000:]
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err[-3000:]
     return err
+
+
+def ctrl_c_reaches_it() -> None:
+    """A ``preexec_fn`` for a command a test interrupts with SIGINT, as a terminal's Ctrl-C would: a shell that ran
+    the tests in the background (``cmd &`` without job control) left SIGINT ignored, and a child keeps an ignored
+    signal ignored across ``exec`` (POSIX), so the interrupt never arrived and the test waited out its timeout."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
