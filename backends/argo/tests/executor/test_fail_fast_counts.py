@@ -16,13 +16,24 @@ from .conftest import by_display, needs_namespaces, run_manifest
 
 pytestmark = needs_namespaces
 
-RETRIED = """
-apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata: {name: retried}
-spec:
-  entrypoint: main
-  templates:
+
+def workflow(name: str, templates: str) -> str:
+    """A Workflow running ``main`` among ``templates``, with the shared ones: ``quick``, ``slow`` (1.5 s), ``fail``
+    and ``echo`` (an input ``v`` it needs)."""
+    shared = (
+        '  - name: quick\n    container: {image: python:3.12, command: [python, -c, "pass"]}\n'
+        '  - name: slow\n    container: {image: python:3.12, command: [python, -c, "import time; time.sleep(1.5)"]}\n'
+        '  - name: fail\n    container: {image: python:3.12, command: [python, -c, "raise SystemExit(1)"]}\n'
+        "  - name: echo\n    inputs: {parameters: [{name: v}]}\n"
+        '    container: {image: python:3.12, command: [python, -c, "pass", "{{inputs.parameters.v}}"]}\n'
+    )
+    head = f"apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {{name: {name}}}\nspec:\n  entrypoint: main\n"
+    return f"{head}  templates:\n{templates}{shared}"
+
+
+RETRIED = workflow(
+    "retried",
+    """\
   - name: main
     FAILFAST
     dag:
@@ -34,9 +45,8 @@ spec:
     container:
       image: python:3.12
       command: [python, -c, "import sys; sys.exit(1 if sys.argv[1] == '0' else 0)", "{{retries}}"]
-  - name: quick
-    container: {image: python:3.12, command: [python, -c, "pass"]}
-"""
+""",
+)
 
 
 def test_a_failed_attempt_stops_a_dag_whose_template_fails_fast(tmp_path) -> None:
@@ -60,13 +70,9 @@ def test_without_the_templates_fail_fast_the_retry_succeeds(tmp_path) -> None:
     assert nodes["later"].phase is TaskState.SUCCEEDED  # type: ignore[attr-defined]
 
 
-ERRORED_BEFORE_ITS_POD = """
-apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata: {name: errored}
-spec:
-  entrypoint: main
-  templates:
+ERRORED_BEFORE_ITS_POD = workflow(
+    "errored",
+    """\
   - name: main
     failFast: true
     dag:
@@ -77,12 +83,8 @@ spec:
         depends: a
         arguments: {parameters: [{name: v, value: "{{tasks.a.outputs.parameters.nope}}"}]}
       - {name: later, template: quick, depends: a}
-  - name: quick
-    container: {image: python:3.12, command: [python, -c, "pass"]}
-  - name: echo
-    inputs: {parameters: [{name: v}]}
-    container: {image: python:3.12, command: [python, -c, "pass", "{{inputs.parameters.v}}"]}
-"""
+""",
+)
 
 
 def test_a_task_that_errors_before_its_pod_does_not_stop_the_dag(tmp_path) -> None:
@@ -93,13 +95,9 @@ def test_a_task_that_errors_before_its_pod_does_not_stop_the_dag(tmp_path) -> No
     assert run.phase is TaskState.ERROR
 
 
-ARGUMENTS_MISSING = """
-apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata: {name: missing}
-spec:
-  entrypoint: main
-  templates:
+ARGUMENTS_MISSING = workflow(
+    "missing",
+    """\
   - name: main
     failFast: true
     dag:
@@ -107,14 +105,8 @@ spec:
       - {name: broken, template: echo}
       - {name: slow, template: slow}
       - {name: later, template: quick, depends: slow}
-  - name: slow
-    container: {image: python:3.12, command: [python, -c, "import time; time.sleep(1)"]}
-  - name: quick
-    container: {image: python:3.12, command: [python, -c, "pass"]}
-  - name: echo
-    inputs: {parameters: [{name: v}]}
-    container: {image: python:3.12, command: [python, -c, "pass", "{{inputs.parameters.v}}"]}
-"""
+""",
+)
 
 
 def test_a_template_whose_arguments_fail_errors_before_its_node_and_is_not_counted(tmp_path) -> None:
@@ -128,13 +120,9 @@ def test_a_template_whose_arguments_fail_errors_before_its_node_and_is_not_count
     assert nodes["later"].phase is TaskState.SUCCEEDED  # type: ignore[attr-defined]
 
 
-FAILED_EXIT_HOOK = """
-apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata: {name: hooked}
-spec:
-  entrypoint: main
-  templates:
+FAILED_EXIT_HOOK = workflow(
+    "hooked",
+    """\
   - name: main
     failFast: true
     dag:
@@ -142,13 +130,8 @@ spec:
       - {name: a, template: quick, hooks: {exit: {template: fail}}}
       - {name: slow, template: slow}
       - {name: later, template: quick, depends: slow}
-  - name: slow
-    container: {image: python:3.12, command: [python, -c, "import time; time.sleep(1.5)"]}
-  - name: quick
-    container: {image: python:3.12, command: [python, -c, "pass"]}
-  - name: fail
-    container: {image: python:3.12, command: [python, -c, "raise SystemExit(1)"]}
-"""
+""",
+)
 
 
 def test_a_failed_hook_of_a_task_stops_a_dag_whose_template_fails_fast(tmp_path) -> None:
@@ -174,13 +157,9 @@ def test_a_retried_template_whose_arguments_fail_errors_once_before_its_retry_no
     assert not [name for name in nodes if name.startswith("broken(")]
 
 
-HOOK_ON_AN_ARGUMENT_ERROR = """
-apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata: {name: hook-args}
-spec:
-  entrypoint: main
-  templates:
+HOOK_ON_AN_ARGUMENT_ERROR = workflow(
+    "hook-args",
+    """\
   - name: main
     dag:
       tasks:
@@ -188,12 +167,8 @@ spec:
         template: echo
         hooks:
           running: {expression: 'tasks.broken.status == "Running"', template: quick}
-  - name: quick
-    container: {image: python:3.12, command: [python, -c, "pass"]}
-  - name: echo
-    inputs: {parameters: [{name: v}]}
-    container: {image: python:3.12, command: [python, -c, "pass", "{{inputs.parameters.v}}"]}
-"""
+""",
+)
 
 
 def test_a_node_whose_arguments_fail_is_never_seen_running_by_its_hooks(tmp_path) -> None:
@@ -203,26 +178,17 @@ def test_a_node_whose_arguments_fail_is_never_seen_running_by_its_hooks(tmp_path
     assert "broken.hooks.running" not in nodes
 
 
-EXIT_HOOK_OF_A_FAILED_TASK = """
-apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata: {name: hooked}
-spec:
-  entrypoint: main
-  templates:
+EXIT_HOOK_OF_A_FAILED_TASK = workflow(
+    "hooked",
+    """\
   - name: main
     FAILFAST
     dag:
       tasks:
       - {name: a, template: fail, hooks: {exit: {template: quick}}}
       - {name: slow, template: slow}
-  - name: slow
-    container: {image: python:3.12, command: [python, -c, "import time; time.sleep(1)"]}
-  - name: quick
-    container: {image: python:3.12, command: [python, -c, "pass"]}
-  - name: fail
-    container: {image: python:3.12, command: [python, -c, "raise SystemExit(1)"]}
-"""
+""",
+)
 
 
 def test_no_hook_starts_in_a_dag_stopped_by_its_fail_fast(tmp_path) -> None:
