@@ -278,9 +278,7 @@ def _start(state: _Dag, name: str, body: dict[str, Any], children: list[tuple[st
             with state.cond:
                 if state.stopped():
                     return None  # checkParallelism: no item of this DAG starts after a failure
-            item = run_child(run, node_name, child_name, child, group, include, hooks, state)
-            state.ended(item)
-            return item
+            return run_child(run, node_name, child_name, child, group, include, hooks, state)  # execute counts it
 
         return job
 
@@ -313,7 +311,7 @@ def _hooks(state: _Dag, name: str, body: Mapping[str, Any], *, expressions: bool
 def _finished(state: _Dag, name: str, node: Node, items: list[Node] | None) -> None:
     with state.cond:
         if items is None:
-            state.ended(node)  # a loop's items are counted as they end
+            state.ended(node)  # again: its hooks may have errored it (a loop's items are counted as they end)
             state.nodes[name] = node
             for dep in state.deps[name][1:]:
                 state.nodes[dep].children.append(node.id)

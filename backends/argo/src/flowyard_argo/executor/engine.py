@@ -56,7 +56,8 @@ def execute(
 
     ``include_result``: whether the pod's stdout is kept as ``outputs.result`` (``includeScriptOutput``);
     ``observe``: called as the node enters each phase before its last (its lifecycle hooks look at it);
-    ``boundary``: the DAG that counts a retry's attempts (``None`` for a steps template's, not modelled).
+    ``boundary``: the DAG that counts the node, and a retry's attempts, for its ``failFast`` (``None`` for a steps
+    template's, not modelled).
     """
     try:
         template = run.template(holder)
